@@ -1,0 +1,1 @@
+"""Serverless Architecture Explorer."""

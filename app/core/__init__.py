@@ -1,0 +1,1 @@
+"""The pure core: cases, parameters, diagrams. Nothing here imports streamlit."""

@@ -1,0 +1,126 @@
+"""The case model and the registry of cases.
+
+A case is data plus a little code: its story, takeaways, components and toggles,
+and a function that draws its diagram for a given set of toggle values. The list
+of cases lives in :mod:`patterns.registry`; each case is one package under
+``patterns/`` exposing ``CASE``.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+from app.core.params import ParamError, Toggle, resolve
+
+
+@dataclass(frozen=True)
+class Component:
+    """One building block of a case, as drawn on the diagram and named in the text.
+
+    ``when`` names the toggle (``"dax"``) or toggle value (``"format=parquet"``)
+    that makes this component appear; ``None`` means it is always there.
+    """
+
+    key: str
+    label: str
+    service: str
+    role: str
+    when: str | None = None
+
+    def present(self, values: Mapping[str, Any]) -> bool:
+        if self.when is None:
+            return True
+        key, sep, wanted = self.when.partition("=")
+        value = values.get(key)
+        if sep:
+            return str(value) == wanted
+        if self.when.startswith("!"):
+            return not values.get(self.when[1:])
+        return bool(value)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    tagline: str
+    story: str
+    takeaways: tuple[str, ...]
+    components: tuple[Component, ...]
+    toggles: tuple[Toggle, ...]
+    diagram: Callable[..., None] = field(repr=False, compare=False)
+    package: str = ""
+    exam: str = "SAA-C03, SAP-C02"
+
+    def toggle(self, key: str) -> Toggle:
+        for t in self.toggles:
+            if t.key == key:
+                return t
+        raise ParamError(f"unknown toggle {key!r} for {self.id}: valid toggles are "
+                         + ", ".join(t.key for t in self.toggles))
+
+    def defaults(self) -> dict[str, Any]:
+        return {t.key: t.default for t in self.toggles}
+
+    def resolve(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Toggle values: defaults overlaid with ``given``; bad names or values raise ParamError."""
+        return resolve(self.toggles, given or {}, what=f"toggle for {self.id}")
+
+    def present_components(self, values: Mapping[str, Any]) -> list[Component]:
+        return [c for c in self.components if c.present(values)]
+
+    def describe(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "tagline": self.tagline,
+            "story": self.story,
+            "takeaways": list(self.takeaways),
+            "components": [{"key": c.key, "label": c.label, "service": c.service, "role": c.role,
+                            "when": c.when} for c in self.components],
+            "toggles": [t.describe() for t in self.toggles],
+        }
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[str, Case]:
+    from patterns.registry import CASE_PACKAGES
+
+    cases: dict[str, Case] = {}
+    for name in CASE_PACKAGES:
+        module = importlib.import_module(name)
+        case: Case = module.CASE
+        if case.id in cases:
+            raise RuntimeError(f"case id {case.id!r} registered twice")
+        if not case.package:
+            object.__setattr__(case, "package", name)
+        cases[case.id] = case
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return list(_load().values())
+
+
+def case_ids() -> list[str]:
+    return list(_load())
+
+
+def get_case(case_id: str) -> Case:
+    cases = _load()
+    if case_id not in cases:
+        raise ParamError(f"unknown case {case_id!r}: valid cases are {', '.join(cases)}")
+    return cases[case_id]
+
+
+def case_module(case: Case, part: str):
+    """Import ``patterns.<case>.<part>`` (e.g. ``pipeline``, ``model``); None when the case has none."""
+    name = f"{case.package}.{part}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise

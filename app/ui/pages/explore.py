@@ -1,0 +1,53 @@
+"""Explore: pick a case, flip its options, read the diagram, the story and the takeaways."""
+import streamlit as st
+
+from app.core.diagram import DotMissing, render
+from app.ui import state
+
+state.seed_from_url()
+st.sidebar.markdown("### Serverless Architecture Explorer")
+case = state.case_picker()
+st.sidebar.markdown("**Options**")
+values = state.toggle_widgets(case)
+state.write_url(case, values)
+
+for message in state.url_warnings():
+    st.warning(message, icon=":material/link_off:")
+
+st.title(case.title)
+st.caption(case.tagline)
+
+try:
+    rendered = render(case, values)
+except DotMissing as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.image(rendered.png, width="stretch",
+         alt=f"Architecture diagram of {case.title} with " +
+             ", ".join(f"{k}={case.toggle(k).to_text(v)}" for k, v in values.items()))
+
+slug = case.id + "".join(f"_{k}-{case.toggle(k).to_text(v)}" for k, v in values.items())
+cols = st.columns([1, 1, 1, 5])
+cols[0].download_button("SVG", rendered.svg, file_name=f"{slug}.svg", mime="image/svg+xml",
+                        icon=":material/download:", help="Icons are embedded: the file opens anywhere.")
+cols[1].download_button("PNG", rendered.png, file_name=f"{slug}.png", mime="image/png",
+                        icon=":material/download:")
+cols[2].download_button("DOT", rendered.dot, file_name=f"{slug}.dot", mime="text/vnd.graphviz",
+                        icon=":material/download:", help="Graphviz source of this diagram.")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("The story")
+    st.write(case.story)
+    st.subheader("Takeaways for the exam")
+    st.markdown("\n".join(f"- {t}" for t in case.takeaways))
+with right:
+    st.subheader("What the options teach")
+    for t in case.toggles:
+        current = t.to_text(values[t.key])
+        st.markdown(f"**{t.label}** (`{t.key}` = {current})  \n{t.exam_point}")
+    st.subheader("Components in this view")
+    st.dataframe(
+        [{"Component": c.label, "Service": c.service, "Role": c.role} for c in case.present_components(values)],
+        hide_index=True, width="stretch")

@@ -1,0 +1,88 @@
+"""The view a user is looking at (case and toggles), kept in the URL.
+
+The URL is read once when a session starts, so a copied link reproduces the
+view; after that the widgets own the state and every run writes it back to
+``st.query_params`` in a canonical form (case first, then every toggle as
+``on``/``off`` or its value). A value in the URL that is not valid is ignored
+with a visible warning naming the valid ones.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app.core.cases import Case, all_cases, case_ids, get_case
+from app.core.params import ParamError, Toggle
+
+CASE_KEY = "case"
+_SEEDED = "_url_seeded"
+_WARNINGS = "_url_warnings"
+
+
+def widget_key(case: Case, toggle: Toggle) -> str:
+    return f"toggle:{case.id}:{toggle.key}"
+
+
+def seed_from_url() -> None:
+    """Copy the URL's case and toggles into session state, once per session."""
+    if st.session_state.get(_SEEDED):
+        return
+    st.session_state[_SEEDED] = True
+    warnings: list[str] = []
+    params = st.query_params.to_dict()
+    case_id = params.get(CASE_KEY)
+    if case_id is not None and case_id not in case_ids():
+        warnings.append(f"The link names an unknown case '{case_id}'; valid cases are {', '.join(case_ids())}.")
+        case_id = None
+    case = get_case(case_id or case_ids()[0])
+    st.session_state[CASE_KEY] = case.id
+    for key, raw in params.items():
+        if key == CASE_KEY or key.startswith("_"):
+            continue
+        try:
+            toggle = case.toggle(key)
+            st.session_state[widget_key(case, toggle)] = toggle.parse(raw)
+        except ParamError as exc:
+            warnings.append(f"Ignored from the link: {exc}.")
+    st.session_state[_WARNINGS] = warnings
+
+
+def url_warnings() -> list[str]:
+    return st.session_state.get(_WARNINGS, [])
+
+
+def case_picker(container=st.sidebar) -> Case:
+    cases = all_cases()
+    ids = [c.id for c in cases]
+    titles = {c.id: c.title for c in cases}
+    st.session_state.setdefault(CASE_KEY, ids[0])
+    chosen = container.selectbox("Architecture", ids, key=CASE_KEY, format_func=lambda i: f"{titles[i]}  ({i})",
+                                 help="The six serverless reference architectures of the course.")
+    return get_case(chosen)
+
+
+def toggle_widgets(case: Case, container=st.sidebar) -> dict[str, Any]:
+    """One widget per toggle; returns the checked values."""
+    values: dict[str, Any] = {}
+    for t in case.toggles:
+        key = widget_key(case, t)
+        st.session_state.setdefault(key, t.default)
+        if t.kind == "bool":
+            values[t.key] = container.toggle(t.label, key=key, help=t.help)
+        elif t.kind == "choice":
+            values[t.key] = container.selectbox(t.label, list(t.choices), key=key, help=t.help)
+        else:
+            values[t.key] = container.slider(t.label, min_value=t.min, max_value=t.max, step=t.step,
+                                             key=key, help=f"{t.help} ({t.unit})" if t.unit else t.help)
+    return case.resolve(values)
+
+
+def write_url(case: Case, values: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    """Put the canonical view into the URL (only when it changed, to keep history clean)."""
+    wanted = {CASE_KEY: case.id}
+    wanted.update({t.key: t.to_text(values[t.key]) for t in case.toggles})
+    if extra:
+        wanted.update(extra)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)

@@ -1,0 +1,17 @@
+"""Entry point: `streamlit run app/ui/streamlit_app.py`."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=":material/hub:", layout="wide")
+
+PAGES = [
+    st.Page("pages/explore.py", title="Explore", icon=":material/account_tree:", default=True),
+]
+
+st.navigation(PAGES).run()

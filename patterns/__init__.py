@@ -1,0 +1,1 @@
+"""The reference architectures, one package per case (see registry.py)."""

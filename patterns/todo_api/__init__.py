@@ -1,0 +1,3 @@
+from patterns.todo_api.case import CASE
+
+__all__ = ["CASE"]
