@@ -1,0 +1,104 @@
+"""Diagrams follow the toggles: asserted on the DOT source, for every case and toggle."""
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from app.core.cases import all_cases, get_case
+from app.core.diagram import cache_info, dot_source, render
+from tests.dot import clusters, edge_attrs, edges, nodes, toggle_variants
+
+CASES = all_cases()
+TOGGLE_FLIPS = [(c.id, t.key, v) for c in CASES for t in c.toggles for v in toggle_variants(t)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_present_component_is_a_node_and_absent_ones_are_not(case):
+    for values in [case.defaults()] + [case.resolve({t.key: v}) for t in case.toggles for v in toggle_variants(t)]:
+        dot = dot_source(case, values)
+        drawn = nodes(dot)
+        for component in case.components:
+            assert (component.key in drawn) == component.present(values), (case.id, values, component.key)
+
+
+@pytest.mark.parametrize("case_id,key,value", TOGGLE_FLIPS, ids=lambda x: str(x))
+def test_flipping_a_toggle_changes_the_diagram(case_id, key, value):
+    case = get_case(case_id)
+    before = dot_source(case, case.defaults())
+    after = dot_source(case, case.resolve({key: value}))
+    assert before != after
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_edges_join_drawn_nodes_and_carry_labels(case):
+    dot = dot_source(case, case.defaults())
+    drawn = nodes(dot)
+    found = edges(dot)
+    assert found, "a diagram without edges explains nothing"
+    for a, b in found:
+        assert a in drawn and b in drawn, (a, b)
+    labelled = [attrs for attrs in edge_attrs(dot).values() if 'label="' in attrs or "label=" in attrs]
+    assert len(labelled) >= len(found) // 2
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_case_draws_inside_an_aws_region_cluster(case):
+    names = clusters(dot_source(case, case.defaults()))
+    assert any(re.search(r"[a-z]{2}-[a-z]+-\d", n) for n in names), names
+
+
+def test_todo_api_dax_sits_between_lambda_and_dynamodb_in_a_vpc():
+    case = get_case("todo-api")
+    off = dot_source(case, case.resolve({"dax": "off"}))
+    on = dot_source(case, case.resolve({"dax": "on"}))
+    assert ("lambda", "table") in edges(off) and "dax" not in nodes(off)
+    assert {("lambda", "dax"), ("dax", "table")} <= edges(on)
+    assert ("lambda", "table") not in edges(on)
+    assert "VPC" in clusters(on) and "VPC" not in clusters(off)
+
+
+def test_highlighted_steps_are_drawn_bold_and_coloured():
+    case = get_case("todo-api")
+    dot = dot_source(case, case.defaults(), highlight={"lambda"})
+    attrs = edge_attrs(dot)
+    assert "penwidth" in attrs[("api", "lambda")]
+    assert "penwidth" not in attrs[("app", "bucket")]
+
+
+def test_svg_carries_its_icons_inline():
+    rendered = render(get_case("todo-api"), {"dax": True, "api_cache": True})
+    root = ET.fromstring(rendered.svg)
+    hrefs = [el.get("{http://www.w3.org/1999/xlink}href") or el.get("href")
+             for el in root.iter() if el.tag.endswith("image")]
+    assert len(hrefs) == len(case_nodes := nodes(rendered.dot)) and case_nodes
+    assert all(h.startswith("data:image/png;base64,") for h in hrefs)
+    assert "site-packages" not in rendered.svg
+    for href in hrefs:
+        icon = base64.b64decode(href.split(",", 1)[1])
+        assert icon[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_png_is_a_png_of_reasonable_size():
+    rendered = render(get_case("todo-api"))
+    assert rendered.png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(rendered.png[16:20], "big")
+    height = int.from_bytes(rendered.png[20:24], "big")
+    assert 600 < width < 6000 and 300 < height < 6000
+
+
+def test_renders_are_cached_per_case_and_toggles():
+    case = get_case("todo-api")
+    first = render(case, {"dax": "on"})
+    hits = cache_info().hits
+    again = render(case, {"dax": True, "api_cache": False})
+    assert again is first and cache_info().hits == hits + 1
+    assert render(case, {"dax": "off"}) is not first
+
+
+def test_graphviz_is_the_one_installed():
+    out = subprocess.run(["dot", "-V"], capture_output=True, text=True)
+    assert "graphviz" in (out.stdout + out.stderr).lower()
