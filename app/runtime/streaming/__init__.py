@@ -1,0 +1,62 @@
+"""Streaming services that moto models only as a control plane, emulated once.
+
+moto stores Kinesis records, Firehose delivery streams, IoT topic rules, DynamoDB
+streams and Athena query ids, but it never runs the data plane behind them: no
+Kinesis event source polls for Lambda, Firehose neither buffers nor transforms,
+topic rules never fire, global tables never replicate and Athena runs no SQL.
+Each module here fills one of those gaps with a small class that reads and writes
+the real moto state through boto3, counts what it does and records spans.
+
+Shared helpers live in this file: how an ``invoke`` callable's outcome is read,
+and a thread-safe counter bag.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any, Callable
+
+Invoke = Callable[[str, dict], Any]
+Clock = Callable[[], float]
+
+
+class FunctionFailed(RuntimeError):
+    """The invoked function raised or reported a FunctionError."""
+
+
+def invoke_payload(invoke: Invoke, function_name: str, event: dict) -> Any:
+    """Call ``invoke`` and return the function's response payload.
+
+    ``invoke`` may return the payload itself (a dict) or an invocation result with
+    ``.payload`` and ``.function_error`` (as the runtime's Lambda service does). A
+    raised exception or a set ``function_error`` becomes :class:`FunctionFailed`,
+    which is what an event source sees when a Lambda invocation fails.
+    """
+    try:
+        out = invoke(function_name, event)
+    except Exception as exc:  # the function's own exception, as Lambda's FunctionError
+        raise FunctionFailed(f"{type(exc).__name__}: {exc}") from exc
+    error = getattr(out, "function_error", None)
+    if error:
+        raise FunctionFailed(f"{error}: {getattr(out, 'payload', '')}")
+    return getattr(out, "payload", out)
+
+
+class Counters:
+    """Named integer counters, safe to bump from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._c: Counter = Counter()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._c[name] += n
+
+    def __getitem__(self, name: str) -> int:
+        with self._lock:
+            return self._c[name]
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._c)
