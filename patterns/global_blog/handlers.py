@@ -1,25 +1,31 @@
 """MyBlog.com's Lambda functions.
 
-``posts_handler``     the posts API behind an API Gateway REST proxy integration:
-                      GET /posts (newest first), GET /posts/{id}, POST /posts.
-``welcome_email``     triggered by the users table's DynamoDB stream: for every INSERT
-                      it sends a welcome email through SES from a verified address.
+``api_handler``       the blog API behind an API Gateway REST proxy integration:
+                      GET /posts (newest first), GET /posts/{id}, POST /posts,
+                      POST /users (sign-up: writes the user item the stream reacts to),
+                      POST /uploads (a pre-signed PUT URL for an image).
+``welcome_email``     triggered by the blog table's DynamoDB stream: for every INSERT of
+                      a user item it sends a welcome email through SES from a verified address.
 ``thumbnail``         triggered by S3 ObjectCreated events on the uploads bucket: it
-                      resizes the image with Pillow (longest side 200 px by default),
-                      writes the thumbnail to the output bucket and, when configured,
-                      publishes the thumbnail's details to SNS and/or SQS.
+                      resizes the image with Pillow (longest side 200 px by default) and
+                      writes the thumbnail to the thumbnails bucket (whose own event
+                      notification may fan out to SNS or SQS).
+
+One table holds posts and users: partition key ``pk``, sort key ``sk``. Posts are
+``pk = "POST"``, ``sk = <post id>`` (ids start with the creation time, so a Query
+lists them newest first); users are ``pk = "USER#<id>"``, ``sk = "PROFILE"``.
 
 Environment:
-    POSTS_TABLE        posts table, partition key ``blog`` (the site), sort key ``post_id``
-    BLOG_ID            the site's partition (default ``main``)
+    TABLE_NAME         the blog table
     DAX_ENDPOINT       when set, post reads go through the DAX cluster at this endpoint
+    UPLOAD_BUCKET      where pre-signed upload URLs point
+    UPLOAD_URL_TTL     lifetime of an upload URL in seconds (default 300)
+    USE_ACCELERATE     "1" to sign upload URLs for the S3 Transfer Acceleration endpoint
     SENDER_EMAIL       the SES-verified address welcome emails come from
     SITE_NAME          shown in the email (default ``MyBlog.com``)
     OUTPUT_BUCKET      where thumbnails go
     THUMB_MAX_SIDE     longest side of a thumbnail in pixels (default 200)
     THUMB_PREFIX       key prefix of thumbnails (default ``thumbnails/``)
-    NOTIFY_TOPIC_ARN   optional SNS topic told about each thumbnail
-    NOTIFY_QUEUE_URL   optional SQS queue told about each thumbnail
 
 The module needs only the standard library, boto3 and Pillow (a Lambda layer on
 AWS), so it deploys unchanged.
@@ -29,6 +35,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import time
 import uuid
 from decimal import Decimal
@@ -41,15 +48,23 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
+POSTS_PARTITION = "POST"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_TITLE = 200
 MAX_BODY = 20_000
 KEEP_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
 # -- clients ------------------------------------------------------------------------------------
+try:  # inside the explorer: clients bound to the account of the run that invokes the function
+    from app.runtime.clients import aws_client
+except ImportError:  # on AWS Lambda: region and credentials from the function's environment
+    def aws_client(service: str, region: str | None = None):
+        return boto3.client(service, region_name=region)
+
+
 def _client(service: str):
-    """The boto3 client for this invocation (region and credentials from the function's environment)."""
-    return boto3.client(service)
+    return aws_client(service)
 
 
 def _dax_client(endpoint: str):
@@ -67,7 +82,7 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-# -- posts API ----------------------------------------------------------------------------------
+# -- blog API -----------------------------------------------------------------------------------
 class _JSON(json.JSONEncoder):
     def default(self, o):
         if isinstance(o, Decimal):
@@ -88,56 +103,136 @@ def _item(raw: dict) -> dict:
     return {k: _deserializer.deserialize(v) for k, v in raw.items()}
 
 
-def _new_post(event: dict) -> dict:
+def _marshal(item: dict) -> dict:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _json_body(event: dict) -> dict:
     raw = event.get("body") or "{}"
     if event.get("isBase64Encoded"):
         import base64
         raw = base64.b64decode(raw).decode()
     data = json.loads(raw)
     if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object with title and body")
+        raise ValueError("the body must be a JSON object")
+    return data
+
+
+def _claims(event: dict) -> dict:
+    return ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+
+
+def _public(item: dict) -> dict:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+
+def _new_post(event: dict) -> dict:
+    data = _json_body(event)
     title, body = data.get("title"), data.get("body")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
         raise ValueError(f"title must be a non-empty string of at most {MAX_TITLE} characters")
     if not isinstance(body, str) or len(body) > MAX_BODY:
         raise ValueError(f"body must be a string of at most {MAX_BODY} characters")
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    claims = _claims(event)
     author = claims.get("cognito:username") or claims.get("sub") or data.get("author") or "anonymous"
     now_ms = int(time.time() * 1000)
-    # Sort keys that start with the creation time list newest first with ScanIndexForward=False.
-    return {"post_id": f"{now_ms:013d}-{uuid.uuid4().hex[:6]}", "title": title.strip(), "body": body,
-            "author": str(author), "created_at": now_ms, "region": _region()}
+    # Ids that start with the creation time list newest first with ScanIndexForward=False.
+    post_id = f"{now_ms:013d}-{uuid.uuid4().hex[:6]}"
+    return {"pk": POSTS_PARTITION, "sk": post_id, "post_id": post_id, "title": title.strip(), "body": body,
+            "author": str(author)[:100], "created_at": now_ms, "written_in": _region()}
 
 
-def posts_handler(event: dict, context: Any = None) -> dict:
-    table = os.environ["POSTS_TABLE"]
-    blog = os.environ.get("BLOG_ID", "main")
+def _new_user(event: dict) -> dict:
+    data = _json_body(event)
+    email, name = data.get("email"), data.get("name")
+    if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()):
+        raise ValueError("email must be an address such as jane@example.com")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 100):
+        raise ValueError("name must be a non-empty string of at most 100 characters")
+    user_id = uuid.uuid4().hex[:12]
+    user = {"pk": f"USER#{user_id}", "sk": "PROFILE", "user_id": user_id, "email": email.strip(),
+            "created_at": int(time.time() * 1000)}
+    if name:
+        user["name"] = name.strip()
+    return user
+
+
+def _upload_url(event: dict) -> dict:
+    bucket = os.environ["UPLOAD_BUCKET"]
+    data = _json_body(event)
+    filename = str(data.get("filename") or "image")
+    content_type = str(data.get("content_type") or "application/octet-stream")
+    if not content_type.startswith("image/"):
+        raise ValueError(f"content_type must be an image type such as image/png, not {content_type!r}")
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in filename.rsplit("/", 1)[-1])[:80] or "image"
+    key = f"uploads/{uuid.uuid4().hex[:8]}-{safe}"
+    expires = int(os.environ.get("UPLOAD_URL_TTL", "300"))
+    accelerated = os.environ.get("USE_ACCELERATE", "") in ("1", "true", "on")
+    s3 = _s3_for_upload(accelerated)
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+                                    ExpiresIn=expires, HttpMethod="PUT")
+    return {"url": url, "method": "PUT", "bucket": bucket, "key": key, "content_type": content_type,
+            "expires_in": expires, "accelerated": accelerated and ".s3-accelerate." in url}
+
+
+def _s3_for_upload(accelerated: bool):
+    """The S3 client that signs upload URLs: the accelerate endpoint when asked for and available.
+
+    Transfer Acceleration exists only on AWS's own endpoints
+    (``<bucket>.s3-accelerate.amazonaws.com``); against any other endpoint (an
+    emulator) the URL is signed for the regular endpoint and the response says so.
+    """
+    s3 = _client("s3")
+    if accelerated and s3.meta.endpoint_url.endswith(".amazonaws.com"):
+        from botocore.config import Config
+        return boto3.client("s3", region_name=s3.meta.region_name,
+                            config=Config(s3={"use_accelerate_endpoint": True}))
+    return s3
+
+
+def api_handler(event: dict, context: Any = None) -> dict:
+    """GET /posts, GET /posts/{id}, POST /posts, POST /users (sign-up), POST /uploads (pre-signed PUT URL)."""
+    table = os.environ["TABLE_NAME"]
     method = (event.get("httpMethod") or "").upper()
-    post_id = (event.get("pathParameters") or {}).get("id")
+    resource = event.get("resource") or event.get("path") or ""
+    item_id = (event.get("pathParameters") or {}).get("id")
     try:
-        if method == "GET" and post_id:
-            found = _reader().get_item(TableName=table, Key={"blog": {"S": blog}, "post_id": {"S": post_id}})
-            if "Item" not in found:
-                return _response(404, {"message": f"post {post_id} not found"})
-            return _response(200, _item(found["Item"]))
-        if method == "GET":
-            limit = 20
-            qs = event.get("queryStringParameters") or {}
-            if qs.get("limit"):
-                limit = max(1, min(100, int(qs["limit"])))
-            page = _reader().query(TableName=table, KeyConditionExpression="blog = :b",
-                                   ExpressionAttributeValues={":b": {"S": blog}},
-                                   ScanIndexForward=False, Limit=limit)
-            posts = [_item(i) for i in page.get("Items", [])]
-            return _response(200, {"posts": posts, "count": len(posts)})
-        if method == "POST" and not post_id:
-            post = {"blog": blog, **_new_post(event)}
-            _client("dynamodb").put_item(TableName=table,
-                                         Item={k: _serializer.serialize(v) for k, v in post.items()})
-            return _response(201, post)
+        if resource.startswith("/posts"):
+            if method == "GET" and item_id:
+                found = _reader().get_item(TableName=table, Key={"pk": {"S": POSTS_PARTITION}, "sk": {"S": item_id}})
+                if "Item" not in found:
+                    return _response(404, {"message": f"post {item_id} not found"})
+                return _response(200, _public(_item(found["Item"])))
+            if method == "GET":
+                limit = 20
+                qs = event.get("queryStringParameters") or {}
+                if qs.get("limit"):
+                    limit = max(1, min(100, int(qs["limit"])))
+                page = _reader().query(TableName=table, KeyConditionExpression="pk = :p",
+                                       ExpressionAttributeValues={":p": {"S": POSTS_PARTITION}},
+                                       ScanIndexForward=False, Limit=limit)
+                posts = [_public(_item(i)) for i in page.get("Items", [])]
+                return _response(200, {"posts": posts, "count": len(posts)})
+            if method == "POST" and not item_id:
+                post = _new_post(event)
+                _client("dynamodb").put_item(TableName=table, Item=_marshal(post))
+                return _response(201, _public(post))
+            allowed = "GET" if item_id else "GET, POST"
+        elif resource.startswith("/users"):
+            if method == "POST" and not item_id:
+                user = _new_user(event)
+                _client("dynamodb").put_item(TableName=table, Item=_marshal(user),
+                                             ConditionExpression="attribute_not_exists(pk)")
+                return _response(201, _public(user))
+            allowed = "POST"
+        elif resource.startswith("/uploads"):
+            if method == "POST":
+                return _response(201, _upload_url(event))
+            allowed = "POST"
+        else:
+            return _response(404, {"message": f"no route {resource!r}: use /posts, /posts/{{id}}, /users, /uploads"})
     except (ValueError, json.JSONDecodeError) as exc:
         return _response(400, {"message": str(exc)})
-    allowed = "GET" if post_id else "GET, POST"
     out = _response(405, {"message": f"{method or 'no method'} is not allowed here: use {allowed}"})
     out["headers"]["Allow"] = allowed
     return out
@@ -201,8 +296,6 @@ def thumbnail(event: dict, context: Any = None) -> dict:
     out_bucket = os.environ["OUTPUT_BUCKET"]
     max_side = int(os.environ.get("THUMB_MAX_SIDE", "200"))
     prefix = os.environ.get("THUMB_PREFIX", "thumbnails/")
-    topic = os.environ.get("NOTIFY_TOPIC_ARN")
-    queue = os.environ.get("NOTIFY_QUEUE_URL")
     s3 = _client("s3")
     made: list[dict] = []
     skipped = 0
@@ -227,12 +320,5 @@ def thumbnail(event: dict, context: Any = None) -> dict:
                   "thumbnail": {"bucket": out_bucket, "key": thumb_key, "bytes": len(data),
                                 "width": info["width"], "height": info["height"], "format": info["format"]},
                   "original_size": [info["original_width"], info["original_height"]]}
-        message = json.dumps(detail)
-        if topic:
-            detail["sns_message_id"] = _client("sns").publish(
-                TopicArn=topic, Subject="Thumbnail ready", Message=message)["MessageId"]
-        if queue:
-            detail["sqs_message_id"] = _client("sqs").send_message(
-                QueueUrl=queue, MessageBody=message)["MessageId"]
         made.append(detail)
     return {"thumbnails": made, "skipped": skipped}

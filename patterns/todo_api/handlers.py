@@ -41,9 +41,15 @@ MAX_TITLE = 500
 
 
 # -- clients ------------------------------------------------------------------------------------
+try:  # inside the explorer: clients bound to the account of the run that invokes the function
+    from app.runtime.clients import aws_client
+except ImportError:  # on AWS Lambda: region and credentials from the function's environment
+    def aws_client(service: str, region: str | None = None):
+        return boto3.client(service, region_name=region)
+
+
 def _client(service: str):
-    """The boto3 client for this invocation (region and credentials from the function's environment)."""
-    return boto3.client(service)
+    return aws_client(service)
 
 
 def _dax_client(endpoint: str):
