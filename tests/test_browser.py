@@ -1,0 +1,84 @@
+"""The app as a person sees it: a real server, headless Chromium, screenshots."""
+from __future__ import annotations
+
+import pytest
+
+from app.core.cases import get_case
+from app.core.diagram import render
+from tests.browser import CHROMIUM_ARGS, ROOT, app_server, chromium_path
+
+pytestmark = pytest.mark.browser
+SHOTS = ROOT / ".pytest_cache" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    with app_server() as url:
+        yield url
+
+
+def diagram_src(page) -> str:
+    img = page.locator("img[alt^='Architecture diagram']")
+    img.wait_for(state="visible", timeout=30_000)
+    return img.get_attribute("src")
+
+
+def test_explore_in_a_browser_toggle_changes_diagram_and_url(browser, base_url):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(base_url + "/?case=todo-api")
+    page.get_by_role("heading", name="MyTodoList").wait_for(timeout=30_000)
+    before = diagram_src(page)
+    loaded = page.evaluate("() => { const i = document.querySelector(\"img[alt^='Architecture diagram']\");"
+                           " return i.complete && i.naturalWidth > 600; }")
+    assert loaded, "the diagram image loaded"
+    page.screenshot(path=str(SHOTS / "explore-todo-default.png"), full_page=True)
+
+    page.locator("label").filter(has_text="DAX in front of DynamoDB").first.click()
+    page.wait_for_function("(old) => { const i = document.querySelector(\"img[alt^='Architecture diagram']\");"
+                           " return i && i.getAttribute('src') !== old; }", arg=before, timeout=30_000)
+    page.wait_for_url("**dax=on**", timeout=10_000)
+    page.get_by_text("= on)").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "explore-todo-dax.png"), full_page=True)
+
+    # The copied URL reproduces the view in a fresh page.
+    copy = browser.new_page(viewport={"width": 1400, "height": 1000})
+    copy.goto(page.url)
+    copy.get_by_role("heading", name="MyTodoList").wait_for(timeout=30_000)
+    assert "dax=on" in copy.url
+    copy.locator("img[alt$='dax=on, api_cache=off']").wait_for(state="visible", timeout=30_000)
+    copy.close()
+    page.close()
+
+
+def test_downloaded_svg_shows_every_icon_from_another_folder(browser, tmp_path):
+    rendered = render(get_case("todo-api"), {"dax": True, "api_cache": True})
+    svg = tmp_path / "somewhere" / "todo.svg"
+    svg.parent.mkdir()
+    svg.write_text(rendered.svg)
+    page = browser.new_page()
+    page.goto(svg.as_uri())
+    counts = page.evaluate("""async () => {
+        const imgs = [...document.querySelectorAll('image')];
+        const ok = await Promise.all(imgs.map(el => new Promise(res => {
+            const src = el.getAttribute('xlink:href') || el.getAttribute('href');
+            const probe = new Image();
+            probe.onload = () => res(probe.naturalWidth > 0);
+            probe.onerror = () => res(false);
+            probe.src = src;
+        })));
+        return {total: imgs.length, loaded: ok.filter(Boolean).length};
+    }""")
+    assert counts["total"] >= 8 and counts["loaded"] == counts["total"]
+    page.screenshot(path=str(SHOTS / "svg-elsewhere.png"))
+    page.close()
