@@ -1,0 +1,3 @@
+from patterns.global_blog.case import CASE
+
+__all__ = ["CASE"]

@@ -1,0 +1,94 @@
+"""Case-specific diagram facts, asserted on the DOT source of each case's diagram."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.core.cases import get_case
+from app.core.diagram import dot_source
+
+_NODE = re.compile(r'^\s*"?([A-Za-z0-9_]+)"?\s*\[label=', re.M)
+_EDGE = re.compile(r'^\s*"?([A-Za-z0-9_]+)"?\s*->\s*"?([A-Za-z0-9_]+)"?\s*\[(.*?)\]\s*$', re.M | re.S)
+
+
+def draw(case_id: str, **given) -> str:
+    case = get_case(case_id)
+    return dot_source(case, case.resolve(given))
+
+
+def node_set(dot: str) -> set[str]:
+    return set(_NODE.findall(dot))
+
+
+def edge_map(dot: str) -> dict[tuple[str, str], str]:
+    return {(a, b): attrs for a, b, attrs in _EDGE.findall(dot)}
+
+
+def cluster_blocks(dot: str) -> dict[str, str]:
+    """Each cluster's label mapped to the DOT text of its body (nested clusters included)."""
+    out: dict[str, str] = {}
+    for match in re.finditer(r'subgraph\s+"?cluster_([^"{]*?)"?\s*\{', dot):
+        depth, i = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(dot[i], 0)
+            i += 1
+        body = dot[match.end():i - 1]
+        out[match.group(1).strip()] = body
+    return out
+
+
+def label_of(dot: str, node: str) -> str:
+    match = re.search(rf'^\s*"?{node}"?\s*\[label="([^"]*)"', dot, re.M)
+    assert match, node
+    return match.group(1)
+
+
+# -- global-blog ---------------------------------------------------------------
+
+def test_global_blog_global_tables_add_a_replica_region_with_its_table():
+    on = draw("global-blog", global_tables="on", replica_region="ap-northeast-1")
+    off = draw("global-blog", global_tables="off", replica_region="ap-northeast-1")
+    replica = [body for label, body in cluster_blocks(on).items()
+               if "ap-northeast-1" in label and "AWS Cloud" in label]
+    assert replica and "replica_table" in node_set(replica[0])
+    assert "replica_table" not in node_set(off)
+    assert not any("ap-northeast-1" in label for label in cluster_blocks(off))
+    assert "dir=both" in edge_map(on)[("table", "replica_table")]
+    # Without a replica the far readers call the home region; with one, their own region.
+    assert ("users_far", "api") in edge_map(off) and ("users_far", "replica_api") in edge_map(on)
+
+
+def test_global_blog_cloudfront_sits_in_the_edge_between_users_and_the_site_bucket():
+    on, off = draw("global-blog", cloudfront="on"), draw("global-blog", cloudfront="off")
+    edges_on, edges_off = edge_map(on), edge_map(off)
+    assert {("users_home", "cdn"), ("cdn", "site")} <= set(edges_on)
+    assert ("users_home", "site") not in edges_on
+    assert ("users_home", "site") in edges_off and "cdn" not in node_set(off)
+    edge_cluster = cluster_blocks(on)["AWS edge locations"]
+    assert "cdn" in node_set(edge_cluster)
+
+
+def test_global_blog_dax_sits_between_lambda_and_the_table_inside_a_vpc():
+    on, off = draw("global-blog", dax="on"), draw("global-blog", dax="off")
+    assert {("lambda", "dax"), ("dax", "table")} <= set(edge_map(on))
+    assert ("lambda", "table") in edge_map(off) and ("lambda", "table") not in edge_map(on)
+    assert {"lambda", "dax"} <= node_set(cluster_blocks(on)["VPC"])
+
+
+def test_global_blog_upload_path_and_fanout_follow_their_toggles():
+    plain = edge_map(draw("global-blog"))
+    fast = edge_map(draw("global-blog", transfer_acceleration="on"))
+    assert ("users_home", "uploads") in plain
+    assert {("users_home", "accel"), ("accel", "uploads")} <= set(fast) and ("users_home", "uploads") not in fast
+    for choice, node in (("sns", "topic"), ("sqs", "queue")):
+        dot = draw("global-blog", fanout=choice)
+        assert ("thumbs", node) in edge_map(dot)
+        assert ({"topic", "queue"} - {node}).isdisjoint(node_set(dot))
+    assert not {"topic", "queue"} & node_set(draw("global-blog", fanout="none"))
+
+
+def test_global_blog_welcome_email_runs_from_the_stream_to_ses():
+    edges = edge_map(draw("global-blog"))
+    assert {("table", "stream"), ("stream", "welcome"), ("welcome", "ses")} <= set(edges)
+    assert "dashed" in edges[("table", "stream")]
