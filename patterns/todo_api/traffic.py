@@ -1,0 +1,53 @@
+"""A traffic mix for the todo API: which todo each request touches, and whether it reads or writes.
+
+Popularity follows a Zipf law: the todo of rank k is requested with probability
+proportional to 1 / k**skew. Skew 0 is uniform; around 1 a few todos take most of
+the traffic (what caches thrive on). The mix is drawn from a seeded generator so
+a run can be repeated exactly; the requests themselves are executed for real.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_REQUESTS = 500
+DEFAULT_ITEMS = 40
+DEFAULT_SKEW = 1.1
+DEFAULT_READ_RATIO = 0.9
+SEED = 20261127
+
+
+@dataclass(frozen=True)
+class Workload:
+    requests: int = DEFAULT_REQUESTS
+    items: int = DEFAULT_ITEMS
+    skew: float = DEFAULT_SKEW
+    read_ratio: float = DEFAULT_READ_RATIO
+    seed: int = SEED
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.requests <= 20_000:
+            raise ValueError(f"requests={self.requests} is out of range: use 1 to 20000")
+        if not 1 <= self.items <= 1_000:
+            raise ValueError(f"items={self.items} is out of range: use 1 to 1000")
+        if not 0 <= self.skew <= 3:
+            raise ValueError(f"skew={self.skew} is out of range: use 0 to 3")
+        if not 0 <= self.read_ratio <= 1:
+            raise ValueError(f"read_ratio={self.read_ratio} is out of range: use 0 to 1")
+
+    def popularity(self) -> np.ndarray:
+        """Probability of each item, most popular first."""
+        weights = 1.0 / np.arange(1, self.items + 1) ** self.skew
+        return weights / weights.sum()
+
+    def draw(self) -> list[tuple[str, int]]:
+        """``requests`` pairs of (``"read"`` or ``"write"``, item index)."""
+        rng = np.random.default_rng(self.seed)
+        picks = rng.choice(self.items, size=self.requests, p=self.popularity())
+        reads = rng.random(self.requests) < self.read_ratio
+        return [("read" if r else "write", int(i)) for r, i in zip(reads, picks)]
+
+    def describe(self) -> dict:
+        return {"requests": self.requests, "items": self.items, "skew": self.skew,
+                "read_ratio": self.read_ratio, "seed": self.seed}
