@@ -17,3 +17,33 @@ def load_event():
     def load(name: str) -> dict:
         return json.loads((EVENTS / f"{name}.json").read_text())
     return load
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """Endpoint of the process's moto server (the runtime's backend; a private server if it is absent)."""
+    try:
+        from app.runtime.backend import get_backend
+    except ImportError:
+        get_backend = None
+    if get_backend is not None:
+        yield get_backend().endpoint_url
+        return
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server._server.server_address
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint):
+    """``aws(service, region="us-east-1", **credentials)``: a boto3 client against the moto server."""
+    import boto3
+
+    def make(service: str, region: str = "us-east-1", **credentials):
+        credentials = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        return boto3.client(service, region_name=region, endpoint_url=moto_endpoint, **credentials)
+    return make
