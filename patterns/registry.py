@@ -7,4 +7,5 @@ To add a case: create ``patterns/<name>/`` with an ``__init__.py`` that exposes
 CASE_PACKAGES = (
     "patterns.todo_api",
     "patterns.global_blog",
+    "patterns.microservices",
 )

@@ -92,3 +92,47 @@ def test_global_blog_welcome_email_runs_from_the_stream_to_ses():
     edges = edge_map(draw("global-blog"))
     assert {("table", "stream"), ("stream", "welcome"), ("welcome", "ses")} <= set(edges)
     assert "dashed" in edges[("table", "stream")]
+
+
+# -- microservices ---------------------------------------------------------------
+
+def _orders_records(dot: str) -> dict[str, str]:
+    """Targets of the orders.example.com records, mapped to their edge attributes."""
+    return {b: attrs for (a, b), attrs in edge_map(dot).items() if a == "dns" and "orders.example.com" in attrs}
+
+
+def test_microservices_routing_policy_changes_the_orders_records():
+    simple = _orders_records(draw("microservices", routing_policy="simple"))
+    assert list(simple) == ["alb_a"] and "simple" in simple["alb_a"]
+
+    weighted = _orders_records(draw("microservices", routing_policy="weighted"))
+    assert set(weighted) == {"alb_a", "canary_alb"}
+    assert all("weight" in attrs for attrs in weighted.values())
+
+    dot = draw("microservices", routing_policy="latency")
+    latency = _orders_records(dot)
+    assert set(latency) == {"alb_a", "eu_alb"} and "latency: eu-west-1" in latency["eu_alb"]
+    second = [body for name, body in cluster_blocks(dot).items() if "eu-west-1" in name]
+    assert second and {"eu_alb", "eu_ecs", "eu_table"} <= node_set(second[0])
+
+    dot = draw("microservices", routing_policy="failover")
+    failover = _orders_records(dot)
+    assert "PRIMARY" in failover["alb_a"] and "SECONDARY" in failover["dr_alb"]
+    assert ("health_check", "alb_a") in edge_map(dot)
+    for policy in ("simple", "weighted", "latency"):
+        assert "health_check" not in node_set(draw("microservices", routing_policy=policy))
+
+
+def test_microservices_mix_synchronous_and_asynchronous_calls():
+    edges = edge_map(draw("microservices"))
+    assert "dashed" not in edges[("ecs", "api")]
+    for hop in (("ecs", "topic"), ("topic", "queue"), ("queue", "asg")):
+        assert "dashed" in edges[hop], hop
+    assert {("alb_c", "asg"), ("asg", "rds"), ("lambda", "redis"), ("ecs", "orders_table")} <= set(edges)
+
+
+def test_microservices_api_cache_sits_in_the_catalog_service():
+    on = draw("microservices", api_cache="on")
+    assert ("api", "api_cache") in edge_map(on)
+    assert "api_cache" in node_set(cluster_blocks(on)["catalog - serverless"])
+    assert "api_cache" not in node_set(draw("microservices", api_cache="off"))

@@ -1,0 +1,3 @@
+from patterns.microservices.case import CASE
+
+__all__ = ["CASE"]

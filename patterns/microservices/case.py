@@ -1,0 +1,208 @@
+"""Micro-services: services of different kinds composed behind one DNS name.
+
+Route 53 points one record per service at that service's front door; the
+services call each other synchronously over HTTPS and asynchronously through
+SNS and SQS. The routing policy of the orders record decides where its
+traffic goes: one endpoint, a weighted canary, the lowest-latency region or a
+primary with a standby behind a health check.
+
+Pipeline steps the diagram can highlight: dns, orders, orders_db, catalog_call,
+api_cache, catalog, catalog_cache, publish, deliver, billing, billing_db,
+canary, second_region, standby, health_check, replication.
+"""
+from __future__ import annotations
+
+from diagrams import Cluster
+from diagrams.aws.compute import EC2AutoScaling, ElasticContainerServiceService, Lambda
+from diagrams.aws.database import Dynamodb, ElasticacheCacheNode, ElasticacheForRedis, RDS
+from diagrams.aws.general import Users
+from diagrams.aws.integration import SimpleNotificationServiceSnsTopic, SimpleQueueServiceSqsQueue
+from diagrams.aws.network import APIGateway, ElbApplicationLoadBalancer, Route53, Route53HostedZone
+
+from app.core.cases import Case, Component
+from app.core.params import Toggle
+
+HOME = "us-east-1"
+LATENCY_REGION = "eu-west-1"
+STANDBY_REGION = "us-west-2"
+POLICIES = ("simple", "weighted", "latency", "failover")
+
+TOGGLES = (
+    Toggle("routing_policy", "Route 53 routing policy (orders record)", "choice", "simple",
+           "How Route 53 answers queries for orders.example.com: one target, weights, lowest latency "
+           "or primary/secondary.",
+           choices=POLICIES,
+           exam_point="Simple returns one record set with no health check; weighted splits traffic by relative "
+                      "weight (canary, blue/green); latency answers with the region of lowest measured latency "
+                      "to the user; failover is active-passive and needs a health check on the primary."),
+    Toggle("api_cache", "API Gateway caching (catalog)", "bool", False,
+           "The catalog API's stage caches GET /products, so repeated lookups skip Lambda and Redis.",
+           exam_point="API Gateway caching is set per stage (TTL 300 s by default, up to 3600 s) and can be "
+                      "overridden per method; it also shields the callers' own services from catalog latency."),
+)
+
+COMPONENTS = (
+    Component("clients", "Clients", "Client", "Web and mobile front ends calling the services by name."),
+    Component("dns", "Route 53 hosted zone example.com", "Amazon Route 53",
+              "One record per service: orders, catalog, billing."),
+    Component("health_check", "Route 53 health check", "Amazon Route 53",
+              "Probes the primary orders endpoint; failing it switches answers to the secondary.",
+              when="routing_policy=failover"),
+    Component("alb_a", "Orders load balancer", "Elastic Load Balancing (ALB)", "Front door of the orders service."),
+    Component("ecs", "Orders service", "Amazon ECS", "Containers taking and storing orders."),
+    Component("orders_table", "Orders table", "Amazon DynamoDB", "Orders by customer and order id."),
+    Component("canary_alb", "Orders v2 load balancer", "Elastic Load Balancing (ALB)",
+              "A new version receiving a small weighted share.", when="routing_policy=weighted"),
+    Component("canary_ecs", "Orders service v2", "Amazon ECS", "The canary release of the orders service.",
+              when="routing_policy=weighted"),
+    Component("eu_alb", f"Orders load balancer ({LATENCY_REGION})", "Elastic Load Balancing (ALB)",
+              "Second active region for European users.", when="routing_policy=latency"),
+    Component("eu_ecs", f"Orders service ({LATENCY_REGION})", "Amazon ECS", "Same service, second region.",
+              when="routing_policy=latency"),
+    Component("eu_table", f"Orders table replica ({LATENCY_REGION})", "Amazon DynamoDB",
+              "Global table replica, read and written locally.", when="routing_policy=latency"),
+    Component("dr_alb", f"Standby load balancer ({STANDBY_REGION})", "Elastic Load Balancing (ALB)",
+              "Secondary target, answered only while the primary is unhealthy.", when="routing_policy=failover"),
+    Component("dr_ecs", f"Standby orders service ({STANDBY_REGION})", "Amazon ECS",
+              "Warm standby copy of the service.", when="routing_policy=failover"),
+    Component("dr_table", f"Orders table replica ({STANDBY_REGION})", "Amazon DynamoDB",
+              "Global table replica kept current for the standby.", when="routing_policy=failover"),
+    Component("api", "Catalog API", "Amazon API Gateway", "REST front door of the catalog service."),
+    Component("api_cache", "Stage cache", "Amazon API Gateway", "Answers repeated GET /products.",
+              when="api_cache"),
+    Component("lambda", "Catalog function", "AWS Lambda", "Looks products up, Redis first."),
+    Component("redis", "ElastiCache for Redis", "Amazon ElastiCache", "Product cache in the VPC."),
+    Component("topic", "Order events topic", "Amazon SNS", "OrderPlaced events for any interested service."),
+    Component("queue", "Billing queue", "Amazon SQS", "Subscribed to the topic; buffers work for billing."),
+    Component("alb_c", "Billing load balancer", "Elastic Load Balancing (ALB)", "Front door of the billing service."),
+    Component("asg", "Billing instances", "Amazon EC2 Auto Scaling", "EC2 fleet serving and billing orders."),
+    Component("rds", "Billing database", "Amazon RDS", "Invoices and payments, relational."),
+)
+
+
+def diagram(v, kit) -> None:
+    policy = v["routing_policy"]
+    clients = Users("Clients", nodeid="clients")
+    with Cluster("Route 53 (global)", graph_attr={"labelloc": "b"}):
+        dns = Route53HostedZone("example.com\nhosted zone", nodeid="dns")
+        check = Route53("Health check\nHTTPS /health", nodeid="health_check") if policy == "failover" else None
+
+    with Cluster(f"AWS Cloud - {HOME}"):
+        with Cluster("orders - containers"):
+            alb_a = ElbApplicationLoadBalancer("ALB", nodeid="alb_a")
+            ecs = ElasticContainerServiceService("Orders service\nECS", nodeid="ecs")
+            orders = Dynamodb("Orders table", nodeid="orders_table")
+        canary = None
+        if policy == "weighted":
+            with Cluster("orders v2 - canary"):
+                canary = ElbApplicationLoadBalancer("ALB v2", nodeid="canary_alb")
+                canary_ecs = ElasticContainerServiceService("Orders service\nv2", nodeid="canary_ecs")
+        with Cluster("catalog - serverless"):
+            api = APIGateway("Catalog API", nodeid="api")
+            cache = ElasticacheCacheNode("Stage cache\nGET, TTL 300 s", nodeid="api_cache") if v["api_cache"] else None
+            fn = Lambda("Catalog\nfunction", nodeid="lambda")
+            redis = ElasticacheForRedis("ElastiCache\nRedis", nodeid="redis")
+        with Cluster("async messaging"):
+            topic = SimpleNotificationServiceSnsTopic("SNS topic\norder events", nodeid="topic")
+            queue = SimpleQueueServiceSqsQueue("SQS queue\nbilling", nodeid="queue")
+        with Cluster("billing - instances"):
+            alb_c = ElbApplicationLoadBalancer("ALB", nodeid="alb_c")
+            asg = EC2AutoScaling("Auto Scaling group\nEC2", nodeid="asg")
+            rds = RDS("RDS\nbilling DB", nodeid="rds")
+
+    second = None
+    if policy == "latency":
+        with Cluster(f"AWS Cloud - {LATENCY_REGION}"):
+            with Cluster("orders - containers"):
+                second = ElbApplicationLoadBalancer("ALB", nodeid="eu_alb")
+                second_ecs = ElasticContainerServiceService("Orders service\nECS", nodeid="eu_ecs")
+                second_table = Dynamodb("Orders table\nreplica", nodeid="eu_table")
+    elif policy == "failover":
+        with Cluster(f"AWS Cloud - {STANDBY_REGION} (standby)"):
+            with Cluster("orders - containers"):
+                second = ElbApplicationLoadBalancer("ALB", nodeid="dr_alb")
+                second_ecs = ElasticContainerServiceService("Orders service\nstandby", nodeid="dr_ecs")
+                second_table = Dynamodb("Orders table\nreplica", nodeid="dr_table")
+
+    # Name resolution, then the orders record according to its policy.
+    clients >> kit.edge("resolve names", step="dns") >> dns
+    if policy == "simple":
+        dns >> kit.edge("orders.example.com\nalias (simple)", step="orders") >> alb_a
+    elif policy == "weighted":
+        dns >> kit.edge("orders.example.com\nweight 90", step="orders") >> alb_a
+        dns >> kit.edge("orders.example.com\nweight 10", step="canary") >> canary
+        canary >> kit.edge("", step="canary") >> canary_ecs
+        canary_ecs >> kit.edge("same table", step="canary") >> orders
+    elif policy == "latency":
+        dns >> kit.edge(f"orders.example.com\nlatency: {HOME}", step="orders") >> alb_a
+        dns >> kit.edge(f"orders.example.com\nlatency: {LATENCY_REGION}", step="second_region") >> second
+    else:
+        dns >> kit.edge("orders.example.com\nfailover PRIMARY", step="orders") >> alb_a
+        dns >> kit.edge("orders.example.com\nfailover SECONDARY", step="standby", style="dashed") >> second
+        dns >> kit.edge("evaluates", step="health_check", style="dotted") >> check
+        check >> kit.edge("probe primary", step="health_check", style="dotted") >> alb_a
+    if second is not None:
+        second >> kit.edge("", step="second_region" if policy == "latency" else "standby") >> second_ecs
+        second_ecs >> kit.edge("local replica", step="second_region" if policy == "latency" else "standby") \
+            >> second_table
+        both_ways = kit.edge("global table\nreplication", step="replication")
+        both_ways.reverse = True
+        orders >> both_ways >> second_table
+
+    dns >> kit.edge("catalog.example.com\nalias", step="catalog") >> api
+    dns >> kit.edge("billing.example.com\nalias", step="billing") >> alb_c
+
+    # Orders: store, ask the catalog synchronously, announce asynchronously.
+    alb_a >> kit.edge("", step="orders") >> ecs
+    ecs >> kit.edge("PutItem", step="orders_db") >> orders
+    ecs >> kit.edge("sync HTTPS\nGET /products", step="catalog_call") >> api
+    ecs >> kit.edge("publish OrderPlaced", step="publish", asynchronous=True) >> topic
+    topic >> kit.edge("subscription", step="deliver", asynchronous=True) >> queue
+    queue >> kit.edge("polled by\nworkers", step="billing", asynchronous=True) >> asg
+
+    # Catalog.
+    if cache is not None:
+        api >> kit.edge("cached GET", step="api_cache") >> cache
+    api >> kit.edge("proxy", step="catalog") >> fn
+    fn >> kit.edge("GET product", step="catalog_cache") >> redis
+
+    # Billing.
+    alb_c >> kit.edge("", step="billing") >> asg
+    asg >> kit.edge("SQL", step="billing_db") >> rds
+
+
+CASE = Case(
+    id="microservices",
+    title="Micro-services",
+    tagline="Services of different kinds composed freely behind one DNS name.",
+    story=(
+        "A shop is split into three services, each built the way that suits it. Orders runs as containers "
+        "on ECS behind an Application Load Balancer and keeps its orders in DynamoDB. The catalog is fully "
+        "serverless: API Gateway, a Lambda function and an ElastiCache for Redis cache of products. Billing "
+        "is an older application on an EC2 Auto Scaling group with an RDS database. Route 53 gives each "
+        "service its own name in one hosted zone. When an order comes in, the orders service asks the "
+        "catalog for prices synchronously, because it cannot answer without them, and announces the order "
+        "on an SNS topic; billing picks it up from its own SQS queue whenever it is ready. The routing "
+        "policy of the orders record shows how the same name can send users to a canary, to the nearest "
+        "region, or to a standby region when the primary fails its health check."
+    ),
+    takeaways=(
+        "There is no single right stack: each service picks the compute and database that fit it, and they "
+        "meet only through their APIs and messages.",
+        "Route 53 holds many records in one hosted zone; alias records point at load balancers, API Gateway "
+        "or CloudFront, and alias queries to AWS resources are not charged.",
+        "Weighted records split traffic by relative weight (canary, blue/green); latency records answer with "
+        "the region closest to the user in network terms; failover records are active-passive and switch "
+        "when the primary's health check fails.",
+        "Synchronous calls couple availability and latency: if the catalog is slow, ordering is slow. "
+        "Caching (API Gateway, ElastiCache) reduces the coupling; it does not remove it.",
+        "Asynchronous calls through SNS and SQS decouple services: SNS fans one event out to every "
+        "subscriber, SQS holds the work until the consumer is ready, so billing can lag or restart without "
+        "losing orders.",
+        "A second region needs its data too: a DynamoDB global table gives the latency or standby region a "
+        "local, writable replica.",
+    ),
+    components=COMPONENTS,
+    toggles=TOGGLES,
+    diagram=diagram,
+)
