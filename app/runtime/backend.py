@@ -1,0 +1,245 @@
+"""The embedded AWS of this process: one moto server, shared by every session.
+
+:func:`get_backend` starts a ``ThreadedMotoServer`` on 127.0.0.1 at a free port the
+first time it is needed (thread-safe) and returns the same one afterwards. Each
+session works in its own AWS account on that server (see :mod:`app.runtime.session`),
+so there is never a reason to reset it: ``/moto-api/reset`` would wipe every account.
+
+moto cannot run Lambda code without Docker. Where moto would hand an event to a
+function (an S3 notification to Lambda, an SNS subscription of protocol ``lambda``)
+the server instead drops the event into an :class:`Inbox` for that account, and
+where a message or a stream record arrives (an SQS queue, a DynamoDB stream) it
+marks the source as having new data. The session that owns the account drains its
+inbox right after each of its own calls returns and runs the handlers in-process
+(:mod:`app.runtime.routing`). moto also builds S3 event records without the fields
+AWS sends (userIdentity, requestParameters, responseElements, sequencer); the
+server adds them, so SQS and SNS deliveries carry AWS's shape.
+
+These hooks depend on moto's internals; ``MOTO_VERSION`` is the version they were
+written for and :func:`check_hooks` fails loudly when they no longer fit.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+MOTO_VERSION = "5.2.5"
+
+_lock = threading.Lock()
+_backend: "MotoBackend | None" = None
+_local = threading.local()
+
+
+@dataclass
+class Delivery:
+    """An event moto would have handed to a Lambda function."""
+
+    source: str               # "s3" or "sns"
+    function_arn: str
+    event: dict[str, Any]
+
+
+@dataclass
+class _AccountBox:
+    deliveries: collections.deque = field(default_factory=collections.deque)
+    dirty_queues: set = field(default_factory=set)    # queue ARNs with new messages
+    dirty_tables: set = field(default_factory=set)    # table names (region, name) with new stream records
+
+
+class Inbox:
+    """Per-account notes written by the server thread, read by the owning session."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._boxes: dict[str, _AccountBox] = {}
+        self.counters = collections.Counter()
+
+    def _box(self, account_id: str) -> _AccountBox:
+        box = self._boxes.get(account_id)
+        if box is None:
+            box = self._boxes[account_id] = _AccountBox()
+        return box
+
+    def deliver(self, account_id: str, delivery: Delivery) -> None:
+        with self._lock:
+            self._box(account_id).deliveries.append(delivery)
+            self.counters[f"{delivery.source}->lambda"] += 1
+
+    def mark_queue(self, account_id: str, queue_arn: str) -> None:
+        with self._lock:
+            self._box(account_id).dirty_queues.add(queue_arn)
+
+    def mark_table(self, account_id: str, region: str, table: str) -> None:
+        with self._lock:
+            self._box(account_id).dirty_tables.add((region, table))
+
+    def pending(self, account_id: str) -> bool:
+        box = self._boxes.get(account_id)
+        return bool(box and (box.deliveries or box.dirty_queues or box.dirty_tables))
+
+    def take(self, account_id: str) -> tuple[list[Delivery], set, set]:
+        """Everything noted for the account since the last call, and clear it."""
+        with self._lock:
+            box = self._boxes.get(account_id)
+            if box is None:
+                return [], set(), set()
+            out = (list(box.deliveries), set(box.dirty_queues), set(box.dirty_tables))
+            box.deliveries.clear()
+            box.dirty_queues.clear()
+            box.dirty_tables.clear()
+            return out
+
+    def forget(self, account_id: str) -> None:
+        with self._lock:
+            self._boxes.pop(account_id, None)
+
+
+class MotoBackend:
+    """A running moto server: ``endpoint_url``, ``start_ms`` and the shared :class:`Inbox`."""
+
+    kind = "moto"
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self.endpoint_url = f"http://{self.host}:{self.port}"
+        self.start_ms = 0.0
+        self._server = None
+
+    def start(self) -> None:
+        t0 = time.perf_counter()
+        # Buckets are global across accounts; reads across accounts must fail as on AWS.
+        os.environ["MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS"] = "false"
+        from moto.server import ThreadedMotoServer
+
+        _install_hooks(self.inbox)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)   # no request lines on the console
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        self.start_ms = (time.perf_counter() - t0) * 1000
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def get_backend() -> MotoBackend:
+    """The process's moto server, started on first use."""
+    global _backend
+    if _backend is None:
+        with _lock:
+            if _backend is None:
+                backend = MotoBackend()
+                backend.start()
+                _backend = backend
+    return _backend
+
+
+def backend_started() -> bool:
+    return _backend is not None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- hooks into moto ------------------------------------------------------------------
+_hooks_installed = False
+
+
+def _install_hooks(inbox: Inbox) -> None:
+    """Route moto's would-be Lambda invocations to the inbox and complete S3 events."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    import moto
+    from moto.awslambda import models as lambda_models
+    from moto.dynamodb.models import table as ddb_table
+    from moto.s3 import notifications
+    from moto.sns import models as sns_models
+    from moto.sqs import models as sqs_models
+
+    from app.runtime import events
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"the runtime's hooks were written for moto {MOTO_VERSION}, found {moto.__version__}; "
+                           "check app/runtime/backend.py against the new moto and update MOTO_VERSION")
+
+    original_get_s3_event = notifications._get_s3_event
+
+    def get_s3_event(event_name, bucket, key, notification_id):
+        body = original_get_s3_event(event_name, bucket, key, notification_id)
+        for record in body["Records"]:
+            events.complete_s3_record(record, key_name=key.name, account_id=bucket.account_id,
+                                      version_id=getattr(key, "version_id", None)
+                                      if getattr(bucket, "is_versioned", False) else None)
+        return body
+
+    def invoke_awslambda(account_id, event_body, fn_arn, region_name):
+        inbox.deliver(account_id, Delivery("s3", fn_arn, event_body))
+
+    original_sub_publish = sns_models.Subscription.publish
+
+    def sub_publish(self, message, message_id, subject=None, message_attributes=None, *args, **kwargs):
+        _local.sns = (self, message_id, message_attributes)
+        try:
+            return original_sub_publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
+        finally:
+            _local.sns = None
+
+    def send_sns_message(self, function_name, message, subject=None, qualifier=None):
+        sub, message_id, attributes = getattr(_local, "sns", None) or (None, None, None)
+        if sub is None:
+            raise RuntimeError("SNS -> Lambda delivery outside a subscription publish")
+        event = events.sns_event(topic_arn=sub.topic.arn, subscription_arn=sub.arn, message=message,
+                                 message_id=message_id, subject=subject, attributes=attributes or {},
+                                 region=sub.topic.arn.split(":")[3])
+        inbox.deliver(self.account_id, Delivery("sns", sub.endpoint, event))
+
+    original_add_message = sqs_models.Queue.add_message
+
+    def add_message(self, message):
+        original_add_message(self, message)
+        inbox.mark_queue(self.account_id, self.queue_arn)
+
+    original_shard_add = ddb_table.StreamShard.add
+
+    def shard_add(self, old, new):
+        original_shard_add(self, old, new)
+        inbox.mark_table(self.account_id, self.table.region_name, self.table.name)
+
+    notifications._get_s3_event = get_s3_event
+    notifications._invoke_awslambda = invoke_awslambda
+    sns_models.Subscription.publish = sub_publish
+    lambda_models.LambdaBackend.send_sns_message = send_sns_message
+    sqs_models.Queue.add_message = add_message
+    ddb_table.StreamShard.add = shard_add
+    _hooks_installed = True
+
+
+def check_hooks() -> dict[str, bool]:
+    """Which hooks are in place (a test asserts all are, so a moto upgrade fails loudly)."""
+    from moto.awslambda import models as lambda_models
+    from moto.dynamodb.models import table as ddb_table
+    from moto.s3 import notifications
+    from moto.sns import models as sns_models
+    from moto.sqs import models as sqs_models
+
+    return {
+        "s3_event": notifications._get_s3_event.__module__ == __name__,
+        "s3_lambda": notifications._invoke_awslambda.__module__ == __name__,
+        "sns_lambda": lambda_models.LambdaBackend.send_sns_message.__module__ == __name__,
+        "sns_publish": sns_models.Subscription.publish.__module__ == __name__,
+        "sqs_add": sqs_models.Queue.add_message.__module__ == __name__,
+        "stream_add": ddb_table.StreamShard.add.__module__ == __name__,
+    }

@@ -1,0 +1,477 @@
+"""Lambda functions of a session: registered in the backend, run in-process on moto.
+
+``deploy(name, handler="patterns.x.handlers.fn", env=None, memory_mb=128,
+timeout_s=30)`` zips the handler's module (with its package ``__init__`` files),
+registers it with ``CreateFunction`` under the session's resource name, and keeps
+the Python callable. ``invoke(name, event)`` then runs that callable in this process
+(moto cannot run code without Docker) the way the Lambda Python runtime does:
+
+* a real context object: ``function_name``, ``function_version``,
+  ``invoked_function_arn``, ``memory_limit_in_mb``, ``aws_request_id``,
+  ``log_group_name``, ``log_stream_name`` and ``get_remaining_time_in_millis()``;
+* the function's environment variables in ``os.environ`` for this invocation only
+  (an overlay bound to the invoking context, so concurrent sessions never see each
+  other's values), plus Lambda's own ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION``, ...;
+* clients bound to the session's account through
+  :func:`app.runtime.clients.aws_client` (no credentials are put in the environment:
+  a plain ``boto3.client`` in a handler would not reach the session's account);
+* what the handler prints or logs, plus Lambda's START/END/REPORT lines, written to
+  CloudWatch Logs under ``/aws/lambda/<name>``;
+* a raised exception becomes ``FunctionError: "Unhandled"`` with Lambda's error
+  payload (errorMessage, errorType, requestId, stackTrace).
+
+The function's timeout cannot interrupt Python code running in this process: a run
+that exceeds it is reported afterwards as Lambda's ``Sandbox.Timedout`` error.
+
+In live mode the same ``deploy`` uploads the zip to AWS and ``invoke`` calls the
+Invoke API: the code then runs in AWS Lambda itself.
+"""
+from __future__ import annotations
+
+import contextvars
+import importlib
+import io
+import json
+import logging
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from app.runtime.clients import Clients, bound
+from app.runtime.events import payload_bytes
+from app.runtime.trace import Trace
+
+LAMBDA_TRUST_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+})
+# What AWSLambdaBasicExecutionRole grants, as an inline policy (moto has no managed policies loaded).
+BASIC_EXECUTION = {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                   "Resource": "*"}
+
+
+# -- per-invocation environment and output ------------------------------------------------
+_env_overlay: contextvars.ContextVar[dict | None] = contextvars.ContextVar("lambda_env", default=None)
+_log_sink: contextvars.ContextVar[list | None] = contextvars.ContextVar("lambda_log", default=None)
+_install_lock = threading.Lock()
+_installed = False
+
+
+class _OverlayEnviron(os._Environ):  # type: ignore[name-defined]
+    """``os.environ`` that shows an invocation's variables to that invocation only."""
+
+    def __getitem__(self, key):
+        overlay = _env_overlay.get()
+        if overlay is not None and key in overlay:
+            value = overlay[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        overlay = _env_overlay.get()
+        if overlay is not None:
+            overlay[key] = str(value)
+        else:
+            super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        overlay = _env_overlay.get()
+        if overlay is not None:
+            if key not in overlay and key not in self._data and self.encodekey(key) not in self._data:
+                raise KeyError(key)
+            overlay[key] = None
+        else:
+            super().__delitem__(key)
+
+    def __iter__(self):
+        overlay = _env_overlay.get()
+        base = list(super().__iter__())
+        if overlay is None:
+            yield from base
+            return
+        for key in base:
+            if key not in overlay:
+                yield key
+        for key, value in overlay.items():
+            if value is not None:
+                yield key
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __contains__(self, key):
+        try:
+            self[key]
+            return True
+        except KeyError:
+            return False
+
+    def copy(self):
+        return dict(self)
+
+
+class _SinkStream(io.TextIOBase):
+    """stdout that writes to the invocation's log buffer when inside one."""
+
+    def __init__(self, original) -> None:
+        self._original = original
+
+    def write(self, text: str) -> int:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(text)
+            return len(text)
+        return self._original.write(text)
+
+    def flush(self) -> None:
+        if _log_sink.get() is None:
+            self._original.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
+class _SinkHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(f"[{record.levelname}]\t{self.formatTime(record)}\t{record.getMessage()}\n")
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    with _install_lock:
+        if _installed:
+            return
+        original = os.environ
+        if not isinstance(original, _OverlayEnviron):
+            overlay = _OverlayEnviron(original._data, original.encodekey, original.decodekey,
+                                      original.encodevalue, original.decodevalue)
+            os.environ = overlay
+        if not isinstance(sys.stdout, _SinkStream):
+            sys.stdout = _SinkStream(sys.stdout)
+        logging.getLogger().addHandler(_SinkHandler())
+        _installed = True
+
+
+# -- context and results ------------------------------------------------------------------
+class LambdaContext:
+    """The context object the Lambda Python runtime passes to a handler."""
+
+    def __init__(self, fn: "Function", request_id: str, deadline: float) -> None:
+        self.function_name = fn.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = fn.arn
+        self.memory_limit_in_mb = str(fn.memory_mb)
+        self.aws_request_id = request_id
+        self.log_group_name = fn.log_group
+        self.log_stream_name = fn.log_stream
+        self.identity = None
+        self.client_context = None
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class InvokeResult:
+    function: str
+    payload: Any
+    function_error: str | None
+    logs: str
+    request_id: str
+    duration_ms: float
+    billed_ms: int
+    memory_mb: int
+    status_code: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return self.function_error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"function": self.function, "payload": self.payload, "function_error": self.function_error,
+                "logs": self.logs, "request_id": self.request_id, "duration_ms": round(self.duration_ms, 3),
+                "billed_ms": self.billed_ms, "memory_mb": self.memory_mb}
+
+
+@dataclass
+class Function:
+    logical: str
+    name: str
+    arn: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+    env: dict[str, str]
+    callable: Callable[[Any, Any], Any] | None = field(default=None, repr=False)
+    log_group: str = ""
+    log_stream: str = ""
+    invocations: int = 0
+    init_ms: float = 0.0
+    _log_stream_made: bool = False
+
+
+def module_zip(module_name: str) -> bytes:
+    """A deployment package holding the module and the ``__init__.py`` of its packages."""
+    module = importlib.import_module(module_name)
+    path = Path(module.__file__).resolve()
+    parts = module_name.split(".")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        root = path.parents[len(parts) - 1]
+        for i in range(1, len(parts)):
+            init = root.joinpath(*parts[:i], "__init__.py")
+            if init.exists():
+                zf.write(init, "/".join(parts[:i]) + "/__init__.py")
+            else:
+                zf.writestr("/".join(parts[:i]) + "/__init__.py", "")
+        zf.write(path, "/".join(parts) + ".py")
+    return buf.getvalue()
+
+
+class Lambdas:
+    """The Lambda functions of one session (see the module docstring)."""
+
+    def __init__(self, *, clients: Clients, trace: Trace, name: Callable[[str], str],
+                 tags: dict[str, str] | None = None, local: bool = True,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self._clients = clients
+        self._trace = trace
+        self._name = name
+        self._tags = dict(tags or {})
+        self._local = local
+        self._extra_env = dict(extra_env or {})
+        self._statements: list[dict] = [BASIC_EXECUTION]
+        self._functions: dict[str, Function] = {}
+        self._role_arn: str | None = None
+        self._lock = threading.Lock()
+        self.on_invoked: list[Callable[[Function, InvokeResult], None]] = []
+        if local:
+            _install()
+
+    # -- control plane ----------------------------------------------------------------
+    def role_arn(self) -> str:
+        """The execution role shared by the session's functions (created on first use)."""
+        with self._lock:
+            if self._role_arn is None:
+                iam = self._clients.client("iam")
+                role = self._name("lambda-exec")
+                arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY,
+                                      Tags=[{"Key": k, "Value": v} for k, v in self._tags.items()])["Role"]["Arn"]
+                self._role_arn = arn
+                self._put_role_policy()
+            return self._role_arn
+
+    def _put_role_policy(self) -> None:
+        self._clients.client("iam").put_role_policy(
+            RoleName=self._name("lambda-exec"), PolicyName="execution",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": self._statements}))
+
+    def allow(self, actions: list[str] | str, resources: list[str] | str = "*") -> None:
+        """Grant the functions' execution role ``actions`` on ``resources`` (an inline policy statement)."""
+        statement = {"Effect": "Allow", "Action": actions, "Resource": resources}
+        with self._lock:
+            self._statements.append(statement)
+            if self._role_arn is not None:
+                self._put_role_policy()
+
+    def deploy(self, name: str, handler: str, env: dict[str, str] | None = None, memory_mb: int = 128,
+               timeout_s: int = 30, description: str = "") -> Function:
+        """Register ``handler`` ("package.module.function") as function ``name``; returns it."""
+        module_name, _, attr = handler.rpartition(".")
+        if not module_name:
+            raise ValueError(f"handler {handler!r} must be 'package.module.function'")
+        full = self._name(name)
+        t0 = time.perf_counter()
+        module = importlib.import_module(module_name)
+        fn_callable = getattr(module, attr, None)
+        if not callable(fn_callable):
+            raise ValueError(f"{module_name} has no function {attr!r}")
+        init_ms = (time.perf_counter() - t0) * 1000
+        role = self.role_arn()
+        client = self._clients.client("lambda")
+        kwargs = dict(FunctionName=full, Runtime="python3.12", Role=role, Handler=handler,
+                      Code={"ZipFile": module_zip(module_name)}, Description=description,
+                      Timeout=int(timeout_s), MemorySize=int(memory_mb),
+                      Environment={"Variables": dict(env or {})}, Tags=self._tags, Publish=False)
+        created = self._create_function(client, kwargs)
+        fn = Function(logical=name, name=full, arn=created["FunctionArn"], handler=handler, memory_mb=int(memory_mb),
+                      timeout_s=int(timeout_s), env=dict(env or {}), callable=fn_callable,
+                      log_group=f"/aws/lambda/{full}",
+                      log_stream=time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}",
+                      init_ms=init_ms)
+        if self._local:
+            logs = self._clients.client("logs")
+            try:
+                logs.create_log_group(logGroupName=fn.log_group, tags=self._tags)
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass
+        with self._lock:
+            self._functions[name] = fn
+        return fn
+
+    def _create_function(self, client, kwargs) -> dict:
+        # A new IAM role takes a few seconds to be usable by Lambda on AWS.
+        for attempt in range(12):
+            try:
+                return client.create_function(**kwargs)
+            except client.exceptions.InvalidParameterValueException as exc:
+                if "role" not in str(exc).lower() or self._local or attempt == 11:
+                    raise
+                time.sleep(2.5)
+        raise AssertionError("unreachable")
+
+    def get(self, name: str) -> Function:
+        """A deployed function by logical name, deployed name or ARN."""
+        with self._lock:
+            if name in self._functions:
+                return self._functions[name]
+            for fn in self._functions.values():
+                if name in (fn.name, fn.arn) or name.startswith(fn.arn + ":"):
+                    return fn
+        raise KeyError(f"no function {name!r} in this session: deployed are "
+                       + (", ".join(self._functions) or "none"))
+
+    @property
+    def functions(self) -> list[Function]:
+        with self._lock:
+            return list(self._functions.values())
+
+    # -- data plane -------------------------------------------------------------------
+    def invoke(self, name: str, event: Any, *, source: str = "") -> InvokeResult:
+        """Run the function with ``event`` (synchronous invocation) and record a span."""
+        fn = self.get(name)
+        with self._trace.span("lambda", "Invoke", fn.name, payload_bytes=payload_bytes(event)) as span:
+            result = self._run_local(fn, event) if self._local else self._run_remote(fn, event)
+            span.detail.update({"request_id": result.request_id, "memory_mb": fn.memory_mb,
+                                "billed_ms": result.billed_ms, "duration_ms": round(result.duration_ms, 3)})
+            if source:
+                span.detail["source"] = source
+            if fn.invocations == 1 and self._local:
+                span.detail["init_ms"] = round(fn.init_ms, 3)
+            if result.function_error:
+                span.status = "error"
+                span.detail["function_error"] = result.function_error
+                if isinstance(result.payload, dict):
+                    span.detail["error"] = f"{result.payload.get('errorType')}: {result.payload.get('errorMessage')}"
+        for listener in list(self.on_invoked):
+            listener(fn, result)
+        return result
+
+    def _run_local(self, fn: Function, event: Any) -> InvokeResult:
+        request_id = str(uuid.uuid4())
+        fn.invocations += 1
+        deadline = time.monotonic() + fn.timeout_s
+        context = LambdaContext(fn, request_id, deadline)
+        env = self._lambda_env(fn)
+        lines: list[str] = [f"START RequestId: {request_id} Version: $LATEST\n"]
+        payload: Any = None
+        error: str | None = None
+
+        def run():
+            _env_overlay.set(env)
+            _log_sink.set(lines)
+            with bound(self._clients):
+                return fn.callable(json.loads(json.dumps(event)), context)
+
+        started = time.perf_counter()
+        try:
+            payload = contextvars.copy_context().run(run)
+            json.dumps(payload)
+        except Exception as exc:  # the handler's own failure, reported the way Lambda does
+            error = "Unhandled"
+            stack = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            payload = {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
+                       "stackTrace": [line for line in stack[1:-1]]}
+            lines.append(f"[ERROR] {type(exc).__name__}: {exc}\n" + "".join(stack))
+        duration = (time.perf_counter() - started) * 1000
+        if error is None and duration > fn.timeout_s * 1000:
+            error = "Unhandled"
+            payload = {"errorType": "Sandbox.Timedout", "requestId": request_id,
+                       "errorMessage": f"RequestId: {request_id} Error: Task timed out after {fn.timeout_s}.00 seconds"}
+            lines.append(payload["errorMessage"] + "\n")
+        billed = max(1, math.ceil(duration))
+        lines.append(f"END RequestId: {request_id}\n")
+        lines.append(f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
+                     f"Memory Size: {fn.memory_mb} MB\n")
+        logs = "".join(lines)
+        self._write_logs(fn, logs)
+        return InvokeResult(function=fn.name, payload=payload, function_error=error, logs=logs,
+                            request_id=request_id, duration_ms=duration, billed_ms=billed, memory_mb=fn.memory_mb)
+
+    def _lambda_env(self, fn: Function) -> dict[str, str]:
+        c = self._clients
+        env = {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb), "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": fn.log_stream, "AWS_REGION": c.region, "AWS_DEFAULT_REGION": c.region,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "LAMBDA_TASK_ROOT": "/var/task",
+            "_HANDLER": fn.handler,
+        }
+        env.update(self._extra_env)
+        env.update(fn.env)
+        return env
+
+    def _write_logs(self, fn: Function, text: str) -> None:
+        logs = self._clients.client("logs")
+        if not fn._log_stream_made:
+            logs.create_log_stream(logGroupName=fn.log_group, logStreamName=fn.log_stream)
+            fn._log_stream_made = True
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now, "message": chunk} for chunk in _split_log(text)]
+        logs.put_log_events(logGroupName=fn.log_group, logStreamName=fn.log_stream, logEvents=events)
+
+    def _run_remote(self, fn: Function, event: Any) -> InvokeResult:
+        import base64
+
+        fn.invocations += 1
+        client = self._clients.client("lambda")
+        started = time.perf_counter()
+        resp = client.invoke(FunctionName=fn.name, Payload=json.dumps(event).encode(), LogType="Tail")
+        duration = (time.perf_counter() - started) * 1000
+        raw = resp["Payload"].read()
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = raw.decode(errors="replace")
+        logs = base64.b64decode(resp.get("LogResult", "")).decode(errors="replace") if resp.get("LogResult") else ""
+        return InvokeResult(function=fn.name, payload=payload, function_error=resp.get("FunctionError"), logs=logs,
+                            request_id=resp.get("ResponseMetadata", {}).get("RequestId", ""),
+                            duration_ms=duration, billed_ms=max(1, math.ceil(duration)), memory_mb=fn.memory_mb,
+                            status_code=resp.get("StatusCode", 0))
+
+    def read_logs(self, name: str) -> str:
+        """The function's log events in CloudWatch Logs, read back from the backend."""
+        fn = self.get(name)
+        logs = self._clients.client("logs")
+        try:
+            found = logs.filter_log_events(logGroupName=fn.log_group)
+        except logs.exceptions.ResourceNotFoundException:
+            return ""
+        return "".join(e["message"] for e in found.get("events", []))
+
+
+def _split_log(text: str) -> list[str]:
+    """Lambda writes one log event per line group; keep a traceback together."""
+    chunks: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if chunks and (line.startswith((" ", "\t", "Traceback")) or not line.strip()):
+            chunks[-1] += line
+        else:
+            chunks.append(line)
+    return chunks or [""]

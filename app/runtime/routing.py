@@ -1,0 +1,410 @@
+"""Event sources wired to Lambda functions, delivered as AWS delivers them.
+
+The wiring calls are the same on moto and on AWS, and make the same control-plane
+calls (notification configurations, subscriptions, permissions, queue policies)::
+
+    r = session.routing
+    r.s3_to_lambda(bucket, "fn", prefix="in/", suffix=".jpg")     # S3 -> Lambda
+    r.s3_to_sqs(bucket, queue_arn) ; r.s3_to_sns(bucket, topic_arn)  # S3 -> SQS / SNS
+    r.sns_to_lambda(topic_arn, "fn") ; r.sns_to_sqs(topic_arn, queue_arn)
+    r.sqs_to_lambda(queue_arn, "fn", batch_size=10, report_batch_item_failures=True)
+    r.stream_to_lambda(table, "fn", batch_size=100, starting_position="TRIM_HORIZON")
+
+On AWS the last two create event source mappings and AWS's pollers do the rest.
+On moto (which would need Docker to run the functions) this module is the poller:
+right after each call of the session returns, if the server noted new work for the
+session's account (see :mod:`app.runtime.backend`), the router drains it in the
+calling thread, so a pipeline step that puts an object finds its handler's effects
+done when the call returns. Nothing sleeps and nothing runs in the background; each
+drain is bounded (``MAX_ROUNDS``).
+
+How each source behaves here, as on AWS:
+
+* S3 and SNS invoke functions asynchronously: a failed invocation is retried twice
+  (``max_retry_attempts``, 0-2); AWS waits about 1 and 2 minutes between attempts,
+  here the waits are not slept but recorded on the span (``modelled_wait_s``).
+* SQS: batches of up to ``batch_size`` messages from ``ReceiveMessage`` (all
+  attributes), the queue's visibility timeout, deletion after success, partial
+  batch responses (``batchItemFailures``) when ``report_batch_item_failures``;
+  failed messages come back after the visibility timeout (made visible at once
+  here, the wait recorded) and the queue's redrive policy moves a message to its
+  dead-letter queue once it has been received ``maxReceiveCount`` times (moto's
+  redrive, on the next receive, as SQS does). Without a redrive policy a failing
+  message is retried ``retry_bound`` times per drain and then left in the queue.
+* DynamoDB Streams: ``GetRecords`` per shard from a checkpoint, batches in order,
+  a failed batch retried (``max_retry_attempts``; AWS's default -1, "until the
+  records expire", is bounded here at ``STREAM_RETRY_BOUND``) and then skipped as
+  AWS does; records shaped by the table's StreamViewType.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.runtime import events
+from app.runtime.trace import Span
+
+if TYPE_CHECKING:
+    from app.runtime.clients import Call
+    from app.runtime.session import RuntimeSession
+
+MAX_ROUNDS = 200
+STREAM_RETRY_BOUND = 10
+ASYNC_RETRY_WAITS_S = (60, 120)
+_tls = threading.local()
+
+
+@dataclass
+class SqsMapping:
+    queue_arn: str
+    queue_url: str
+    function: str
+    batch_size: int
+    report_batch_item_failures: bool
+    visibility_timeout_s: int
+    max_receive_count: int | None
+    retry_bound: int
+    uuid: str = ""
+    enabled: bool = True
+
+
+@dataclass
+class StreamMapping:
+    table: str
+    region: str
+    stream_arn: str
+    function: str
+    batch_size: int
+    starting_position: str
+    max_retry_attempts: int
+    view_type: str
+    uuid: str = ""
+    iterators: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+
+
+class RoutingError(ValueError):
+    """A wiring request AWS would refuse; the message says why."""
+
+
+class Router:
+    def __init__(self, session: "RuntimeSession") -> None:
+        self._s = session
+        self._local = session.backend == "moto"
+        self._inbox = getattr(session, "_inbox", None)
+        self._lock = threading.RLock()
+        self.sqs: dict[str, SqsMapping] = {}
+        self.streams: dict[tuple[str, str], StreamMapping] = {}
+        self.async_retries: dict[str, int] = {}
+        self.stats: Counter = Counter()
+        self._stopped = False
+
+    # -- helpers ------------------------------------------------------------------
+    def _fn(self, function: str):
+        return self._s.lambdas.get(function)
+
+    def _client(self, service: str, region: str | None = None):
+        return self._s.clients.client(service, region)
+
+    def _allow_invoke(self, fn, principal: str, source_arn: str, statement: str) -> None:
+        lam = self._client("lambda")
+        try:
+            lam.add_permission(FunctionName=fn.name, StatementId=statement, Action="lambda:InvokeFunction",
+                               Principal=principal, SourceArn=source_arn)
+        except lam.exceptions.ResourceConflictException:
+            pass
+
+    def _notification(self, bucket: str, kind: str, entry: dict) -> None:
+        s3 = self._client("s3")
+        current = s3.get_bucket_notification_configuration(Bucket=bucket)
+        current.pop("ResponseMetadata", None)
+        current.setdefault(kind, []).append(entry)
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
+
+    @staticmethod
+    def _filter(prefix: str | None, suffix: str | None) -> dict:
+        rules = []
+        if prefix:
+            rules.append({"Name": "prefix", "Value": prefix})
+        if suffix:
+            rules.append({"Name": "suffix", "Value": suffix})
+        return {"Filter": {"Key": {"FilterRules": rules}}} if rules else {}
+
+    def _queue_url(self, queue_arn: str) -> str:
+        parts = queue_arn.split(":")
+        return self._client("sqs", parts[3]).get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])[
+            "QueueUrl"]
+
+    def _allow_send_to_queue(self, queue_arn: str, principal: str, source_arn: str) -> None:
+        sqs = self._client("sqs", queue_arn.split(":")[3])
+        url = self._queue_url(queue_arn)
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+        policy = json.loads(attrs["Policy"]) if attrs.get("Policy") else {"Version": "2012-10-17", "Statement": []}
+        policy["Statement"].append({"Effect": "Allow", "Principal": {"Service": principal},
+                                    "Action": "sqs:SendMessage", "Resource": queue_arn,
+                                    "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}})
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+
+    # -- wiring ---------------------------------------------------------------------
+    def s3_to_lambda(self, bucket: str, function: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
+                     prefix: str | None = None, suffix: str | None = None, max_retry_attempts: int = 2) -> None:
+        """S3 event notifications from ``bucket`` invoke ``function`` (asynchronously)."""
+        fn = self._fn(function)
+        self._allow_invoke(fn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}", f"s3-{bucket}"[:100])
+        self._notification(bucket, "LambdaFunctionConfigurations",
+                           {"Id": f"to-{fn.logical}", "LambdaFunctionArn": fn.arn, "Events": list(events_),
+                            **self._filter(prefix, suffix)})
+        self.async_retries[fn.arn] = max_retry_attempts
+
+    def s3_to_sqs(self, bucket: str, queue_arn: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
+                  prefix: str | None = None, suffix: str | None = None) -> None:
+        """S3 event notifications from ``bucket`` are sent to the queue (S3 also sends an s3:TestEvent)."""
+        self._allow_send_to_queue(queue_arn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+        self._notification(bucket, "QueueConfigurations",
+                           {"Id": f"to-{queue_arn.rsplit(':', 1)[-1]}", "QueueArn": queue_arn,
+                            "Events": list(events_), **self._filter(prefix, suffix)})
+
+    def s3_to_sns(self, bucket: str, topic_arn: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
+                  prefix: str | None = None, suffix: str | None = None) -> None:
+        """S3 event notifications from ``bucket`` are published to the topic."""
+        sns = self._client("sns", topic_arn.split(":")[3])
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "SNS:Publish",
+            "Resource": topic_arn, "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}}}]}
+        sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy))
+        self._notification(bucket, "TopicConfigurations",
+                           {"Id": f"to-{topic_arn.rsplit(':', 1)[-1]}", "TopicArn": topic_arn,
+                            "Events": list(events_), **self._filter(prefix, suffix)})
+
+    def sns_to_lambda(self, topic_arn: str, function: str, filter_policy: dict | None = None,
+                      max_retry_attempts: int = 2) -> str:
+        """Subscribe ``function`` to the topic; returns the subscription ARN."""
+        fn = self._fn(function)
+        self._allow_invoke(fn, "sns.amazonaws.com", topic_arn, f"sns-{topic_arn.rsplit(':', 1)[-1]}"[:100])
+        attrs = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
+        sub = self._client("sns", topic_arn.split(":")[3]).subscribe(
+            TopicArn=topic_arn, Protocol="lambda", Endpoint=fn.arn, Attributes=attrs, ReturnSubscriptionArn=True)
+        self.async_retries[fn.arn] = max_retry_attempts
+        return sub["SubscriptionArn"]
+
+    def sns_to_sqs(self, topic_arn: str, queue_arn: str, raw: bool = False, filter_policy: dict | None = None) -> str:
+        """Subscribe the queue to the topic (SNS envelope as the body unless ``raw``)."""
+        self._allow_send_to_queue(queue_arn, "sns.amazonaws.com", topic_arn)
+        attrs = {"RawMessageDelivery": "true" if raw else "false"}
+        if filter_policy:
+            attrs["FilterPolicy"] = json.dumps(filter_policy)
+        return self._client("sns", topic_arn.split(":")[3]).subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attrs,
+            ReturnSubscriptionArn=True)["SubscriptionArn"]
+
+    def sqs_to_lambda(self, queue_arn: str, function: str, batch_size: int = 10,
+                      report_batch_item_failures: bool = False, retry_bound: int = 5) -> SqsMapping:
+        """An event source mapping from the queue to ``function``."""
+        if not 1 <= batch_size <= 10000:
+            raise RoutingError(f"batch_size={batch_size} is not valid: use 1 to 10000")
+        fn = self._fn(function)
+        url = self._queue_url(queue_arn)
+        attrs = self._client("sqs", queue_arn.split(":")[3]).get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])["Attributes"]
+        visibility = int(attrs.get("VisibilityTimeout", 30))
+        if visibility < fn.timeout_s:
+            raise RoutingError(f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
+                               f"{fn.timeout_s} seconds (AWS refuses this mapping)")
+        redrive = json.loads(attrs["RedrivePolicy"]) if attrs.get("RedrivePolicy") else None
+        mapping = SqsMapping(queue_arn=queue_arn, queue_url=url, function=fn.name, batch_size=batch_size,
+                             report_batch_item_failures=report_batch_item_failures,
+                             visibility_timeout_s=visibility,
+                             max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+                             retry_bound=retry_bound)
+        if not self._local:
+            resp = self._client("lambda").create_event_source_mapping(
+                EventSourceArn=queue_arn, FunctionName=fn.name, BatchSize=batch_size,
+                FunctionResponseTypes=["ReportBatchItemFailures"] if report_batch_item_failures else [])
+            mapping.uuid = resp["UUID"]
+        with self._lock:
+            self.sqs[queue_arn] = mapping
+        return mapping
+
+    def stream_to_lambda(self, table: str, function: str, batch_size: int = 100,
+                         starting_position: str = "TRIM_HORIZON", max_retry_attempts: int = -1,
+                         region: str | None = None) -> StreamMapping:
+        """An event source mapping from the table's stream to ``function``."""
+        if starting_position not in ("TRIM_HORIZON", "LATEST"):
+            raise RoutingError(f"starting_position={starting_position!r} is not valid: use TRIM_HORIZON or LATEST")
+        region = region or self._s.region
+        desc = self._client("dynamodb", region).describe_table(TableName=table)["Table"]
+        spec = desc.get("StreamSpecification") or {}
+        if not spec.get("StreamEnabled") or not desc.get("LatestStreamArn"):
+            raise RoutingError(f"table {table} has no stream: create it with StreamSpecification "
+                               "(StreamEnabled=True, StreamViewType=NEW_IMAGE|OLD_IMAGE|NEW_AND_OLD_IMAGES|KEYS_ONLY)")
+        fn = self._fn(function)
+        mapping = StreamMapping(table=table, region=region, stream_arn=desc["LatestStreamArn"], function=fn.name,
+                                batch_size=batch_size, starting_position=starting_position,
+                                max_retry_attempts=max_retry_attempts, view_type=spec.get("StreamViewType", ""))
+        if self._local:
+            streams = self._client("dynamodbstreams", region)
+            for shard in streams.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"]["Shards"]:
+                it = streams.get_shard_iterator(StreamArn=mapping.stream_arn, ShardId=shard["ShardId"],
+                                                ShardIteratorType=starting_position)["ShardIterator"]
+                mapping.iterators[shard["ShardId"]] = it
+        else:
+            resp = self._client("lambda", region).create_event_source_mapping(
+                EventSourceArn=mapping.stream_arn, FunctionName=fn.name, BatchSize=batch_size,
+                StartingPosition=starting_position, MaximumRetryAttempts=max_retry_attempts)
+            mapping.uuid = resp["UUID"]
+        with self._lock:
+            self.streams[(region, table)] = mapping
+        return mapping
+
+    # -- delivery (moto) --------------------------------------------------------------
+    def after_call(self, call: "Call") -> None:
+        if not self._local or self._stopped or self._inbox is None:
+            return
+        if getattr(_tls, "draining", False):
+            return   # the drain running further up this thread's stack picks the new work up
+        if self._inbox.pending(self._s.account_id):
+            self.drain()
+
+    def pending(self) -> bool:
+        return bool(self._inbox and self._inbox.pending(self._s.account_id))
+
+    def drain(self) -> int:
+        """Deliver everything the server noted for this session; returns the number of rounds."""
+        if not self._local or self._inbox is None:
+            return 0
+        if getattr(_tls, "draining", False):
+            return 0
+        rounds = 0
+        with self._lock:
+            _tls.draining = True
+            try:
+                while rounds < MAX_ROUNDS:
+                    deliveries, queues, tables = self._inbox.take(self._s.account_id)
+                    if not (deliveries or queues or tables):
+                        break
+                    rounds += 1
+                    for d in deliveries:
+                        self._deliver_async(d)
+                    for arn in sorted(queues):
+                        mapping = self.sqs.get(arn)
+                        if mapping and mapping.enabled:
+                            self._poll_queue(mapping)
+                    for key in sorted(tables):
+                        mapping = self.streams.get(key)
+                        if mapping and mapping.enabled:
+                            self._poll_stream(mapping)
+                else:
+                    self.stats["drain_bound_hit"] += 1
+            finally:
+                _tls.draining = False
+        return rounds
+
+    def _note(self, operation: str, resource: str, **detail: Any) -> None:
+        trace = self._s.trace
+        trace.add(Span(service="lambda", operation=operation, resource=resource, step=trace.current_step,
+                       start_ms=0.0, measured_ms=0.0, detail=detail))
+
+    def _deliver_async(self, d) -> None:
+        self.stats[f"{d.source}_events"] += 1
+        try:
+            fn = self._fn(d.function_arn)
+        except KeyError:
+            self.stats["undeliverable"] += 1
+            self._note("AsyncDelivery", d.function_arn.rsplit(":", 1)[-1], status="error", source=d.source,
+                       error="function not deployed by this session")
+            return
+        retries = self.async_retries.get(fn.arn, 2)
+        for attempt in range(retries + 1):
+            result = self._s.lambdas.invoke(fn.name, d.event, source=d.source)
+            if result.ok:
+                return
+            self.stats["async_retries" if attempt < retries else "async_failed"] += 1
+            if attempt < retries:
+                self._note("RetryWait", fn.name, modelled_wait_s=ASYNC_RETRY_WAITS_S[min(attempt, 1)],
+                           source=d.source, attempt=attempt + 1)
+
+    def _poll_queue(self, m: SqsMapping) -> None:
+        sqs = self._client("sqs", m.queue_arn.split(":")[3])
+        attempts: Counter = Counter()
+        for _ in range(MAX_ROUNDS):
+            messages: list[dict] = []
+            while len(messages) < m.batch_size:
+                got = sqs.receive_message(QueueUrl=m.queue_url, MaxNumberOfMessages=min(10, m.batch_size - len(messages)),
+                                          AttributeNames=["All"], MessageAttributeNames=["All"],
+                                          WaitTimeSeconds=0).get("Messages", [])
+                if not got:
+                    break
+                messages.extend(got)
+            if not messages:
+                return
+            self.stats["sqs_batches"] += 1
+            result = self._s.lambdas.invoke(m.function, events.sqs_event(messages, queue_arn=m.queue_arn),
+                                            source="sqs")
+            failed = self._failed_ids(m, messages, result)
+            done = [x for x in messages if x["MessageId"] not in failed]
+            for i in range(0, len(done), 10):
+                sqs.delete_message_batch(QueueUrl=m.queue_url, Entries=[
+                    {"Id": str(j), "ReceiptHandle": x["ReceiptHandle"]} for j, x in enumerate(done[i:i + 10])])
+            self.stats["sqs_deleted"] += len(done)
+            if not failed:
+                continue
+            retry = []
+            for x in messages:
+                if x["MessageId"] in failed:
+                    attempts[x["MessageId"]] += 1
+                    if m.max_receive_count is not None or attempts[x["MessageId"]] < m.retry_bound:
+                        retry.append(x)
+            self.stats["sqs_failed_messages"] += len(failed)
+            if retry:
+                # On AWS the messages reappear when the visibility timeout ends; here at once.
+                self._note("RetryWait", m.function, source="sqs", modelled_wait_s=m.visibility_timeout_s,
+                           messages=len(retry))
+                for i in range(0, len(retry), 10):
+                    sqs.change_message_visibility_batch(QueueUrl=m.queue_url, Entries=[
+                        {"Id": str(j), "ReceiptHandle": x["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for j, x in enumerate(retry[i:i + 10])])
+        self.stats["drain_bound_hit"] += 1
+
+    @staticmethod
+    def _failed_ids(m: SqsMapping, messages: list[dict], result) -> set[str]:
+        every = {x["MessageId"] for x in messages}
+        if not result.ok:
+            return every
+        if not m.report_batch_item_failures:
+            return set()
+        payload = result.payload
+        if not isinstance(payload, dict) or not payload.get("batchItemFailures"):
+            return set()
+        failed = set()
+        for item in payload["batchItemFailures"]:
+            ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+            if not ident or ident not in every:
+                return every   # AWS treats a malformed response as a failure of the whole batch
+            failed.add(ident)
+        return failed
+
+    def _poll_stream(self, m: StreamMapping) -> None:
+        streams = self._client("dynamodbstreams", m.region)
+        bound = STREAM_RETRY_BOUND if m.max_retry_attempts < 0 else m.max_retry_attempts
+        for shard_id, iterator in list(m.iterators.items()):
+            for _ in range(MAX_ROUNDS):
+                resp = streams.get_records(ShardIterator=iterator, Limit=m.batch_size)
+                records = resp.get("Records", [])
+                if not records:
+                    break
+                self.stats["stream_batches"] += 1
+                event = events.dynamodb_stream_event(records, stream_arn=m.stream_arn)
+                for attempt in range(bound + 1):
+                    result = self._s.lambdas.invoke(m.function, event, source="dynamodb")
+                    if result.ok:
+                        break
+                    self.stats["stream_retries" if attempt < bound else "stream_batches_skipped"] += 1
+                iterator = resp.get("NextShardIterator") or iterator
+                m.iterators[shard_id] = iterator
+        return
+
+    def stop(self) -> None:
+        self._stopped = True

@@ -1,0 +1,232 @@
+"""A runtime session: one account, one trace, its functions and event routing.
+
+One :class:`RuntimeSession` per app session or CLI run::
+
+    session = RuntimeSession.moto()              # own 12-digit account on the shared server
+    s3 = session.clients.client("s3")
+    bucket = session.name("uploads")             # per-session resource name (S3 names are global)
+    s3.create_bucket(Bucket=bucket)
+    session.lambdas.deploy("thumbs", handler="app.runtime.testpipelines.handlers.on_upload")
+    session.routing.s3_to_lambda(bucket, "thumbs")
+    s3.put_object(Bucket=bucket, Key="a b.txt", Body=b"x")   # the handler has run when this returns
+    session.teardown()                           # deletes this account's resources only
+
+On moto the session assumes a role into its own account (``sts:AssumeRole`` into
+``arn:aws:iam::<account>:role/explorer-session``), so it cannot see or change other
+sessions' resources; S3 bucket names are global even so, hence :meth:`name`.
+In live mode (:mod:`app.runtime.live`) the clients carry the user's credentials,
+every resource is tagged with the run id and teardown deletes only what carries it.
+
+:class:`SessionRegistry` keeps the sessions of an app process and tears down those
+idle for longer than their limit (checked whenever a session is opened, no timer).
+"""
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+from app.runtime import teardown as td
+from app.runtime.clients import DEFAULT_REGION, MOTO_KEY, Call, Clients
+from app.runtime.lambdas import Lambdas
+from app.runtime.trace import Trace
+
+_accounts_lock = threading.Lock()
+_accounts_in_use: set[str] = set()
+
+
+def new_account_id() -> str:
+    """A fresh 12-digit account id not used by another session of this process."""
+    with _accounts_lock:
+        while True:
+            acct = str(random.SystemRandom().randint(10**11, 10**12 - 1))
+            if acct != "123456789012" and acct not in _accounts_in_use:
+                _accounts_in_use.add(acct)
+                return acct
+
+
+def _release_account(acct: str) -> None:
+    with _accounts_lock:
+        _accounts_in_use.discard(acct)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+class RuntimeSession:
+    """See the module docstring. Build with :meth:`moto` or :func:`app.runtime.live.live_session`."""
+
+    def __init__(self, *, clients: Clients, backend: str, run_id: str, local_lambdas: bool,
+                 teardown_filter: td.Wanted, inbox=None) -> None:
+        self.clients = clients
+        self.backend = backend
+        self.run_id = run_id
+        self.account_id = clients.account_id
+        self.region = clients.region
+        self.prefix = f"sx{run_id[:8]}"
+        self.tags = {td.TAG_KEY: run_id}
+        self.trace = Trace()
+        self.artifacts: dict[str, Any] = {}
+        self.created = time.time()
+        self.last_used = time.time()
+        self.closed = False
+        self._teardown_filter = teardown_filter
+        self._regions: set[str] = {clients.region}
+        self._inbox = inbox
+        self.lambdas = Lambdas(clients=clients, trace=self.trace, name=self.name, tags=self.tags,
+                               local=local_lambdas)
+        from app.runtime.routing import Router
+
+        self.routing = Router(self)
+        clients.observe(self._on_call)
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def moto(cls, region: str = DEFAULT_REGION, account_id: str | None = None,
+             run_id: str | None = None) -> "RuntimeSession":
+        """A session in a fresh account on the process's moto server."""
+        from app.runtime.backend import get_backend
+
+        backend = get_backend()
+        acct = account_id or new_account_id()
+        run_id = run_id or new_run_id()
+        import boto3
+
+        sts = boto3.session.Session().client(
+            "sts", region_name=region, endpoint_url=backend.endpoint_url,
+            aws_access_key_id=MOTO_KEY, aws_secret_access_key=MOTO_KEY)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{acct}:role/explorer-session",
+                                RoleSessionName=f"run-{run_id}")["Credentials"]
+        clients = Clients(account_id=acct, region=region, access_key=creds["AccessKeyId"],
+                          secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"],
+                          endpoint_url=backend.endpoint_url)
+        return cls(clients=clients, backend="moto", run_id=run_id, local_lambdas=True,
+                   teardown_filter=td.everything, inbox=backend.inbox)
+
+    # -- names ----------------------------------------------------------------------
+    def name(self, base: str) -> str:
+        """``base`` as this session's resource name: lower case, prefixed, at most 63 characters."""
+        clean = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-") or "r"
+        return f"{self.prefix}-{clean}"[:63].rstrip("-")
+
+    def touch(self) -> None:
+        self.last_used = time.time()
+
+    def use_region(self, region: str) -> Clients:
+        """Clients for another region of the same account (its resources are torn down too)."""
+        self._regions.add(region)
+        return self.clients.derive(region)
+
+    # -- call observer: spans and event routing ---------------------------------------
+    def _on_call(self, call: Call) -> None:
+        self._regions.add(call.region)
+        self.last_used = time.time()
+        span = _call_span(self.trace, call)
+        self.trace.add(span)
+        self.routing.after_call(call)
+
+    # -- inventory and teardown ---------------------------------------------------------
+    @property
+    def regions(self) -> list[str]:
+        return sorted(self._regions)
+
+    def inventory(self, services=None) -> list[str]:
+        """What this session's account (or, live, its run tag) still holds, read from the backend."""
+        return td.inventory(self.clients, self.regions, self._teardown_filter, services)
+
+    def teardown(self) -> dict[str, list[str]]:
+        """Delete this session's resources through the APIs; returns ``{"deleted", "errors"}``."""
+        self.routing.stop()
+        with self.trace.in_step(self.trace.current_step or "teardown"):
+            deleted, errors = td.delete_all(self.clients, self.regions, self._teardown_filter)
+        if self._inbox is not None:
+            self._inbox.forget(self.account_id)
+        self.closed = True
+        return {"deleted": deleted, "errors": errors}
+
+    def close(self) -> dict[str, list[str]]:
+        report = self.teardown()
+        if self.backend == "moto":
+            _release_account(self.account_id)
+        return report
+
+    def __enter__(self) -> "RuntimeSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RuntimeSession(backend={self.backend!r}, account_id={self.account_id!r}, run_id={self.run_id!r})"
+
+
+def _call_span(trace: Trace, call: Call):
+    from app.runtime.trace import Span
+
+    units = None
+    consumed = call.parsed.get("ConsumedCapacity") if isinstance(call.parsed, dict) else None
+    if isinstance(consumed, dict):
+        units = consumed.get("CapacityUnits")
+    elif isinstance(consumed, list):
+        units = sum(c.get("CapacityUnits", 0) for c in consumed)
+    span = Span(service=call.service, operation=call.operation, resource=call.resource, step=trace.current_step,
+                start_ms=(call.start - trace._t0) * 1000, measured_ms=call.measured_ms,
+                status="error" if call.error else "ok",
+                payload_bytes=call.request_bytes + call.response_bytes, request_units=units)
+    if call.error:
+        span.detail["error"] = call.error
+    if call.region:
+        span.detail["region"] = call.region
+    return span
+
+
+class SessionRegistry:
+    """The sessions of one app process, by key; idle ones are torn down."""
+
+    def __init__(self, idle_s: float = 1800.0, factory: Callable[[], RuntimeSession] | None = None) -> None:
+        self.idle_s = idle_s
+        self._factory = factory or RuntimeSession.moto
+        self._sessions: dict[str, RuntimeSession] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> RuntimeSession:
+        """The session for ``key`` (a new one when there is none); reaps idle sessions first."""
+        self.reap_idle()
+        with self._lock:
+            found = self._sessions.get(key)
+            if found is None or found.closed:
+                found = self._sessions[key] = self._factory()
+        found.touch()
+        return found
+
+    def end(self, key: str) -> dict | None:
+        with self._lock:
+            session = self._sessions.pop(key, None)
+        return session.close() if session else None
+
+    def reap_idle(self, now: float | None = None) -> list[str]:
+        now = time.time() if now is None else now
+        with self._lock:
+            idle = [k for k, s in self._sessions.items() if now - s.last_used > self.idle_s]
+            sessions = [self._sessions.pop(k) for k in idle]
+        for s in sessions:
+            s.close()
+        return idle
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+_registry: SessionRegistry | None = None
+
+
+def registry() -> SessionRegistry:
+    """The process-wide registry the UI uses."""
+    global _registry
+    if _registry is None:
+        _registry = SessionRegistry()
+    return _registry
