@@ -47,3 +47,14 @@ def aws(moto_endpoint):
         credentials = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         return boto3.client(service, region_name=region, endpoint_url=moto_endpoint, **credentials)
     return make
+
+
+@pytest.fixture
+def runtime_session():
+    """A runtime session in its own account on the process's moto server, torn down afterwards."""
+    from app.runtime.session import RuntimeSession
+
+    session = RuntimeSession.moto()
+    yield session
+    if not session.closed:
+        session.close()
