@@ -8,4 +8,5 @@ CASE_PACKAGES = (
     "patterns.todo_api",
     "patterns.global_blog",
     "patterns.microservices",
+    "patterns.paid_content",
 )

@@ -136,3 +136,35 @@ def test_microservices_api_cache_sits_in_the_catalog_service():
     assert ("api", "api_cache") in edge_map(on)
     assert "api_cache" in node_set(cluster_blocks(on)["catalog - serverless"])
     assert "api_cache" not in node_set(draw("microservices", api_cache="off"))
+
+
+# -- paid-content ----------------------------------------------------------------
+
+def test_paid_content_bucket_is_reached_only_through_cloudfront_when_it_is_on():
+    on = draw("paid-content", cloudfront="on")
+    edges = edge_map(on)
+    into_bucket = {a for (a, b) in edges if b == "content"}
+    assert into_bucket == {"cdn"} and "OAC" in edges[("cdn", "content")]
+    assert ("viewers", "cdn") in edges and "signed URL" in edges[("viewers", "cdn")]
+    assert ("signer_fn", "signing_key") in edges
+    assert "cdn" in node_set(cluster_blocks(on)["AWS edge locations"])
+
+
+def test_paid_content_without_cloudfront_falls_back_to_s3_presigned_urls():
+    off = draw("paid-content", cloudfront="off")
+    edges = edge_map(off)
+    assert not {"cdn", "signing_key"} & node_set(off)
+    assert "pre-signed" in edges[("viewers", "content")] and "pre-signed" in edges[("signer_fn", "content")]
+
+
+def test_paid_content_two_apps_share_the_premium_table_behind_one_api():
+    dot = draw("paid-content")
+    edges = edge_map(dot)
+    assert {("api", "register_fn"), ("api", "signer_fn"), ("register_fn", "premium_table"),
+            ("signer_fn", "premium_table"), ("api", "user_pool")} <= set(edges)
+    blocks = cluster_blocks(dot)
+    assert "register_fn" in node_set(blocks["App 1 - premium registration"])
+    assert "signer_fn" in node_set(blocks["App 2 - signed URL generator"])
+    cached = draw("paid-content", api_cache="on")
+    assert "api_cache" in node_set(cluster_blocks(cached)["API Gateway - stage prod"])
+    assert "api_cache" not in node_set(dot)

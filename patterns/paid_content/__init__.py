@@ -1,0 +1,3 @@
+from patterns.paid_content.case import CASE
+
+__all__ = ["CASE"]
