@@ -1,0 +1,249 @@
+"""DynamoDB global tables: stream-driven replication between real tables in moto.
+
+moto accepts ReplicaUpdates and CreateGlobalTable but replicates nothing.
+:class:`GlobalTable` keeps one real table per region in moto (the replicas are
+created with the home table's key schema, attributes and indexes, streams on with
+NEW_AND_OLD_IMAGES) and replicates as the service does: it reads every replica's
+DynamoDB stream and applies each local write to every other replica.
+
+- Conflicts: last writer wins on ``aws:rep:updatetime`` (seconds, a Number), with
+  the origin region ``aws:rep:updateregion`` breaking ties, the attributes global
+  tables version 2017.11.29 kept on every item. ``put_item``/``delete_item`` stamp
+  them; a write made with a plain client (a Lambda handler's PutItem) is stamped
+  with the time the replicator reads it. A replicated write is a conditional write
+  that only lands if it is newer than the replica's item.
+- No ping-pong: every replicated write is remembered until it comes back through
+  the target's own stream, where it is recognised and not replicated again.
+- Lag: for each replicated write, the time from the write (the end of the
+  ``put_item``/``delete_item`` call, or the stream record's creation time for a
+  plain write) until a strongly consistent read in the replica sees it, measured
+  on this machine: ``lag_samples`` and ``lag_summary()``. AWS states replication
+  "usually within a second"; here the lag is what this emulation takes, polling
+  included.
+- Polling: ``pump()`` replicates what the streams hold now; ``start(interval_s)``
+  runs it on a background thread until ``stop()``.
+
+Counters: ``replicated_writes:<region>`` (a replicated write is billed as a
+replicated WCU in that region), ``replicated_deletes:<region>``,
+``superseded`` (a replicated write lost to a newer one) and ``echoes_suppressed``.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from app.runtime.streaming import Clock, Counters
+from app.runtime.trace import Trace
+
+UPDATE_TIME = "aws:rep:updatetime"
+UPDATE_REGION = "aws:rep:updateregion"
+NEWER = "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND #r < :r)"
+
+
+class GlobalTable:
+    """One table name, one replica per region, in one account."""
+
+    def __init__(self, clients, table_name: str, regions: list[str], *, trace: Trace | None = None,
+                 clock: Clock = time.time) -> None:
+        if len(set(regions)) < 2:
+            raise ValueError(f"a global table needs at least two distinct regions, got {regions}")
+        self.clients, self.table_name, self.regions = clients, table_name, list(regions)
+        self.home = self.regions[0]
+        self.trace, self.clock = trace or Trace(), clock
+        self.counters = Counters()
+        self.lag_samples: list[dict] = []
+        self._key_names: list[str] = []
+        self._iterators: dict[str, dict[str, str]] = {}
+        self._echoes: Counter = Counter()
+        self._written_at: dict[tuple, float] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def _ddb(self, region: str):
+        return self.clients.client("dynamodb", region)
+
+    # -- set-up ----------------------------------------------------------------------
+    def create(self, key_schema: list[dict] | None = None, attribute_definitions: list[dict] | None = None) -> None:
+        """Create the home table (unless it exists) and a replica in every other region."""
+        home = self._ddb(self.home)
+        try:
+            table = home.describe_table(TableName=self.table_name)["Table"]
+        except home.exceptions.ResourceNotFoundException:
+            if not key_schema or not attribute_definitions:
+                raise ValueError(f"table {self.table_name} does not exist in {self.home}: "
+                                 "give key_schema and attribute_definitions") from None
+            with self.trace.span("dynamodb", "CreateTable", f"{self.home}/{self.table_name}"):
+                home.create_table(TableName=self.table_name, KeySchema=key_schema,
+                                  AttributeDefinitions=attribute_definitions, BillingMode="PAY_PER_REQUEST",
+                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+            table = home.describe_table(TableName=self.table_name)["Table"]
+        if table.get("StreamSpecification", {}).get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+            home.update_table(TableName=self.table_name, StreamSpecification={
+                "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        self._key_names = [k["AttributeName"] for k in table["KeySchema"]]
+        spec = {"TableName": self.table_name, "KeySchema": table["KeySchema"],
+                "AttributeDefinitions": table["AttributeDefinitions"], "BillingMode": "PAY_PER_REQUEST",
+                "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+        indexes = [{"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+                   for g in table.get("GlobalSecondaryIndexes", [])]
+        if indexes:
+            spec["GlobalSecondaryIndexes"] = indexes
+        for region in self.regions[1:]:
+            with self.trace.span("dynamodb", "CreateTable", f"{region}/{self.table_name}", detail={"replica": True}):
+                self._ddb(region).create_table(**spec)
+        for region in self.regions:
+            self._open_stream(region)
+
+    def _open_stream(self, region: str) -> None:
+        arn = self._ddb(region).describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        streams = self.clients.client("dynamodbstreams", region)
+        shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self._iterators[region] = {s["ShardId"]: streams.get_shard_iterator(
+            StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"] for s in shards}
+
+    # -- writes through the global table ----------------------------------------------
+    def put_item(self, region: str, item: dict) -> dict:
+        """PutItem in one region, stamped for last-writer-wins; returns the stamped item."""
+        self._check_region(region)
+        stamped = {**item, UPDATE_TIME: {"N": _stamp(self.clock())}, UPDATE_REGION: {"S": region}}
+        with self.trace.span("dynamodb", "PutItem", f"{region}/{self.table_name}", request_units=1.0):
+            self._ddb(region).put_item(TableName=self.table_name, Item=stamped)
+        self._written_at[(region, self._key_of(stamped), stamped[UPDATE_TIME]["N"])] = time.perf_counter()
+        return stamped
+
+    def delete_item(self, region: str, key: dict) -> None:
+        self._check_region(region)
+        with self.trace.span("dynamodb", "DeleteItem", f"{region}/{self.table_name}", request_units=1.0):
+            self._ddb(region).delete_item(TableName=self.table_name, Key=key)
+        self._written_at[(region, _key_json(key), "delete")] = time.perf_counter()
+
+    def _check_region(self, region: str) -> None:
+        if region not in self.regions:
+            raise ValueError(f"{region} is not a replica region of {self.table_name}; use one of "
+                             f"{', '.join(self.regions)}")
+
+    # -- replication -------------------------------------------------------------------
+    def pump(self) -> int:
+        """Replicate every local write now in the streams; returns replicated writes applied."""
+        with self._lock:
+            applied = 0
+            for region in self.regions:
+                streams = self.clients.client("dynamodbstreams", region)
+                for shard, iterator in list(self._iterators[region].items()):
+                    out = streams.get_records(ShardIterator=iterator)
+                    self._iterators[region][shard] = out.get("NextShardIterator") or iterator
+                    for record in out["Records"]:
+                        applied += self._replicate(region, record)
+            return applied
+
+    def _replicate(self, region: str, record: dict) -> int:
+        change = record["dynamodb"]
+        key = _key_json(change["Keys"])
+        if record["eventName"] == "REMOVE":
+            echo = (region, key, "delete")
+        else:
+            new = change["NewImage"]
+            echo = (region, key, new.get(UPDATE_TIME, {}).get("N"), new.get(UPDATE_REGION, {}).get("S"))
+        if self._echoes[echo]:
+            self._echoes[echo] -= 1
+            self.counters.add("echoes_suppressed")
+            return 0
+        created = change["ApproximateCreationDateTime"]
+        written = self._written_at.pop((region, key, "delete" if record["eventName"] == "REMOVE" else echo[2]), None)
+        if written is None:        # a write made with a plain client: time it from the stream record
+            written = time.perf_counter() - max(0.0, time.time() - created.timestamp())
+        if record["eventName"] == "REMOVE":
+            return sum(self._apply_delete(region, target, change["Keys"], written)
+                       for target in self.regions if target != region)
+        new = dict(change["NewImage"])
+        old = change.get("OldImage") or {}
+        if UPDATE_TIME not in new or new.get(UPDATE_TIME) == old.get(UPDATE_TIME) and new != old:
+            new[UPDATE_TIME], new[UPDATE_REGION] = {"N": _stamp(self.clock())}, {"S": region}
+        return sum(self._apply_put(region, target, new, written) for target in self.regions if target != region)
+
+    def _apply_put(self, source: str, target: str, item: dict, written: float) -> int:
+        ddb = self._ddb(target)
+        key = {k: item[k] for k in self._key_names}
+        try:
+            with self.trace.span("dynamodb", "ReplicatedPutItem", f"{target}/{self.table_name}",
+                                 request_units=1.0, detail={"source": source}):
+                ddb.put_item(TableName=self.table_name, Item=item, ConditionExpression=NEWER,
+                             ExpressionAttributeNames={"#t": UPDATE_TIME, "#r": UPDATE_REGION},
+                             ExpressionAttributeValues={":t": item[UPDATE_TIME], ":r": item[UPDATE_REGION]})
+        except ddb.exceptions.ConditionalCheckFailedException:
+            self.counters.add("superseded")
+            return 0
+        self._echoes[(target, _key_json(key), item[UPDATE_TIME]["N"], item[UPDATE_REGION]["S"])] += 1
+        seen = ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        if seen and seen.get(UPDATE_TIME) == item[UPDATE_TIME]:
+            self._sample(source, target, key, written)
+        self.counters.add(f"replicated_writes:{target}")
+        return 1
+
+    def _apply_delete(self, source: str, target: str, key: dict, written: float) -> int:
+        ddb = self._ddb(target)
+        with self.trace.span("dynamodb", "ReplicatedDeleteItem", f"{target}/{self.table_name}",
+                             request_units=1.0, detail={"source": source}):
+            gone = ddb.delete_item(TableName=self.table_name, Key=key, ReturnValues="ALL_OLD").get("Attributes")
+        if not gone:
+            return 0
+        self._echoes[(target, _key_json(key), "delete")] += 1
+        if "Item" not in ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True):
+            self._sample(source, target, key, written)
+        self.counters.add(f"replicated_deletes:{target}")
+        return 1
+
+    def _sample(self, source: str, target: str, key: dict, written: float) -> None:
+        self.lag_samples.append({"source": source, "target": target, "key": _key_json(key),
+                                 "lag_ms": round((time.perf_counter() - written) * 1000, 3)})
+        self.counters.add("lag_samples")
+
+    def lag_summary(self) -> dict[str, Any]:
+        lags = sorted(s["lag_ms"] for s in self.lag_samples)
+        if not lags:
+            return {"n": 0}
+        return {"n": len(lags), "median_ms": round(statistics.median(lags), 2), "max_ms": lags[-1],
+                "p90_ms": lags[min(len(lags) - 1, int(0.9 * len(lags)))]}
+
+    def replicated_writes(self) -> dict[str, int]:
+        """Replicated writes per region, the quantity replicated WCUs are billed on."""
+        counts = self.counters.as_dict()
+        return {r: counts.get(f"replicated_writes:{r}", 0) + counts.get(f"replicated_deletes:{r}", 0)
+                for r in self.regions}
+
+    # -- background replication --------------------------------------------------------
+    def start(self, interval_s: float = 0.05) -> None:
+        """Replicate on a background thread every ``interval_s`` seconds until ``stop()``."""
+        if self._thread:
+            return
+        self._stop.clear()
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                self.pump()
+        self._thread = threading.Thread(target=loop, name=f"replicator-{self.table_name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        self.pump()
+
+    def _key_of(self, item: dict) -> str:
+        return _key_json({k: item[k] for k in self._key_names})
+
+
+def _key_json(key: dict) -> str:
+    return json.dumps(key, sort_keys=True)
+
+
+def _stamp(t: float) -> str:
+    return str(Decimal(repr(t)).quantize(Decimal("0.000001")))
