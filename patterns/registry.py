@@ -9,4 +9,5 @@ CASE_PACKAGES = (
     "patterns.global_blog",
     "patterns.microservices",
     "patterns.paid_content",
+    "patterns.software_updates",
 )

@@ -168,3 +168,25 @@ def test_paid_content_two_apps_share_the_premium_table_behind_one_api():
     cached = draw("paid-content", api_cache="on")
     assert "api_cache" in node_set(cluster_blocks(cached)["API Gateway - stage prod"])
     assert "api_cache" not in node_set(dot)
+
+
+# -- software-updates --------------------------------------------------------------
+
+def test_software_updates_cloudfront_goes_between_clients_and_the_unchanged_origin():
+    on, off = draw("software-updates", cloudfront="on"), draw("software-updates", cloudfront="off")
+    edges_on, edges_off = edge_map(on), edge_map(off)
+    assert {("clients", "cdn"), ("cdn", "alb"), ("dns", "cdn")} <= set(edges_on)
+    assert ("clients", "alb") not in edges_on and ("dns", "alb") not in edges_on
+    assert {("clients", "alb"), ("dns", "alb")} <= set(edges_off) and "cdn" not in node_set(off)
+    # The application behind the load balancer is drawn the same either way.
+    behind = {("alb", "app_a"), ("alb", "app_b"), ("app_a", "efs"), ("app_b", "efs")}
+    assert behind <= set(edges_on) and behind <= set(edges_off)
+
+
+def test_software_updates_instances_sit_in_two_zones_of_the_auto_scaling_group():
+    blocks = cluster_blocks(draw("software-updates"))
+    group = [body for name, body in blocks.items() if name.startswith("Auto Scaling group")]
+    assert group and {"app_a", "app_b"} <= node_set(group[0])
+    assert "app_a" in node_set(blocks["us-east-1a"]) and "app_b" in node_set(blocks["us-east-1b"])
+    labels = {name for name in cluster_blocks(draw("software-updates", cloudfront="on"))}
+    assert "Auto Scaling group - sized for cache misses" in labels

@@ -1,0 +1,3 @@
+from patterns.software_updates.case import CASE
+
+__all__ = ["CASE"]
