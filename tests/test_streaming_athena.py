@@ -10,21 +10,21 @@ import pytest
 
 from app.runtime.streaming.athena import AthenaEmulator
 from app.runtime.streaming.firehose import FirehoseDelivery
-from tests.streaming_support import aws, moto_endpoint  # noqa: F401
+from tests.streaming_support import acct  # noqa: F401
 
 COLUMNS = {"device": "string", "temp": "double"}
 
 
-def make(aws):
-    s3 = aws.client("s3")
+def make(acct):
+    s3 = acct.client("s3")
     for b in ("ingest", "reports"):
-        s3.create_bucket(Bucket=f"{b}-{aws.account_id}")
-    return AthenaEmulator(aws.client("athena"), s3, aws.client("glue")), s3
+        s3.create_bucket(Bucket=f"{b}-{acct.account_id}")
+    return AthenaEmulator(acct.client("athena"), s3, acct.client("glue")), s3
 
 
-def run(athena, aws, sql, database="telemetry"):
+def run(athena, acct, sql, database="telemetry"):
     qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": database},
-                                       ResultConfiguration={"OutputLocation": f"s3://reports-{aws.account_id}/q/"})
+                                       ResultConfiguration={"OutputLocation": f"s3://reports-{acct.account_id}/q/"})
     return qid["QueryExecutionId"], athena.get_query_execution(QueryExecutionId=qid["QueryExecutionId"])["QueryExecution"]
 
 
@@ -32,22 +32,22 @@ def bucket_size(s3, bucket, prefix):
     return sum(o["Size"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
 
 
-def test_query_over_firehose_gzip_objects_writes_csv(aws):
-    athena, s3 = make(aws)
-    fh = FirehoseDelivery(aws.client("firehose"), s3, "ingest", f"ingest-{aws.account_id}", prefix="raw/",
+def test_query_over_firehose_gzip_objects_writes_csv(acct):
+    athena, s3 = make(acct)
+    fh = FirehoseDelivery(acct.client("firehose"), s3, "ingest", f"ingest-{acct.account_id}", prefix="raw/",
                           compression="GZIP", newline_delimiter=True,
-                          role_arn=f"arn:aws:iam::{aws.account_id}:role/fh")
+                          role_arn=f"arn:aws:iam::{acct.account_id}:role/fh")
     fh.create()
     for batch in range(3):
         fh.put_record_batch([json.dumps({"device": f"d{i % 4}", "temp": i + batch, "extra": 1}) for i in range(50)])
         fh.flush()
-    athena.create_table("telemetry", "readings", f"s3://ingest-{aws.account_id}/raw/", COLUMNS)
-    qid, ex = run(athena, aws, "SELECT device, count(*) AS n, round(avg(temp), 2) AS avg_temp "
+    athena.create_table("telemetry", "readings", f"s3://ingest-{acct.account_id}/raw/", COLUMNS)
+    qid, ex = run(athena, acct, "SELECT device, count(*) AS n, round(avg(temp), 2) AS avg_temp "
                                "FROM readings GROUP BY device ORDER BY device")
     assert ex["Status"]["State"] == "SUCCEEDED"
-    assert ex["Statistics"]["DataScannedInBytes"] == bucket_size(s3, f"ingest-{aws.account_id}", "raw/")
-    body = s3.get_object(Bucket=f"reports-{aws.account_id}", Key=f"q/{qid}.csv")["Body"].read().decode()
-    assert ex["ResultConfiguration"]["OutputLocation"] == f"s3://reports-{aws.account_id}/q/{qid}.csv"
+    assert ex["Statistics"]["DataScannedInBytes"] == bucket_size(s3, f"ingest-{acct.account_id}", "raw/")
+    body = s3.get_object(Bucket=f"reports-{acct.account_id}", Key=f"q/{qid}.csv")["Body"].read().decode()
+    assert ex["ResultConfiguration"]["OutputLocation"] == f"s3://reports-{acct.account_id}/q/{qid}.csv"
     assert body.splitlines()[0] == '"device","n","avg_temp"'
     rows = list(csv.DictReader(io.StringIO(body)))
     # expected values computed from the records, independently of the emulator
@@ -59,53 +59,53 @@ def test_query_over_firehose_gzip_objects_writes_csv(aws):
     result = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
     assert result[0]["Data"][0] == {"VarCharValue": "device"} and len(result) == 5
     # the execution is known to moto's Athena API too
-    assert qid in aws.client("athena").list_query_executions()["QueryExecutionIds"]
+    assert qid in acct.client("athena").list_query_executions()["QueryExecutionIds"]
 
 
-def test_undeclared_columns_are_not_visible(aws):
-    athena, s3 = make(aws)
-    s3.put_object(Bucket=f"ingest-{aws.account_id}", Key="raw/a.json", Body=b'{"device": "x", "temp": 1, "secret": 2}\n')
-    athena.create_table("telemetry", "readings", f"s3://ingest-{aws.account_id}/raw/", COLUMNS)
-    _, ex = run(athena, aws, "SELECT secret FROM readings")
+def test_undeclared_columns_are_not_visible(acct):
+    athena, s3 = make(acct)
+    s3.put_object(Bucket=f"ingest-{acct.account_id}", Key="raw/a.json", Body=b'{"device": "x", "temp": 1, "secret": 2}\n')
+    athena.create_table("telemetry", "readings", f"s3://ingest-{acct.account_id}/raw/", COLUMNS)
+    _, ex = run(athena, acct, "SELECT secret FROM readings")
     assert ex["Status"]["State"] == "FAILED" and "secret" in ex["Status"]["StateChangeReason"]
 
 
-def test_parquet_with_hive_partitions(aws, tmp_path):
+def test_parquet_with_hive_partitions(acct, tmp_path):
     import duckdb
-    athena, s3 = make(aws)
+    athena, s3 = make(acct)
     for day, temps in {"2026-11-26": [1.0, 2.0], "2026-11-27": [10.0, 20.0, 30.0]}.items():
         path = tmp_path / f"{day}.parquet"
         rows = ", ".join(f"('d1', {t})" for t in temps)
         duckdb.connect().execute(f"COPY (SELECT * FROM (VALUES {rows}) v(device, temp)) TO '{path}' (FORMAT parquet)")
-        s3.put_object(Bucket=f"ingest-{aws.account_id}", Key=f"pq/dt={day}/part-0.parquet", Body=path.read_bytes())
-    athena.create_table("telemetry", "daily", f"s3://ingest-{aws.account_id}/pq/", COLUMNS, format="parquet",
+        s3.put_object(Bucket=f"ingest-{acct.account_id}", Key=f"pq/dt={day}/part-0.parquet", Body=path.read_bytes())
+    athena.create_table("telemetry", "daily", f"s3://ingest-{acct.account_id}/pq/", COLUMNS, format="parquet",
                         partition_keys={"dt": "string"})
-    qid, ex = run(athena, aws, "SELECT dt, sum(temp) AS total FROM daily GROUP BY dt ORDER BY dt")
+    qid, ex = run(athena, acct, "SELECT dt, sum(temp) AS total FROM daily GROUP BY dt ORDER BY dt")
     assert ex["Status"]["State"] == "SUCCEEDED"
     rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1:]
     assert [[c["VarCharValue"] for c in r["Data"]] for r in rows] == [["2026-11-26", "3.0"], ["2026-11-27", "60.0"]]
-    assert ex["Statistics"]["DataScannedInBytes"] == bucket_size(s3, f"ingest-{aws.account_id}", "pq/")
+    assert ex["Statistics"]["DataScannedInBytes"] == bucket_size(s3, f"ingest-{acct.account_id}", "pq/")
 
 
-def test_sql_error_and_non_select_fail_with_reason(aws):
-    athena, _ = make(aws)
-    athena.create_table("telemetry", "readings", f"s3://ingest-{aws.account_id}/raw/", COLUMNS)
-    qid, ex = run(athena, aws, "SELEC device FROM readings")
+def test_sql_error_and_non_select_fail_with_reason(acct):
+    athena, _ = make(acct)
+    athena.create_table("telemetry", "readings", f"s3://ingest-{acct.account_id}/raw/", COLUMNS)
+    qid, ex = run(athena, acct, "SELEC device FROM readings")
     assert ex["Status"]["State"] == "FAILED" and ex["Status"]["StateChangeReason"]
     with pytest.raises(ValueError, match="FAILED"):
         athena.get_query_results(QueryExecutionId=qid)
-    _, ex = run(athena, aws, "DROP TABLE readings")
+    _, ex = run(athena, acct, "DROP TABLE readings")
     assert ex["Status"]["State"] == "FAILED" and "only SELECT" in ex["Status"]["StateChangeReason"]
-    _, ex = run(athena, aws, "SELECT count(*) AS n FROM readings")    # empty location: zero rows, no error
+    _, ex = run(athena, acct, "SELECT count(*) AS n FROM readings")    # empty location: zero rows, no error
     assert ex["Status"]["State"] == "SUCCEEDED" and ex["Statistics"]["DataScannedInBytes"] == 0
     assert athena.counters["queries_failed"] == 2
 
 
-def test_gzip_object_without_firehose(aws):
-    athena, s3 = make(aws)
+def test_gzip_object_without_firehose(acct):
+    athena, s3 = make(acct)
     body = gzip.compress(b'{"device": "a", "temp": 1.5}\n{"device": "b", "temp": null}\n')
-    s3.put_object(Bucket=f"ingest-{aws.account_id}", Key="raw/x.gz", Body=body)
-    athena.create_table("telemetry", "readings", f"s3://ingest-{aws.account_id}/raw/", COLUMNS)
-    qid, ex = run(athena, aws, "SELECT device, temp FROM readings ORDER BY device")
-    text = aws.client("s3").get_object(Bucket=f"reports-{aws.account_id}", Key=f"q/{qid}.csv")["Body"].read()
+    s3.put_object(Bucket=f"ingest-{acct.account_id}", Key="raw/x.gz", Body=body)
+    athena.create_table("telemetry", "readings", f"s3://ingest-{acct.account_id}/raw/", COLUMNS)
+    qid, ex = run(athena, acct, "SELECT device, temp FROM readings ORDER BY device")
+    text = acct.client("s3").get_object(Bucket=f"reports-{acct.account_id}", Key=f"q/{qid}.csv")["Body"].read()
     assert text.decode().splitlines() == ['"device","temp"', '"a","1.5"', '"b",']

@@ -10,7 +10,7 @@ import pytest
 
 from app.runtime.streaming.firehose import FirehoseDelivery
 from app.runtime.trace import Trace
-from tests.streaming_support import aws, moto_endpoint  # noqa: F401
+from tests.streaming_support import acct  # noqa: F401
 
 KEY = re.compile(r"^(?:raw/)?\d{4}/\d{2}/\d{2}/\d{2}/ingest-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}(\.gz|\.parquet)?$")
 
@@ -46,11 +46,11 @@ def text_handler(event, context=None):
                         for r in event["records"]]}
 
 
-def setup(aws, clock=None, **kw):
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=f"ingest-{aws.account_id}")
-    stream = FirehoseDelivery(aws.client("firehose"), s3, "ingest", f"ingest-{aws.account_id}",
-                              role_arn=f"arn:aws:iam::{aws.account_id}:role/firehose", clock=clock or FakeClock(),
+def setup(acct, clock=None, **kw):
+    s3 = acct.client("s3")
+    s3.create_bucket(Bucket=f"ingest-{acct.account_id}")
+    stream = FirehoseDelivery(acct.client("firehose"), s3, "ingest", f"ingest-{acct.account_id}",
+                              role_arn=f"arn:aws:iam::{acct.account_id}:role/firehose", clock=clock or FakeClock(),
                               **kw)
     stream.create()
     return stream, s3
@@ -61,18 +61,18 @@ def objects(s3, bucket, prefix=""):
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
-def test_create_registers_configuration_in_moto(aws):
-    stream, _ = setup(aws, buffer_interval_s=90, compression="GZIP", newline_delimiter=True)
-    desc = aws.client("firehose").describe_delivery_stream(DeliveryStreamName="ingest")["DeliveryStreamDescription"]
+def test_create_registers_configuration_in_moto(acct):
+    stream, _ = setup(acct, buffer_interval_s=90, compression="GZIP", newline_delimiter=True)
+    desc = acct.client("firehose").describe_delivery_stream(DeliveryStreamName="ingest")["DeliveryStreamDescription"]
     dest = desc["Destinations"][0]["ExtendedS3DestinationDescription"]
     assert dest["BufferingHints"] == {"SizeInMBs": 5, "IntervalInSeconds": 90}
     assert dest["CompressionFormat"] == "GZIP"
     assert desc["DeliveryStreamARN"] == stream.arn
 
 
-def test_interval_flush_uses_the_clock(aws):
+def test_interval_flush_uses_the_clock(acct):
     clock = FakeClock()
-    stream, s3 = setup(aws, clock, buffer_mib=1, buffer_interval_s=60)
+    stream, s3 = setup(acct, clock, buffer_mib=1, buffer_interval_s=60)
     for i in range(10):
         stream.put_record(json.dumps({"i": i}))
     clock.t += 59
@@ -87,8 +87,8 @@ def test_interval_flush_uses_the_clock(aws):
     assert stream.counters["flush_interval"] == 1 and stream.counters["objects_delivered"] == 1
 
 
-def test_size_flush_at_buffer_mib(aws):
-    stream, s3 = setup(aws, buffer_mib=1, buffer_interval_s=900)
+def test_size_flush_at_buffer_mib(acct):
+    stream, s3 = setup(acct, buffer_mib=1, buffer_interval_s=900)
     record = b"x" * (100 * 1024)
     for _ in range(10):
         stream.put_record(record)
@@ -98,8 +98,8 @@ def test_size_flush_at_buffer_mib(aws):
     assert len(objects(s3, stream.bucket)[stream.objects[0]]) == 11 * 100 * 1024
 
 
-def test_newline_framing_and_gzip(aws):
-    stream, s3 = setup(aws, compression="GZIP", newline_delimiter=True, prefix="raw/")
+def test_newline_framing_and_gzip(acct):
+    stream, s3 = setup(acct, compression="GZIP", newline_delimiter=True, prefix="raw/")
     stream.put_record_batch([json.dumps({"n": n}) for n in range(3)] + ['{"n": 3}\n'])
     key = stream.flush()
     assert KEY.match(key) and key.endswith(".gz") and key.startswith("raw/")
@@ -107,11 +107,11 @@ def test_newline_framing_and_gzip(aws):
     assert [json.loads(line)["n"] for line in lines] == [0, 1, 2, 3]
 
 
-def test_transform_contract_and_processing_failed_prefix(aws, load_event):
+def test_transform_contract_and_processing_failed_prefix(acct, load_event):
     assert text_handler(load_event("firehose_transform"))["records"][0]["data"] == \
         base64.b64encode(b"HELLO WORLD").decode()
     seen = []
-    stream, s3 = setup(aws, transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich_handler(ev))
+    stream, s3 = setup(acct, transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich_handler(ev))
     stream.put_record_batch([json.dumps({"temp": 20}), json.dumps({"drop": True}), json.dumps({"hum": 5}),
                              json.dumps({"temp": 30})])
     key = stream.flush()
@@ -129,15 +129,15 @@ def test_transform_contract_and_processing_failed_prefix(aws, load_event):
     line = json.loads(body)
     assert line["errorCode"] == "Lambda.ProcessingFailed"
     assert json.loads(base64.b64decode(line["rawData"])) == {"hum": 5}
-    assert line["lambdaArn"] == f"arn:aws:lambda:us-east-1:{aws.account_id}:function:enrich"
+    assert line["lambdaArn"] == f"arn:aws:lambda:us-east-1:{acct.account_id}:function:enrich"
     c = stream.counters
     assert (c["transform_ok"], c["transform_dropped"], c["transform_processingfailed"]) == (2, 1, 1)
 
 
-def test_failing_transform_is_retried_then_goes_to_error_prefix(aws):
+def test_failing_transform_is_retried_then_goes_to_error_prefix(acct):
     def broken(name, event):
         raise RuntimeError("handler crashed")
-    stream, s3 = setup(aws, transform_function="broken", invoke=broken, error_prefix="errors/")
+    stream, s3 = setup(acct, transform_function="broken", invoke=broken, error_prefix="errors/")
     stream.put_record(b'{"temp": 1}')
     assert stream.flush() is None
     assert stream.counters["transform_invocations"] == 4         # the first try and 3 retries
@@ -148,23 +148,23 @@ def test_failing_transform_is_retried_then_goes_to_error_prefix(aws):
     assert objects(s3, stream.bucket, "2") == {}
 
 
-def test_response_missing_a_record_id_fails_the_invocation(aws):
+def test_response_missing_a_record_id_fails_the_invocation(acct):
     def loses_one(name, event):
         return {"records": [{"recordId": event["records"][0]["recordId"], "result": "Ok",
                              "data": event["records"][0]["data"]}]}
-    stream, s3 = setup(aws, transform_function="lossy", invoke=loses_one)
+    stream, s3 = setup(acct, transform_function="lossy", invoke=loses_one)
     stream.put_record_batch([b'{"a": 1}', b'{"a": 2}'])
     assert stream.flush() is None
     [body] = objects(s3, stream.bucket, "processing-failed/").values()
     assert [json.loads(x)["errorCode"] for x in body.decode().splitlines()] == ["Lambda.InvalidResponse"] * 2
 
 
-def test_kinesis_source_feeds_the_transform_with_record_metadata(aws, load_event):
-    kinesis = aws.client("kinesis")
+def test_kinesis_source_feeds_the_transform_with_record_metadata(acct, load_event):
+    kinesis = acct.client("kinesis")
     kinesis.create_stream(StreamName="telemetry", ShardCount=1)
     kinesis.put_record(StreamName="telemetry", Data=b'{"temp": 0}', PartitionKey="old")   # before: not read
     seen = []
-    stream, s3 = setup(aws, kinesis=kinesis, source_stream="telemetry", newline_delimiter=True,
+    stream, s3 = setup(acct, kinesis=kinesis, source_stream="telemetry", newline_delimiter=True,
                        transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich_handler(ev))
     for t in (10, 20):
         kinesis.put_record(StreamName="telemetry", Data=json.dumps({"temp": t}).encode(), PartitionKey="dev")
@@ -178,9 +178,9 @@ def test_kinesis_source_feeds_the_transform_with_record_metadata(aws, load_event
     assert [r["temp"] for r in rows] == [10, 20]
 
 
-def test_parquet_conversion_readable_by_duckdb(aws, tmp_path):
+def test_parquet_conversion_readable_by_duckdb(acct, tmp_path):
     import duckdb
-    stream, s3 = setup(aws, format="parquet")
+    stream, s3 = setup(acct, format="parquet")
     stream.put_record_batch([json.dumps({"device": f"d{i % 3}", "temp": i}) for i in range(30)] + [b"not json"])
     key = stream.flush()
     assert key.endswith(".parquet")
@@ -191,9 +191,9 @@ def test_parquet_conversion_readable_by_duckdb(aws, tmp_path):
     assert base64.b64decode(json.loads(body)["rawData"]) == b"not json"
 
 
-def test_spans_and_bad_settings(aws):
+def test_spans_and_bad_settings(acct):
     trace = Trace()
-    stream, _ = setup(aws, trace=trace)
+    stream, _ = setup(acct, trace=trace)
     stream.put_record(b"a")
     stream.flush()
     assert [s.operation for s in trace.spans] == ["CreateDeliveryStream", "PutObject", "Deliver"]

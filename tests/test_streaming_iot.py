@@ -7,7 +7,7 @@ import pytest
 
 from app.runtime.streaming.iot import IotRulesEngine
 from app.runtime.streaming.iot_sql import Context, SqlError, parse, topic_matches
-from tests.streaming_support import aws, moto_endpoint  # noqa: F401
+from tests.streaming_support import acct  # noqa: F401
 
 
 @pytest.mark.parametrize("flt,topic,ok", [
@@ -18,7 +18,7 @@ from tests.streaming_support import aws, moto_endpoint  # noqa: F401
     ("sensors/d1", "sensors/d2", False),
     ("+/+", "a/b", True),
     ("+/+", "a", False),
-    ("#", "$aws/things/x/shadow/update", False),
+    ("#", "$acct/things/x/shadow/update", False),
 ])
 def test_topic_filters(flt, topic, ok):
     assert topic_matches(flt, topic) is ok
@@ -59,10 +59,10 @@ def table(ddb, name, hash_key="id", range_key=None):
     ddb.create_table(TableName=name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST")
 
 
-def test_kinesis_action_with_partition_key_template(aws):
-    kinesis = aws.client("kinesis")
+def test_kinesis_action_with_partition_key_template(acct):
+    kinesis = acct.client("kinesis")
     kinesis.create_stream(StreamName="telemetry", ShardCount=1)
-    engine = IotRulesEngine(aws.client("iot"), kinesis=kinesis, iot_data=aws.client("iot-data"))
+    engine = IotRulesEngine(acct.client("iot"), kinesis=kinesis, iot_data=acct.client("iot-data"))
     engine.create_rule("to_kinesis", "SELECT device, temp, topic(2) AS site FROM 'plant/+/temp' WHERE temp > 0",
                        [{"kinesis": {"streamName": "telemetry", "roleArn": "arn:aws:iam::1:role/iot",
                                      "partitionKey": "${topic(2)}-${device}"}}])
@@ -77,11 +77,11 @@ def test_kinesis_action_with_partition_key_template(aws):
     assert engine.stats() == {"to_kinesis": {"matched": 1, "actions_run": 1}}
 
 
-def test_dynamodb_actions_v1_and_v2(aws):
-    ddb = aws.client("dynamodb")
+def test_dynamodb_actions_v1_and_v2(acct):
+    ddb = acct.client("dynamodb")
     table(ddb, "raw", "topic", "ts")
     table(ddb, "latest", "device")
-    engine = IotRulesEngine(aws.client("iot"), dynamodb=ddb, clock=lambda: 1_800_000_000.0)
+    engine = IotRulesEngine(acct.client("iot"), dynamodb=ddb, clock=lambda: 1_800_000_000.0)
     engine.create_rule("archive", "SELECT * FROM 'plant/#'", [{"dynamoDB": {
         "tableName": "raw", "roleArn": "arn:aws:iam::1:role/iot", "hashKeyField": "topic",
         "hashKeyValue": "${topic()}", "rangeKeyField": "ts", "rangeKeyValue": "${timestamp()}",
@@ -95,26 +95,26 @@ def test_dynamodb_actions_v1_and_v2(aws):
     assert latest == {"device": {"S": "d7"}, "temp": {"N": "19.25"}}
 
 
-def test_lambda_action_runs_real_handler_code(aws):
-    ddb = aws.client("dynamodb")
+def test_lambda_action_runs_real_handler_code(acct):
+    ddb = acct.client("dynamodb")
     table(ddb, "alerts", "device")
 
     def alert_handler(event, context=None):
         ddb.put_item(TableName="alerts", Item={"device": {"S": event["device"]}, "level": {"S": event["level"]}})
         return {"ok": True}
-    engine = IotRulesEngine(aws.client("iot"), invoke=lambda name, ev: alert_handler(ev) if name == "alert" else 1 / 0)
+    engine = IotRulesEngine(acct.client("iot"), invoke=lambda name, ev: alert_handler(ev) if name == "alert" else 1 / 0)
     engine.create_rule("alarm", "SELECT device, upper(level) AS level FROM 'alarms/+' WHERE level <> 'info'",
-                       [{"lambda": {"functionArn": f"arn:aws:lambda:us-east-1:{aws.account_id}:function:alert"}}])
+                       [{"lambda": {"functionArn": f"arn:aws:lambda:us-east-1:{acct.account_id}:function:alert"}}])
     engine.publish("alarms/d3", json.dumps({"device": "d3", "level": "critical"}))
     engine.publish("alarms/d4", json.dumps({"device": "d4", "level": "info"}))
     items = ddb.scan(TableName="alerts")["Items"]
     assert items == [{"device": {"S": "d3"}, "level": {"S": "CRITICAL"}}]
 
 
-def test_failed_action_counts_error_and_runs_error_action(aws):
-    ddb = aws.client("dynamodb")
+def test_failed_action_counts_error_and_runs_error_action(acct):
+    ddb = acct.client("dynamodb")
     table(ddb, "errors", "device")
-    engine = IotRulesEngine(aws.client("iot"), kinesis=aws.client("kinesis"), dynamodb=ddb)
+    engine = IotRulesEngine(acct.client("iot"), kinesis=acct.client("kinesis"), dynamodb=ddb)
     engine.create_rule("broken", "SELECT device FROM 'x/+'",
                        [{"kinesis": {"streamName": "missing", "roleArn": "arn:aws:iam::1:role/iot"}}],
                        error_action={"dynamoDBv2": {"roleArn": "arn:aws:iam::1:role/iot",
@@ -125,8 +125,8 @@ def test_failed_action_counts_error_and_runs_error_action(aws):
     assert ddb.get_item(TableName="errors", Key={"device": {"S": "d9"}})["Item"]
 
 
-def test_rules_are_read_from_moto_and_disabled_ones_skipped(aws):
-    iot = aws.client("iot")
+def test_rules_are_read_from_moto_and_disabled_ones_skipped(acct):
+    iot = acct.client("iot")
     seen = []
     engine = IotRulesEngine(iot, invoke=lambda name, ev: seen.append((name, ev)))
     fn = "arn:aws:lambda:us-east-1:1:function:"

@@ -8,7 +8,7 @@ import pytest
 
 from app.runtime.streaming.kinesis import KinesisEventSource
 from app.runtime.trace import Trace
-from tests.streaming_support import aws, moto_endpoint  # noqa: F401
+from tests.streaming_support import acct  # noqa: F401
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 
@@ -22,8 +22,8 @@ def shape(value):
     return "number" if isinstance(value, (int, float)) else type(value).__name__
 
 
-def make_stream(aws, name="telemetry", shards=1):
-    kinesis = aws.client("kinesis")
+def make_stream(acct, name="telemetry", shards=1):
+    kinesis = acct.client("kinesis")
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     return kinesis
 
@@ -43,9 +43,9 @@ def sum_handler(table):
     return handler
 
 
-def test_event_matches_documented_shape_and_handler_reads_sample(aws, load_event):
+def test_event_matches_documented_shape_and_handler_reads_sample(acct, load_event):
     sample = load_event("kinesis")
-    kinesis = make_stream(aws)
+    kinesis = make_stream(acct)
     put(kinesis, "telemetry", [{"value": 1}])
     seen = []
     source = KinesisEventSource(kinesis, "telemetry", "fn", lambda name, ev: seen.append(ev), role_arn=ROLE)
@@ -54,20 +54,20 @@ def test_event_matches_documented_shape_and_handler_reads_sample(aws, load_event
     assert shape(event) == shape(sample)
     rec = event["Records"][0]
     assert rec["eventID"] == f"shardId-000000000000:{rec['kinesis']['sequenceNumber']}"
-    assert rec["eventSourceARN"] == f"arn:aws:kinesis:us-east-1:{aws.account_id}:stream/telemetry"
+    assert rec["eventSourceARN"] == f"arn:aws:kinesis:us-east-1:{acct.account_id}:stream/telemetry"
     assert json.loads(base64.b64decode(rec["kinesis"]["data"])) == {"value": 1}
     # the same handler code reads AWS's own sample
     texts = [base64.b64decode(r["kinesis"]["data"]).decode() for r in sample["Records"]]
     assert texts == ["Hello, this is a test.", "This is only a test."]
 
 
-def test_batches_and_effect_read_back_from_dynamodb(aws):
-    kinesis = make_stream(aws)
-    ddb = aws.client("dynamodb")
+def test_batches_and_effect_read_back_from_dynamodb(acct):
+    kinesis = make_stream(acct)
+    ddb = acct.client("dynamodb")
     ddb.create_table(TableName="readings", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                      BillingMode="PAY_PER_REQUEST")
-    table = aws.resource("dynamodb").Table("readings")
+    table = acct.resource("dynamodb").Table("readings")
     put(kinesis, "telemetry", [{"value": i} for i in range(7)])
     batches = []
     handler = sum_handler(table)
@@ -84,8 +84,8 @@ def test_batches_and_effect_read_back_from_dynamodb(aws):
     assert source.poll() == 0 and len(batches) == 3
 
 
-def test_latest_skips_older_records(aws):
-    kinesis = make_stream(aws)
+def test_latest_skips_older_records(acct):
+    kinesis = make_stream(acct)
     put(kinesis, "telemetry", [{"value": 0}])
     seen = []
     source = KinesisEventSource(kinesis, "telemetry", "fn", lambda n, ev: seen.extend(ev["Records"]),
@@ -95,8 +95,8 @@ def test_latest_skips_older_records(aws):
     assert [json.loads(base64.b64decode(r["kinesis"]["data"]))["value"] for r in seen] == [1, 2]
 
 
-def test_failed_batch_is_retried_in_order_then_checkpointed(aws):
-    kinesis = make_stream(aws)
+def test_failed_batch_is_retried_in_order_then_checkpointed(acct):
+    kinesis = make_stream(acct)
     put(kinesis, "telemetry", [{"value": i} for i in range(4)])
     calls = []
 
@@ -112,8 +112,8 @@ def test_failed_batch_is_retried_in_order_then_checkpointed(aws):
     assert source.checkpoints["shardId-000000000000"] == calls[0][-1]
 
 
-def test_report_batch_item_failures_retries_from_lowest_failure(aws):
-    kinesis = make_stream(aws)
+def test_report_batch_item_failures_retries_from_lowest_failure(acct):
+    kinesis = make_stream(acct)
     seqs = put(kinesis, "telemetry", [{"value": i} for i in range(5)])
     calls = []
 
@@ -132,8 +132,8 @@ def test_report_batch_item_failures_retries_from_lowest_failure(aws):
     assert source.counters["item_failures_reported"] == 2
 
 
-def test_unknown_item_identifier_fails_whole_batch(aws):
-    kinesis = make_stream(aws)
+def test_unknown_item_identifier_fails_whole_batch(acct):
+    kinesis = make_stream(acct)
     seqs = put(kinesis, "telemetry", [{"value": i} for i in range(2)])
     responses = iter([{"batchItemFailures": [{"itemIdentifier": "nope"}]}, None])
     calls = []
@@ -145,8 +145,8 @@ def test_unknown_item_identifier_fails_whole_batch(aws):
     assert [r["kinesis"]["sequenceNumber"] for r in calls[1]["Records"]] == seqs
 
 
-def test_maximum_retry_attempts_discards_batch(aws):
-    kinesis = make_stream(aws)
+def test_maximum_retry_attempts_discards_batch(acct):
+    kinesis = make_stream(acct)
     seqs = put(kinesis, "telemetry", [{"value": i} for i in range(3)])
 
     def always_fails(name, event):
@@ -160,8 +160,8 @@ def test_maximum_retry_attempts_discards_batch(aws):
     assert source.poll() == 0 and source.counters["records_discarded"] == 3
 
 
-def test_several_shards_each_delivered(aws):
-    kinesis = make_stream(aws, shards=2)
+def test_several_shards_each_delivered(acct):
+    kinesis = make_stream(acct, shards=2)
     for i in range(20):
         kinesis.put_record(StreamName="telemetry", Data=b"x", PartitionKey=f"k{i}")
     shards = set()
@@ -172,7 +172,7 @@ def test_several_shards_each_delivered(aws):
     assert shards == {"shardId-000000000000", "shardId-000000000001"}
 
 
-def test_bad_settings_name_valid_values(aws):
-    kinesis = make_stream(aws)
+def test_bad_settings_name_valid_values(acct):
+    kinesis = make_stream(acct)
     with pytest.raises(ValueError, match="TRIM_HORIZON, LATEST"):
         KinesisEventSource(kinesis, "telemetry", "fn", print, role_arn=ROLE, starting_position="EARLIEST")
