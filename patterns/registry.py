@@ -10,4 +10,5 @@ CASE_PACKAGES = (
     "patterns.microservices",
     "patterns.paid_content",
     "patterns.software_updates",
+    "patterns.iot_analytics",
 )

@@ -190,3 +190,37 @@ def test_software_updates_instances_sit_in_two_zones_of_the_auto_scaling_group()
     assert "app_a" in node_set(blocks["us-east-1a"]) and "app_b" in node_set(blocks["us-east-1b"])
     labels = {name for name in cluster_blocks(draw("software-updates", cloudfront="on"))}
     assert "Auto Scaling group - sized for cache misses" in labels
+
+
+# -- iot-analytics -----------------------------------------------------------------
+
+def test_iot_analytics_pipeline_runs_in_the_course_order():
+    edges = edge_map(draw("iot-analytics"))
+    chain = [("devices", "iot_core"), ("iot_core", "stream"), ("stream", "firehose"), ("firehose", "ingest"),
+             ("ingest", "queue"), ("queue", "process_fn"), ("process_fn", "athena"), ("athena", "reporting"),
+             ("reporting", "quicksight"), ("reporting", "redshift")]
+    for hop in chain:
+        assert hop in edges, hop
+    assert "dashed" in edges[("ingest", "queue")] and "dashed" in edges[("queue", "process_fn")]
+
+
+@pytest.mark.parametrize("seconds", [60, 300, 900])
+def test_iot_analytics_buffer_interval_is_shown_on_the_delivery_edge(seconds):
+    dot = draw("iot-analytics", buffer_interval=str(seconds))
+    assert f"every {seconds} s" in edge_map(dot)[("firehose", "ingest")]
+    assert f"buffer {seconds} s" in label_of(dot, "firehose")
+
+
+def test_iot_analytics_transform_is_a_lambda_beside_firehose():
+    on, off = draw("iot-analytics", firehose_transform="on"), draw("iot-analytics", firehose_transform="off")
+    assert "dir=both" in edge_map(on)[("firehose", "transform_fn")]
+    assert "transform_fn" in node_set(cluster_blocks(on)["Ingestion"])
+    assert "transform_fn" not in node_set(off)
+
+
+def test_iot_analytics_parquet_uses_the_glue_schema_and_narrows_the_scan():
+    parquet, json = draw("iot-analytics", format="parquet"), draw("iot-analytics", format="json")
+    assert ("firehose", "glue") in edge_map(parquet) and ("firehose", "glue") not in edge_map(json)
+    assert "Parquet" in label_of(parquet, "ingest") and "JSON" in label_of(json, "ingest")
+    assert "needed columns" in edge_map(parquet)[("ingest", "athena")]
+    assert "whole objects" in edge_map(json)[("ingest", "athena")]

@@ -1,0 +1,3 @@
+from patterns.iot_analytics.case import CASE
+
+__all__ = ["CASE"]
