@@ -161,10 +161,17 @@ def _install() -> None:
             overlay = _OverlayEnviron(original._data, original.encodekey, original.decodekey,
                                       original.encodevalue, original.decodevalue)
             os.environ = overlay
-        if not isinstance(sys.stdout, _SinkStream):
-            sys.stdout = _SinkStream(sys.stdout)
         logging.getLogger().addHandler(_SinkHandler())
         _installed = True
+    _wrap_std_streams()
+
+
+def _wrap_std_streams() -> None:
+    """What a handler prints goes to its invocation's log (checked per invocation: others may swap sys.stdout)."""
+    if not isinstance(sys.stdout, _SinkStream):
+        sys.stdout = _SinkStream(sys.stdout)
+    if not isinstance(sys.stderr, _SinkStream):
+        sys.stderr = _SinkStream(sys.stderr)
 
 
 # -- context and results ------------------------------------------------------------------
@@ -375,6 +382,7 @@ class Lambdas:
 
     def _run_local(self, fn: Function, event: Any) -> InvokeResult:
         request_id = str(uuid.uuid4())
+        _wrap_std_streams()
         fn.invocations += 1
         deadline = time.monotonic() + fn.timeout_s
         context = LambdaContext(fn, request_id, deadline)

@@ -226,6 +226,10 @@ class Router:
             mapping.uuid = resp["UUID"]
         with self._lock:
             self.sqs[queue_arn] = mapping
+        if self._local and self._inbox is not None:
+            # the new mapping starts polling at once: messages already waiting are delivered
+            self._inbox.mark_queue(self._s.account_id, queue_arn)
+            self.drain()
         return mapping
 
     def stream_to_lambda(self, table: str, function: str, batch_size: int = 100,
@@ -257,6 +261,9 @@ class Router:
             mapping.uuid = resp["UUID"]
         with self._lock:
             self.streams[(region, table)] = mapping
+        if self._local and self._inbox is not None and starting_position == "TRIM_HORIZON":
+            self._inbox.mark_table(self._s.account_id, region, table)
+            self.drain()
         return mapping
 
     # -- delivery (moto) --------------------------------------------------------------

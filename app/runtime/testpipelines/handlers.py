@@ -4,7 +4,7 @@
   notification inside an SQS message) -> one item per object in ``TABLE``.
 * ``record_sns``: SNS notification -> one item per message in ``TABLE``.
 * ``email_new_orders``: DynamoDB stream INSERT records -> an email through SES
-  from ``SENDER`` to the item's ``email``.
+  from ``SENDER`` to the item's ``email`` (or ``RECIPIENT``).
 * ``process_jobs``: SQS batch; a message whose body is ``{"fail": true}`` fails,
   reported as a partial batch failure when ``PARTIAL=1``, else by raising.
 """
@@ -87,7 +87,8 @@ def email_new_orders(event, context):
         if record["eventName"] != "INSERT":
             continue
         image = record["dynamodb"]["NewImage"]
-        ses.send_email(Source=sender, Destination={"ToAddresses": [image["email"]["S"]]},
+        recipient = image.get("email", {}).get("S") or os.environ["RECIPIENT"]
+        ses.send_email(Source=sender, Destination={"ToAddresses": [recipient]},
                        Message={"Subject": {"Data": f"Order {image['pk']['S']} received"},
                                 "Body": {"Text": {"Data": f"Thank you for order {image['pk']['S']}."}}})
         sent += 1
