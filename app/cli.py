@@ -16,6 +16,8 @@ COMMANDS = (
     "app.commands.list",
     "app.commands.diagram",
     "app.commands.bench",
+    "app.commands.simulate",
+    "app.commands.params",
 )
 
 

@@ -1,0 +1,187 @@
+"""Request paths as hops, simulated for many requests at once.
+
+A request class (``read``, ``write``, a user region...) is a list of stages:
+
+* :class:`Hop`: always taken; its latency is drawn from a :class:`~app.engine.books.Dist`.
+* :class:`Cache`: a lookup that answers with probability ``hit_ratio`` (drawing the
+  hit latency) and otherwise lets the request go on to the following stages
+  (drawing the ``miss`` latency, e.g. the cache node's own pass-through time).
+* :class:`Maybe`: taken with probability ``p`` (a Lambda cold start).
+
+:func:`simulate` draws every stage for every request in a few numpy operations, so a
+million requests take a fraction of a second; :func:`waterfall` lays out the typical
+request of a class stage by stage at each stage's median.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from app.engine.books import Dist
+
+
+@dataclass(frozen=True)
+class Hop:
+    label: str
+    service: str
+    dist: Dist
+
+
+@dataclass(frozen=True)
+class Cache:
+    label: str
+    service: str
+    name: str            # key in the hit-ratio report, e.g. "dax_item"
+    hit_ratio: float
+    hit: Dist            # latency of a hit (the request ends here)
+    miss: Dist | None = None  # latency added by the lookup on a miss, before the next stage
+
+
+@dataclass(frozen=True)
+class Maybe:
+    label: str
+    service: str
+    p: float
+    dist: Dist
+
+
+Stage = Union[Hop, Cache, Maybe]
+
+
+@dataclass
+class RequestClass:
+    name: str
+    share: float
+    stages: list[Stage] = field(default_factory=list)
+    group: str = ""      # e.g. "read" for every read class of every region
+
+    def add(self, stage: Stage) -> "RequestClass":
+        self.stages.append(stage)
+        return self
+
+
+# Standard normal quantiles at 65,536 evenly spaced probabilities: a normal draw becomes a table
+# lookup indexed by 16 random bits, three times faster than sampling and exact to the table's
+# resolution (the extreme entries sit at +-4.3 sigma, far beyond the p99 reported).
+_LEVELS = 1 << 16
+
+
+def _normal_table() -> np.ndarray:
+    from statistics import NormalDist
+    nd = NormalDist()
+    return np.array([nd.inv_cdf((k + 0.5) / _LEVELS) for k in range(_LEVELS)], dtype=np.float32)
+
+
+_Z = _normal_table()
+
+
+class _Draw:
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.Generator(np.random.SFC64(seed))
+
+    def bits(self, n: int) -> np.ndarray:
+        return np.frombuffer(self.rng.bytes(2 * n), dtype=np.uint16)
+
+    def chance(self, p: float, n: int) -> np.ndarray:
+        """Boolean draws, true with probability p (to 1/65,536)."""
+        return self.bits(n) < np.uint16(min(_LEVELS - 1, int(round(p * _LEVELS)))) if p < 1 else np.ones(n, bool)
+
+    def latency(self, d: Dist, n: int) -> np.ndarray:
+        if d.p50 <= 0:
+            return np.zeros(n, dtype=np.float32)
+        idx = self.bits(n)
+        if d.kind == "uniform":
+            x = idx.astype(np.float32)
+            x *= np.float32(2 * d.p50 / _LEVELS)
+            return x
+        if d.sigma == 0:
+            return np.full(n, d.p50, dtype=np.float32)
+        x = _Z[idx]
+        x *= np.float32(d.sigma)
+        x += np.float32(d.mu)
+        return np.exp(x, out=x)
+
+
+def _simulate_class(rc: RequestClass, n: int, draw: _Draw) -> np.ndarray:
+    total = np.zeros(n, dtype=np.float32)
+    alive = None  # None means every request is still going
+    for st in rc.stages:
+        if isinstance(st, Hop):
+            x = draw.latency(st.dist, n)
+            total += x if alive is None else x * alive
+        elif isinstance(st, Maybe):
+            if st.p <= 0:
+                continue
+            taken = draw.chance(st.p, n)
+            if alive is not None:
+                taken &= alive
+            total += draw.latency(st.dist, n) * taken
+        else:
+            h = min(max(st.hit_ratio, 0.0), 1.0)
+            if h <= 0:
+                if st.miss is not None:
+                    x = draw.latency(st.miss, n)
+                    total += x if alive is None else x * alive
+                continue
+            hit = draw.chance(h, n)
+            if alive is not None:
+                hit &= alive
+            total += draw.latency(st.hit, n) * hit
+            if alive is None:
+                alive = ~hit
+            else:
+                alive &= ~hit
+            if st.miss is not None:
+                total += draw.latency(st.miss, n) * alive
+    return total
+
+
+def simulate(classes: list[RequestClass], n: int = 1_000_000, seed: int = 1) -> dict[str, np.ndarray]:
+    """Latency samples (ms) per class; each class gets ``n * share`` requests (at least one)."""
+    rng = _Draw(seed)
+    total_share = sum(c.share for c in classes) or 1.0
+    out: dict[str, np.ndarray] = {}
+    for c in classes:
+        k = max(1, int(round(n * c.share / total_share)))
+        out[c.name] = _simulate_class(c, k, rng)
+    return out
+
+
+def percentiles(samples: np.ndarray, qs=(50, 90, 99)) -> dict[str, float]:
+    if samples.size == 0:
+        return {f"p{q}": 0.0 for q in qs}
+    ks = [min(samples.size - 1, int(round(q / 100 * (samples.size - 1)))) for q in qs]
+    part = np.partition(samples, ks)
+    return {f"p{q}": round(float(part[k]), 3) for q, k in zip(qs, ks)}
+
+
+def waterfall(rc: RequestClass) -> list[dict]:
+    """The typical request of ``rc``: at each cache the likelier branch, each stage at its median."""
+    rows: list[dict] = []
+    t = 0.0
+
+    def row(label, service, d: Dist, note=""):
+        nonlocal t
+        ms = d.p50
+        rows.append({"hop": label, "service": service, "start_ms": round(t, 3), "ms": round(ms, 3),
+                     "source": d.source, "url": d.url, "assumption": d.assumption, "note": note})
+        t += ms
+
+    for st in rc.stages:
+        if isinstance(st, Hop):
+            row(st.label, st.service, st.dist)
+        elif isinstance(st, Maybe):
+            if st.p >= 0.5:
+                row(st.label, st.service, st.dist, f"taken by {st.p:.0%} of requests")
+        else:
+            if st.hit_ratio >= 0.5:
+                row(f"{st.label} (hit)", st.service, st.hit, f"hit ratio {st.hit_ratio:.0%}")
+                break
+            if st.miss is not None:
+                row(f"{st.label} (miss)", st.service, st.miss, f"hit ratio {st.hit_ratio:.0%}")
+    return rows
+
+
+__all__ = ["Hop", "Cache", "Maybe", "RequestClass", "simulate", "percentiles", "waterfall"]
