@@ -15,9 +15,9 @@ own items.
 
 Environment:
     TABLE_NAME     the todos table (required)
-    DAX_ENDPOINT   when set, reads (GetItem, Query) go through the DAX cluster at
-                   this endpoint; writes always go to DynamoDB (in AWS DAX would be
-                   write-through for them as well; here the table stays the source of truth)
+    DAX_ENDPOINT   when set, every table call goes through the DAX cluster at this
+                   endpoint: reads are served from its item and query caches, writes
+                   go through it to DynamoDB (write-through) and refresh its item cache
 
 The module imports only the standard library and boto3, so it deploys to AWS
 unchanged (with the ``amazon-dax-client`` package in the bundle when DAX is on).
@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 _serializer = TypeSerializer()
@@ -53,12 +54,17 @@ def _client(service: str):
 
 
 def _dax_client(endpoint: str):
-    """A DynamoDB-shaped client that reads through the DAX cluster at ``endpoint``."""
-    from amazondax import AmazonDaxClient  # the AWS DAX SDK; only needed when DAX is on
-    return AmazonDaxClient(endpoint_url=endpoint)
+    """A DynamoDB-shaped client for the DAX cluster at ``endpoint`` (write-through, cached reads)."""
+    try:  # inside the explorer: the emulated cluster of the invoking run
+        from app.runtime.dataplanes.endpoints import lookup
+    except ImportError:  # on AWS: the DAX SDK (amazon-dax-client) in the deployment package
+        from amazondax import AmazonDaxClient
+        return AmazonDaxClient(endpoint_url=endpoint)
+    return lookup(endpoint)
 
 
-def _reader():
+def _table_client():
+    """Where items are read and written: the DAX cluster when DAX_ENDPOINT is set, else DynamoDB."""
     endpoint = os.environ.get("DAX_ENDPOINT")
     return _dax_client(endpoint) if endpoint else _client("dynamodb")
 
@@ -129,7 +135,7 @@ def _list(table: str, user: str) -> dict:
     items: list[dict] = []
     kwargs = {"TableName": table, "KeyConditionExpression": "user_id = :u",
               "ExpressionAttributeValues": {":u": {"S": user}}}
-    reader = _reader()
+    reader = _table_client()
     while True:
         page = reader.query(**kwargs)
         items.extend(_item(i) for i in page.get("Items", []))
@@ -140,7 +146,7 @@ def _list(table: str, user: str) -> dict:
 
 
 def _get(table: str, user: str, todo_id: str) -> dict:
-    found = _reader().get_item(TableName=table, Key={"user_id": {"S": user}, "todo_id": {"S": todo_id}})
+    found = _table_client().get_item(TableName=table, Key={"user_id": {"S": user}, "todo_id": {"S": todo_id}})
     if "Item" not in found:
         return _response(404, {"message": f"todo {todo_id} not found"})
     return _response(200, _item(found["Item"]))
@@ -150,7 +156,7 @@ def _create(table: str, user: str, data: dict) -> dict:
     fields = _todo_fields(data, partial=False)
     now = int(time.time())
     todo = {"user_id": user, "todo_id": uuid.uuid4().hex[:12], "created_at": now, "updated_at": now, **fields}
-    _client("dynamodb").put_item(TableName=table, Item=_marshal(todo),
+    _table_client().put_item(TableName=table, Item=_marshal(todo),
                                  ConditionExpression="attribute_not_exists(todo_id)")
     return _response(201, todo)
 
@@ -160,20 +166,22 @@ def _update(table: str, user: str, todo_id: str, data: dict) -> dict:
     fields["updated_at"] = int(time.time())
     names = {f"#{k}": k for k in fields}
     values = {f":{k}": _serializer.serialize(v) for k, v in fields.items()}
-    ddb = _client("dynamodb")
+    ddb = _table_client()
     try:
         out = ddb.update_item(
             TableName=table, Key={"user_id": {"S": user}, "todo_id": {"S": todo_id}},
             UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
             ConditionExpression="attribute_exists(todo_id)",
             ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
-    except ddb.exceptions.ConditionalCheckFailedException:
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
         return _response(404, {"message": f"todo {todo_id} not found"})
     return _response(200, _item(out["Attributes"]))
 
 
 def _delete(table: str, user: str, todo_id: str) -> dict:
-    out = _client("dynamodb").delete_item(TableName=table, Key={"user_id": {"S": user}, "todo_id": {"S": todo_id}},
+    out = _table_client().delete_item(TableName=table, Key={"user_id": {"S": user}, "todo_id": {"S": todo_id}},
                                           ReturnValues="ALL_OLD")
     if "Attributes" not in out:
         return _response(404, {"message": f"todo {todo_id} not found"})
