@@ -88,9 +88,11 @@ def email_new_orders(event, context):
             continue
         image = record["dynamodb"]["NewImage"]
         recipient = image.get("email", {}).get("S") or os.environ["RECIPIENT"]
+        key = next(iter(record["dynamodb"]["Keys"].values()))      # {"S": "order-1"} or {"N": "101"}
+        order = next(iter(key.values()))
         ses.send_email(Source=sender, Destination={"ToAddresses": [recipient]},
-                       Message={"Subject": {"Data": f"Order {image['pk']['S']} received"},
-                                "Body": {"Text": {"Data": f"Thank you for order {image['pk']['S']}."}}})
+                       Message={"Subject": {"Data": f"Order {order} received"},
+                                "Body": {"Text": {"Data": f"Thank you for order {order}."}}})
         sent += 1
     print(f"sent {sent} emails")
     return {"sent": sent}
