@@ -172,7 +172,8 @@ def _substitute(text: str, ctx: Mapping[str, Any]) -> str | None:
 
 
 # -- conditions ----------------------------------------------------------------------------
-def _wildcard(pattern: str) -> re.Pattern:
+def wildcard(pattern: str) -> re.Pattern:
+    """A compiled pattern where ``*`` matches any run of characters and ``?`` one character."""
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z",
                       re.DOTALL)
 
@@ -182,7 +183,8 @@ def _moto_pattern(pattern: str) -> str:
     return "".join(c if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
 
 
-def _ip_in(value: str, cidr: str) -> bool:
+def ip_in(value: str, cidr: str) -> bool:
+    """Whether the address ``value`` lies in the network ``cidr`` (False for malformed input)."""
     try:
         return ipaddress.ip_address(value) in ipaddress.ip_network(cidr, strict=False)
     except ValueError:
@@ -199,11 +201,11 @@ def _number(a: str, b: str, op: Callable[[float, float], bool]) -> bool:
 _MATCHERS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda v, p: v == p,
     "StringEqualsIgnoreCase": lambda v, p: v.lower() == p.lower(),
-    "StringLike": lambda v, p: bool(_wildcard(p).match(v)),
-    "ArnEquals": lambda v, p: bool(_wildcard(p).match(v)),
-    "ArnLike": lambda v, p: bool(_wildcard(p).match(v)),
+    "StringLike": lambda v, p: bool(wildcard(p).match(v)),
+    "ArnEquals": lambda v, p: bool(wildcard(p).match(v)),
+    "ArnLike": lambda v, p: bool(wildcard(p).match(v)),
     "Bool": lambda v, p: v.lower() == p.lower(),
-    "IpAddress": _ip_in,
+    "IpAddress": ip_in,
     "NumericEquals": lambda v, p: _number(v, p, float.__eq__),
     "NumericLessThan": lambda v, p: _number(v, p, float.__lt__),
     "NumericLessThanEquals": lambda v, p: _number(v, p, float.__le__),
