@@ -53,7 +53,7 @@ def run(args) -> int:
     print(f"monthly cost: {result['monthly_cost_usd']:,.2f} USD")
     for line in result["cost_breakdown"]:
         flag = " (assumption)" if line["assumption"] else ""
-        print(f"  {line['service'][:28]:<28} {line['item'][:52]:<52} {line['quantity']:>14,.3f} {line['unit']:<18} "
+        print(f"  {line['service'][:28]:<28} {line['item'][:64]:<64} {line['quantity']:>14,.3f} {line['unit']:<18} "
               f"x {line['unit_price_usd']:<10g} = {line['monthly_usd']:>11,.2f}{flag}")
     for be in result.get("break_even", []):
         x = be["break_even_volume"]

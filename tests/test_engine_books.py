@@ -1,0 +1,78 @@
+"""The latency book and the numbers built from it."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from app.engine.books import BookError, Dist, load_latency_book, load_price_book
+from app.engine.paths import Cache, Hop, Maybe, RequestClass, percentiles, simulate, waterfall
+from app.engine.services import cold_start_probability
+
+
+def test_every_operation_has_a_source_or_is_an_assumption():
+    book = load_latency_book()
+    for key, e in book.data["operations"].items():
+        assert e["p90"] >= e["p50"] > 0, key
+        assert e["source"], key
+        assert isinstance(e["assumption"], bool), key
+    assert book.data["user_to_edge"]["assumption"] is True
+
+
+def test_round_trips_come_from_cloudping_and_are_nearly_symmetric():
+    book = load_latency_book()
+    assert book.rtt("us-east-1", "ap-southeast-2").p50 == pytest.approx(199.7, abs=1.0)
+    for a in ("us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1"):
+        for b in ("us-east-1", "eu-west-1", "ap-northeast-1"):
+            ab, ba = book.rtt(a, b), book.rtt(b, a)
+            assert ab.p90 >= ab.p50
+            assert abs(ab.p50 - ba.p50) < 0.1 * max(ab.p50, 5)
+    with pytest.raises(BookError, match="regions:"):
+        book.rtt("us-east-1", "mars-north-1")
+
+
+def test_cold_starts_are_the_measured_init_durations():
+    book = load_latency_book()
+    py = book.cold_start("python3.12", "x86_64", 128)
+    assert 60 < py.p50 < 110 and "lambda-perf" in py.source
+    assert book.cold_start("java21", "x86_64", 512).p50 > py.p50
+    with pytest.raises(BookError, match="runtimes:"):
+        book.cold_start("cobol")
+
+
+def test_cold_start_probability_falls_with_traffic():
+    book = load_latency_book()
+    quiet = cold_start_probability(1 / 3600, 50, book)     # one request an hour: nearly always cold
+    busy = cold_start_probability(100.0, 50, book)
+    assert quiet > 0.8
+    assert busy < 0.001
+    assert cold_start_probability(1.0, 50, book) < quiet
+
+
+def test_sampled_percentiles_match_the_lognormal_fit():
+    d = Dist(10.0, 25.0)
+    rc = RequestClass("x", 1.0, [Hop("h", "s", d)])
+    p = percentiles(simulate([rc], 400_000, 3)["x"])
+    assert p["p50"] == pytest.approx(10.0, rel=0.02)
+    assert p["p90"] == pytest.approx(25.0, rel=0.02)
+    assert p["p99"] == pytest.approx(d.quantile(0.99), rel=0.03)
+
+
+def test_a_cache_stage_ends_the_request_on_a_hit():
+    fast, slow = Dist(1.0, 1.0), Dist(100.0, 100.0)
+    rc = RequestClass("x", 1.0, [Cache("c", "s", "c", 0.8, fast), Hop("db", "s", slow)])
+    x = simulate([rc], 100_000, 1)["x"]
+    assert np.mean(x < 50) == pytest.approx(0.8, abs=0.01)
+    rows = waterfall(rc)
+    assert [r["hop"] for r in rows] == ["c (hit)"]
+    rc2 = RequestClass("y", 1.0, [Maybe("cold", "s", 0.1, slow), Cache("c", "s", "c", 0.3, fast, fast),
+                                  Hop("db", "s", slow)])
+    assert [r["hop"] for r in waterfall(rc2)] == ["c (miss)", "db"]
+    assert waterfall(rc2)[1]["start_ms"] == pytest.approx(1.0)
+
+
+def test_unknown_price_names_the_known_ones():
+    with pytest.raises(BookError, match="dynamodb.rru"):
+        load_price_book()["dynamodb.nope"]
+    assert math.isclose(load_price_book()["lambda.requests"].per, 1e6)
