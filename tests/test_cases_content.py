@@ -224,3 +224,36 @@ def test_iot_analytics_parquet_uses_the_glue_schema_and_narrows_the_scan():
     assert "Parquet" in label_of(parquet, "ingest") and "JSON" in label_of(json, "ingest")
     assert "needed columns" in edge_map(parquet)[("ingest", "athena")]
     assert "whole objects" in edge_map(json)[("ingest", "athena")]
+
+
+# -- all five ----------------------------------------------------------------------
+
+MINE = ("global-blog", "microservices", "paid-content", "software-updates", "iot-analytics")
+
+
+def _variants(case):
+    yield case.defaults()
+    for toggle in case.toggles:
+        values = toggle.choices if toggle.kind == "choice" else (
+            (True, False) if toggle.kind == "bool" else (toggle.min, toggle.max))
+        for value in values:
+            yield case.resolve({toggle.key: value})
+    everything_on = {t.key: True for t in case.toggles if t.kind == "bool"}
+    yield case.resolve(everything_on)
+
+
+@pytest.mark.parametrize("case_id", MINE)
+def test_cluster_names_are_unique_so_graphviz_keeps_them_apart(case_id):
+    # DOT subgraph names are global: two clusters with one label would be merged into one box.
+    case = get_case(case_id)
+    for values in _variants(case):
+        names = re.findall(r'subgraph\s+"?(cluster_[^"{]*?)"?\s*\{', dot_source(case, values))
+        assert len(names) == len(set(names)), (values, names)
+
+
+@pytest.mark.parametrize("case_id", MINE)
+def test_every_drawn_node_is_a_component_of_the_case(case_id):
+    case = get_case(case_id)
+    keys = {c.key for c in case.components}
+    for values in _variants(case):
+        assert node_set(dot_source(case, values)) <= keys, values

@@ -113,13 +113,13 @@ def diagram(v, kit) -> None:
     second = None
     if policy == "latency":
         with Cluster(f"AWS Cloud - {LATENCY_REGION}"):
-            with Cluster("orders - containers"):
+            with Cluster("orders - second active region"):
                 second = ElbApplicationLoadBalancer("ALB", nodeid="eu_alb")
                 second_ecs = ElasticContainerServiceService("Orders service\nECS", nodeid="eu_ecs")
                 second_table = Dynamodb("Orders table\nreplica", nodeid="eu_table")
     elif policy == "failover":
         with Cluster(f"AWS Cloud - {STANDBY_REGION} (standby)"):
-            with Cluster("orders - containers"):
+            with Cluster("orders - warm standby"):
                 second = ElbApplicationLoadBalancer("ALB", nodeid="dr_alb")
                 second_ecs = ElasticContainerServiceService("Orders service\nstandby", nodeid="dr_ecs")
                 second_table = Dynamodb("Orders table\nreplica", nodeid="dr_table")
