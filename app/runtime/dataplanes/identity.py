@@ -60,6 +60,16 @@ class IdentityPool:
         self._logins: dict[str, tuple[str, str]] = {}  # identity id -> (provider, sub)
         self._lock = threading.Lock()
         self.counters = {"new_identities": 0, "get_id": 0, "credentials": 0, "refused": 0}
+        self._account_id: str | None = None
+        # GetId is an unsigned call, so moto cannot tell the caller's account from the signature and
+        # would look the pool up in its default account; moto reads the account from this header.
+        self.client.meta.events.register("before-send.cognito-identity.GetId", self._name_account,
+                                         unique_id="identity-pool-account-header")
+
+    def _name_account(self, request, **_: Any) -> None:
+        if self._account_id is None:
+            self._account_id = self.sts.get_caller_identity()["Account"]
+        request.headers["x-moto-account-id"] = self._account_id
 
     # -- roles (SetIdentityPoolRoles is missing from moto) ---------------------------------------
     def set_identity_pool_roles(self, IdentityPoolId: str, Roles: Mapping[str, str], **_: Any) -> dict:
