@@ -223,3 +223,12 @@ def test_hit_overhead_is_microseconds(ddb, table):
         dax.get_item(TableName=table, Key=key(0))
     per_hit_us = (time.perf_counter() - t0) / n * 1e6
     assert per_hit_us < 500, per_hit_us
+
+
+def test_batch_get_with_projection_without_keys_is_answered_but_not_cached(ddb, table):
+    dax = DaxClient(ddb, clock=Clock())
+    request = {table: {"Keys": [key(0), key(1)], "ProjectionExpression": "title"}}
+    first = dax.batch_get_item(RequestItems=request)
+    assert sorted(i["title"]["S"] for i in first["Responses"][table]) == ["todo 0", "todo 1"]
+    dax.batch_get_item(RequestItems=request)
+    assert ddb.sent["BatchGetItem"] == 2

@@ -222,7 +222,10 @@ class CloudFrontEdge:
         bucket = origin["DomainName"].split(".s3")[0]
         object_key = (origin.get("OriginPath", "") + path).lstrip("/")
         with self.trace.span(self.service, "OriginFetch", f"s3://{bucket}/{object_key}") as span:
-            status, body, headers = self.origin_fetch(bucket, object_key)
+            if object_key:
+                status, body, headers = self.origin_fetch(bucket, object_key)
+            else:   # "/" without a default root object: S3 refuses to list the bucket to CloudFront
+                status, body, headers = 403, b"<Error><Code>AccessDenied</Code></Error>", {}
             span.detail.update(status_code=status, origin_access=self.origin_access)
             if status >= 400:
                 span.status = "denied" if status == 403 else "error"

@@ -190,12 +190,15 @@ class DaxClient:
             for cache_key in list(self._by_item.get((table, _canonical(key)), ())):
                 self._drop(cache_key)
 
-    def _key_of(self, table: str, item: dict) -> dict:
+    def _key_names(self, table: str) -> list[str]:
         names = self._key_schemas.get(table)
         if names is None:
             schema = self.client.describe_table(TableName=table)["Table"]["KeySchema"]
             names = self._key_schemas[table] = [k["AttributeName"] for k in schema]
-        return {n: item[n] for n in names}
+        return names
+
+    def _key_of(self, table: str, item: dict) -> dict:
+        return {n: item[n] for n in self._key_names(table)}
 
     @staticmethod
     def _projection(request: dict) -> str:
@@ -263,7 +266,11 @@ class DaxClient:
                     misses += len(spec["Keys"])
                     if consistent:
                         continue
-                    by_key = {_canonical(self._key_of(table, i)): i for i in fetched}
+                    names = self._key_names(table)
+                    # Items projected without their key attributes cannot be matched to a key: not cached.
+                    by_key = {_canonical({n: i[n] for n in names}): i for i in fetched if all(n in i for n in names)}
+                    if len(by_key) < len(fetched):
+                        continue
                     skipped = {_canonical(k) for k in unprocessed.get(table, {}).get("Keys", [])}
                     projection = self._projection(spec)
                     for key in spec["Keys"]:
