@@ -10,6 +10,7 @@ import pytest
 
 from app.runtime.streaming.firehose import FirehoseDelivery
 from app.runtime.trace import Trace
+from tests.streaming_handlers import enrich
 from tests.streaming_support import acct  # noqa: F401
 
 KEY = re.compile(r"^(?:raw/)?\d{4}/\d{2}/\d{2}/\d{2}/ingest-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}(\.gz|\.parquet)?$")
@@ -21,22 +22,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.t
-
-
-def enrich_handler(event, context=None):
-    """A transform handler as it would run on AWS: adds a field, drops and fails some records."""
-    out = []
-    for rec in event["records"]:
-        body = json.loads(base64.b64decode(rec["data"]))
-        if body.get("drop"):
-            out.append({"recordId": rec["recordId"], "result": "Dropped", "data": rec["data"]})
-        elif "temp" not in body:
-            out.append({"recordId": rec["recordId"], "result": "ProcessingFailed", "data": rec["data"]})
-        else:
-            body["temp_f"] = body["temp"] * 9 / 5 + 32
-            data = base64.b64encode((json.dumps(body) + "\n").encode()).decode()
-            out.append({"recordId": rec["recordId"], "result": "Ok", "data": data})
-    return {"records": out}
 
 
 def text_handler(event, context=None):
@@ -111,8 +96,8 @@ def test_transform_contract_and_processing_failed_prefix(acct, load_event):
     assert text_handler(load_event("firehose_transform"))["records"][0]["data"] == \
         base64.b64encode(b"HELLO WORLD").decode()
     seen = []
-    stream, s3 = setup(acct, transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich_handler(ev))
-    stream.put_record_batch([json.dumps({"temp": 20}), json.dumps({"drop": True}), json.dumps({"hum": 5}),
+    stream, s3 = setup(acct, transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich(ev, None))
+    stream.put_record_batch([json.dumps({"temp": 20}), json.dumps({"test": True}), json.dumps({"hum": 5}),
                              json.dumps({"temp": 30})])
     key = stream.flush()
     event = seen[0]
@@ -165,7 +150,7 @@ def test_kinesis_source_feeds_the_transform_with_record_metadata(acct, load_even
     kinesis.put_record(StreamName="telemetry", Data=b'{"temp": 0}', PartitionKey="old")   # before: not read
     seen = []
     stream, s3 = setup(acct, kinesis=kinesis, source_stream="telemetry", newline_delimiter=True,
-                       transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich_handler(ev))
+                       transform_function="enrich", invoke=lambda n, ev: seen.append(ev) or enrich(ev, None))
     for t in (10, 20):
         kinesis.put_record(StreamName="telemetry", Data=json.dumps({"temp": t}).encode(), PartitionKey="dev")
     assert stream.poll_source() == 2

@@ -27,6 +27,7 @@ import re
 import threading
 import time
 import uuid
+from functools import cached_property
 from typing import Any, Callable
 
 from app.runtime import teardown as td
@@ -69,6 +70,8 @@ class RuntimeSession:
         self.region = clients.region
         self.prefix = f"sx{run_id[:8]}"
         self.tags = {td.TAG_KEY: run_id}
+        if not clients.tags:
+            clients.tags = dict(self.tags)     # every create call of the session is tagged with the run id
         self.trace = Trace()
         self.artifacts: dict[str, Any] = {}
         self.created = time.time()
@@ -121,6 +124,14 @@ class RuntimeSession:
         self._regions.add(region)
         return self.clients.derive(region)
 
+    @cached_property
+    def streaming(self):
+        """Kinesis, Firehose, IoT rules, global tables and Athena emulations for this session
+        (:class:`app.runtime.streaming.wiring.StreamingServices`)."""
+        from app.runtime.streaming.wiring import StreamingServices
+
+        return StreamingServices(self)
+
     # -- call observer: spans and event routing ---------------------------------------
     def _on_call(self, call: Call) -> None:
         self._regions.add(call.region)
@@ -141,6 +152,8 @@ class RuntimeSession:
     def teardown(self) -> dict[str, list[str]]:
         """Delete this session's resources through the APIs; returns ``{"deleted", "errors"}``."""
         self.routing.stop()
+        if "streaming" in self.__dict__:
+            self.streaming.stop()
         with self.trace.in_step(self.trace.current_step or "teardown"):
             deleted, errors = td.delete_all(self.clients, self.regions, self._teardown_filter)
         if self._inbox is not None:

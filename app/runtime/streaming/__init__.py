@@ -8,13 +8,20 @@ Each module here fills one of those gaps with a small class that reads and write
 the real moto state through boto3, counts what it does and records spans.
 
 Shared helpers live in this file: how an ``invoke`` callable's outcome is read,
-and a thread-safe counter bag.
+a thread-safe counter bag, and :class:`Traced`, which decides who records the span
+of an API call.
 """
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import nullcontext
 from typing import Any, Callable
+
+from app.runtime.streaming import cleanup as _cleanup
+from app.runtime.trace import Span, Trace
+
+_cleanup.register()
 
 Invoke = Callable[[str, dict], Any]
 Clock = Callable[[], float]
@@ -60,3 +67,22 @@ class Counters:
     def as_dict(self) -> dict[str, int]:
         with self._lock:
             return dict(self._c)
+
+
+class Traced:
+    """Spans for a component: emulated work always, API calls only when nobody else records them.
+
+    With plain boto3 clients the component records a span for each API call and
+    invocation it makes. A runtime session's clients and Lambda service record
+    those themselves, so a component built for a session gets
+    ``calls_traced=True`` and records only what it emulates (a delivery, a query,
+    a rule action, a replication), with no span counted twice.
+    """
+
+    trace: Trace
+    calls_traced: bool = False
+
+    def call_span(self, service: str, operation: str, resource: str = "", **fields: Any):
+        if self.calls_traced:
+            return nullcontext(Span(service=service, operation=operation, resource=resource, **fields))
+        return self.trace.span(service, operation, resource, **fields)

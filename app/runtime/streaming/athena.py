@@ -36,7 +36,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from app.runtime.streaming import Clock, Counters
+from app.runtime.streaming import Clock, Counters, Traced
 from app.runtime.trace import Trace
 
 SERDES = {
@@ -49,24 +49,28 @@ HIVE_TO_DUCKDB = {"string": "VARCHAR", "int": "INTEGER", "integer": "INTEGER", "
                   "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "date": "DATE"}
 
 
-class AthenaEmulator:
+class AthenaEmulator(Traced):
     """StartQueryExecution / GetQueryExecution / GetQueryResults with real SQL."""
 
-    def __init__(self, athena, s3, glue, *, trace: Trace | None = None, clock: Clock = time.time) -> None:
+    def __init__(self, athena, s3, glue, *, trace: Trace | None = None, clock: Clock = time.time,
+                 calls_traced: bool = False, tags: dict[str, str] | None = None) -> None:
         self.athena, self.s3, self.glue = athena, s3, glue
-        self.trace, self.clock = trace or Trace(), clock
+        self.trace, self.clock, self.calls_traced = trace or Trace(), clock, calls_traced
+        self.tags = dict(tags or {})           # put on every Glue database this emulator creates
         self.counters = Counters()
         self._executions: dict[str, dict] = {}
         self._results: dict[str, tuple[list[str], list[tuple]]] = {}
 
     # -- catalog ---------------------------------------------------------------------
     def create_table(self, database: str, name: str, location: str, columns: dict[str, str], *,
-                     format: str = "json", partition_keys: dict[str, str] | None = None) -> None:
+                     format: str = "json", partition_keys: dict[str, str] | None = None,
+                     tags: dict[str, str] | None = None) -> None:
         """Define an external table in the Glue catalog (creating the database if needed)."""
         if format not in SERDES:
             raise ValueError(f"format must be one of {', '.join(SERDES)}, not {format!r}")
         try:
-            self.glue.create_database(DatabaseInput={"Name": database})
+            tags = {**self.tags, **(tags or {})}
+            self.glue.create_database(DatabaseInput={"Name": database}, **({"Tags": tags} if tags else {}))
         except self.glue.exceptions.AlreadyExistsException:
             pass
         serde, input_format = SERDES[format]
@@ -128,7 +132,7 @@ class AthenaEmulator:
         scratch = tempfile.mkdtemp(prefix="athena-")
         con = duckdb.connect()
         try:
-            with self.trace.span("athena", "StartQueryExecution", qid) as span:
+            with self.trace.span("athena", "RunQuery", qid) as span:
                 try:
                     if not re.match(r"\s*(select|with)\b", execution["Query"], re.I):
                         raise ValueError("only SELECT and WITH queries are run")
@@ -194,7 +198,7 @@ class AthenaEmulator:
                     continue
                 path = os.path.join(folder, obj["Key"][len(prefix):].lstrip("/"))
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                with self.trace.span("s3", "GetObject", f"{bucket}/{obj['Key']}", payload_bytes=obj["Size"]):
+                with self.call_span("s3", "GetObject", f"{bucket}/{obj['Key']}", payload_bytes=obj["Size"]):
                     self.s3.download_file(bucket, obj["Key"], path)
                 files.append(path)
                 size += obj["Size"]
@@ -206,7 +210,7 @@ class AthenaEmulator:
         for row in [names, *rows]:
             out.write(",".join("" if v is None else '"' + str(v).replace('"', '""') + '"' for v in row) + "\n")
         body = out.getvalue().encode()
-        with self.trace.span("s3", "PutObject", f"{bucket}/{key}", payload_bytes=len(body)):
+        with self.call_span("s3", "PutObject", f"{bucket}/{key}", payload_bytes=len(body)):
             self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv")
 
 

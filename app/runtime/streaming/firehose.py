@@ -52,7 +52,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from app.runtime.streaming import Clock, Counters, FunctionFailed, Invoke, invoke_payload
+from app.runtime.streaming import Clock, Counters, FunctionFailed, Invoke, Traced, invoke_payload
 from app.runtime.trace import Trace
 
 MIB = 1024 * 1024
@@ -63,7 +63,7 @@ MAX_BATCH = 500
 MAX_RECORD_BYTES = 1000 * 1024
 
 
-class FirehoseDelivery:
+class FirehoseDelivery(Traced):
     """One delivery stream to one S3 bucket."""
 
     def __init__(self, firehose, s3, name: str, bucket: str, *, role_arn: str, kinesis=None,
@@ -71,7 +71,7 @@ class FirehoseDelivery:
                  compression: str = "UNCOMPRESSED", format: str = "json", newline_delimiter: bool = False,
                  prefix: str = "", error_prefix: str = "", transform_function: str | None = None,
                  invoke: Invoke | None = None, transform_retries: int = 3, trace: Trace | None = None,
-                 clock: Clock = time.time) -> None:
+                 clock: Clock = time.time, calls_traced: bool = False, tags: dict[str, str] | None = None) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)}, not {compression!r}")
         if format not in FORMATS:
@@ -92,12 +92,13 @@ class FirehoseDelivery:
         self.compression, self.format, self.newline_delimiter = compression, format, newline_delimiter
         self.prefix, self.error_prefix = prefix, error_prefix
         self.transform_function, self.invoke, self.transform_retries = transform_function, invoke, transform_retries
-        self.trace, self.clock = trace or Trace(), clock
+        self.trace, self.clock, self.calls_traced = trace or Trace(), clock, calls_traced
         self.region = firehose.meta.region_name
         self.account_id = role_arn.split(":")[4]
         self.arn = f"arn:aws:firehose:{self.region}:{self.account_id}:deliverystream/{name}"
         self.source_arn = (f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{source_stream}"
                            if source_stream else None)
+        self.tags = dict(tags or {})
         self.counters = Counters()
         self.objects: list[str] = []          # S3 keys delivered, in order
         self._buffer: list[dict] = []
@@ -130,11 +131,13 @@ class FirehoseDelivery:
             "ProcessingConfiguration": {"Enabled": bool(processors), "Processors": processors},
         }
         kwargs: dict[str, Any] = {"DeliveryStreamName": self.name, "ExtendedS3DestinationConfiguration": destination}
+        if self.tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in self.tags.items()]
         if self.source_stream:
             kwargs["DeliveryStreamType"] = "KinesisStreamAsSource"
             kwargs["KinesisStreamSourceConfiguration"] = {"KinesisStreamARN": self.source_arn,
                                                           "RoleARN": self.role_arn}
-        with self.trace.span("firehose", "CreateDeliveryStream", self.name):
+        with self.call_span("firehose", "CreateDeliveryStream", self.name):
             arn = self.firehose.create_delivery_stream(**kwargs)["DeliveryStreamARN"]
         self.arn = arn
         if self.source_stream:
@@ -162,7 +165,7 @@ class FirehoseDelivery:
             raise ValueError(f"delivery stream {self.name} has no Kinesis source; use put_record")
         count = 0
         for sid, iterator in list(self._iterators.items()):
-            with self.trace.span("kinesis", "GetRecords", self.source_stream) as span:
+            with self.call_span("kinesis", "GetRecords", self.source_stream) as span:
                 out = self.kinesis.get_records(ShardIterator=iterator, Limit=limit)
                 span.payload_bytes = sum(len(r["Data"]) for r in out["Records"])
             self._iterators[sid] = out.get("NextShardIterator") or iterator
@@ -232,7 +235,7 @@ class FirehoseDelivery:
         error = ("", "")
         for attempt in range(1, self.transform_retries + 2):
             self.counters.add("transform_invocations")
-            with self.trace.span("lambda", "Invoke", self.transform_function,
+            with self.call_span("lambda", "Invoke", self.transform_function,
                                  detail={"source": "firehose", "records": len(chunk)}) as span:
                 try:
                     response = invoke_payload(self.invoke, self.transform_function, event)
@@ -305,7 +308,7 @@ class FirehoseDelivery:
                 line.pop("lambdaArn")
         body = "".join(json.dumps(line) + "\n" for line in lines).encode()
         key = self._key(f"{self.error_prefix}{folder}/", records[0]["arrival"], "")
-        with self.trace.span("s3", "PutObject", f"{self.bucket}/{key}", payload_bytes=len(body)):
+        with self.call_span("s3", "PutObject", f"{self.bucket}/{key}", payload_bytes=len(body)):
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
         self.counters.add(f"records_{folder.replace('-', '_')}", len(records))
 
@@ -318,7 +321,7 @@ class FirehoseDelivery:
             if self.compression == "GZIP":
                 body, suffix = gzip.compress(body), ".gz"
         key = self._key(self.prefix, records[0]["arrival"], suffix)
-        with self.trace.span("s3", "PutObject", f"{self.bucket}/{key}", payload_bytes=len(body)):
+        with self.call_span("s3", "PutObject", f"{self.bucket}/{key}", payload_bytes=len(body)):
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
         self.objects.append(key)
         self.counters.add("objects_delivered")

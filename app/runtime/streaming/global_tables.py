@@ -20,6 +20,8 @@ DynamoDB stream and applies each local write to every other replica.
   on this machine: ``lag_samples`` and ``lag_summary()``. AWS states replication
   "usually within a second"; here the lag is what this emulation takes, polling
   included.
+- The visibility check is a strongly consistent GetItem in the replica: it
+  belongs to the measurement, not to replication (AWS does not read back).
 - Polling: ``pump()`` replicates what the streams hold now; ``start(interval_s)``
   runs it on a background thread until ``stop()``.
 
@@ -37,7 +39,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from app.runtime.streaming import Clock, Counters
+from app.runtime.streaming import Clock, Counters, Traced
 from app.runtime.trace import Trace
 
 UPDATE_TIME = "aws:rep:updatetime"
@@ -45,16 +47,17 @@ UPDATE_REGION = "aws:rep:updateregion"
 NEWER = "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND #r < :r)"
 
 
-class GlobalTable:
+class GlobalTable(Traced):
     """One table name, one replica per region, in one account."""
 
     def __init__(self, clients, table_name: str, regions: list[str], *, trace: Trace | None = None,
-                 clock: Clock = time.time) -> None:
+                 clock: Clock = time.time, calls_traced: bool = False, tags: dict[str, str] | None = None) -> None:
         if len(set(regions)) < 2:
             raise ValueError(f"a global table needs at least two distinct regions, got {regions}")
         self.clients, self.table_name, self.regions = clients, table_name, list(regions)
         self.home = self.regions[0]
-        self.trace, self.clock = trace or Trace(), clock
+        self.trace, self.clock, self.calls_traced = trace or Trace(), clock, calls_traced
+        self.tags = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
         self.counters = Counters()
         self.lag_samples: list[dict] = []
         self._key_names: list[str] = []
@@ -64,6 +67,7 @@ class GlobalTable:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.last_error: str | None = None
 
     def _ddb(self, region: str):
         return self.clients.client("dynamodb", region)
@@ -78,10 +82,11 @@ class GlobalTable:
             if not key_schema or not attribute_definitions:
                 raise ValueError(f"table {self.table_name} does not exist in {self.home}: "
                                  "give key_schema and attribute_definitions") from None
-            with self.trace.span("dynamodb", "CreateTable", f"{self.home}/{self.table_name}"):
+            with self.call_span("dynamodb", "CreateTable", f"{self.home}/{self.table_name}"):
                 home.create_table(TableName=self.table_name, KeySchema=key_schema,
                                   AttributeDefinitions=attribute_definitions, BillingMode="PAY_PER_REQUEST",
-                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                                  **({"Tags": self.tags} if self.tags else {}))
             table = home.describe_table(TableName=self.table_name)["Table"]
         if table.get("StreamSpecification", {}).get("StreamViewType") != "NEW_AND_OLD_IMAGES":
             home.update_table(TableName=self.table_name, StreamSpecification={
@@ -94,8 +99,10 @@ class GlobalTable:
                    for g in table.get("GlobalSecondaryIndexes", [])]
         if indexes:
             spec["GlobalSecondaryIndexes"] = indexes
+        if self.tags:
+            spec["Tags"] = self.tags
         for region in self.regions[1:]:
-            with self.trace.span("dynamodb", "CreateTable", f"{region}/{self.table_name}", detail={"replica": True}):
+            with self.call_span("dynamodb", "CreateTable", f"{region}/{self.table_name}", detail={"replica": True}):
                 self._ddb(region).create_table(**spec)
         for region in self.regions:
             self._open_stream(region)
@@ -112,14 +119,14 @@ class GlobalTable:
         """PutItem in one region, stamped for last-writer-wins; returns the stamped item."""
         self._check_region(region)
         stamped = {**item, UPDATE_TIME: {"N": _stamp(self.clock())}, UPDATE_REGION: {"S": region}}
-        with self.trace.span("dynamodb", "PutItem", f"{region}/{self.table_name}", request_units=1.0):
+        with self.call_span("dynamodb", "PutItem", f"{region}/{self.table_name}", request_units=1.0):
             self._ddb(region).put_item(TableName=self.table_name, Item=stamped)
         self._written_at[(region, self._key_of(stamped), stamped[UPDATE_TIME]["N"])] = time.perf_counter()
         return stamped
 
     def delete_item(self, region: str, key: dict) -> None:
         self._check_region(region)
-        with self.trace.span("dynamodb", "DeleteItem", f"{region}/{self.table_name}", request_units=1.0):
+        with self.call_span("dynamodb", "DeleteItem", f"{region}/{self.table_name}", request_units=1.0):
             self._ddb(region).delete_item(TableName=self.table_name, Key=key)
         self._written_at[(region, _key_json(key), "delete")] = time.perf_counter()
 
@@ -170,39 +177,46 @@ class GlobalTable:
     def _apply_put(self, source: str, target: str, item: dict, written: float) -> int:
         ddb = self._ddb(target)
         key = {k: item[k] for k in self._key_names}
-        try:
-            with self.trace.span("dynamodb", "ReplicatedPutItem", f"{target}/{self.table_name}",
-                                 request_units=1.0, detail={"source": source}):
-                ddb.put_item(TableName=self.table_name, Item=item, ConditionExpression=NEWER,
-                             ExpressionAttributeNames={"#t": UPDATE_TIME, "#r": UPDATE_REGION},
-                             ExpressionAttributeValues={":t": item[UPDATE_TIME], ":r": item[UPDATE_REGION]})
-        except ddb.exceptions.ConditionalCheckFailedException:
-            self.counters.add("superseded")
-            return 0
-        self._echoes[(target, _key_json(key), item[UPDATE_TIME]["N"], item[UPDATE_REGION]["S"])] += 1
-        seen = ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
-        if seen and seen.get(UPDATE_TIME) == item[UPDATE_TIME]:
-            self._sample(source, target, key, written)
+        with self._replicate_span(source, target, key) as span:
+            try:
+                with self.call_span("dynamodb", "PutItem", f"{target}/{self.table_name}", request_units=1.0):
+                    ddb.put_item(TableName=self.table_name, Item=item, ConditionExpression=NEWER,
+                                 ExpressionAttributeNames={"#t": UPDATE_TIME, "#r": UPDATE_REGION},
+                                 ExpressionAttributeValues={":t": item[UPDATE_TIME], ":r": item[UPDATE_REGION]})
+            except ddb.exceptions.ConditionalCheckFailedException:
+                span.status = "superseded"
+                self.counters.add("superseded")
+                return 0
+            self._echoes[(target, _key_json(key), item[UPDATE_TIME]["N"], item[UPDATE_REGION]["S"])] += 1
+            seen = ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            if seen and seen.get(UPDATE_TIME) == item[UPDATE_TIME]:
+                span.detail["lag_ms"] = self._sample(source, target, key, written)
         self.counters.add(f"replicated_writes:{target}")
         return 1
 
     def _apply_delete(self, source: str, target: str, key: dict, written: float) -> int:
         ddb = self._ddb(target)
-        with self.trace.span("dynamodb", "ReplicatedDeleteItem", f"{target}/{self.table_name}",
-                             request_units=1.0, detail={"source": source}):
-            gone = ddb.delete_item(TableName=self.table_name, Key=key, ReturnValues="ALL_OLD").get("Attributes")
-        if not gone:
-            return 0
-        self._echoes[(target, _key_json(key), "delete")] += 1
-        if "Item" not in ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True):
-            self._sample(source, target, key, written)
+        with self._replicate_span(source, target, key) as span:
+            with self.call_span("dynamodb", "DeleteItem", f"{target}/{self.table_name}", request_units=1.0):
+                gone = ddb.delete_item(TableName=self.table_name, Key=key, ReturnValues="ALL_OLD").get("Attributes")
+            if not gone:
+                span.status = "absent"
+                return 0
+            self._echoes[(target, _key_json(key), "delete")] += 1
+            if "Item" not in ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True):
+                span.detail["lag_ms"] = self._sample(source, target, key, written)
         self.counters.add(f"replicated_deletes:{target}")
         return 1
 
-    def _sample(self, source: str, target: str, key: dict, written: float) -> None:
-        self.lag_samples.append({"source": source, "target": target, "key": _key_json(key),
-                                 "lag_ms": round((time.perf_counter() - written) * 1000, 3)})
+    def _replicate_span(self, source: str, target: str, key: dict):
+        return self.trace.span("dynamodb", "Replicate", f"{self.table_name}:{source}->{target}",
+                               detail={"source": source, "target": target, "key": _key_json(key)})
+
+    def _sample(self, source: str, target: str, key: dict, written: float) -> float:
+        lag = round((time.perf_counter() - written) * 1000, 3)
+        self.lag_samples.append({"source": source, "target": target, "key": _key_json(key), "lag_ms": lag})
         self.counters.add("lag_samples")
+        return lag
 
     def lag_summary(self) -> dict[str, Any]:
         lags = sorted(s["lag_ms"] for s in self.lag_samples)
@@ -226,16 +240,23 @@ class GlobalTable:
 
         def loop() -> None:
             while not self._stop.wait(interval_s):
-                self.pump()
+                try:
+                    self.pump()
+                except Exception as exc:  # the tables are gone or the backend stopped: end quietly, say why
+                    self.counters.add("pump_errors")
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    return
         self._thread = threading.Thread(target=loop, name=f"replicator-{self.table_name}", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, final_pump: bool = True) -> None:
+        """Stop the background thread, then (by default) replicate what is left."""
         if self._thread:
             self._stop.set()
             self._thread.join()
             self._thread = None
-        self.pump()
+        if final_pump:
+            self.pump()
 
     def _key_of(self, item: dict) -> str:
         return _key_json({k: item[k] for k in self._key_names})

@@ -34,7 +34,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from app.runtime.streaming import Clock, Counters, Invoke, invoke_payload
+from app.runtime.streaming import Clock, Counters, Invoke, Traced, invoke_payload
 from app.runtime.streaming.iot_sql import Context, Query, parse, substitute
 from app.runtime.trace import Trace
 
@@ -42,18 +42,20 @@ ACTIONS = ("kinesis", "lambda", "dynamoDB", "dynamoDBv2")
 _serialize = TypeSerializer().serialize
 
 
-class IotRulesEngine:
+class IotRulesEngine(Traced):
     def __init__(self, iot, *, kinesis=None, dynamodb=None, invoke: Invoke | None = None, iot_data=None,
-                 trace: Trace | None = None, clock: Clock = time.time) -> None:
+                 trace: Trace | None = None, clock: Clock = time.time, calls_traced: bool = False,
+                 tags: dict[str, str] | None = None) -> None:
         self.iot, self.kinesis, self.dynamodb, self.invoke, self.iot_data = iot, kinesis, dynamodb, invoke, iot_data
-        self.trace, self.clock = trace or Trace(), clock
+        self.trace, self.clock, self.calls_traced = trace or Trace(), clock, calls_traced
+        self.tags = dict(tags or {})           # put on every rule this engine creates
         self.counters: dict[str, Counters] = {}
         self.errors: list[dict] = []
         self._rules: list[tuple[str, Query, dict]] | None = None
 
     # -- rules ---------------------------------------------------------------------
     def create_rule(self, name: str, sql: str, actions: list[dict], *, error_action: dict | None = None,
-                    disabled: bool = False) -> None:
+                    disabled: bool = False, tags: dict[str, str] | None = None) -> None:
         """Check the SQL and actions here, then CreateTopicRule in moto."""
         parse(sql)
         for action in actions + ([error_action] if error_action else []):
@@ -61,14 +63,16 @@ class IotRulesEngine:
         payload = {"sql": sql, "actions": actions, "ruleDisabled": disabled, "awsIotSqlVersion": "2016-03-23"}
         if error_action:
             payload["errorAction"] = error_action
-        with self.trace.span("iot", "CreateTopicRule", name):
-            self.iot.create_topic_rule(ruleName=name, topicRulePayload=payload)
+        with self.call_span("iot", "CreateTopicRule", name):
+            tags = {**self.tags, **(tags or {})}
+            extra = {"tags": "&".join(f"{k}={v}" for k, v in tags.items())} if tags else {}
+            self.iot.create_topic_rule(ruleName=name, topicRulePayload=payload, **extra)
         self._rules = None
 
     def reload_rules(self) -> None:
         """Read the topic rules from moto again (ListTopicRules, GetTopicRule)."""
         rules = []
-        with self.trace.span("iot", "ListTopicRules"):
+        with self.call_span("iot", "ListTopicRules"):
             listed = self.iot.list_topic_rules()["rules"]
         for item in listed:
             rule = self.iot.get_topic_rule(ruleName=item["ruleName"])["rule"]
@@ -91,7 +95,7 @@ class IotRulesEngine:
         except ValueError:
             message = raw
         if self.iot_data is not None:
-            with self.trace.span("iot", "Publish", topic, payload_bytes=len(raw)):
+            with self.call_span("iot", "Publish", topic, payload_bytes=len(raw)):
                 self.iot_data.publish(topic=topic, qos=0, payload=raw)
         ctx = Context(message=message, topic=topic, client_id=client_id, timestamp_ms=int(self.clock() * 1000))
         matched = []

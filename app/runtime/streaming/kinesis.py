@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from app.runtime.streaming import Counters, FunctionFailed, Invoke, invoke_payload
+from app.runtime.streaming import Counters, FunctionFailed, Invoke, Traced, invoke_payload
 from app.runtime.trace import Trace
 
 POSITIONS = ("TRIM_HORIZON", "LATEST")
@@ -56,13 +56,13 @@ def record_to_event_record(record: dict, shard_id: str, *, stream_arn: str, regi
     }
 
 
-class KinesisEventSource:
+class KinesisEventSource(Traced):
     """An event source mapping from one Kinesis stream to one function."""
 
     def __init__(self, kinesis, stream_name: str, function_name: str, invoke: Invoke, *,
                  role_arn: str, trace: Trace | None = None, batch_size: int = 100,
                  starting_position: str = "TRIM_HORIZON", report_batch_item_failures: bool = False,
-                 maximum_retry_attempts: int = -1) -> None:
+                 maximum_retry_attempts: int = -1, calls_traced: bool = False) -> None:
         if starting_position not in POSITIONS:
             raise ValueError(f"starting_position must be one of {', '.join(POSITIONS)}, not {starting_position!r}")
         if not 1 <= batch_size <= 10000:
@@ -70,7 +70,7 @@ class KinesisEventSource:
         self.kinesis, self.stream_name, self.function_name = kinesis, stream_name, function_name
         self.invoke, self.trace, self.role_arn = invoke, trace or Trace(), role_arn
         self.batch_size, self.report_batch_item_failures = batch_size, report_batch_item_failures
-        self.maximum_retry_attempts = maximum_retry_attempts
+        self.maximum_retry_attempts, self.calls_traced = maximum_retry_attempts, calls_traced
         self.region = kinesis.meta.region_name
         summary = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]
         self.stream_arn = summary["StreamARN"]
@@ -90,18 +90,28 @@ class KinesisEventSource:
         return sum(self._poll_shard(sid) for sid in list(self._iterators))
 
     def drain(self, max_polls: int = 1000) -> int:
-        """Poll until a round finds no records (or ``max_polls``); returns records delivered."""
+        """Poll until the shards hold nothing new; returns records delivered.
+
+        A batch that keeps failing with unlimited retries (AWS's default) would
+        block its shard forever, as on AWS: ``drain`` then stops after the first
+        round without progress and the next call tries again.
+        """
         total = 0
         for _ in range(max_polls):
-            before = self.counters["records_read"]
+            read, done = self.counters["records_read"], self._progress()
             total += self.poll()
-            if self.counters["records_read"] == before:
+            if self.counters["records_read"] == read:
+                break
+            if self._progress() == done and self.maximum_retry_attempts < 0:
                 break
         return total
 
+    def _progress(self) -> int:
+        return self.counters["records_delivered"] + self.counters["records_discarded"]
+
     def _poll_shard(self, sid: str) -> int:
         iterator = self._iterators[sid]
-        with self.trace.span("kinesis", "GetRecords", self.stream_name) as span:
+        with self.call_span("kinesis", "GetRecords", self.stream_name) as span:
             out = self.kinesis.get_records(ShardIterator=iterator, Limit=self.batch_size)
             span.payload_bytes = sum(len(r["Data"]) for r in out["Records"])
         records = out["Records"]
@@ -142,7 +152,7 @@ class KinesisEventSource:
     def _deliver(self, event: dict, records: list[dict]) -> int | None:
         """Invoke once; None when the whole batch succeeded, else the index to retry from."""
         self.counters.add("invocations")
-        with self.trace.span("lambda", "Invoke", self.function_name,
+        with self.call_span("lambda", "Invoke", self.function_name,
                              detail={"source": "kinesis", "batch": len(records)}) as span:
             try:
                 response = invoke_payload(self.invoke, self.function_name, event)
