@@ -103,7 +103,8 @@ class Clients:
 
     def __init__(self, *, account_id: str, region: str = DEFAULT_REGION, access_key: str | None = None,
                  secret_key: str | None = None, session_token: str | None = None,
-                 endpoint_url: str | None = None, default_chain: bool = False, max_attempts: int = 2) -> None:
+                 endpoint_url: str | None = None, default_chain: bool = False, max_attempts: int = 2,
+                 tags: dict[str, str] | None = None) -> None:
         self.account_id = account_id
         self.region = region
         self.endpoint_url = endpoint_url
@@ -111,6 +112,7 @@ class Clients:
         self._default_chain = default_chain
         self._cache: dict[tuple[str, str], Any] = {}
         self._observers: list[CallObserver] = []
+        self.tags = dict(tags or {})
         self._config = Config(retries={"max_attempts": max_attempts, "mode": "standard"},
                               connect_timeout=5, read_timeout=60, account_id_endpoint_mode="disabled")
 
@@ -167,7 +169,8 @@ class Clients:
         """The same account and credentials in another default region (shares observers)."""
         access, secret, token = self._secret
         other = Clients(account_id=self.account_id, region=region, access_key=access, secret_key=secret,
-                        session_token=token, endpoint_url=self.endpoint_url, default_chain=self._default_chain)
+                        session_token=token, endpoint_url=self.endpoint_url, default_chain=self._default_chain,
+                        tags=self.tags)
         other._observers = self._observers
         return other
 
@@ -176,9 +179,13 @@ class Clients:
         events = client.meta.events
 
         def before(params, model, context, **_):
+            if self.tags:
+                _add_tags(model, params, self.tags)
             context["_call"] = Call(service, model.name, params, region)
 
         def after(http_response, parsed, model, context, **_):
+            if self.tags and model.name == "CreateBucket" and getattr(http_response, "status_code", 500) < 300:
+                self._tag_bucket(client, context.get("_call"))
             call: Call | None = context.get("_call")
             if call is None or not self._observers:
                 return
@@ -198,6 +205,39 @@ class Clients:
 
         events.register("before-parameter-build", before)
         events.register("after-call", after)
+
+
+    def _tag_bucket(self, client, call: "Call | None") -> None:
+        # CreateBucket takes no tags: the bucket is tagged right after it exists.
+        if call is None or "Bucket" not in call.params:
+            return
+        client.put_bucket_tagging(Bucket=call.params["Bucket"], Tagging={
+            "TagSet": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
+
+
+def _add_tags(model, params: dict, tags: dict[str, str]) -> None:
+    """Add ``tags`` to a create call whose input takes tags (list of Key/Value, or a map)."""
+    if not model.name.startswith("Create"):
+        return
+    members = model.input_shape.members if model.input_shape is not None else {}
+    for name in ("Tags", "tags"):
+        shape = members.get(name)
+        if shape is None:
+            continue
+        if shape.type_name == "map":
+            current = dict(params.get(name) or {})
+            for k, v in tags.items():
+                current.setdefault(k, v)
+            params[name] = current
+        elif shape.type_name == "list":
+            current = list(params.get(name) or [])
+            have = {t.get("Key") for t in current if isinstance(t, dict)}
+            member = shape.member.members if hasattr(shape.member, "members") else {}
+            key_name = "Key" if "Key" in member else "TagKey"
+            value_name = "Value" if "Value" in member else "TagValue"
+            current += [{key_name: k, value_name: v} for k, v in tags.items() if k not in have]
+            params[name] = current
+        return
 
 
 # -- handler side -------------------------------------------------------------------

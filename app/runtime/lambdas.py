@@ -322,12 +322,12 @@ class Lambdas:
                       log_group=f"/aws/lambda/{full}",
                       log_stream=time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}",
                       init_ms=init_ms)
-        if self._local:
-            logs = self._clients.client("logs")
-            try:
-                logs.create_log_group(logGroupName=fn.log_group, tags=self._tags)
-            except logs.exceptions.ResourceAlreadyExistsException:
-                pass
+        # Created here (not by Lambda on first use) so that it carries the run's tag.
+        logs = self._clients.client("logs")
+        try:
+            logs.create_log_group(logGroupName=fn.log_group, tags=self._tags)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
         with self._lock:
             self._functions[name] = fn
         return fn

@@ -214,6 +214,8 @@ class Router:
             raise RoutingError(f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
                                f"{fn.timeout_s} seconds (AWS refuses this mapping)")
         redrive = json.loads(attrs["RedrivePolicy"]) if attrs.get("RedrivePolicy") else None
+        self._s.lambdas.allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                               "sqs:ChangeMessageVisibility"], queue_arn)
         mapping = SqsMapping(queue_arn=queue_arn, queue_url=url, function=fn.name, batch_size=batch_size,
                              report_batch_item_failures=report_batch_item_failures,
                              visibility_timeout_s=visibility,
@@ -245,6 +247,8 @@ class Router:
             raise RoutingError(f"table {table} has no stream: create it with StreamSpecification "
                                "(StreamEnabled=True, StreamViewType=NEW_IMAGE|OLD_IMAGE|NEW_AND_OLD_IMAGES|KEYS_ONLY)")
         fn = self._fn(function)
+        self._s.lambdas.allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                               "dynamodb:ListStreams"], desc["LatestStreamArn"])
         mapping = StreamMapping(table=table, region=region, stream_arn=desc["LatestStreamArn"], function=fn.name,
                                 batch_size=batch_size, starting_position=starting_position,
                                 max_retry_attempts=max_retry_attempts, view_type=spec.get("StreamViewType", ""))
@@ -339,12 +343,13 @@ class Router:
         for _ in range(MAX_ROUNDS):
             messages: list[dict] = []
             while len(messages) < m.batch_size:
-                got = sqs.receive_message(QueueUrl=m.queue_url, MaxNumberOfMessages=min(10, m.batch_size - len(messages)),
+                wanted = min(10, m.batch_size - len(messages))
+                got = sqs.receive_message(QueueUrl=m.queue_url, MaxNumberOfMessages=wanted,
                                           AttributeNames=["All"], MessageAttributeNames=["All"],
                                           WaitTimeSeconds=0).get("Messages", [])
-                if not got:
-                    break
                 messages.extend(got)
+                if len(got) < wanted:
+                    break
             if not messages:
                 return
             self.stats["sqs_batches"] += 1
@@ -357,6 +362,8 @@ class Router:
                     {"Id": str(j), "ReceiptHandle": x["ReceiptHandle"]} for j, x in enumerate(done[i:i + 10])])
             self.stats["sqs_deleted"] += len(done)
             if not failed:
+                if len(messages) < m.batch_size:
+                    return   # the queue had no more; a message sent later marks it again
                 continue
             retry = []
             for x in messages:
@@ -411,6 +418,8 @@ class Router:
                     self.stats["stream_retries" if attempt < bound else "stream_batches_skipped"] += 1
                 iterator = resp.get("NextShardIterator") or iterator
                 m.iterators[shard_id] = iterator
+                if len(records) < m.batch_size:
+                    break    # the shard had no more; a later write marks the table again
         return
 
     def stop(self) -> None:

@@ -5,7 +5,8 @@
 * ``stream-lambda-ses``: orders -> DynamoDB stream -> Lambda -> SES.
 * ``five-hops``: S3 -> SQS -> Lambda -> DynamoDB -> stream -> Lambda -> SES.
 
-Each checks its effect by reading the backend back. ``uploads`` (default 3) sets how
+Each checks its effect by reading the backend back. Resources are tagged with the run
+id by the session's clients (no tag arguments needed here). ``uploads`` (default 3) sets how
 many objects or orders the drive step sends.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _table(ctx: RunContext, base: str, stream: str | None = None) -> str:
     ctx.client("dynamodb").create_table(
         TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-        Tags=[{"Key": k, "Value": v} for k, v in ctx.session.tags.items()], **kwargs)
+        **kwargs)
     return name
 
 
@@ -34,15 +35,12 @@ def _bucket(ctx: RunContext, base: str) -> str:
         s3.create_bucket(Bucket=name)
     else:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": ctx.session.region})
-    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v}
-                                                           for k, v in ctx.session.tags.items()]})
     return name
 
 
 def _queue(ctx: RunContext, base: str, **attrs) -> tuple[str, str]:
     sqs = ctx.client("sqs")
-    url = sqs.create_queue(QueueName=ctx.name(base), Attributes={k: str(v) for k, v in attrs.items()},
-                           tags=ctx.session.tags)["QueueUrl"]
+    url = sqs.create_queue(QueueName=ctx.name(base), Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
 

@@ -1,0 +1,133 @@
+"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--json]`: execute a case's pipeline.
+
+Runs every step against the embedded moto server (default) or, with
+``--backend live --yes``, against AWS in ``--region``; prints the trace (steps and
+their measured times) and the verification checks. Exits 1 when a check fails,
+3 when the case has no pipeline, 2 on bad input. ``CASE`` may also be one of the
+runtime's own pipelines, ``runtime:<name>``.
+"""
+from __future__ import annotations
+
+import sys
+
+from app.commands.common import add_set_option, case_and_values, print_json
+from app.core.params import Param, ParamError, parse_assignments, resolve
+
+RUNTIME_PREFIX = "runtime:"
+RUNTIME_PARAMS = (Param("uploads", "Objects or items sent", "int", 3, "how many uploads or orders the drive step sends",
+                        min=1, max=100),)
+
+
+def register(sub) -> None:
+    from app.runtime.live import LIVE_REGIONS
+    from app.runtime.testpipelines.pipelines import PIPELINES
+
+    p = sub.add_parser("run", help="execute a case's pipeline and verify it",
+                       description="Execute a case's pipeline (or a runtime pipeline: "
+                                   + ", ".join(RUNTIME_PREFIX + n for n in PIPELINES) + ").")
+    p.add_argument("case", help="case id (see `list`) or runtime:<pipeline>")
+    p.add_argument("--backend", choices=("moto", "live"), default="moto",
+                   help="moto: the embedded server (default); live: your AWS account (needs --yes)")
+    add_set_option(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--region", default="us-east-1", choices=LIVE_REGIONS, help="AWS region of a live run")
+    p.add_argument("--profile", default=None, help="AWS profile of a live run (else the usual credential chain)")
+    p.add_argument("--yes", action="store_true", help="confirm a live run (it creates billable resources)")
+    p.set_defaults(func=run)
+
+
+def _pipeline_and_values(case_id: str, assignments: list[str]):
+    from app.runtime.pipeline import load_pipeline
+    from app.runtime.testpipelines.pipelines import PIPELINES
+
+    if case_id.startswith(RUNTIME_PREFIX):
+        name = case_id[len(RUNTIME_PREFIX):]
+        if name not in PIPELINES:
+            raise ParamError(f"unknown runtime pipeline {name!r}: valid are {', '.join(PIPELINES)}")
+        values = resolve(RUNTIME_PARAMS, parse_assignments(assignments), what=f"setting for {case_id}")
+        return case_id, PIPELINES[name](), values
+    case, values = case_and_values(case_id, assignments)
+    return case.id, load_pipeline(case, values), values
+
+
+def run(args) -> int:
+    from app.runtime.pipeline import run_pipeline
+
+    case_id, pipeline, values = _pipeline_and_values(args.case, args.assignments)
+    if pipeline is None:
+        print(f"error: case {case_id!r} has no pipeline to run yet (patterns/<case>/pipeline.py with PIPELINE "
+              "or build_pipeline); `diagram` and `simulate` work for it", file=sys.stderr)
+        return 3
+    estimate = None
+    if args.backend == "live":
+        if not args.yes:
+            print("error: a live run creates billable resources in your AWS account and deletes them "
+                  "afterwards: add --yes to go ahead (see the cost estimate printed first)", file=sys.stderr)
+            _print_estimate(_estimate(pipeline, values, args.region), sys.stderr)
+            return 2
+        from app.runtime.live import LiveError, live_session
+
+        estimate = _estimate(pipeline, values, args.region)
+        if not args.json:
+            _print_estimate(estimate, sys.stdout)
+        try:
+            session = live_session(args.region, profile=args.profile)
+        except LiveError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        result = run_pipeline(pipeline, values, session=session, own_session=True, check_leftovers=True)
+    else:
+        result = run_pipeline(pipeline, values, check_leftovers=True)
+    out = result.to_dict()
+    out["case"] = case_id
+    if estimate is not None:
+        out["cost_estimate"] = estimate
+    if args.json:
+        print_json(out)
+    else:
+        _print_text(out)
+    return 0 if result.ok else 1
+
+
+def _estimate(pipeline, values, region: str) -> dict:
+    """Rehearse on the embedded backend, then price the calls it made."""
+    from app.runtime.live import estimate_run_cost
+    from app.runtime.pipeline import run_pipeline
+
+    rehearsal = run_pipeline(pipeline, values)
+    est = estimate_run_cost(rehearsal.spans, region)
+    est["rehearsal_ok"] = rehearsal.ok
+    return est
+
+
+def _print_estimate(est: dict, stream) -> None:
+    print(f"estimated cost of this run: {est['usd_rounded_up']:.6f} USD ({est['basis']}; prices {est['prices']})",
+          file=stream)
+    for line in est["lines"]:
+        print(f"    {line['item']:<48} {line['quantity']:>10.3f} {line['unit']:<12} {line['usd']:.8f} USD",
+              file=stream)
+
+
+def _print_text(out: dict) -> None:
+    print(f"{out['case']} on {out['backend']} (run {out['run_id']}, {out['region']}): "
+          f"{'ok' if out['ok'] else 'FAILED'} in {out['measured_ms']:.0f} ms")
+    for step in out["steps"]:
+        calls = [s for s in step["spans"] if "service" in s]
+        print(f"  [{step['phase']:<8}] {step['name']:<52} {step['service']:<10} {step['status']:<7} "
+              f"{step['measured_ms']:8.1f} ms  {len(calls)} calls")
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for s in calls:
+            groups.setdefault((s["service"], s["operation"]), []).append(s)
+        for (service, operation), spans in groups.items():
+            bad = [s for s in spans if s["status"] != "ok"]
+            mark = f"  {len(bad)} {bad[0]['status']}" if bad else ""
+            print(f"      {service:<16} {operation:<36} x{len(spans):<5} {sum(s['measured_ms'] for s in spans):9.1f} ms"
+                  f"{mark}")
+        if step["error"]:
+            print(f"      error: {step['error']}")
+    td = out.get("teardown") or {}
+    if td:
+        print(f"  teardown: {td.get('deleted', 0)} resources deleted in {td.get('measured_ms', 0):.0f} ms")
+    print("checks:")
+    for c in out["checks"]:
+        print(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['name']}: {c['detail']}")
