@@ -18,6 +18,8 @@ COMMANDS = (
     "app.commands.bench",
     "app.commands.simulate",
     "app.commands.params",
+    "app.commands.run",
+    "app.commands.cleanup",
 )
 
 
