@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -139,11 +139,11 @@ class Dist:
     label: str = ""
     kind: str = "lognormal"   # or "uniform": uniform on [0, 2 * p50]
 
-    @property
+    @cached_property
     def mu(self) -> float:
         return math.log(self.p50) if self.p50 > 0 else -math.inf
 
-    @property
+    @cached_property
     def sigma(self) -> float:
         if self.p50 <= 0 or self.p90 <= self.p50:
             return 0.0
@@ -157,7 +157,7 @@ class Dist:
             return 0.0
         return math.exp(self.mu + self.sigma * NormalDist().inv_cdf(q))
 
-    @property
+    @cached_property
     def mean(self) -> float:
         if self.kind == "uniform":
             return self.p50
@@ -203,14 +203,20 @@ def const(ms: float, source: str, *, url: str = "", assumption: bool = False, la
 @dataclass
 class LatencyBook:
     data: dict[str, Any]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def op(self, key: str) -> Dist:
+        hit = self._memo.get(("op", key))
+        if hit is not None:
+            return hit
         ops = self.data["operations"]
         if key not in ops:
             raise BookError(f"no latency for {key!r}; known: {', '.join(ops)}")
         e = ops[key]
-        return Dist(float(e["p50"]), float(e["p90"]), e.get("source", ""), e.get("url", ""),
-                    bool(e.get("assumption")), key)
+        d = Dist(float(e["p50"]), float(e["p90"]), e.get("source", ""), e.get("url", ""),
+                 bool(e.get("assumption")), key)
+        self._memo[("op", key)] = d
+        return d
 
     @property
     def regions(self) -> list[str]:
@@ -252,6 +258,9 @@ class LatencyBook:
 
     def cold_start(self, runtime: str = "python3.12", arch: str = "x86_64", memory_mb: int = 256,
                    package: str = "zip") -> Dist:
+        memo_key = ("cold", runtime, arch, memory_mb, package)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
         table = self.data["lambda_cold_start"]
         runtimes = table["runtimes"]
         sizes = sorted({int(k.split("|")[3]) for k in runtimes if k.startswith(f"{runtime}|{arch}|{package}|")})
@@ -260,8 +269,10 @@ class LatencyBook:
             raise BookError(f"no cold-start data for {runtime} {arch} {package}; runtimes: {', '.join(names)}")
         size = min(sizes, key=lambda s: (abs(s - memory_mb), s))
         e = runtimes[f"{runtime}|{arch}|{package}|{size}"]
-        return Dist(float(e["p50"]), float(e["p90"]), f"{table['source']} ({runtime}, {arch}, {size} MB, "
-                    f"{table['as_of']})", table["url"], False, "cold start")
+        d = Dist(float(e["p50"]), float(e["p90"]), f"{table['source']} ({runtime}, {arch}, {size} MB, "
+                 f"{table['as_of']})", table["url"], False, "cold start")
+        self._memo[memo_key] = d
+        return d
 
     @property
     def cold_start_model(self) -> dict:

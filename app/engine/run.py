@@ -197,8 +197,13 @@ def break_even_curve(case: Case, values: Mapping[str, Any], spec: BreakEven, *,
 
 def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured: Mapping[str, float] | None = None,
         samples: int = 1_000_000, seed: int = 1, with_break_even: bool = True,
-        prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
-    """Everything the CLI and the what-if page show for one configuration."""
+        break_even_toggles: tuple[str, ...] | None = None, break_even_points: int | None = None,
+        latency_gain: bool = True, prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
+    """Everything the CLI and the what-if page show for one configuration.
+
+    ``break_even_toggles`` limits the sweeps to those toggles, ``break_even_points`` sets the
+    number of volumes per sweep, ``latency_gain`` adds each option's latency gain (four more runs).
+    """
     case = case_id if isinstance(case_id, Case) else get_case(case_id)
     values = resolve_values(case, given)
     plan, ctx = build(case, values, measured=measured, prices=prices, latency=latency)
@@ -219,6 +224,7 @@ def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured
         "cost_breakdown": plan.costs.to_list(),
         "cost_by_service_usd": plan.costs.by_service(),
         "facts": plan.facts,
+        "assumptions": _assumptions(plan, ctx),
         "notes": plan.notes,
         "samples": samples,
         "basis": {"latency": MODELLED, "cost": MODELLED,
@@ -226,11 +232,32 @@ def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured
         "price_book": {"region": ctx.prices.region, "compiled": ctx.prices.compiled},
     }
     if with_break_even:
-        specs = [s for s in getattr(model_of(case), "BREAK_EVEN", ())]
+        specs = [s for s in getattr(model_of(case), "BREAK_EVEN", ())
+                 if break_even_toggles is None or s.toggle in break_even_toggles]
+        if break_even_points:
+            specs = [BreakEven(**{**s.__dict__, "points": break_even_points}) for s in specs]
         out["break_even"] = [break_even_curve(case, values, s, prices=ctx.prices, latency=ctx.latency) for s in specs]
-        for be, spec in zip(out["break_even"], specs):
-            be["latency_gain_ms"] = _latency_gain(case, values, spec, ctx)
+        if latency_gain:
+            for be, spec in zip(out["break_even"], specs):
+                be["latency_gain_ms"] = _latency_gain(case, values, spec, ctx)
     return out
+
+
+def _assumptions(plan: Plan, ctx: Context) -> list[dict]:
+    """Every number in this configuration that has no published source."""
+    seen: dict[str, dict] = {}
+    for rc in plan.classes + plan.segments:
+        for st in rc.stages:
+            for d in (getattr(st, "dist", None), getattr(st, "hit", None), getattr(st, "miss", None)):
+                if d is not None and d.assumption and d.source not in seen:
+                    seen[d.source] = {"what": f"latency: {st.label}", "value": f"p50 {d.p50:.3g} ms, p90 {d.p90:.3g} ms",
+                                      "basis": d.source}
+    for line in plan.costs.lines:
+        if line.assumption:
+            seen[f"price:{line.item}"] = {"what": f"price: {line.service}, {line.item}",
+                                          "value": f"{line.unit_price_usd:g} USD per {line.unit}",
+                                          "basis": "not in the gathered price sources"}
+    return list(seen.values())
 
 
 def _latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, ctx: Context) -> dict:

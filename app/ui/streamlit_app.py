@@ -12,6 +12,7 @@ st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=":ma
 
 PAGES = [
     st.Page("pages/explore.py", title="Explore", icon=":material/account_tree:", default=True),
+    st.Page("pages/whatif.py", title="What if", icon=":material/compare_arrows:"),
 ]
 
 st.navigation(PAGES).run()

@@ -1,0 +1,287 @@
+"""What if: the current configuration (A) against any other (B), side by side, with the deltas.
+
+Latency, cost and break-even come from the latency and cost engine (modelled). Every
+figure says where its numbers come from: modelled from the price and latency books,
+published (a source link), or executed when hit ratios measured in a run are supplied.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.core.cases import Case, get_case
+from app.core.params import ParamError
+from app.engine import run as run_engine
+from app.engine.books import load_latency_book, load_price_book
+from app.engine.run import BreakEven, break_even_curve, model_of, resolve_values
+from app.ui import state
+
+SAMPLES = 60_000
+BE_POINTS = 13
+COLORS = {"A": "#1f77b4", "B": "#ff7f0e"}
+LATENCY_BOOK = "assets/latency.json"
+CLOUDPING = "https://www.cloudping.co/"
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def model(case_id: str, values_json: str, measured_json: str) -> dict:
+    return run_engine(case_id, json.loads(values_json), measured=json.loads(measured_json) or None, samples=SAMPLES,
+                      with_break_even=False)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def break_even(case_id: str, values_json: str, toggle: str) -> dict:
+    case = get_case(case_id)
+    spec = next(s for s in model_of(case).BREAK_EVEN if s.toggle == toggle)
+    spec = BreakEven(**{**spec.__dict__, "points": BE_POINTS})
+    return break_even_curve(case, resolve_values(case, json.loads(values_json)), spec)
+
+
+def _key(case: Case, side: str, name: str) -> str:
+    return f"whatif:{side}:{case.id}:{name}"
+
+
+def _widget(container, p, key: str):
+    st.session_state.setdefault(key, p.default)
+    help_text = f"{p.help} ({p.unit})" if getattr(p, "unit", "") else p.help
+    if p.kind == "bool":
+        return container.toggle(p.label, key=key, help=help_text)
+    if p.kind == "choice":
+        return container.selectbox(p.label, list(p.choices), key=key, help=help_text)
+    if p.kind == "int":
+        return container.slider(p.label, min_value=int(p.min), max_value=int(p.max), step=int(p.step or 1), key=key,
+                                help=help_text)
+    return container.slider(p.label, min_value=float(p.min), max_value=float(p.max), step=float(p.step or 0.01),
+                            key=key, help=help_text)
+
+
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A figure built in one pass from plain dicts (far cheaper than plotly's incremental helpers)."""
+    base = {"margin": {"l": 10, "r": 10, "t": 24, "b": 10}, "legend": {"orientation": "h"}}
+    return go.Figure({"data": traces, "layout": {**base, **layout}})
+
+
+def _table(rows: list[dict]) -> None:
+    """A small read-only table as Markdown (no dataframe machinery for a handful of rows)."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    st.markdown("\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
+                          ["| " + " | ".join(esc(r[c]) for c in cols) + " |" for r in rows]))
+
+
+def _fmt_ms(ms: float) -> str:
+    return f"{ms / 1000:,.2f} s" if ms >= 10_000 else f"{ms:,.2f} ms" if ms >= 1 else f"{ms * 1000:,.0f} µs"
+
+
+# -- inputs -----------------------------------------------------------------------------------------
+state.seed_from_url()
+st.sidebar.markdown("### Serverless Architecture Explorer")
+case = state.case_picker()
+st.sidebar.markdown("**Current configuration (A)**")
+values_a = state.toggle_widgets(case)
+state.write_url(case, values_a)
+module = model_of(case)
+
+st.title(f"What if? {case.title}")
+st.caption("Compare the current configuration (A, the options in the sidebar) with another one (B). "
+           "Latency and cost are modelled from the price and latency books; every figure names its sources.")
+
+with st.container(border=True):
+    st.markdown("**Configuration B**")
+    cols = st.columns(max(1, len(case.toggles)))
+    values_b = {}
+    for i, t in enumerate(case.toggles):
+        key = _key(case, "B", t.key)
+        if key not in st.session_state:
+            # Start B one step away from A: the first option flipped, so the comparison says something at once.
+            st.session_state[key] = (not values_a[t.key]) if (i == 0 and t.kind == "bool") else values_a[t.key]
+        values_b[t.key] = _widget(cols[i % len(cols)], t, key)
+
+with st.expander("Workload (applies to A and B)", expanded=False, icon=":material/tune:"):
+    wcols = st.columns(3)
+    workload = {p.key: _widget(wcols[i % 3], p, _key(case, "W", p.key)) for i, p in enumerate(module.PARAMS)}
+
+measured: dict[str, float] = {}
+with st.expander("Hit ratios measured in a run (optional)", icon=":material/science:"):
+    st.caption("Enter hit ratios observed in an executed traffic run to replace the analytic model; charts then "
+               "label those caches *executed*.")
+    use_measured = st.toggle("Use measured hit ratios", key=_key(case, "M", "use"))
+    if use_measured:
+        probe = model(case.id, json.dumps({**values_a, **workload}), "{}")
+        probe_b = model(case.id, json.dumps({**values_b, **workload}), "{}")
+        names = list(dict.fromkeys(list(probe["hit_ratio"]) + list(probe_b["hit_ratio"])))
+        if not names:
+            st.info("Neither configuration has a cache to measure.")
+        mcols = st.columns(max(1, min(4, len(names))))
+        for i, name in enumerate(names):
+            default = probe["hit_ratio"].get(name, probe_b["hit_ratio"].get(name, 0.0))
+            measured[name] = mcols[i % len(mcols)].number_input(
+                name, min_value=0.0, max_value=1.0, value=round(float(default), 3), step=0.01,
+                key=_key(case, "M", name))
+
+specs = {s.toggle: s for s in getattr(module, "BREAK_EVEN", ())}
+
+try:
+    res_a = model(case.id, json.dumps({**values_a, **workload}), "{}")
+    res_b = model(case.id, json.dumps({**values_b, **workload}), "{}")
+    if measured:
+        # Each configuration takes the measured ratios of the caches it has.
+        res_a = model(case.id, json.dumps({**values_a, **workload}),
+                      json.dumps({k: v for k, v in measured.items() if k in res_a["hit_ratio"]}))
+        res_b = model(case.id, json.dumps({**values_b, **workload}),
+                      json.dumps({k: v for k, v in measured.items() if k in res_b["hit_ratio"]}))
+except ParamError as exc:
+    st.error(str(exc))
+    st.stop()
+
+basis_a = "executed" if any(c["basis"] == "executed" for c in res_a["caches"].values()) else "modelled"
+basis_b = "executed" if any(c["basis"] == "executed" for c in res_b["caches"].values()) else "modelled"
+
+
+def _diff_text(a: dict, b: dict) -> str:
+    changed = [f"{k}: {case.toggle(k).to_text(a[k])} → {case.toggle(k).to_text(b[k])}" for k in a if a[k] != b[k]]
+    return ", ".join(changed) if changed else "same options as A"
+
+
+st.caption(f"B differs from A in: {_diff_text(values_a, values_b)}")
+
+# -- headline numbers ---------------------------------------------------------------------------------
+m = st.columns(4)
+for i, q in enumerate(("p50", "p90", "p99")):
+    a, b = res_a["latency_ms"][q], res_b["latency_ms"][q]
+    m[i].metric(f"Latency {q}: A → B", _fmt_ms(b), delta=f"{b - a:+,.2f} ms", delta_color="inverse",
+                help=f"A: {_fmt_ms(a)}. All requests of the workload mixed ({SAMPLES:,} simulated per configuration).")
+ca, cb = res_a["monthly_cost_usd"], res_b["monthly_cost_usd"]
+m[3].metric("Monthly cost: A → B", f"{cb:,.2f} USD", delta=f"{cb - ca:+,.2f} USD", delta_color="inverse",
+            help=f"A: {ca:,.2f} USD a month. Free tiers not applied.")
+
+# -- latency percentiles ---------------------------------------------------------------------------------
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Latency percentiles")
+    groups = list(dict.fromkeys(list(res_a["latency_by_group_ms"]) + list(res_b["latency_by_group_ms"])))
+    xs = [f"{g} {q}" for g in groups for q in ("p50", "p90", "p99")]
+    fig = _figure([{"type": "bar", "name": side, "x": xs, "marker": {"color": COLORS[side]},
+                    "y": [res["latency_by_group_ms"].get(g, {}).get(q) for g in groups for q in ("p50", "p90", "p99")]}
+                   for side, res in (("A", res_a), ("B", res_b))],
+                  {"barmode": "group", "height": 340, "yaxis": {"title": {"text": "ms"}}})
+    st.plotly_chart(fig, width="stretch", key="fig_latency")
+    st.caption(f"**Modelled** ({basis_a} hit ratios in A, {basis_b} in B): {SAMPLES:,} requests simulated hop by "
+               f"hop from the latency book ({LATENCY_BOOK}); inter-region round trips **published** by "
+               f"[cloudping.co]({CLOUDPING}), Lambda cold starts **published** by "
+               f"[lambda-perf](https://github.com/maxday/lambda-perf). Hops without a published figure are "
+               f"assumptions (listed below).")
+    if res_a["segments_ms"] or res_b["segments_ms"]:
+        segs = list(dict.fromkeys(list(res_a["segments_ms"]) + list(res_b["segments_ms"])))
+        _table([{"Part of the path": s,
+                       "A p50": _fmt_ms(res_a["segments_ms"][s]["p50"]) if s in res_a["segments_ms"] else "",
+                       "B p50": _fmt_ms(res_b["segments_ms"][s]["p50"]) if s in res_b["segments_ms"] else "",
+                       "A p99": _fmt_ms(res_a["segments_ms"][s]["p99"]) if s in res_a["segments_ms"] else "",
+                       "B p99": _fmt_ms(res_b["segments_ms"][s]["p99"]) if s in res_b["segments_ms"] else ""}
+                for s in segs])
+
+with right:
+    st.subheader("A typical request, hop by hop")
+    traces, labels = [], []
+    for side, res in (("A", res_a), ("B", res_b)):
+        hops = res["waterfall"]["hops"]
+        names = [f"{side} · {h['hop']}" + (" *" if h["assumption"] else "") for h in hops]
+        labels += names
+        traces.append({"type": "bar", "orientation": "h", "name": f"{side}: {res['waterfall']['class']}",
+                       "y": names, "x": [h["ms"] for h in hops], "base": [h["start_ms"] for h in hops],
+                       "marker": {"color": COLORS[side]},
+                       "hovertext": [f"{h['service']}: {h['ms']:.3g} ms (p50). {h['source']}" for h in hops]})
+    fig = _figure(traces, {"height": max(300, 24 * len(labels) + 60), "yaxis": {"autorange": "reversed"},
+                           "xaxis": {"title": {"text": "ms from the start (each hop at its median)"}}})
+    st.plotly_chart(fig, width="stretch", key="fig_waterfall")
+    links = {h["url"] for res in (res_a, res_b) for h in res["waterfall"]["hops"] if h["url"]}
+    st.caption("**Modelled** from the latency book; * marks an assumption (no published figure). "
+               "Published sources of the other hops: " + ", ".join(f"[{i + 1}]({u})" for i, u in
+                                                                   enumerate(sorted(links))))
+
+# -- cost ---------------------------------------------------------------------------------------------
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Monthly cost by service")
+    services = sorted(set(res_a["cost_by_service_usd"]) | set(res_b["cost_by_service_usd"]),
+                      key=lambda s: -(res_a["cost_by_service_usd"].get(s, 0) + res_b["cost_by_service_usd"].get(s, 0)))
+    fig = _figure([{"type": "bar", "orientation": "h", "name": side, "y": services, "marker": {"color": COLORS[side]},
+                    "x": [res["cost_by_service_usd"].get(svc, 0.0) for svc in services]}
+                   for side, res in (("A", res_a), ("B", res_b))],
+                  {"barmode": "group", "height": max(300, 40 * len(services) + 60),
+                   "yaxis": {"autorange": "reversed"}, "xaxis": {"title": {"text": "USD / month"}}})
+    st.plotly_chart(fig, width="stretch", key="fig_cost")
+    book = load_price_book()
+    st.caption(f"**Modelled**: quantity × unit price, with unit prices **published** on the AWS pricing pages "
+               f"(price book {book.region}, compiled {book.compiled}; each line below links its page). "
+               "Free tiers are not applied.")
+
+with right:
+    st.subheader("Break-even")
+    if not specs:
+        st.info("This case has no option to price against a volume.")
+    else:
+        chosen = st.selectbox("Option", list(specs), key=_key(case, "BE", "toggle"),
+                              format_func=lambda k: f"{k}: {specs[k].title}")
+        spec = specs[chosen]
+        be = break_even(case.id, json.dumps({**values_b, **workload}), chosen)
+        lines = [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+                  "line": {"dash": "dash", "color": "green"}} for x in be["break_even_volumes"]]
+        lines.append({"type": "line", "xref": "x", "yref": "paper", "x0": be["current_volume"],
+                      "x1": be["current_volume"], "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "grey"}})
+        notes = [{"x": math.log10(x), "y": 1, "xref": "x", "yref": "paper", "text": f"break-even {x:,.3g}",
+                  "showarrow": False, "yanchor": "bottom"} for x in be["break_even_volumes"]]
+        notes.append({"x": math.log10(be["current_volume"]), "y": 0, "xref": "x", "yref": "paper",
+                      "text": "workload", "showarrow": False, "yanchor": "top"})
+        fig = _figure([{"type": "scatter", "mode": "lines+markers", "x": be["volumes"], "y": be[f"cost_{k}_usd"],
+                        "name": f"{chosen} = {case.toggle(chosen).to_text(be[k])}"} for k in ("on", "off")],
+                      {"height": 360, "shapes": lines, "annotations": notes,
+                       "xaxis": {"type": "log", "title": {"text": f"{be['volume_label']} ({be['volume_unit']})"}},
+                       "yaxis": {"type": "log", "title": {"text": "USD / month"}}})
+        st.plotly_chart(fig, width="stretch", key="fig_breakeven")
+        where = (f"break-even at **{be['break_even_volume']:,.0f} {be['volume_unit']}**"
+                 if be["break_even_volume"] else "no break-even in the slider range")
+        st.caption(f"**Modelled** for configuration B's other options and the workload above: {where}; "
+                   f"{chosen} {be['verdict']}. It saves {spec.saves}. Prices **published** (price book, "
+                   f"links in the cost lines).")
+
+# -- details --------------------------------------------------------------------------------------------
+st.subheader("Cost line items")
+st.dataframe([{"Config": side, "Service": l["service"], "Item": l["item"], "Quantity": round(l["quantity"], 4),
+               "Unit": l["unit"], "Unit price (USD)": l["unit_price_usd"], "Monthly (USD)": round(l["monthly_usd"], 2),
+               "Basis": "assumption" if l["assumption"] else "published", "Source": l["source"]}
+              for side, res in (("A", res_a), ("B", res_b)) for l in res["cost_breakdown"]],
+             hide_index=True, width="stretch", height=320,
+             column_config={"Source": st.column_config.LinkColumn("Source", display_text="pricing page")})
+st.caption(f"Totals: A {res_a['monthly_cost_usd']:,.2f} USD, B {res_b['monthly_cost_usd']:,.2f} USD a month, each "
+           "the sum of its lines (quantity × unit price).")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Cache hit ratios")
+    names = list(dict.fromkeys(list(res_a["caches"]) + list(res_b["caches"])))
+    if names:
+        _table([{"Cache": n,
+                       "A": f"{res_a['caches'][n]['hit_ratio']:.1%}" if n in res_a["caches"] else "off",
+                       "B": f"{res_b['caches'][n]['hit_ratio']:.1%}" if n in res_b["caches"] else "off",
+                       "Basis": (res_b["caches"].get(n) or res_a["caches"][n])["basis"],
+                 "Model": (res_b["caches"].get(n) or res_a["caches"][n])["model"]} for n in names])
+        st.caption("**Modelled** hit ratios use the TTL formula (exact under Poisson arrivals) or Che's "
+                   "approximation for LRU, under Zipf popularity; **executed** ones were measured in a run.")
+    else:
+        st.info("No cache is on in A or B.")
+with right:
+    st.subheader("Assumptions in these numbers")
+    rows = {a["what"]: a for res in (res_a, res_b) for a in res["assumptions"]}
+    _table([{"What": a["what"], "Value": a["value"], "Why": a["basis"]} for a in rows.values()])
+    for note in dict.fromkeys(res_a["notes"] + res_b["notes"]):
+        st.markdown(f"- {note}")
+    lat = load_latency_book()
+    st.caption(f"Latency book compiled {lat.data['compiled']}; cold starts from lambda-perf "
+               f"({lat.data['lambda_cold_start']['as_of']}); round trips from cloudping "
+               f"({lat.data['inter_region_rtt']['as_of']}).")
