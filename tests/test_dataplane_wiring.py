@@ -17,7 +17,7 @@ def session():
 
 
 def test_cached_api_over_lambda_over_dax_in_the_sessions_account(session):
-    planes = DataPlanes(session)
+    planes = session.dataplanes
     ddb = session.clients.client("dynamodb")
     table = session.name("items")
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
@@ -62,8 +62,12 @@ def test_cached_api_over_lambda_over_dax_in_the_sessions_account(session):
     assert len([s for s in spans if s.service == "dynamodb" and s.operation == "GetItem"]) == 2
 
 
+def test_session_builds_its_data_planes_once(session):
+    assert isinstance(session.dataplanes, DataPlanes) and session.dataplanes is session.dataplanes
+
+
 def test_identity_pool_and_guarded_s3_in_the_sessions_account(session):
-    planes = DataPlanes(session)
+    planes = session.dataplanes
     c = session.clients
     idp = c.client("cognito-idp")
     pool = idp.create_user_pool(PoolName=session.name("users"))["UserPool"]

@@ -35,6 +35,8 @@ from app.runtime.clients import DEFAULT_REGION, MOTO_KEY, Call, Clients
 from app.runtime.lambdas import Lambdas
 from app.runtime.trace import Trace
 
+_SES_VERIFY = {"VerifyEmailIdentity": "EmailAddress", "VerifyEmailAddress": "EmailAddress",
+               "VerifyDomainIdentity": "Domain"}
 _accounts_lock = threading.Lock()
 _accounts_in_use: set[str] = set()
 
@@ -77,7 +79,8 @@ class RuntimeSession:
         self.created = time.time()
         self.last_used = time.time()
         self.closed = False
-        self._teardown_filter = teardown_filter
+        self._base_filter = teardown_filter
+        self._owned_identities: set[str] = set()   # SES identities carry no tags: remembered instead
         self._regions: set[str] = {clients.region}
         self._inbox = inbox
         self.lambdas = Lambdas(clients=clients, trace=self.trace, name=self.name, tags=self.tags,
@@ -132,8 +135,23 @@ class RuntimeSession:
 
         return StreamingServices(self)
 
+    @cached_property
+    def dataplanes(self):
+        """DAX, API Gateway invocation, CloudFront edge and Cognito identity pool emulations for this
+        session (:class:`app.runtime.dataplanes.wiring.DataPlanes`)."""
+        from app.runtime.dataplanes.wiring import DataPlanes
+
+        return DataPlanes(self)
+
     # -- call observer: spans and event routing ---------------------------------------
+    def _teardown_filter(self, kind: str, name: str, tags_fn) -> bool:
+        if kind == "ses" and name in self._owned_identities:
+            return True
+        return self._base_filter(kind, name, tags_fn)
+
     def _on_call(self, call: Call) -> None:
+        if call.service == "ses" and not call.error and call.operation in _SES_VERIFY:
+            self._owned_identities.add(call.params.get(_SES_VERIFY[call.operation], ""))
         self._regions.add(call.region)
         self.last_used = time.time()
         span = _call_span(self.trace, call)

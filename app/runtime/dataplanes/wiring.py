@@ -1,11 +1,11 @@
 """The emulated data planes built for one runtime session's account.
 
-:class:`DataPlanes` hands out the components of this package bound to a
+``session.dataplanes`` (a :class:`DataPlanes`) hands out the components of this package bound to a
 :class:`~app.runtime.session.RuntimeSession`: its clients (so every backend call they
 make is traced and confined to the session's account), its trace, and its in-process
 Lambda functions::
 
-    planes = DataPlanes(session)
+    planes = session.dataplanes
     dax = planes.dax("todos", endpoint="dax://todos.abc.dax-clusters.us-east-1.amazonaws.com:8111")
     api = planes.rest_api(api_id, "prod", cache_key_parameters={"GET /todos/{id}": ["method.request.path.id"]})
     edge = planes.cloudfront(distribution_id)
