@@ -255,3 +255,19 @@ def test_edge_hit_overhead(world):
     per_hit_us = (time.perf_counter() - t0) / n * 1e6
     print(f"cloudfront edge hit: {per_hit_us:.0f} us")
     assert per_hit_us < 2000, per_hit_us
+
+
+def test_injected_origin_fetch_is_called_once_per_edge_and_ttl(world):
+    calls = []
+
+    def origin(bucket, key):
+        calls.append((bucket, key))
+        return 200, b"from elsewhere", {"Cache-Control": "max-age=100", "Content-Type": "text/plain"}
+
+    clock = Clock()
+    edge = make_edge(world, clock=clock, origin_fetch=origin)
+    assert edge.get("/notes/a.txt").body == b"from elsewhere"
+    assert edge.get("/notes/a.txt").cache == "hit"
+    clock.now += 100
+    assert edge.get("/notes/a.txt").cache == "miss"
+    assert calls == [(world["bucket"], "notes/a.txt")] * 2

@@ -27,7 +27,8 @@ answers viewer requests as CloudFront does:
   ``cloudfront.amazonaws.com`` with ``aws:SourceArn`` = the distribution's ARN (origin
   access control), and the bucket policy decides through :func:`.iam.evaluate`; a bucket
   that admits only another distribution answers 403. ``origin_access="public"`` fetches
-  as an anonymous caller instead.
+  as an anonymous caller instead. Another ``origin_fetch(bucket, key) -> (status, body,
+  headers)`` callable can be given to the constructor.
 
 Limitations: one cache tier (no regional edge caches or Origin Shield); edge caches are
 unbounded in size; moto drops ``OriginAccessControlId`` from origins, so the access mode
@@ -109,7 +110,8 @@ class CloudFrontEdge:
 
     def __init__(self, cloudfront_client, s3_client, distribution_id: str, *, trace: Trace | None = None,
                  clock: Callable[[], float] = time.time, origin_access: str = "oac",
-                 cache_policies: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 cache_policies: Mapping[str, Mapping[str, Any]] | None = None,
+                 origin_fetch: Callable[[str, str], tuple[int, bytes, dict[str, str]]] | None = None) -> None:
         if origin_access not in ("oac", "public"):
             raise ValueError(f"origin_access must be oac or public, not {origin_access!r}")
         self.client = cloudfront_client
@@ -119,6 +121,7 @@ class CloudFrontEdge:
         self.clock = clock
         self.origin_access = origin_access
         self.cache_policies = {**MANAGED_CACHE_POLICIES, **(cache_policies or {})}
+        self.origin_fetch = origin_fetch or self.s3_origin_fetch    # (bucket, key) -> (status, body, headers)
         self._edges: dict[str, dict[str, _Cached]] = {}
         self._lock = threading.Lock()
         self.hits: Counter = Counter()
@@ -237,7 +240,7 @@ class CloudFrontEdge:
         return EdgeResponse(status, body, {**headers, "X-Cache": "Miss from cloudfront" if status < 400
                                            else "Error from cloudfront"}, edge, "miss", True)
 
-    def origin_fetch(self, bucket: str, key: str) -> tuple[int, bytes, dict[str, str]]:
+    def s3_origin_fetch(self, bucket: str, key: str) -> tuple[int, bytes, dict[str, str]]:
         """GetObject as CloudFront's origin access does: the bucket policy decides first."""
         if self.origin_access == "oac":
             caller = {"Service": "cloudfront.amazonaws.com"}
