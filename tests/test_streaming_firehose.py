@@ -8,20 +8,13 @@ import re
 
 import pytest
 
+from app.runtime.streaming import ManualClock
 from app.runtime.streaming.firehose import FirehoseDelivery
 from app.runtime.trace import Trace
 from tests.streaming_handlers import enrich
 from tests.streaming_support import acct  # noqa: F401
 
 KEY = re.compile(r"^(?:raw/)?\d{4}/\d{2}/\d{2}/\d{2}/ingest-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}(\.gz|\.parquet)?$")
-
-
-class FakeClock:
-    def __init__(self, t: float = 1_800_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def text_handler(event, context=None):
@@ -35,7 +28,7 @@ def setup(acct, clock=None, **kw):
     s3 = acct.client("s3")
     s3.create_bucket(Bucket=f"ingest-{acct.account_id}")
     stream = FirehoseDelivery(acct.client("firehose"), s3, "ingest", f"ingest-{acct.account_id}",
-                              role_arn=f"arn:aws:iam::{acct.account_id}:role/firehose", clock=clock or FakeClock(),
+                              role_arn=f"arn:aws:iam::{acct.account_id}:role/firehose", clock=clock or ManualClock(),
                               **kw)
     stream.create()
     return stream, s3
@@ -56,14 +49,14 @@ def test_create_registers_configuration_in_moto(acct):
 
 
 def test_interval_flush_uses_the_clock(acct):
-    clock = FakeClock()
+    clock = ManualClock()
     stream, s3 = setup(acct, clock, buffer_mib=1, buffer_interval_s=60)
     for i in range(10):
         stream.put_record(json.dumps({"i": i}))
-    clock.t += 59
+    clock.advance(59)
     assert stream.tick() is None
     assert objects(s3, stream.bucket) == {}
-    clock.t += 1
+    clock.advance(1)
     key = stream.tick()
     assert KEY.match(key)
     body = objects(s3, stream.bucket)[key]

@@ -5,20 +5,13 @@ import time
 
 import pytest
 
+from app.runtime.streaming import ManualClock
 from app.runtime.streaming.global_tables import GlobalTable
 from tests.streaming_support import acct  # noqa: F401
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 KEYS = [{"AttributeName": "pk", "KeyType": "HASH"}]
 ATTRS = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "author", "AttributeType": "S"}]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def make(acct, clock=None):
@@ -80,10 +73,10 @@ def test_bidirectional_and_plain_client_writes(acct):
 
 
 def test_last_writer_wins_in_every_region(acct):
-    clock = FakeClock()
+    clock = ManualClock()
     table = make(acct, clock)
     table.put_item("eu-west-1", {"pk": {"S": "p"}, "author": {"S": "x"}, "v": {"S": "newer"}})
-    clock.t -= 5            # an older write reaches its region after the newer one
+    clock.now -= 5            # an older write reaches its region after the newer one
     table.put_item("us-east-1", {"pk": {"S": "p"}, "author": {"S": "x"}, "v": {"S": "older"}})
     table.pump()
     table.pump()
@@ -92,11 +85,11 @@ def test_last_writer_wins_in_every_region(acct):
 
 
 def test_update_of_a_replicated_item_with_a_plain_client_replicates(acct):
-    clock = FakeClock()
+    clock = ManualClock()
     table = make(acct, clock)
     table.put_item("us-east-1", {"pk": {"S": "p"}, "author": {"S": "x"}, "likes": {"N": "0"}})
     table.pump()
-    clock.t += 1
+    clock.advance(1)
     acct.client("dynamodb", "eu-west-1").update_item(TableName="posts", Key={"pk": {"S": "p"}},
                                                    UpdateExpression="SET likes = likes + :one",
                                                    ExpressionAttributeValues={":one": {"N": "1"}})

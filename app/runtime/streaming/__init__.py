@@ -27,6 +27,23 @@ Invoke = Callable[[str, dict], Any]
 Clock = Callable[[], float]
 
 
+class ManualClock:
+    """A clock that moves only when told: ``advance(seconds)``. Lets a run show Firehose's
+    buffer interval (or any time-driven behaviour) without waiting for it."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = float(start)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward, not by {seconds} s")
+        self.now += seconds
+        return self.now
+
+
 class FunctionFailed(RuntimeError):
     """The invoked function raised or reported a FunctionError."""
 

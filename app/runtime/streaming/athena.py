@@ -34,7 +34,6 @@ import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
-from typing import Any
 
 from app.runtime.streaming import Clock, Counters, Traced
 from app.runtime.trace import Trace
