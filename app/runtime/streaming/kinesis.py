@@ -21,7 +21,9 @@ Behaviour, as documented for Lambda's Kinesis event source:
 
 Differences from AWS: polling happens when ``poll()``/``drain()`` is called, not
 on a timer; shard splits and merges are not followed (shards are listed once);
-there is no batching window, bisecting or parallelization factor.
+there is no batching window, bisecting or parallelization factor. The mapping is
+not registered with moto's CreateEventSourceMapping: moto 5.2.5 would then try to
+run the function in Docker inside every PutRecord, one record per event.
 """
 from __future__ import annotations
 
