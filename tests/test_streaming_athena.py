@@ -109,3 +109,14 @@ def test_gzip_object_without_firehose(acct):
     qid, ex = run(athena, acct, "SELECT device, temp FROM readings ORDER BY device")
     text = acct.client("s3").get_object(Bucket=f"reports-{acct.account_id}", Key=f"q/{qid}.csv")["Body"].read()
     assert text.decode().splitlines() == ['"device","temp"', '"a","1.5"', '"b",']
+
+
+def test_database_qualified_names_and_booleans(acct):
+    athena, s3 = make(acct)
+    s3.put_object(Bucket=f"ingest-{acct.account_id}", Key="raw/a.json",
+                  Body=b'{"device": "x", "temp": 31}\n{"device": "y", "temp": 12}\n')
+    athena.create_table("telemetry", "readings", f"s3://ingest-{acct.account_id}/raw/", COLUMNS)
+    qid, ex = run(athena, acct, 'SELECT device, temp > 30 AS hot FROM "telemetry"."readings" ORDER BY device')
+    assert ex["Status"]["State"] == "SUCCEEDED", ex["Status"]
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1:]
+    assert [[c["VarCharValue"] for c in r["Data"]] for r in rows] == [["x", "true"], ["y", "false"]]

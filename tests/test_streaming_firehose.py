@@ -179,3 +179,11 @@ def test_spans_and_bad_settings(acct):
         FirehoseDelivery(None, None, "x", "b", role_arn="arn:aws:iam::1:role/r", compression="ZIP")
     with pytest.raises(ValueError, match="from 0 to 900"):
         FirehoseDelivery(None, None, "x", "b", role_arn="arn:aws:iam::1:role/r", buffer_interval_s=1000)
+
+
+def test_direct_put_refused_on_a_kinesis_source_stream(acct):
+    kinesis = acct.client("kinesis")
+    kinesis.create_stream(StreamName="src", ShardCount=1)
+    stream, _ = setup(acct, kinesis=kinesis, source_stream="src")
+    with pytest.raises(ValueError, match="write to that stream"):
+        stream.put_record(b"x")

@@ -34,6 +34,7 @@ import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from app.runtime.streaming import Clock, Counters, Traced
 from app.runtime.trace import Trace
@@ -109,7 +110,7 @@ class AthenaEmulator(Traced):
             raise ValueError(f"query {QueryExecutionId} is {execution['Status']['State']}: "
                              f"{execution['Status'].get('StateChangeReason', '')}")
         names, rows = self._results[QueryExecutionId]
-        cell = (lambda v: {} if v is None else {"VarCharValue": str(v)})
+        cell = (lambda v: {} if v is None else {"VarCharValue": _text(v)})
         return {"ResultSet": {
             "Rows": [{"Data": [{"VarCharValue": n} for n in names]}] + [{"Data": [cell(v) for v in r]} for r in rows],
             "ResultSetMetadata": {"ColumnInfo": [{"Name": n, "Label": n, "Type": "varchar"} for n in names]}}}
@@ -175,7 +176,10 @@ class AthenaEmulator(Traced):
             columns = {c["Name"]: HIVE_TO_DUCKDB.get(c["Type"].lower(), "VARCHAR") for c in storage.get("Columns", [])}
             parts = [p["Name"] for p in table.get("PartitionKeys", [])]
             parquet = "parquet" in storage.get("SerdeInfo", {}).get("SerializationLibrary", "").lower()
-            con.execute(f'CREATE VIEW "{name}" AS {_reader(files, columns, parts, parquet)}')
+            reader = _reader(files, columns, parts, parquet)
+            con.execute(f'CREATE VIEW "{name}" AS {reader}')
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')       # "database"."table" works too
+            con.execute(f'CREATE VIEW "{database}"."{name}" AS {reader}')
         return scanned
 
     def _has_database(self, database: str) -> bool:
@@ -207,10 +211,15 @@ class AthenaEmulator(Traced):
         bucket, key = re.match(r"s3://([^/]+)/(.*)$", location).groups()
         out = io.StringIO()
         for row in [names, *rows]:
-            out.write(",".join("" if v is None else '"' + str(v).replace('"', '""') + '"' for v in row) + "\n")
+            out.write(",".join("" if v is None else '"' + _text(v).replace('"', '""') + '"' for v in row) + "\n")
         body = out.getvalue().encode()
         with self.call_span("s3", "PutObject", f"{bucket}/{key}", payload_bytes=len(body)):
             self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv")
+
+
+def _text(value: Any) -> str:
+    """A value as Athena prints it in results (booleans in lower case)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _reader(files: list[str], columns: dict[str, str], partitions: list[str], parquet: bool) -> str:
