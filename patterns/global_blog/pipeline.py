@@ -329,8 +329,15 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                                         "edge": r.edge, "cache": r.cache, "origin_fetch": r.origin_fetched})
             ctx.state["edge_stats"] = edge.stats()
         else:
+            from app.runtime.dataplanes.iam import evaluate
+
             endpoint = ctx.clients.endpoint_url
             bucket = ctx.state["site_bucket"]
+            policy = json.loads(ctx.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+            # An anonymous GET: AWS finds the bucket by its name. moto keeps buckets per account and refuses
+            # unsigned cross-account reads, so the request names the owner's account in moto's header, and the
+            # bucket policy is evaluated for the anonymous caller (moto does not enforce bucket policies).
+            headers = {"x-moto-account-id": ctx.clients.account_id} if endpoint else {}
             for region in (HOME_REGION, replica_region):
                 for path in paths:
                     key = "index.html" if path == "/" else path.lstrip("/")
@@ -338,11 +345,19 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                            else f"https://{bucket}.s3.{HOME_REGION}.amazonaws.com/{key}")
                     with ctx.trace.span("s3", "GET (anonymous HTTP)", f"{bucket}/{key}",
                                         detail={"reader": region}) as span:
-                        status, body, _ = _http("GET", url)
+                        decision = evaluate([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}",
+                                            caller={"AWS": "*"})
+                        span.detail["bucket_policy"] = decision.reason
+                        if decision:
+                            status, body, _ = _http("GET", url, headers=headers)
+                        else:
+                            status, body = 403, b"<Error><Code>AccessDenied</Code></Error>"
+                            span.status = "denied"
                         span.payload_bytes = len(body)
                         span.detail["status_code"] = status
                     fetched.append({"reader": region, "path": path, "status": status, "bytes": len(body),
-                                    "served_from": f"S3 {HOME_REGION}", "body_ok": body == ctx.state["site_files"][key]})
+                                    "served_from": f"S3 {HOME_REGION}", "bucket_policy": decision.reason,
+                                    "body_ok": body == ctx.state["site_files"][key]})
         ctx.state["site_fetches"] = fetched
         ctx.artifact("site_fetches", fetched)
 
