@@ -20,6 +20,26 @@ _SEEDED = "_url_seeded"
 _WARNINGS = "_url_warnings"
 
 
+_STICKY = "_sticky:"
+
+
+def _restore(key: str, default: Any) -> None:
+    """Carry a sidebar widget's value across pages.
+
+    Each page's widget is a new widget to Streamlit, which would start from its default;
+    assigning the value through the Session State API before the widget is created makes
+    the new widget adopt it.
+    """
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+    else:
+        st.session_state[key] = st.session_state.get(_STICKY + key, default)
+
+
+def _remember(key: str) -> None:
+    st.session_state[_STICKY + key] = st.session_state[key]
+
+
 def widget_key(case: Case, toggle: Toggle) -> str:
     return f"toggle:{case.id}:{toggle.key}"
 
@@ -56,9 +76,10 @@ def case_picker(container=st.sidebar) -> Case:
     cases = all_cases()
     ids = [c.id for c in cases]
     titles = {c.id: c.title for c in cases}
-    st.session_state.setdefault(CASE_KEY, ids[0])
+    _restore(CASE_KEY, ids[0])
     chosen = container.selectbox("Architecture", ids, key=CASE_KEY, format_func=lambda i: f"{titles[i]}  ({i})",
                                  help="The six serverless reference architectures of the course.")
+    _remember(CASE_KEY)
     return get_case(chosen)
 
 
@@ -67,7 +88,7 @@ def toggle_widgets(case: Case, container=st.sidebar) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for t in case.toggles:
         key = widget_key(case, t)
-        st.session_state.setdefault(key, t.default)
+        _restore(key, t.default)
         if t.kind == "bool":
             values[t.key] = container.toggle(t.label, key=key, help=t.help)
         elif t.kind == "choice":
@@ -75,6 +96,7 @@ def toggle_widgets(case: Case, container=st.sidebar) -> dict[str, Any]:
         else:
             values[t.key] = container.slider(t.label, min_value=t.min, max_value=t.max, step=t.step,
                                              key=key, help=f"{t.help} ({t.unit})" if t.unit else t.help)
+        _remember(key)
     return case.resolve(values)
 
 
