@@ -34,8 +34,8 @@ TOGGLES = (
     Toggle("global_tables", "DynamoDB global tables", "bool", False,
            "The posts table gets a replica in a second region, with its own API and function for nearby readers.",
            exam_point="Global tables replicate a DynamoDB table across regions, active-active: every replica "
-                      "accepts reads and writes, replication is asynchronous and concurrent writes to one item "
-                      "are settled by last writer wins."),
+                      "accepts reads and writes; in the default (eventually consistent) mode replication is "
+                      "asynchronous and concurrent writes to one item are settled by last writer wins."),
     Toggle("replica_region", "Replica region", "choice", "eu-west-1",
            "Where the second group of readers lives, and the region of the replica when global tables are on.",
            choices=REPLICA_REGIONS,
@@ -106,7 +106,7 @@ def diagram(v, kit) -> None:
             if v["cloudfront"]:
                 cdn = CloudFront("CloudFront\nstatic site", nodeid="cdn")
             if v["transfer_acceleration"]:
-                accel = CloudFrontEdgeLocation("Transfer Acceleration\ns3-accelerate endpoint", nodeid="accel")
+                accel = CloudFrontEdgeLocation("S3 Transfer\nAcceleration\nedge endpoint", nodeid="accel")
 
     with Cluster(f"AWS Cloud - {HOME_REGION} (home)"):
         site = SimpleStorageServiceS3Bucket("Static site\nbucket", nodeid="site")
@@ -120,7 +120,7 @@ def diagram(v, kit) -> None:
             dax = None
         table = Dynamodb("Blog table\nposts + users", nodeid="table")
         with Cluster("Welcome email"):
-            stream = DynamodbStreams("DynamoDB stream\nnew images", nodeid="stream")
+            stream = DynamodbStreams("DynamoDB\nstream", nodeid="stream")
             welcome = Lambda("Welcome email\nfunction", nodeid="welcome")
             ses = SimpleEmailServiceSes("Amazon SES", nodeid="ses")
         with Cluster("Thumbnails"):

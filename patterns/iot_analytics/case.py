@@ -75,14 +75,14 @@ def diagram(v, kit) -> None:
             transform = Lambda("Transform\nfunction", nodeid="transform_fn") if v["firehose_transform"] else None
         with Cluster("Data lake"):
             ingest = SimpleStorageServiceS3Bucket(
-                "Ingestion bucket\n" + ("Parquet (Snappy)" if parquet else "JSON lines"), nodeid="ingest")
-            glue = GlueDataCatalog("Glue Data Catalog\ntelemetry table", nodeid="glue")
+                "Ingestion\nbucket\n" + ("Parquet" if parquet else "JSON lines"), nodeid="ingest")
+            glue = GlueDataCatalog("Glue Data\nCatalog table", nodeid="glue")
         with Cluster("Processing"):
             queue = SimpleQueueServiceSqsQueue("SQS queue", nodeid="queue")
             fn = Lambda("Query\nfunction", nodeid="process_fn")
             athena = Athena("Athena", nodeid="athena")
         with Cluster("Reporting"):
-            reporting = SimpleStorageServiceS3Bucket("Reporting bucket\nquery results", nodeid="reporting")
+            reporting = SimpleStorageServiceS3Bucket("Reporting\nbucket\nquery results", nodeid="reporting")
             sight = Quicksight("QuickSight", nodeid="quicksight")
             shift = Redshift("Redshift", nodeid="redshift")
 

@@ -107,7 +107,7 @@ def diagram(v, kit) -> None:
             queue = SimpleQueueServiceSqsQueue("SQS queue\nbilling", nodeid="queue")
         with Cluster("billing - instances"):
             alb_c = ElbApplicationLoadBalancer("ALB", nodeid="alb_c")
-            asg = EC2AutoScaling("Auto Scaling group\nEC2", nodeid="asg")
+            asg = EC2AutoScaling("EC2 Auto\nScaling group", nodeid="asg")
             rds = RDS("RDS\nbilling DB", nodeid="rds")
 
     second = None

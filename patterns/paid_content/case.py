@@ -59,21 +59,21 @@ def diagram(v, kit) -> None:
     cdn = None
     if v["cloudfront"]:
         with Cluster("AWS edge locations"):
-            cdn = CloudFront("CloudFront\nsigned URLs only", nodeid="cdn")
+            cdn = CloudFront("CloudFront\nsigned URLs\nonly", nodeid="cdn")
 
     with Cluster("AWS Cloud - us-east-1"):
         pool = Cognito("Cognito\nuser pool", nodeid="user_pool")
         with Cluster("API Gateway - stage prod"):
-            api = APIGateway("MyVideo API\nCognito authorizer", nodeid="api")
-            cache = (ElasticacheCacheNode("Stage cache\nkey: token + video id", nodeid="api_cache")
+            api = APIGateway("MyVideo API\nCognito\nauthorizer", nodeid="api")
+            cache = (ElasticacheCacheNode("Stage cache\nkey: token\n+ video id", nodeid="api_cache")
                      if v["api_cache"] else None)
         with Cluster("App 1 - premium registration"):
             register = Lambda("Premium\nregistration", nodeid="register_fn")
         with Cluster("App 2 - signed URL generator"):
             signer = Lambda("Signed URL\ngenerator", nodeid="signer_fn")
-            key = SecretsManager("Private key\n(trusted key group)", nodeid="signing_key") if v["cloudfront"] else None
+            key = SecretsManager("Private key\nof the trusted\nkey group", nodeid="signing_key") if v["cloudfront"] else None
         table = Dynamodb("Premium users\ntable", nodeid="premium_table")
-        bucket_label = "Content bucket\nprivate, OAC only" if v["cloudfront"] else "Content bucket\nprivate"
+        bucket_label = "Content\nbucket\nprivate, OAC" if v["cloudfront"] else "Content\nbucket\nprivate"
         content = SimpleStorageServiceS3BucketWithObjects(bucket_label, nodeid="content")
 
     viewers >> kit.edge("1. sign in", step="signin") >> pool

@@ -40,11 +40,11 @@ COMPONENTS = (
 def diagram(v, kit) -> None:
     edge_on = v["cloudfront"]
     clients = Users("Installed clients", nodeid="clients")
-    dns = Route53("Route 53\nupdates.example.com", nodeid="dns")
+    dns = Route53("Route 53\nupdates.\nexample.com", nodeid="dns")
     cdn = None
     if edge_on:
         with Cluster("AWS edge locations"):
-            cdn = CloudFront("CloudFront\ncaches update files", nodeid="cdn")
+            cdn = CloudFront("CloudFront\ncaches the\nupdate files", nodeid="cdn")
 
     asg_label = ("Auto Scaling group - sized for cache misses" if edge_on
                  else "Auto Scaling group - scales with every download")
