@@ -146,7 +146,7 @@ def latency_report(plan: Plan, samples: int, seed: int) -> dict:
     for c in plan.classes:
         groups.setdefault(c.group or c.name, []).append(c.name)
     by_group = {g: percentiles(_mix(sims, names)) for g, names in groups.items()}
-    seg = simulate(plan.segments, max(20_000, samples // 10), seed + 1) if plan.segments else {}
+    seg = simulate(plan.segments, max(20_000, min(50_000, samples // 10)), seed + 1) if plan.segments else {}
     typical = next((c for c in plan.classes if c.name == plan.typical), None) or max(plan.classes,
                                                                                       key=lambda c: c.share)
     return {"latency_ms": percentiles(overall), "latency_by_group_ms": by_group,
