@@ -11,6 +11,11 @@ components add only the spans of what they emulate), its deployed functions
     rules = session.streaming.iot_rules()
     table = session.streaming.global_table("posts", ["us-east-1", "eu-west-1"])
     athena = session.streaming.athena()
+
+These are emulations of what moto lacks. On live AWS (``emulated`` is False) the
+services do the work themselves: a pipeline should create the real event source
+mapping, delivery stream, topic rule, global table replica or Athena query there
+instead of running the emulation against real accounts.
 """
 from __future__ import annotations
 
@@ -32,6 +37,11 @@ class StreamingServices:
         self.session = session
         self._roles: dict[str, str] = {}
         self.global_tables: list[GlobalTable] = []
+
+    @property
+    def emulated(self) -> bool:
+        """True on the embedded moto backend, where these emulations stand in for the services."""
+        return self.session.backend == "moto"
 
     def _client(self, service: str, region: str | None = None):
         return self.session.clients.client(service, region)
