@@ -18,6 +18,7 @@ COMMANDS = (
     "app.commands.bench",
     "app.commands.simulate",
     "app.commands.params",
+    "app.commands.prices",
     "app.commands.run",
     "app.commands.cleanup",
 )
