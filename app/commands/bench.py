@@ -17,6 +17,7 @@ SECTIONS = (
     ("diagrams", "app.bench.diagrams"),
     ("streaming", "app.bench.streaming"),
     ("engine", "app.bench.engine"),
+    ("runtime", "app.bench.runtime"),
 )
 
 
