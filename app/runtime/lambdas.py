@@ -16,7 +16,10 @@ the Python callable. ``invoke(name, event)`` then runs that callable in this pro
   :func:`app.runtime.clients.aws_client` (no credentials are put in the environment:
   a plain ``boto3.client`` in a handler would not reach the session's account);
 * what the handler prints or logs, plus Lambda's START/END/REPORT lines, written to
-  CloudWatch Logs under ``/aws/lambda/<name>``;
+  CloudWatch Logs under ``/aws/lambda/<name>`` (held and shipped in batches, as
+  Lambda does asynchronously: at the end of each pipeline step, on ``read_logs``,
+  before teardown and every ``MAX_HELD_LOG_EVENTS`` events; ``flush_logs()``
+  forces it);
 * a raised exception becomes ``FunctionError: "Unhandled"`` with Lambda's error
   payload (errorMessage, errorType, requestId, stackTrace).
 
@@ -58,6 +61,8 @@ LAMBDA_TRUST_POLICY = json.dumps({
 BASIC_EXECUTION = {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                    "Resource": "*"}
 
+
+MAX_HELD_LOG_EVENTS = 500
 
 # -- per-invocation environment and output ------------------------------------------------
 _env_overlay: contextvars.ContextVar[dict | None] = contextvars.ContextVar("lambda_env", default=None)
@@ -265,6 +270,7 @@ class Lambdas:
         self._extra_env = dict(extra_env or {})
         self._statements: list[dict] = [BASIC_EXECUTION]
         self._functions: dict[str, Function] = {}
+        self._pending_logs: dict[str, list[dict]] = {}
         self._role_arn: str | None = None
         self._lock = threading.Lock()
         self.on_invoked: list[Callable[[Function, InvokeResult], None]] = []
@@ -436,13 +442,34 @@ class Lambdas:
         return env
 
     def _write_logs(self, fn: Function, text: str) -> None:
-        logs = self._clients.client("logs")
-        if not fn._log_stream_made:
-            logs.create_log_stream(logGroupName=fn.log_group, logStreamName=fn.log_stream)
-            fn._log_stream_made = True
+        # Lambda ships logs to CloudWatch asynchronously; here they are held until the next flush
+        # (end of each pipeline step and of each event drain, read_logs, teardown).
         now = int(time.time() * 1000)
-        events = [{"timestamp": now, "message": chunk} for chunk in _split_log(text)]
-        logs.put_log_events(logGroupName=fn.log_group, logStreamName=fn.log_stream, logEvents=events)
+        with self._lock:
+            self._pending_logs.setdefault(fn.name, []).extend(
+                {"timestamp": now, "message": chunk} for chunk in _split_log(text))
+            held = sum(len(v) for v in self._pending_logs.values())
+        if held >= MAX_HELD_LOG_EVENTS:
+            self.flush_logs()
+
+    def flush_logs(self) -> int:
+        """Write held log events to CloudWatch Logs; returns how many were written."""
+        with self._lock:
+            pending, self._pending_logs = self._pending_logs, {}
+        if not pending:
+            return 0
+        logs = self._clients.client("logs")
+        written = 0
+        for name, events in pending.items():
+            fn = self.get(name)
+            if not fn._log_stream_made:
+                logs.create_log_stream(logGroupName=fn.log_group, logStreamName=fn.log_stream)
+                fn._log_stream_made = True
+            for i in range(0, len(events), 1000):
+                logs.put_log_events(logGroupName=fn.log_group, logStreamName=fn.log_stream,
+                                    logEvents=events[i:i + 1000])
+            written += len(events)
+        return written
 
     def _run_remote(self, fn: Function, event: Any) -> InvokeResult:
         import base64
@@ -466,6 +493,7 @@ class Lambdas:
     def read_logs(self, name: str) -> str:
         """The function's log events in CloudWatch Logs, read back from the backend."""
         fn = self.get(name)
+        self.flush_logs()
         logs = self._clients.client("logs")
         try:
             found = logs.filter_log_events(logGroupName=fn.log_group)

@@ -249,6 +249,7 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
                 try:
                     value = step.fn(ctx)
                     session.routing.drain()
+                    session.lambdas.flush_logs()
                     if step.phase == "verify":
                         ctx.checks.extend(_as_checks(step, value))
                 except Exception as exc:  # a failed step is reported, the run goes on to teardown

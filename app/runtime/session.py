@@ -170,6 +170,10 @@ class RuntimeSession:
     def teardown(self) -> dict[str, list[str]]:
         """Delete this session's resources through the APIs; returns ``{"deleted", "errors"}``."""
         self.routing.stop()
+        try:
+            self.lambdas.flush_logs()
+        except Exception:  # noqa: BLE001 - logs of a broken run must not stop its teardown
+            pass
         if "streaming" in self.__dict__:
             self.streaming.stop()
         with self.trace.in_step(self.trace.current_step or "teardown"):

@@ -181,7 +181,7 @@ def five_hops() -> Pipeline:
         ctx.lambdas.deploy("indexer", f"{H}.index_upload", env={"TABLE": ctx.state["table"]})
         _ses_and_mailer(ctx)
         ctx.routing.s3_to_sqs(ctx.state["bucket"], ctx.state["queue_arn"])
-        ctx.routing.sqs_to_lambda(ctx.state["queue_arn"], "indexer", batch_size=1)
+        ctx.routing.sqs_to_lambda(ctx.state["queue_arn"], "indexer", batch_size=10)
         ctx.routing.stream_to_lambda(ctx.state["table"], "mailer", starting_position="LATEST")
 
     @p.drive("Upload objects", service="s3")
