@@ -257,3 +257,16 @@ def test_every_drawn_node_is_a_component_of_the_case(case_id):
     keys = {c.key for c in case.components}
     for values in _variants(case):
         assert node_set(dot_source(case, values)) <= keys, values
+
+
+@pytest.mark.parametrize("case_id", MINE)
+def test_node_labels_fit_so_graphviz_reserves_their_space(case_id):
+    # An over-wide label spills past its node and can run into neighbours or cluster borders.
+    import subprocess
+
+    case = get_case(case_id)
+    for values in _variants(case):
+        proc = subprocess.run(["dot", "-Txdot", "-o", "/dev/null"], input=dot_source(case, values).encode(),
+                              capture_output=True, timeout=60)
+        assert proc.returncode == 0
+        assert b"too small for label" not in proc.stderr, (values, proc.stderr.decode())
