@@ -151,3 +151,25 @@ def test_teardown_empties_the_account_only(runtime_session):
         assert other.clients.client("dynamodb").list_tables()["TableNames"] == [other.name("keep")]
     finally:
         other.close()
+
+
+def test_teardown_covers_the_services_the_cases_use(runtime_session):
+    s = runtime_session
+    c = s.clients
+    role = c.client("iam").create_role(RoleName=s.name("dax"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    c.client("dax").create_cluster(ClusterName=s.name("dax"), NodeType="dax.t3.small", ReplicationFactor=1,
+                                   IamRoleArn=role)
+    pool = c.client("cognito-idp").create_user_pool(PoolName="users")["UserPool"]
+    c.client("cognito-idp").create_user_pool_domain(Domain=s.name("login"), UserPoolId=pool["Id"])
+    ident = c.client("cognito-identity").create_identity_pool(IdentityPoolName="ids",
+                                                              AllowUnauthenticatedIdentities=False)
+    c.client("apigateway").create_rest_api(name="api")
+    c.client("athena").create_work_group(Name="reports")
+    c.client("kinesis").create_stream(StreamName=s.name("k"), ShardCount=1)
+    c.client("sns").create_topic(Name=s.name("t"))
+    # every create call carried the run's tag, whatever the service calls its tag parameter
+    tag = {"explorer:run-id": s.run_id}
+    assert pool["UserPoolTags"] == tag and ident["IdentityPoolTags"] == tag
+    assert len(s.inventory()) == 9
+    report = s.teardown()
+    assert report["errors"] == [] and s.inventory() == []

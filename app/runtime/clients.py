@@ -220,7 +220,7 @@ def _add_tags(model, params: dict, tags: dict[str, str]) -> None:
     if not model.name.startswith("Create"):
         return
     members = model.input_shape.members if model.input_shape is not None else {}
-    for name in ("Tags", "tags"):
+    for name in ("Tags", "tags", "UserPoolTags", "IdentityPoolTags"):
         shape = members.get(name)
         if shape is None:
             continue

@@ -225,9 +225,138 @@ def _firehose(clients, region, wanted, dry_run=False):
     return out
 
 
+def _cognito_idp(clients, region, wanted, dry_run=False):
+    idp = clients.client("cognito-idp", region)
+    out = []
+    for page in idp.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            pid = pool["Id"]
+            if not wanted("cognito-idp", pid, lambda pid=pid: idp.describe_user_pool(UserPoolId=pid)["UserPool"].get(
+                    "UserPoolTags", {})):
+                continue
+            if not dry_run:
+                domain = idp.describe_user_pool(UserPoolId=pid)["UserPool"].get("Domain")
+                if domain:
+                    _ignore_missing(idp.delete_user_pool_domain, Domain=domain, UserPoolId=pid)
+                _ignore_missing(idp.delete_user_pool, UserPoolId=pid)
+            out.append(f"cognito-idp:{pool.get('Name', pid)}")
+    return out
+
+
+def _cognito_identity(clients, region, wanted, dry_run=False):
+    ci = clients.client("cognito-identity", region)
+    out = []
+    for page in ci.get_paginator("list_identity_pools").paginate(MaxResults=60):
+        for pool in page["IdentityPools"]:
+            pid = pool["IdentityPoolId"]
+            if not wanted("cognito-identity", pid, lambda pid=pid: ci.describe_identity_pool(
+                    IdentityPoolId=pid).get("IdentityPoolTags", {})):
+                continue
+            if not dry_run:
+                _ignore_missing(ci.delete_identity_pool, IdentityPoolId=pid)
+            out.append(f"cognito-identity:{pool.get('IdentityPoolName', pid)}")
+    return out
+
+
+def _apigateway(clients, region, wanted, dry_run=False):
+    api = clients.client("apigateway", region)
+    out = []
+    for page in api.get_paginator("get_rest_apis").paginate():
+        for item in page.get("items", []):
+            if not wanted("apigateway", item["id"], lambda item=item: item.get("tags", {})):
+                continue
+            if not dry_run:
+                _ignore_missing(api.delete_rest_api, restApiId=item["id"])
+            out.append(f"apigateway:{item.get('name', item['id'])}")
+    for plan in api.get_usage_plans().get("items", []):
+        if wanted("apigateway", plan["id"], lambda plan=plan: plan.get("tags", {})):
+            if not dry_run:
+                _ignore_missing(api.delete_usage_plan, usagePlanId=plan["id"])
+            out.append(f"apigateway:usage-plan/{plan.get('name', plan['id'])}")
+    for key in api.get_api_keys().get("items", []):
+        if wanted("apigateway", key["id"], lambda key=key: key.get("tags", {})):
+            if not dry_run:
+                _ignore_missing(api.delete_api_key, apiKey=key["id"])
+            out.append(f"apigateway:api-key/{key.get('name', key['id'])}")
+    return out
+
+
+def _cloudfront(clients, region, wanted, dry_run=False):
+    cf = clients.client("cloudfront", "us-east-1")
+    out = []
+    for d in (cf.list_distributions().get("DistributionList", {}).get("Items") or []):
+        def tags_fn(arn=d["ARN"]):
+            return {t["Key"]: t["Value"] for t in cf.list_tags_for_resource(Resource=arn)["Tags"].get("Items", [])}
+        if not wanted("cloudfront", d["Id"], tags_fn):
+            continue
+        if not dry_run:
+            got = cf.get_distribution_config(Id=d["Id"])
+            etag, config = got["ETag"], got["DistributionConfig"]
+            if config.get("Enabled"):
+                config["Enabled"] = False
+                etag = cf.update_distribution(Id=d["Id"], IfMatch=etag, DistributionConfig=config)["ETag"]
+            _ignore_missing(cf.delete_distribution, Id=d["Id"], IfMatch=etag)
+        out.append(f"cloudfront:{d['Id']}")
+    # origin access controls, key groups and public keys take no tags: removed only with the whole account
+    if wanted("cloudfront-untagged", "*", lambda: {}):
+        for oac in (cf.list_origin_access_controls().get("OriginAccessControlList", {}).get("Items") or []):
+            if not dry_run:
+                etag = cf.get_origin_access_control(Id=oac["Id"])["ETag"]
+                _ignore_missing(cf.delete_origin_access_control, Id=oac["Id"], IfMatch=etag)
+            out.append(f"cloudfront:oac/{oac['Id']}")
+        for kg in (cf.list_key_groups().get("KeyGroupList", {}).get("Items") or []):
+            kid = kg["KeyGroup"]["Id"]
+            if not dry_run:
+                etag = cf.get_key_group(Id=kid)["ETag"]
+                _ignore_missing(cf.delete_key_group, Id=kid, IfMatch=etag)
+            out.append(f"cloudfront:key-group/{kid}")
+        for pk in (cf.list_public_keys().get("PublicKeyList", {}).get("Items") or []):
+            if not dry_run:
+                etag = cf.get_public_key(Id=pk["Id"])["ETag"]
+                _ignore_missing(cf.delete_public_key, Id=pk["Id"], IfMatch=etag)
+            out.append(f"cloudfront:public-key/{pk['Id']}")
+    return out
+
+
+def _dax(clients, region, wanted, dry_run=False):
+    dax = clients.client("dax", region)
+    out = []
+    for c in dax.describe_clusters().get("Clusters", []):
+        name = c["ClusterName"]
+        if c.get("Status") in ("deleting", "deleted"):
+            continue     # deletion already under way (DAX deletes asynchronously)
+        if not wanted("dax", name, lambda c=c: {t["Key"]: t["Value"] for t in
+                                                 dax.list_tags(ResourceName=c["ClusterArn"]).get("Tags", [])}):
+            continue
+        if not dry_run:
+            _ignore_missing(dax.delete_cluster, ClusterName=name)
+        out.append(f"dax:{name}")
+    return out
+
+
+def _athena(clients, region, wanted, dry_run=False):
+    ath = clients.client("athena", region)
+    out = []
+    for wg in ath.list_work_groups().get("WorkGroups", []):
+        name = wg["Name"]
+        if name == "primary":
+            continue
+        arn = f"arn:aws:athena:{region}:{clients.account_id}:workgroup/{name}"
+        if not wanted("athena", name, lambda arn=arn: {t["Key"]: t["Value"] for t in
+                                                       ath.list_tags_for_resource(ResourceARN=arn).get("Tags", [])}):
+            continue
+        if not dry_run:
+            _ignore_missing(ath.delete_work_group, WorkGroup=name, RecursiveDeleteOption=True)
+        out.append(f"athena:{name}")
+    return out
+
+
 for _service, _fn, _global in (("lambda", _lambda, False), ("sns", _sns, False), ("sqs", _sqs, False),
                                ("s3", _s3, True), ("dynamodb", _dynamodb, False), ("kinesis", _kinesis, False),
                                ("firehose", _firehose, False), ("logs", _logs, False), ("ses", _ses, False),
+                               ("cognito-idp", _cognito_idp, False),
+                               ("cognito-identity", _cognito_identity, False), ("apigateway", _apigateway, False),
+                               ("cloudfront", _cloudfront, True), ("dax", _dax, False), ("athena", _athena, False),
                                ("iam", _iam, True)):
     register_cleaner(_service, _fn, global_service=_global)
 
