@@ -13,6 +13,7 @@ st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=":ma
 PAGES = [
     st.Page("pages/explore.py", title="Explore", icon=":material/account_tree:", default=True),
     st.Page("pages/whatif.py", title="What if", icon=":material/compare_arrows:"),
+    st.Page("pages/run.py", title="Run", icon=":material/play_circle:"),
 ]
 
 st.navigation(PAGES).run()

@@ -1,0 +1,254 @@
+"""Run: execute the case's pipeline against the embedded AWS backend and show what happened.
+
+Each press of Run deploys the architecture into a fresh account of this session on the
+embedded moto server, drives it, verifies it by reading the backend back, and tears it
+down. Steps appear as they finish; the checks and artifacts (email, thumbnail, S3
+listing, DynamoDB items, the denied request with its policy) stay on the page.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+import streamlit as st
+
+from app.core.cases import all_cases, case_module
+from app.core.diagram import DotMissing, render
+from app.ui import state
+from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, hops_figure, measured_hit_ratios, modelled, step_rows, \
+    waterfall
+
+SESSION_KEY = "_runtime_session_key"
+
+state.seed_from_url()
+st.sidebar.markdown("### Serverless Architecture Explorer")
+case = state.case_picker()
+st.sidebar.markdown("**Options**")
+values = state.toggle_widgets(case)
+state.write_url(case, values)
+
+for message in state.url_warnings():
+    st.warning(message, icon=":material/link_off:")
+
+st.title(f"Run {case.title}")
+module = case_module(case, "pipeline")
+if module is None:
+    runnable = [c.title for c in all_cases() if case_module(c, "pipeline") is not None]
+    st.info(f"{case.title} is explored on the Explore and What if pages. Runs against the embedded backend are "
+            f"available for: {', '.join(runnable)}; pick one in the sidebar.", icon=":material/info:")
+    st.stop()
+
+st.caption("Real boto3 calls against an embedded moto server in an account of your own; Lambda handlers run "
+           "in-process, and what moto lacks (API Gateway invocation, DAX, the CloudFront edge, global-table "
+           f"replication, the identity pool) is emulated. Step times are {EXECUTED}; figures from the latency "
+           f"and cost engine are {MODELLED} for AWS.")
+
+
+# -- options of this case's run -------------------------------------------------------------------
+def _todo_options() -> dict:
+    from patterns.todo_api.traffic import Workload
+
+    with st.expander("Traffic run", expanded=False, icon=":material/trending_up:"):
+        cols = st.columns(4)
+        requests = cols[0].slider("Requests", 20, 2000, 500, 10, key="run:todo:requests",
+                                  help="Requests sent through the API in the traffic step.")
+        items = cols[1].slider("Todos", 5, 200, 40, 5, key="run:todo:items", help="Distinct todo ids requested.")
+        skew = cols[2].slider("Zipf skew", 0.0, 2.0, 1.1, 0.1, key="run:todo:skew",
+                              help="0 is uniform; around 1 a few todos take most requests.")
+        reads = cols[3].slider("Read share", 0.5, 1.0, 0.9, 0.05, key="run:todo:reads",
+                               help="Share of GETs; the rest are PUTs.")
+    return {"workload": Workload(requests=requests, items=items, skew=skew, read_ratio=reads)}
+
+
+def _blog_options() -> dict:
+    from patterns.global_blog.uploads import UploadRejected, accepted_text, sample_image, validate_image
+
+    with st.expander("Image for the thumbnail", expanded=False, icon=":material/image:"):
+        file = st.file_uploader(f"Upload an image ({accepted_text()})", key="run:blog:upload",
+                                help="Checked before anything is stored; without one the sample image is used.")
+        side = st.slider("Longest side of the thumbnail (px)", 64, 400, 200, 8, key="run:blog:side")
+        image = sample_image()
+        if file is not None:
+            try:
+                image = validate_image(file.getvalue(), file.name)
+                st.success(f"{image.name}: {image.format} {image.width}x{image.height}, "
+                           f"{image.size_bytes:,} bytes. It will be uploaded by the run.", icon=":material/check:")
+            except UploadRejected as exc:
+                st.error(f"{exc} Nothing was stored; the run uses the sample image.", icon=":material/block:")
+        if image.name == sample_image().name:
+            st.image(image.data, caption=f"Sample image {image.width}x{image.height}", width=240)
+    return {"image": image, "thumb_max_side": side}
+
+
+OPTIONS = {"todo-api": _todo_options, "global-blog": _blog_options}
+options = OPTIONS.get(case.id, dict)()
+
+
+# -- running --------------------------------------------------------------------------------------
+def _run() -> None:
+    from app.runtime.pipeline import run_pipeline
+    from app.runtime.session import registry
+
+    key = st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex)
+    pipeline = module.build_pipeline(values, **options) if hasattr(module, "build_pipeline") else module.PIPELINE
+    finished: list = []
+    with st.status(f"Running {case.title} on the embedded backend...", expanded=True) as status:
+        chart = st.empty()
+
+        def progress(step) -> None:
+            finished.append(step)
+            status.write(f"{STATUS_MARK.get(step.status, '')} **{step.name}**  ·  {step.service}  ·  "
+                         f"{step.measured_ms:,.0f} ms" + (f"  ·  {step.error}" if step.error else ""))
+            chart.plotly_chart(waterfall(finished), key=f"run-progress-{len(finished)}")
+
+        session = registry().get(key)
+        result = run_pipeline(pipeline, values, session=session, own_session=True, check_leftovers=True,
+                              progress=progress)
+        passed = sum(c.ok for c in result.checks)
+        status.update(label=f"{case.title}: {passed}/{len(result.checks)} checks passed in "
+                            f"{result.measured_ms / 1000:,.1f} s ({EXECUTED})",
+                      state="complete" if result.ok else "error", expanded=False)
+    st.session_state[f"run:{case.id}"] = {"result": result, "values": dict(values)}
+
+
+if st.button("Run", type="primary", icon=":material/play_arrow:", key="run-button",
+             help="Deploy, drive, verify and tear down this architecture on the embedded backend."):
+    _run()
+
+last = st.session_state.get(f"run:{case.id}")
+if last is None:
+    st.info("Press Run to execute the pipeline with the options in the sidebar.", icon=":material/play_circle:")
+    st.stop()
+
+result, run_values = last["result"], last["values"]
+if run_values != values:
+    st.caption("The results below are from the last run, made with other options: "
+               + ", ".join(f"{k}={case.toggle(k).to_text(v)}" for k, v in run_values.items()))
+
+
+# -- results --------------------------------------------------------------------------------------
+passed = sum(c.ok for c in result.checks)
+cols = st.columns(4)
+cols[0].metric("Checks passed", f"{passed} / {len(result.checks)}")
+cols[1].metric(f"Run time, {EXECUTED}", f"{result.measured_ms / 1000:,.2f} s")
+cols[2].metric("Steps", len(result.steps))
+cols[3].metric("Calls traced", len(result.spans))
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Checks")
+    st.dataframe([{"": "✅" if c.ok else "❌", "Check": c.name, "Detail": c.detail} for c in result.checks],
+                 hide_index=True, width="stretch", key="run-checks")
+with right:
+    st.subheader("Path of this run")
+    try:
+        highlight = module.highlight(result) if hasattr(module, "highlight") else {s.name for s in result.steps}
+        rendered = render(case, run_values, highlight=highlight)
+        st.image(rendered.png, width="stretch", caption="Edges of the diagram the run travelled, highlighted")
+    except DotMissing as exc:
+        st.error(str(exc))
+
+st.plotly_chart(waterfall(result.steps), key="run-waterfall")
+with st.expander("Steps and their calls", icon=":material/list:"):
+    st.dataframe([{"": STATUS_MARK.get(r["status"], ""), "Phase": r["phase"], "Step": r["name"],
+                   "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
+                   "Error": r["error"] or ""} for r in step_rows(result.steps)], hide_index=True, width="stretch")
+
+
+def _table(rows, key: str) -> None:
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch", key=key)
+
+
+art = result.artifacts
+st.subheader("Artifacts")
+if case.id == "todo-api":
+    if "denied_request" in art:
+        d = art["denied_request"]
+        st.markdown(f"**The denied request**: `{d['request']}` by `{d['caller']}` → "
+                    f"**{d.get('code', d['status'])}** ({(d.get('decision') or {}).get('reason', '')})")
+        c1, c2 = st.columns(2)
+        c1.caption("Policy of the authenticated role (the document that decided)")
+        c1.json(d["policy"], expanded=True)
+        c2.caption("Error returned to the app")
+        c2.code(d.get("message") or "", language=None, wrap_lines=True)
+    if "unauthorized" in art:
+        st.markdown("**Requests the authorizer refused** (the function never ran)")
+        _table(art["unauthorized"], "art-401")
+    if "cache_reads" in art:
+        st.markdown("**The same todo read again**: stage cache and DAX per read")
+        _table(art["cache_reads"], "art-cache")
+    if "traffic" in art:
+        t = art["traffic"]
+        st.markdown(f"**Traffic run**: {t['reads'] + t['writes']} requests over {t['workload']['items']} todos, "
+                    f"Zipf skew {t['workload']['skew']}, {EXECUTED}")
+        m = st.columns(4)
+        m[0].metric("Lambda invocations", t["lambda_invocations"])
+        m[1].metric("Stage cache hit ratio", f"{t['api_cache']['hit_ratio']:.1%}"
+                    if (t.get("api_cache") or {}).get("hit_ratio") is not None else "off")
+        m[2].metric("DAX hit ratio", f"{t['dax']['hit_ratio']:.1%}"
+                    if (t.get("dax") or {}).get("hit_ratio") is not None else "off")
+        m[3].metric(f"ms per request, {EXECUTED}", f"{t['measured_ms_per_request']:.1f}")
+    if "requests" in art:
+        with st.expander("Todo CRUD requests through the API"):
+            _table(art["requests"], "art-crud")
+elif case.id == "global-blog":
+    if "email" in art and not art["email"].get("missing"):
+        e = art["email"]
+        st.markdown(f"**Welcome email** read back from SES: to {', '.join(e['to'])}, from `{e['source']}`  \n"
+                    f"Subject: **{e['subject']}**")
+        with st.container(border=True):
+            st.html(e["body"])
+    if "thumbnail" in art:
+        t = art["thumbnail"]
+        c1, c2 = st.columns([3, 1])
+        c1.image(t["original"]["data"], caption=f"Original {t['original']['width']}x{t['original']['height']}, "
+                                                f"{t['original']['bytes']:,} bytes", width="stretch")
+        c2.image(t["thumbnail"]["data"], caption=f"Thumbnail {t['thumbnail']['width']}x{t['thumbnail']['height']}, "
+                                                 f"{t['thumbnail']['bytes']:,} bytes")
+    if "fanout_message" in art and not art["fanout_message"].get("missing"):
+        st.markdown(f"**Fan-out message** ({art['fanout_message']['via']})")
+        st.json(art["fanout_message"], expanded=False)
+    if "replication" in art:
+        r = art["replication"]
+        lag = r.get("lag") or {}
+        if lag.get("n"):
+            st.markdown(f"**Replication** {' ↔ '.join(r['regions'])}: {lag['n']} writes replicated, lag median "
+                        f"{lag['median_ms']} ms, max {lag['max_ms']} ms ({EXECUTED})")
+        elif r.get("note"):
+            st.markdown(f"**Replication**: {r['note']}")
+        _table(r.get("far_reads"), "art-far")
+    if "site_fetches" in art:
+        with st.expander("Static site requests"):
+            _table(art["site_fetches"], "art-site")
+    if "post_reads" in art:
+        with st.expander("Post reads (DAX)"):
+            _table(art["post_reads"], "art-posts")
+if "s3_listing" in art:
+    with st.expander("S3 listing", icon=":material/folder:"):
+        st.json(art["s3_listing"], expanded=True)
+if "dynamodb_items" in art:
+    with st.expander("DynamoDB items", icon=":material/table:"):
+        _table(art["dynamodb_items"], "art-items")
+
+st.subheader(f"Modelled on AWS ({MODELLED})")
+report = modelled(case.id, run_values, measured_hit_ratios(case.id, art))
+if report is None:
+    st.caption("This case has no latency and cost model.")
+else:
+    m = st.columns(4)
+    m[0].metric(f"p50 latency, {MODELLED}", f"{report['latency_ms']['p50']:.1f} ms")
+    m[1].metric(f"p90 latency, {MODELLED}", f"{report['latency_ms']['p90']:.1f} ms")
+    m[2].metric(f"p99 latency, {MODELLED}", f"{report['latency_ms']['p99']:.1f} ms")
+    m[3].metric(f"Monthly cost, {MODELLED}", f"{report['monthly_cost_usd']:,.2f} USD")
+    wf = report["waterfall"]
+    st.plotly_chart(hops_figure(wf["hops"], f"A typical request ({wf['class']}), {MODELLED}"), key="run-modelled")
+    basis = report.get("basis", {})
+    st.caption(f"Latency and cost {MODELLED} by the engine for the default workload of the What if page; hit "
+               f"ratios {basis.get('hit_ratio', MODELLED)}"
+               + (" (from this run's traffic)" if basis.get("hit_ratio") == "executed" else "")
+               + ". Hover a bar for its source.")
+with st.expander("Run as JSON"):
+    st.download_button("Download", json.dumps(result.to_dict(), indent=1, default=str),
+                       file_name=f"{case.id}-run-{result.run_id}.json", mime="application/json",
+                       icon=":material/download:")

@@ -1,0 +1,101 @@
+"""What the Run page draws from a pipeline run: the step waterfall and the modelled figures beside it.
+
+Kept out of the page file so the pieces are plain functions of a run result. Step
+times are measured on this machine (labelled "executed (this machine)"); the latency
+and cost engine's figures for the same configuration are labelled "modelled".
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import plotly.graph_objects as go
+
+EXECUTED = "executed (this machine)"
+MODELLED = "modelled"
+PHASE_COLORS = {"deploy": "#868e96", "drive": "#1c7ed6", "verify": "#2f9e44", "teardown": "#adb5bd"}
+STATUS_MARK = {"ok": "✅", "error": "❌", "skipped": "⏭️"}
+
+
+def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
+    """Steps (StepResult objects or their dicts) as rows with their start offset in the run."""
+    rows, start = [], 0.0
+    for s in steps:
+        d = s if isinstance(s, dict) else s.to_dict()
+        spans = [x for x in d.get("spans", []) if "service" in x]
+        rows.append({"name": d["name"], "service": d["service"], "phase": d["phase"], "status": d["status"],
+                     "start_ms": start, "measured_ms": d["measured_ms"], "calls": len(spans),
+                     "error": d.get("error")})
+        start += d["measured_ms"]
+    return rows
+
+
+def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
+    """Horizontal bars, one per step, each starting where the previous one ended."""
+    rows = step_rows(steps)
+    names = [f"{STATUS_MARK.get(r['status'], '')} {r['name']}" for r in rows]
+    traces = []
+    for phase, color in PHASE_COLORS.items():
+        part = [(n, r) for n, r in zip(names, rows) if r["phase"] == phase]
+        if not part:
+            continue
+        traces.append({
+            "type": "bar", "orientation": "h", "name": phase, "marker": {"color": color},
+            "y": [n for n, _ in part], "x": [max(r["measured_ms"], 0.05) for _, r in part],
+            "base": [r["start_ms"] for _, r in part],
+            "customdata": [[r["service"], r["calls"], r["measured_ms"]] for _, r in part],
+            "hovertemplate": "%{y}<br>%{customdata[0]}, %{customdata[1]} calls<br>"
+                             "%{customdata[2]:.1f} ms " + EXECUTED + "<extra></extra>",
+        })
+    height = 120 + 26 * max(1, len(rows))
+    layout = {"title": {"text": title or f"Steps, measured ms ({EXECUTED})", "font": {"size": 14}},
+              "barmode": "overlay", "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 30},
+              "xaxis": {"title": {"text": f"ms since the run started, {EXECUTED}"}},
+              "yaxis": {"autorange": "reversed", "categoryorder": "array", "categoryarray": names},
+              "legend": {"orientation": "h", "y": -0.15}}
+    return go.Figure({"data": traces, "layout": layout})
+
+
+def measured_hit_ratios(case_id: str, artifacts: dict) -> dict[str, float]:
+    """Hit ratios measured by a run's traffic, under the names the case's model uses for them."""
+    out: dict[str, float] = {}
+    traffic = artifacts.get("traffic") or {}
+    if case_id == "todo-api":
+        # The traffic run reads single todos (GET /todos/{id}, a GetItem behind it).
+        if (traffic.get("api_cache") or {}).get("hit_ratio") is not None:
+            out["api_cache_get"] = traffic["api_cache"]["hit_ratio"]
+        if (traffic.get("dax") or {}).get("hit_ratio") is not None:
+            out["dax_item"] = traffic["dax"]["hit_ratio"]
+    return out
+
+
+def modelled(case_id: str, values: dict, measured: dict[str, float] | None = None,
+             samples: int = 50_000) -> dict | None:
+    """The engine's latency and monthly cost for this configuration, or None when the case has no model."""
+    try:
+        from app.engine import run as run_engine
+        from app.engine.run import model_of
+        from app.core.cases import get_case
+
+        model_of(get_case(case_id))
+    except Exception:  # no model for this case
+        return None
+    report = run_engine(case_id, values, samples=samples, with_break_even=False)
+    caches = set(report.get("hit_ratio", {}))
+    usable = {k: v for k, v in (measured or {}).items() if k in caches}
+    if usable:
+        report = run_engine(case_id, values, measured=usable, samples=samples, with_break_even=False)
+    return report
+
+
+def hops_figure(hops: list[dict], title: str) -> go.Figure:
+    """The modelled waterfall of one typical request."""
+    names = [h["hop"] for h in hops]
+    trace = {"type": "bar", "orientation": "h", "y": names, "x": [max(h["ms"], 0.05) for h in hops],
+             "base": [h["start_ms"] for h in hops], "marker": {"color": "#f08c00"},
+             "customdata": [[h.get("service", ""), h.get("source", "")[:120]] for h in hops],
+             "hovertemplate": "%{y}: %{x:.2f} ms " + MODELLED + "<br>%{customdata[0]}<br>%{customdata[1]}"
+                              "<extra></extra>", "name": MODELLED}
+    layout = {"title": {"text": title, "font": {"size": 14}}, "height": 110 + 28 * len(hops),
+              "margin": {"l": 10, "r": 10, "t": 40, "b": 30}, "showlegend": False,
+              "xaxis": {"title": {"text": f"ms, {MODELLED}"}}, "yaxis": {"autorange": "reversed"}}
+    return go.Figure({"data": [trace], "layout": layout})
