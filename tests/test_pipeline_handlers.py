@@ -244,3 +244,34 @@ def test_zipf_workload_is_skewed_and_repeatable():
     assert 1500 < reads < 1700
     with pytest.raises(ValueError, match="skew=5 is out of range"):
         Workload(skew=5)
+
+
+def test_handler_reads_through_the_dax_cluster_bound_to_its_run(clients, monkeypatch, load_event):
+    from app.runtime.dataplanes.dax import DaxClient
+    from app.runtime.dataplanes.endpoints import bind, unbind
+    from app.runtime.trace import Trace
+
+    table = _todo_table(clients, monkeypatch)
+    endpoint = "dax://todos.abc123.dax-clusters.us-east-1.amazonaws.com:8111"
+    trace = Trace()
+    dax = DaxClient(clients.client("dynamodb"), trace=trace)
+    bind(clients, endpoint, dax)
+    monkeypatch.setenv("DAX_ENDPOINT", endpoint)
+    try:
+        with bound(clients):
+            made = json.loads(todo.handler(_event(load_event, "POST", body={"title": "through DAX"}))["body"])
+            for _ in range(2):
+                assert todo.handler(_event(load_event, "GET", made["todo_id"]))["statusCode"] == 200
+        # Written through DAX (write-through), then both reads answered from its item cache.
+        assert [(s.operation, s.cache) for s in trace.spans] == [("PutItem", None), ("GetItem", "hit"),
+                                                                 ("GetItem", "hit")]
+        stored = clients.client("dynamodb").get_item(TableName=table, Key={
+            "user_id": {"S": made["user_id"]}, "todo_id": {"S": made["todo_id"]}})
+        assert stored["Item"]["title"] == {"S": "through DAX"}
+        # Another run's clients do not reach this cluster.
+        other = Clients(account_id="999999999999", access_key="testing", secret_key="testing",
+                        endpoint_url=clients.endpoint_url)
+        with bound(other), pytest.raises(LookupError, match="no emulated data plane"):
+            todo.handler(_event(load_event, "GET", made["todo_id"]))
+    finally:
+        unbind(clients)

@@ -1,0 +1,68 @@
+"""Runs pipeline toggle combinations in a fresh process and prints one JSON line per run.
+
+``python tests/pipeline_combos.py CASE INDEX,INDEX,...`` where the indexes point into
+:func:`combinations` of that case. Used by tests/test_pipeline_combinations.py to spread
+the runs over two processes, each with its own embedded moto server.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TRAFFIC_REQUESTS = 24
+
+
+def combinations(case_id: str) -> list[dict]:
+    """Every combination of the case's on/off and fan-out toggles; the replica region rotates through its choices."""
+    from app.core.cases import get_case
+
+    case = get_case(case_id)
+    varied = [t for t in case.toggles if t.kind == "bool" or (t.kind == "choice" and t.key != "replica_region")]
+    rotating = [t for t in case.toggles if t.key == "replica_region"]
+    out = []
+    for i, combo in enumerate(itertools.product(*[(False, True) if t.kind == "bool" else t.choices for t in varied])):
+        values = dict(zip((t.key for t in varied), combo))
+        for t in rotating:
+            values[t.key] = t.choices[i % len(t.choices)]
+        out.append(case.resolve(values))
+    return out
+
+
+def run_one(case_id: str, values: dict) -> dict:
+    from app.core.cases import get_case
+    from app.runtime.pipeline import run_pipeline
+
+    case = get_case(case_id)
+    if case_id == "todo-api":
+        from patterns.todo_api.pipeline import build_pipeline
+        from patterns.todo_api.traffic import Workload
+
+        pipeline = build_pipeline(values, Workload(requests=TRAFFIC_REQUESTS))
+    else:
+        from app.runtime.pipeline import load_pipeline
+
+        pipeline = load_pipeline(case, values)
+    started = time.perf_counter()
+    result = run_pipeline(pipeline, values, check_leftovers=True)
+    return {"case": case_id, "values": values, "ok": result.ok, "seconds": round(time.perf_counter() - started, 2),
+            "checks": [c.to_dict() for c in result.checks],
+            "steps": [{"name": s.name, "status": s.status, "error": s.error} for s in result.steps]}
+
+
+def main(argv: list[str]) -> int:
+    case_id, indexes = argv[0], [int(i) for i in argv[1].split(",") if i]
+    combos = combinations(case_id)
+    for i in indexes:
+        print(json.dumps({"index": i, **run_one(case_id, combos[i])}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

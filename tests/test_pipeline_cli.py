@@ -1,0 +1,55 @@
+"""`python -m app run todo-api --json` and `run global-blog --set global_tables=on --json` pass all their checks."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(["run", *argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+@pytest.mark.slow
+def test_run_todo_api_json(capsys):
+    code, out = _run(capsys, "todo-api")
+    failed = [c for c in out["checks"] if not c["ok"]]
+    assert code == 0 and out["ok"] and not failed, failed
+    assert out["case"] == "todo-api" and out["backend"] == "moto"
+    assert all({"name", "service", "status", "measured_ms"} <= set(s) for s in out["steps"])
+    assert all(s["status"] == "ok" for s in out["steps"])
+    by_name = {c["name"]: c for c in out["checks"]}
+    assert "AccessDenied" in by_name["write under another user's prefix is denied by the role's policy"]["detail"]
+    assert by_name["authorizer answers 401 without invoking the function"]["detail"].count("401") == 3
+    traffic = out["artifacts"]["traffic"]
+    assert traffic["reads"] + traffic["writes"] == 500 == traffic["workload"]["requests"]
+    assert traffic["lambda_invocations"] == 500          # no cache in the default configuration
+    policy = out["artifacts"]["denied_request"]["policy"]
+    assert "${cognito-identity.amazonaws.com:sub}" in json.dumps(policy)
+    assert by_name["nothing left behind"]["ok"]
+
+
+@pytest.mark.slow
+def test_run_global_blog_with_global_tables_json(capsys):
+    code, out = _run(capsys, "global-blog", "--set", "global_tables=on")
+    failed = [c for c in out["checks"] if not c["ok"]]
+    assert code == 0 and out["ok"] and not failed, failed
+    names = {c["name"] for c in out["checks"]}
+    assert {"posts replicated to eu-west-1", "replication lag measured",
+            "far readers are served by their nearest replica",
+            "the stream triggered the welcome email, naming the new user",
+            "thumbnail's longest side is 200 px, aspect kept"} <= names
+    replication = out["artifacts"]["replication"]
+    assert replication["lag"]["n"] >= 3 and replication["seen_in_home"] is True
+    assert all(r["served_from"] == "eu-west-1" for r in replication["far_reads"])
+    assert "Maria Lopez" in out["artifacts"]["email"]["subject"]
+
+
+def test_run_refuses_a_bad_toggle_value(capsys):
+    code = main(["run", "global-blog", "--set", "replica_region=mars-1", "--json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "eu-west-1" in err

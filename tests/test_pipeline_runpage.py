@@ -1,0 +1,60 @@
+"""The Run page through AppTest: press Run, see the steps, the checks and the artifacts."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APP_ENTRY
+
+
+def _run_page(case_id: str) -> AppTest:
+    at = AppTest.from_file(APP_ENTRY, default_timeout=300)
+    at.run()
+    at.switch_page("pages/run.py").run()
+    if case_id != at.selectbox(key="case").value:
+        at.selectbox(key="case").set_value(case_id).run()
+    assert not at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.slow
+def test_run_todo_api_from_the_page():
+    at = _run_page("todo-api")
+    assert "Press Run" in " ".join(i.value for i in at.info)
+    at.slider(key="run:todo:requests").set_value(20).run()
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total and int(total) >= 10
+    assert "checks passed" in at.status[0].label
+    assert _metric(at, "Lambda invocations") == "20"
+    policies = [j.value for j in at.json]
+    assert any("${cognito-identity.amazonaws.com:sub}" in p for p in policies)   # the policy that denied
+    assert any("modelled" in m.label for m in at.metric)
+
+
+@pytest.mark.slow
+def test_run_global_blog_with_an_upload():
+    at = _run_page("global-blog")
+    uploader = at.file_uploader(key="run:blog:upload")
+    uploader.set_value(("notes.txt", b"just some text", "text/plain")).run()
+    assert any("not an image" in e.value for e in at.error)       # refused, the page keeps working
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 80, 40)).save(buf, format="JPEG")
+    at.file_uploader(key="run:blog:upload").set_value(("holiday.jpg", buf.getvalue(), "image/jpeg")).run()
+    assert not at.error and any("640x480" in s.value for s in at.success)
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total
+    captions = " ".join(c for i in at.image for c in i.captions)
+    assert "Original 640x480" in captions and "Thumbnail 200x150" in captions
+    assert any("Maria Lopez" in m.value for m in at.markdown)
