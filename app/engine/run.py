@@ -198,11 +198,11 @@ def break_even_curve(case: Case, values: Mapping[str, Any], spec: BreakEven, *,
 def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured: Mapping[str, float] | None = None,
         samples: int = 1_000_000, seed: int = 1, with_break_even: bool = True,
         break_even_toggles: tuple[str, ...] | None = None, break_even_points: int | None = None,
-        latency_gain: bool = True, prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
+        with_latency_gain: bool = True, prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
     """Everything the CLI and the what-if page show for one configuration.
 
     ``break_even_toggles`` limits the sweeps to those toggles, ``break_even_points`` sets the
-    number of volumes per sweep, ``latency_gain`` adds each option's latency gain (four more runs).
+    number of volumes per sweep, ``with_latency_gain`` adds each option's latency gain (four more runs).
     """
     case = case_id if isinstance(case_id, Case) else get_case(case_id)
     values = resolve_values(case, given)
@@ -237,9 +237,9 @@ def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured
         if break_even_points:
             specs = [BreakEven(**{**s.__dict__, "points": break_even_points}) for s in specs]
         out["break_even"] = [break_even_curve(case, values, s, prices=ctx.prices, latency=ctx.latency) for s in specs]
-        if latency_gain:
+        if with_latency_gain:
             for be, spec in zip(out["break_even"], specs):
-                be["latency_gain_ms"] = _latency_gain(case, values, spec, ctx)
+                be["latency_gain_ms"] = latency_gain(case, values, spec, prices=ctx.prices, latency=ctx.latency)
     return out
 
 
@@ -260,12 +260,13 @@ def _assumptions(plan: Plan, ctx: Context) -> list[dict]:
     return list(seen.values())
 
 
-def _latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, ctx: Context) -> dict:
+def latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, *, samples: int = 50_000,
+                 prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
     """p50 and p90 of every latency group with the option off minus on (positive: the option is faster)."""
     reports = {}
     for flag in (spec.off, spec.on):
-        plan, _ = build(case, {**values, spec.toggle: flag}, prices=ctx.prices, latency=ctx.latency)
-        r = latency_report(plan, 50_000, 3)
+        plan, _ = build(case, {**values, spec.toggle: flag}, prices=prices, latency=latency)
+        r = latency_report(plan, samples, 3)
         reports[flag] = {"all": r["latency_ms"], **r["latency_by_group_ms"], **r["segments_ms"]}
     out = {}
     for name in reports[spec.off]:
@@ -276,4 +277,4 @@ def _latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, ctx: C
 
 
 __all__ = ["run", "build", "Plan", "Context", "CacheInfo", "BreakEven", "params_of", "resolve_values",
-           "describe_params", "break_even_curve", "latency_report", "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]
+           "describe_params", "break_even_curve", "latency_gain", "latency_report", "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]

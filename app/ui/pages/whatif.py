@@ -16,7 +16,7 @@ from app.core.cases import Case, get_case
 from app.core.params import ParamError
 from app.engine import run as run_engine
 from app.engine.books import load_latency_book, load_price_book
-from app.engine.run import BreakEven, break_even_curve, model_of, resolve_values
+from app.engine.run import BreakEven, break_even_curve, latency_gain, model_of, resolve_values
 from app.ui import state
 
 SAMPLES = 60_000
@@ -37,7 +37,10 @@ def break_even(case_id: str, values_json: str, toggle: str) -> dict:
     case = get_case(case_id)
     spec = next(s for s in model_of(case).BREAK_EVEN if s.toggle == toggle)
     spec = BreakEven(**{**spec.__dict__, "points": BE_POINTS})
-    return break_even_curve(case, resolve_values(case, json.loads(values_json)), spec)
+    values = resolve_values(case, json.loads(values_json))
+    out = break_even_curve(case, values, spec)
+    out["latency_gain_ms"] = latency_gain(case, values, spec, samples=10_000)
+    return out
 
 
 def _key(case: Case, side: str, name: str) -> str:
@@ -246,8 +249,11 @@ with right:
         st.plotly_chart(fig, width="stretch", key="fig_breakeven")
         where = (f"break-even at **{be['break_even_volume']:,.0f} {be['volume_unit']}**"
                  if be["break_even_volume"] else "no break-even in the slider range")
+        gains = [f"{g} p50 {d['p50']:+,.2f} ms" for g, d in be["latency_gain_ms"].items() if abs(d["p50"]) >= 0.05]
+        gained = ("Latency gained with it on: " + ", ".join(gains) + ".") if gains else \
+            "It does not change the modelled latency."
         st.caption(f"**Modelled** for configuration B's other options and the workload above: {where}; "
-                   f"{chosen} {be['verdict']}. It saves {spec.saves}. Prices **published** (price book, "
+                   f"{chosen} {be['verdict']}. It saves {spec.saves}. {gained} Prices **published** (price book, "
                    f"links in the cost lines).")
 
 # -- details --------------------------------------------------------------------------------------------
