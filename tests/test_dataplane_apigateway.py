@@ -323,16 +323,3 @@ def test_stage_cache_validates_size_and_evicts_least_recently_used():
     assert cache.get(("b",)) is None and cache.get(("a",)) is not None
     assert cache.stats()["evictions"] == 1
     assert not cache.put(("big",), ApiResponse(200, "x" * 1048577), 300)
-
-
-def test_cache_hit_overhead(world):
-    invoker, _ = make_invoker(world, cache_key_parameters={"GET /todos/{id}": ["method.request.path.id"]})
-    headers = bearer(world)
-    invoker.request("GET", "/todos/1", headers=headers)
-    n = 300
-    t0 = time.perf_counter()
-    for _ in range(n):
-        invoker.request("GET", "/todos/1", headers=headers)
-    per_request_us = (time.perf_counter() - t0) / n * 1e6
-    print(f"api cache hit: {per_request_us:.0f} us per request")
-    assert per_request_us < 5000, per_request_us

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import collections
-import time
 import uuid
 
 import pytest
@@ -212,17 +211,6 @@ def test_item_size_follows_dynamodb_rules():
     assert item_size({"s": {"SS": ["a", "bc"]}}) == 1 + 3
     assert read_units(4096) == 0.5 and read_units(4097) == 1.0 and read_units(4097, consistent=True) == 2.0
     assert write_units(1) == 1.0 and write_units(1025) == 2.0
-
-
-def test_hit_overhead_is_microseconds(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
-    dax.get_item(TableName=table, Key=key(0))
-    n = 2000
-    t0 = time.perf_counter()
-    for _ in range(n):
-        dax.get_item(TableName=table, Key=key(0))
-    per_hit_us = (time.perf_counter() - t0) / n * 1e6
-    assert per_hit_us < 500, per_hit_us
 
 
 def test_batch_get_with_projection_without_keys_is_answered_but_not_cached(ddb, table):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -188,14 +187,3 @@ def test_role_policies_read_back_from_iam(aws):
     ctx = {SUB: "u1"}
     assert evaluate(docs, "s3:GetObject", "arn:aws:s3:::files/u1/a", ctx)
     assert evaluate(docs, "s3:DeleteObject", "arn:aws:s3:::files/u1/a", ctx).reason == "explicit deny"
-
-
-def test_evaluation_overhead_is_small():
-    ctx = {SUB: "us-east-1:aaaa", "s3:prefix": "us-east-1:aaaa/"}
-    evaluate([PER_USER], "s3:ListBucket", "arn:aws:s3:::files", ctx)
-    n = 500
-    t0 = time.perf_counter()
-    for _ in range(n):
-        evaluate([PER_USER], "s3:ListBucket", "arn:aws:s3:::files", ctx)
-    per_call_us = (time.perf_counter() - t0) / n * 1e6
-    assert per_call_us < 2000, per_call_us

@@ -16,6 +16,7 @@ from app.commands.common import print_json
 SECTIONS = (
     ("diagrams", "app.bench.diagrams"),
     ("streaming", "app.bench.streaming"),
+    ("dataplanes", "app.bench.dataplanes"),
     ("engine", "app.bench.engine"),
     ("runtime", "app.bench.runtime"),
 )
