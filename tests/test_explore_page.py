@@ -30,7 +30,7 @@ def test_opens_on_the_first_case_with_its_diagram():
     assert not at.exception
     first = CASES[0]
     assert at.title[0].value == first.title
-    assert diagram(at).url.endswith(".png")
+    assert diagram(at).url.startswith("data:image/svg+xml")
     assert at.query_params["case"] == first.id
 
 

@@ -56,7 +56,7 @@ def diagram(v, kit) -> None:
             sts = IdentityAndAccessManagementIamAWSSts("STS", nodeid="sts")
         bucket = SimpleStorageServiceS3Bucket("S3 bucket\nprefix per user", nodeid="bucket")
         with Cluster("API Gateway - stage prod"):
-            api = APIGateway("REST API\nCognito authorizer", nodeid="api")
+            api = APIGateway("REST API", nodeid="api")
             cache = ElasticacheCacheNode("Stage cache\nGET, TTL 300 s", nodeid="api_cache") if v["api_cache"] else None
         if v["dax"]:
             with Cluster("VPC"):

@@ -23,7 +23,7 @@ except DotMissing as exc:
     st.error(str(exc))
     st.stop()
 
-st.image(rendered.png, width="stretch",
+st.image(rendered.svg, width="stretch",
          alt=f"Architecture diagram of {case.title} with " +
              ", ".join(f"{k}={case.toggle(k).to_text(v)}" for k, v in values.items()))
 
@@ -31,7 +31,7 @@ slug = case.id + "".join(f"_{k}-{case.toggle(k).to_text(v)}" for k, v in values.
 cols = st.columns([1, 1, 1, 5])
 cols[0].download_button("SVG", rendered.svg, file_name=f"{slug}.svg", mime="image/svg+xml",
                         icon=":material/download:", help="Icons are embedded: the file opens anywhere.")
-cols[1].download_button("PNG", rendered.png, file_name=f"{slug}.png", mime="image/png",
+cols[1].download_button("PNG", lambda: rendered.png, file_name=f"{slug}.png", mime="image/png",
                         icon=":material/download:")
 cols[2].download_button("DOT", rendered.dot, file_name=f"{slug}.dot", mime="text/vnd.graphviz",
                         icon=":material/download:", help="Graphviz source of this diagram.")
