@@ -116,14 +116,16 @@ def test_background_replication_measures_lag(acct):
     try:
         for i in range(5):
             table.put_item("us-east-1", {"pk": {"S": f"k{i}"}, "author": {"S": "x"}})
-        deadline = time.time() + 10
-        while table.lag_summary()["n"] < 10 and time.time() < deadline:
+        # Wait for the replicator thread itself (no final pump below); the bound only ends a broken run.
+        deadline = time.monotonic() + 60
+        while table.lag_summary()["n"] < 10 and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
-        table.stop()
+        table.stop(final_pump=False)
     summary = table.lag_summary()
-    assert summary["n"] == 10 and 0 < summary["median_ms"] < 10_000
-    assert all(get(acct, "eu-west-1", f"k{i}") for i in range(5))
+    assert summary["n"] == 10 and summary["median_ms"] > 0
+    assert table.counters["pump_errors"] == 0
+    assert all(get(acct, region, f"k{i}") for region in REGIONS[1:] for i in range(5))
 
 
 def test_bad_regions_are_named(acct):

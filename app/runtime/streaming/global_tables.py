@@ -119,16 +119,19 @@ class GlobalTable(Traced):
         """PutItem in one region, stamped for last-writer-wins; returns the stamped item."""
         self._check_region(region)
         stamped = {**item, UPDATE_TIME: {"N": _stamp(self.clock())}, UPDATE_REGION: {"S": region}}
-        with self.call_span("dynamodb", "PutItem", f"{region}/{self.table_name}", request_units=1.0):
-            self._ddb(region).put_item(TableName=self.table_name, Item=stamped)
-        self._written_at[(region, self._key_of(stamped), stamped[UPDATE_TIME]["N"])] = time.perf_counter()
+        # Held so a background pump cannot read the stream record before the write time is noted.
+        with self._lock:
+            with self.call_span("dynamodb", "PutItem", f"{region}/{self.table_name}", request_units=1.0):
+                self._ddb(region).put_item(TableName=self.table_name, Item=stamped)
+            self._written_at[(region, self._key_of(stamped), stamped[UPDATE_TIME]["N"])] = time.perf_counter()
         return stamped
 
     def delete_item(self, region: str, key: dict) -> None:
         self._check_region(region)
-        with self.call_span("dynamodb", "DeleteItem", f"{region}/{self.table_name}", request_units=1.0):
-            self._ddb(region).delete_item(TableName=self.table_name, Key=key)
-        self._written_at[(region, _key_json(key), "delete")] = time.perf_counter()
+        with self._lock:
+            with self.call_span("dynamodb", "DeleteItem", f"{region}/{self.table_name}", request_units=1.0):
+                self._ddb(region).delete_item(TableName=self.table_name, Key=key)
+            self._written_at[(region, _key_json(key), "delete")] = time.perf_counter()
 
     def _check_region(self, region: str) -> None:
         if region not in self.regions:
