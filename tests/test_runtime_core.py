@@ -174,3 +174,35 @@ def test_teardown_covers_the_services_the_cases_use(runtime_session):
         "apigateway", "athena", "cognito-identity", "cognito-idp", "dax", "iam", "kinesis", "sns"]
     report = s.teardown()
     assert report["errors"] == [] and s.inventory() == []
+
+
+def test_invoke_api_runs_the_function_in_process(runtime_session):
+    import base64
+
+    s = runtime_session
+    t = make_table(s)
+    s.lambdas.deploy("jobs", f"{HANDLERS}.process_jobs", env={"TABLE": t})
+    s.lambdas.deploy("bad", f"{HANDLERS}.fail_always")
+    lam = s.clients.client("lambda")
+    event = {"Records": [{"messageId": "m", "body": json.dumps({"id": "via-api"})}]}
+    resp = lam.invoke(FunctionName=s.lambdas.get("jobs").name, Payload=json.dumps(event), LogType="Tail")
+    assert resp["StatusCode"] == 200 and "FunctionError" not in resp
+    assert json.loads(resp["Payload"].read()) == {"processed": 1}
+    assert "REPORT RequestId" in base64.b64decode(resp["LogResult"]).decode()
+    assert s.clients.client("dynamodb").get_item(TableName=t, Key={"pk": {"S": "via-api"}})["Item"]
+    bad = lam.invoke(FunctionName=s.lambdas.get("bad").arn, Payload=b"{}")
+    assert bad["FunctionError"] == "Unhandled"
+    assert json.loads(bad["Payload"].read())["errorType"] == "RuntimeError"
+    assert lam.invoke(FunctionName=s.lambdas.get("jobs").name, InvocationType="Event",
+                      Payload=json.dumps(event))["StatusCode"] == 202
+    assert s.clients.client("dynamodb").get_item(TableName=t, Key={"pk": {"S": "via-api"}})["Item"]["done"] == {"N": "2"}
+    invokes = [sp for sp in s.trace.spans if sp.service == "lambda" and sp.operation == "Invoke"]
+    assert len(invokes) == 3          # one span per run, none doubled by the API call
+
+    def caller(event, context):      # a handler invoking another function through the API
+        out = aws_client("lambda").invoke(FunctionName=event["target"], Payload=json.dumps(event["inner"]))
+        return json.loads(out["Payload"].read())
+
+    s.lambdas.deploy("caller", f"{HANDLERS}.fail_always").callable = caller
+    got = s.lambdas.invoke("caller", {"target": s.lambdas.get("jobs").name, "inner": event})
+    assert got.payload == {"processed": 1}

@@ -51,7 +51,7 @@ class Call:
     """One finished API call, as observers see it."""
 
     __slots__ = ("service", "operation", "params", "parsed", "status_code", "measured_ms", "start", "error",
-                 "request_bytes", "response_bytes", "region")
+                 "request_bytes", "response_bytes", "region", "answered_locally")
 
     def __init__(self, service: str, operation: str, params: dict, region: str) -> None:
         self.service, self.operation, self.params, self.region = service, operation, params, region
@@ -62,6 +62,7 @@ class Call:
         self.error: str | None = None
         self.request_bytes = 0
         self.response_bytes = 0
+        self.answered_locally = False   # an interceptor answered (e.g. Lambda Invoke run in-process)
 
     @property
     def resource(self) -> str:
@@ -112,6 +113,7 @@ class Clients:
         self._default_chain = default_chain
         self._cache: dict[tuple[str, str], Any] = {}
         self._observers: list[CallObserver] = []
+        self._interceptors: dict[tuple[str, str], Callable[[dict], "tuple[int, dict] | None"]] = {}
         self.tags = dict(tags or {})
         self._config = Config(retries={"max_attempts": max_attempts, "mode": "standard"},
                               connect_timeout=5, read_timeout=60, account_id_endpoint_mode="disabled")
@@ -129,6 +131,11 @@ class Clients:
     def observe(self, observer: CallObserver) -> None:
         """Call ``observer(call)`` after each API call made by this object's clients."""
         self._observers.append(observer)
+
+    def intercept(self, service: str, operation: str, fn: Callable[[dict], "tuple[int, dict] | None"]) -> None:
+        """Answer ``service.operation`` calls locally: ``fn(params)`` returns ``(status, parsed)``, or None to
+        let the call go to the backend. Used to run Lambda's Invoke in-process on moto."""
+        self._interceptors[(service, operation)] = fn
 
     def client(self, service: str, region: str | None = None):
         region = region or self.region
@@ -203,7 +210,20 @@ class Clients:
             for observer in list(self._observers):
                 observer(call)
 
+        def local_answer(model, context, **_):
+            fn = self._interceptors.get((service, model.name))
+            call: Call | None = context.get("_call")
+            if fn is None or call is None:
+                return None
+            answer = fn(call.params)
+            if answer is None:
+                return None
+            status, parsed = answer
+            call.answered_locally = True
+            return _LocalResponse(status), parsed
+
         events.register("before-parameter-build", before)
+        events.register("before-call", local_answer)
         events.register("after-call", after)
 
 
@@ -213,6 +233,15 @@ class Clients:
             return
         client.put_bucket_tagging(Bucket=call.params["Bucket"], Tagging={
             "TagSet": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
+
+
+class _LocalResponse:
+    """The HTTP side of a locally answered call."""
+
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+        self.content = b""
+        self.headers: dict[str, str] = {}
 
 
 def _add_tags(model, params: dict, tags: dict[str, str]) -> None:

@@ -23,6 +23,10 @@ the Python callable. ``invoke(name, event)`` then runs that callable in this pro
 * a raised exception becomes ``FunctionError: "Unhandled"`` with Lambda's error
   payload (errorMessage, errorType, requestId, stackTrace).
 
+The Invoke API itself works too: ``lambda.invoke(FunctionName=..., Payload=...)`` made
+through the session's clients (from a step or from another handler) is answered by
+running the function here (RequestResponse, Event, DryRun, ``LogType="Tail"``).
+
 The function's timeout cannot interrupt Python code running in this process: a run
 that exceeds it is reported afterwards as Lambda's ``Sandbox.Timedout`` error.
 
@@ -276,6 +280,7 @@ class Lambdas:
         self.on_invoked: list[Callable[[Function, InvokeResult], None]] = []
         if local:
             _install()
+            clients.intercept("lambda", "Invoke", self._invoke_api)
 
     # -- control plane ----------------------------------------------------------------
     def role_arn(self) -> str:
@@ -385,6 +390,49 @@ class Lambdas:
         for listener in list(self.on_invoked):
             listener(fn, result)
         return result
+
+    def _invoke_api(self, params: dict) -> tuple[int, dict] | None:
+        """Lambda's Invoke API answered in-process for this session's functions (moto cannot run them)."""
+        import base64
+
+        from botocore.response import StreamingBody
+
+        name = str(params.get("FunctionName", ""))
+        qualifier = params.get("Qualifier")
+        if name.count(":") == 7 or (":" in name and not name.startswith("arn:")):
+            name, _, qualifier = name.rpartition(":")
+        if qualifier not in (None, "$LATEST"):
+            return None
+        try:
+            fn = self.get(name)
+        except KeyError:
+            return None      # not deployed by this session: the backend answers
+        kind = params.get("InvocationType", "RequestResponse")
+        if kind == "DryRun":
+            return 204, {"StatusCode": 204}
+        raw = params.get("Payload") or b"{}"
+        if hasattr(raw, "read"):
+            raw = raw.read()
+        try:
+            event = json.loads(raw or b"{}")
+        except ValueError:
+            return 400, {"Error": {"Code": "InvalidRequestContentException",
+                                   "Message": "Could not parse request body into json"}}
+        if kind == "Event":
+            # Asynchronous: Lambda retries a failed event twice; here before the call returns.
+            for _ in range(3):
+                if self.invoke(fn.name, event, source="invoke-async").ok:
+                    break
+            return 202, {"StatusCode": 202, "Payload": StreamingBody(io.BytesIO(b""), 0)}
+        result = self.invoke(fn.name, event, source="invoke-api")
+        body = json.dumps(result.payload).encode()
+        parsed: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST",
+                                  "Payload": StreamingBody(io.BytesIO(body), len(body))}
+        if result.function_error:
+            parsed["FunctionError"] = result.function_error
+        if params.get("LogType") == "Tail":
+            parsed["LogResult"] = base64.b64encode(result.logs.encode()[-4096:]).decode()
+        return 200, parsed
 
     def _run_local(self, fn: Function, event: Any) -> InvokeResult:
         request_id = str(uuid.uuid4())

@@ -154,8 +154,8 @@ class RuntimeSession:
             self._owned_identities.add(call.params.get(_SES_VERIFY[call.operation], ""))
         self._regions.add(call.region)
         self.last_used = time.time()
-        span = _call_span(self.trace, call)
-        self.trace.add(span)
+        if not call.answered_locally:      # an in-process Invoke records its own, richer span
+            self.trace.add(_call_span(self.trace, call))
         self.routing.after_call(call)
 
     # -- inventory and teardown ---------------------------------------------------------
