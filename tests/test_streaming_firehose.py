@@ -166,7 +166,12 @@ def test_parquet_conversion_readable_by_duckdb(acct, tmp_path):
     path.write_bytes(objects(s3, stream.bucket)[key])
     assert duckdb.connect().execute(f"SELECT count(*), sum(temp) FROM '{path}'").fetchone() == (30, sum(range(30)))
     [body] = objects(s3, stream.bucket, "format-conversion-failed/").values()
-    assert base64.b64decode(json.loads(body)["rawData"]) == b"not json"
+    line = json.loads(body)
+    assert base64.b64decode(line["rawData"]) == b"not json"
+    # Firehose's documented schema for format conversion errors (not the transform's errorCode/lambdaArn)
+    assert set(line) == {"attemptsMade", "arrivalTimestamp", "lastErrorCode", "lastErrorMessage",
+                         "attemptEndingTimestamp", "rawData", "sequenceNumber", "subSequenceNumber"}
+    assert line["lastErrorCode"].startswith("DataFormatConversion.")
 
 
 def test_spans_and_bad_settings(acct):

@@ -31,7 +31,10 @@ delivery itself, into the real moto bucket:
 - Output: ``compression="GZIP"`` gzips the object (``.gz`` suffix). ``format="parquet"``
   converts JSON records to one Parquet file per delivery (Snappy, with DuckDB), as
   record format conversion does; records that are not JSON objects go to
-  ``<error_prefix>format-conversion-failed/YYYY/MM/DD/HH/``.
+  ``<error_prefix>format-conversion-failed/YYYY/MM/DD/HH/`` in the documented error
+  schema (attemptsMade, arrivalTimestamp, lastErrorCode, lastErrorMessage,
+  attemptEndingTimestamp, rawData, sequenceNumber, subSequenceNumber; no
+  dataCatalogTable, as no Glue table is involved here).
 - Keys: ``<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`` in UTC, from
   the arrival time of the oldest record in the object.
 
@@ -306,13 +309,18 @@ class FirehoseDelivery(Traced):
     # -- S3 ------------------------------------------------------------------------
     def _write_failed(self, records: list[dict], folder: str, code: str, message: str, attempts: int) -> None:
         now = int(self.clock() * 1000)
-        lines = [{"attemptsMade": attempts, "arrivalTimestamp": int(r["arrival"] * 1000), "errorCode": code,
-                  "errorMessage": message, "attemptEndingTimestamp": now,
-                  "rawData": base64.b64encode(r["data"]).decode("ascii"), "lambdaArn": self.lambda_arn}
-                 for r in records]
-        if folder != "processing-failed":
-            for line in lines:
-                line.pop("lambdaArn")
+        if folder == "processing-failed":      # the transform's error schema
+            lines = [{"attemptsMade": attempts, "arrivalTimestamp": int(r["arrival"] * 1000), "errorCode": code,
+                      "errorMessage": message, "attemptEndingTimestamp": now,
+                      "rawData": base64.b64encode(r["data"]).decode("ascii"), "lambdaArn": self.lambda_arn}
+                     for r in records]
+        else:                                  # record format conversion's error schema
+            lines = [{"attemptsMade": attempts, "arrivalTimestamp": int(r["arrival"] * 1000), "lastErrorCode": code,
+                      "lastErrorMessage": message, "attemptEndingTimestamp": now,
+                      "rawData": base64.b64encode(r["data"]).decode("ascii"),
+                      "sequenceNumber": (r["kinesis"] or {}).get("sequenceNumber"),
+                      "subSequenceNumber": None}
+                     for r in records]
         body = "".join(json.dumps(line) + "\n" for line in lines).encode()
         key = self._key(f"{self.error_prefix}{folder}/", records[0]["arrival"], "")
         with self.call_span("s3", "PutObject", f"{self.bucket}/{key}", payload_bytes=len(body)):
