@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from botocore.exceptions import ClientError
 
 from app.runtime.streaming import ManualClock
 from app.runtime.streaming.firehose import FirehoseDelivery
@@ -190,5 +191,9 @@ def test_direct_put_refused_on_a_kinesis_source_stream(acct):
     kinesis = acct.client("kinesis")
     kinesis.create_stream(StreamName="src", ShardCount=1)
     stream, _ = setup(acct, kinesis=kinesis, source_stream="src")
-    with pytest.raises(ValueError, match="write to that stream"):
-        stream.put_record(b"x")
+    for put in (lambda: stream.put_record(b"x"), lambda: stream.put_record_batch([b"x"])):
+        with pytest.raises(ClientError) as exc:
+            put()
+        assert exc.value.response["Error"]["Code"] == "InvalidArgumentException"
+        assert "Kinesis stream src" in exc.value.response["Error"]["Message"]
+    assert stream.counters["records_in"] == 0

@@ -55,6 +55,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from app.runtime.dataplanes import aws_error
 from app.runtime.streaming import Clock, Counters, FunctionFailed, Invoke, Traced, invoke_payload
 from app.runtime.trace import Trace
 
@@ -153,21 +154,22 @@ class FirehoseDelivery(Traced):
     # -- sources -----------------------------------------------------------------
     def put_record(self, data: bytes | str) -> dict:
         """Direct PUT of one record; returns ``{"RecordId", "Encrypted"}`` as PutRecord does."""
-        self._direct_put_allowed()
+        self._direct_put_allowed("PutRecord")
         return {"RecordId": self._accept(data), "Encrypted": False}
 
     def put_record_batch(self, records: list[bytes | str]) -> dict:
         """Direct PUT of up to 500 records, as PutRecordBatch."""
         if len(records) > MAX_BATCH:
             raise ValueError(f"put_record_batch takes at most {MAX_BATCH} records, not {len(records)}")
-        self._direct_put_allowed()
+        self._direct_put_allowed("PutRecordBatch")
         ids = [self._accept(r) for r in records]
         return {"FailedPutCount": 0, "Encrypted": False, "RequestResponses": [{"RecordId": i} for i in ids]}
 
-    def _direct_put_allowed(self) -> None:
-        if self.source_stream:   # as AWS answers InvalidArgumentException
-            raise ValueError(f"delivery stream {self.name} reads from Kinesis stream {self.source_stream}; "
-                             "write to that stream instead of PutRecord")
+    def _direct_put_allowed(self, operation: str) -> None:
+        if self.source_stream:   # the error AWS answers, as boto3 raises it
+            raise aws_error("InvalidArgumentException",
+                            "This operation is not permitted on KinesisStreamAsSource delivery stream type. "
+                            f"Write to Kinesis stream {self.source_stream} instead.", operation)
 
     def poll_source(self, limit: int = 10000) -> int:
         """Read new records from the Kinesis source stream into the buffer; returns how many."""
