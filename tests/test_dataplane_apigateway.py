@@ -323,3 +323,24 @@ def test_stage_cache_validates_size_and_evicts_least_recently_used():
     assert cache.get(("b",)) is None and cache.get(("a",)) is not None
     assert cache.stats()["evictions"] == 1
     assert not cache.put(("big",), ApiResponse(200, "x" * 1048577), 300)
+
+
+def test_unknown_stage_and_unemulated_methods_are_refused_when_the_api_is_read(world):
+    from botocore.exceptions import ClientError
+
+    ag = world["ag"]
+    with pytest.raises(ClientError) as exc:
+        make_invoker(world, stage="no-such-stage")
+    assert exc.value.response["Error"]["Code"] == "NotFoundException"
+    for auth, integration, fragment in (("AWS_IAM", "AWS_PROXY", "authorizationType AWS_IAM"),
+                                        ("NONE", "MOCK", "integration MOCK")):
+        api = ag.create_rest_api(name=f"other-{uuid.uuid4().hex[:6]}")["id"]
+        root = ag.get_resources(restApiId=api)["items"][0]["id"]
+        ag.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType=auth)
+        ag.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type=integration,
+                           integrationHttpMethod="POST", uri=LAMBDA_URI.format(name="todo-fn"))
+        ag.create_deployment(restApiId=api, stageName="prod")
+        handler = Handler()
+        with pytest.raises(ValueError, match=fragment):
+            RestApiInvoker(ag, api, "prod", handler)
+        assert handler.events == []

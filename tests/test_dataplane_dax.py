@@ -220,3 +220,15 @@ def test_batch_get_with_projection_without_keys_is_answered_but_not_cached(ddb, 
     assert sorted(i["title"]["S"] for i in first["Responses"][table]) == ["todo 0", "todo 1"]
     dax.batch_get_item(RequestItems=request)
     assert ddb.sent["BatchGetItem"] == 2
+
+
+def test_dynamodb_errors_reach_the_caller_and_nothing_is_cached(ddb, table):
+    dax = DaxClient(ddb, clock=Clock())
+    for call in (lambda: dax.get_item(TableName="no-such-table", Key=key(0)),
+                 lambda: dax.query(TableName="no-such-table", KeyConditionExpression="#u = :u",
+                                   ExpressionAttributeNames={"#u": "user"},
+                                   ExpressionAttributeValues={":u": {"S": "alice"}}),
+                 lambda: dax.put_item(TableName="no-such-table", Item={**key(0), "title": {"S": "x"}})):
+        with pytest.raises(ddb.exceptions.ResourceNotFoundException):
+            call()
+    assert dax.stats()["entries"] == 0 and dax.stats()["writes"] == 0

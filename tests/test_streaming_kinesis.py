@@ -176,3 +176,11 @@ def test_bad_settings_name_valid_values(acct):
     kinesis = make_stream(acct)
     with pytest.raises(ValueError, match="TRIM_HORIZON, LATEST"):
         KinesisEventSource(kinesis, "telemetry", "fn", print, role_arn=ROLE, starting_position="EARLIEST")
+
+
+def test_missing_stream_is_resource_not_found(acct):
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as exc:
+        KinesisEventSource(acct.client("kinesis"), "no-such-stream", "fn", print, role_arn=ROLE)
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
