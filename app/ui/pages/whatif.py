@@ -63,7 +63,8 @@ def _widget(container, p, key: str):
 
 def _figure(traces: list[dict], layout: dict) -> go.Figure:
     """A figure built in one pass from plain dicts (far cheaper than plotly's incremental helpers)."""
-    base = {"margin": {"l": 10, "r": 10, "t": 24, "b": 10}, "legend": {"orientation": "h"}}
+    base = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}}
     return go.Figure({"data": traces, "layout": {**base, **layout}})
 
 
@@ -181,7 +182,7 @@ with left:
                f"assumptions (listed below).")
     if res_a["segments_ms"] or res_b["segments_ms"]:
         segs = list(dict.fromkeys(list(res_a["segments_ms"]) + list(res_b["segments_ms"])))
-        _table([{"Part of the path": s,
+        _table([{"Part of the path": s.replace("_", " "),
                        "A p50": _fmt_ms(res_a["segments_ms"][s]["p50"]) if s in res_a["segments_ms"] else "",
                        "B p50": _fmt_ms(res_b["segments_ms"][s]["p50"]) if s in res_b["segments_ms"] else "",
                        "A p99": _fmt_ms(res_a["segments_ms"][s]["p99"]) if s in res_a["segments_ms"] else "",
@@ -239,8 +240,8 @@ with right:
                       "x1": be["current_volume"], "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "grey"}})
         notes = [{"x": math.log10(x), "y": 1, "xref": "x", "yref": "paper", "text": f"break-even {x:,.3g}",
                   "showarrow": False, "yanchor": "bottom"} for x in be["break_even_volumes"]]
-        notes.append({"x": math.log10(be["current_volume"]), "y": 0, "xref": "x", "yref": "paper",
-                      "text": "workload", "showarrow": False, "yanchor": "top"})
+        notes.append({"x": math.log10(be["current_volume"]), "y": 0.02, "xref": "x", "yref": "paper",
+                      "text": " workload", "showarrow": False, "yanchor": "bottom", "xanchor": "left"})
         fig = _figure([{"type": "scatter", "mode": "lines+markers", "x": be["volumes"], "y": be[f"cost_{k}_usd"],
                         "name": f"{chosen} = {case.toggle(chosen).to_text(be[k])}"} for k in ("on", "off")],
                       {"height": 360, "shapes": lines, "annotations": notes,
