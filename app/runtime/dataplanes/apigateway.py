@@ -55,12 +55,12 @@ from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from app.runtime.dataplanes.tokens import CognitoTokenVerifier, TokenError, pool_id_from_arn
+from app.runtime.streaming import FunctionFailed, Invoke, invoke_payload
 from app.runtime.trace import Trace
 
 CACHE_SIZES_GB = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 MAX_TTL_S = 3600
 MAX_CACHED_BYTES = 1048576
-Invoke = Callable[[str, dict], Any]
 
 
 @dataclass
@@ -449,13 +449,11 @@ class RestApiInvoker:
         failed = _error(502, "Internal server error", "InternalServerErrorException")
         failed.invoked = True
         try:
-            result = self.invoke(function, event)
-        except Exception:
+            payload = invoke_payload(self.invoke, function, event)
+        except FunctionFailed:
             self.counters["errors"] += 1
             return failed, False
-        payload = getattr(result, "payload", result)
-        if getattr(result, "function_error", None) or not isinstance(payload, dict) \
-                or not isinstance(payload.get("statusCode"), int) \
+        if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int) \
                 or not isinstance(payload.get("body") or "", str):
             self.counters["errors"] += 1
             return failed, False
