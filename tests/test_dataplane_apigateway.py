@@ -11,19 +11,12 @@ import pytest
 
 from app.runtime.dataplanes.apigateway import RestApiInvoker, StageCache
 from app.runtime.dataplanes.tokens import CognitoTokenVerifier, TokenError
+from app.runtime.streaming import ManualClock
 from app.runtime.trace import Trace
+from tests.dataplane_support import user_pool
 
-PASSWORD = "Passw0rd!long"
 LAMBDA_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
               "arn:aws:lambda:us-east-1:123456789012:function:{name}/invocations")
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Handler:
@@ -41,14 +34,6 @@ class Handler:
                                     .get("cognito:username")})}
 
 
-def _sign_in(idp, pool_id, client_id, username):
-    idp.sign_up(ClientId=client_id, Username=username, Password=PASSWORD,
-                UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"}])
-    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=username)
-    return idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                             AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]
-
-
 @pytest.fixture(scope="module")
 def world(moto_endpoint):
     """A user pool with two users and a REST API with a Cognito authorizer, deployed to stage prod."""
@@ -56,10 +41,7 @@ def world(moto_endpoint):
     kw = dict(endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
               aws_secret_access_key="testing")
     idp, ag = boto3.client("cognito-idp", **kw), boto3.client("apigateway", **kw)
-    pool = idp.create_user_pool(PoolName=f"todo-{uuid.uuid4().hex[:6]}")["UserPool"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app",
-                                            ExplicitAuthFlows=["USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
-    tokens = {u: _sign_in(idp, pool["Id"], client_id, u) for u in ("alice", "bob")}
+    pool, client_id, tokens = user_pool(idp, f"todo-{uuid.uuid4().hex[:6]}", ("alice", "bob"))
     api = ag.create_rest_api(name=f"todos-{uuid.uuid4().hex[:6]}")["id"]
     root = ag.get_resources(restApiId=api)["items"][0]["id"]
     auth = ag.create_authorizer(restApiId=api, name="cognito", type="COGNITO_USER_POOLS",
@@ -87,7 +69,7 @@ def make_invoker(world, stage="prod", handler=None, clock=None, **kwargs):
     handler = handler or Handler()
     verifier = kwargs.pop("verifier", None) or CognitoTokenVerifier(world["endpoint"])
     invoker = RestApiInvoker(world["ag"], world["api"], stage, handler, verifier=verifier, cognito_client=world["idp"],
-                             clock=clock or Clock(), **kwargs)
+                             clock=clock or ManualClock(), **kwargs)
     return invoker, handler
 
 
@@ -179,7 +161,7 @@ def _forged(token: str) -> str:
 
 
 def test_authorizer_refuses_missing_forged_expired_and_foreign_tokens(world):
-    clock = Clock(time.time())
+    clock = ManualClock(time.time())
     verifier = CognitoTokenVerifier(world["endpoint"], clock=clock)
     trace = Trace()
     invoker, handler = make_invoker(world, stage="nocache", verifier=verifier, trace=trace)
@@ -222,7 +204,7 @@ def test_verifier_checks_issuer_and_audience(world):
 
 
 def test_stage_cache_answers_repeated_gets_without_the_lambda(world):
-    clock, trace = Clock(), Trace()
+    clock, trace = ManualClock(), Trace()
     invoker, handler = make_invoker(world, clock=clock, trace=trace,
                                     cache_key_parameters={"GET /todos/{id}": ["method.request.path.id"]})
     assert invoker.cache.size_gb == "1.6"
@@ -278,7 +260,7 @@ def test_method_settings_from_moto_drive_ttl_methods_and_cache_control(world):
         {"op": "replace", "path": "/~1todos/GET/caching/ttlInSeconds", "value": "30"},
         {"op": "replace", "path": "/~1todos/GET/caching/requireAuthorizationForCacheControl", "value": "false"},
         {"op": "replace", "path": "/~1todos/GET/caching/enabled", "value": "true"}])
-    clock = Clock()
+    clock = ManualClock()
     invoker, handler = make_invoker(world, stage=stage, clock=clock)
     assert invoker.cache.size_gb == "0.5"
     get = lambda **h: invoker.request("GET", "/todos", headers={**bearer(world), **h})
@@ -314,7 +296,7 @@ def test_stage_cache_validates_size_and_evicts_least_recently_used():
     with pytest.raises(ValueError, match="0.5, 1.6"):
         StageCache("2")
     from app.runtime.dataplanes.apigateway import ApiResponse
-    cache = StageCache("0.5", clock=Clock())
+    cache = StageCache("0.5", clock=ManualClock())
     cache.capacity_bytes = 250
     for key in ("a", "b"):
         cache.put((key,), ApiResponse(200, "x" * 100), 300)

@@ -12,17 +12,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from app.runtime.dataplanes.cloudfront import CloudFrontEdge
+from app.runtime.streaming import ManualClock
 from app.runtime.trace import Trace
 
 OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _rsa():
@@ -87,7 +80,7 @@ def world(moto_endpoint):
 
 
 def make_edge(world, dist="dist", **kwargs):
-    kwargs.setdefault("clock", Clock())
+    kwargs.setdefault("clock", ManualClock(time.time()))
     kwargs.setdefault("cache_policies", {"short-images": {"MinTTL": 0, "DefaultTTL": 300, "MaxTTL": 30}})
     return CloudFrontEdge(world["cf"], world["s3"], world[dist]["Id"], **kwargs)
 
@@ -111,7 +104,7 @@ def test_each_edge_location_caches_on_its_own(world):
 
 
 def test_ttl_from_cache_policy_and_origin_cache_control(world):
-    clock = Clock()
+    clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     edge.get("/index.html")           # no Cache-Control: DefaultTTL 86400 of CachingOptimized
     edge.get("/img/a.png")            # max-age=60 clamped to the custom policy's MaxTTL 30
@@ -161,7 +154,7 @@ def test_bucket_admits_only_its_distribution(world):
     assert refused.status == 403 and refused.origin_fetched and b"AccessDenied" in refused.body
     assert make_edge(world, origin_access="public").get("/index.html").status == 403
     # Neither a missing object (403 without s3:ListBucket) nor a refusal is served for long: 10 s error caching.
-    clock = Clock()
+    clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     assert edge.get("/nope.html").status == 403
     assert edge.get("/nope.html").cache == "hit"
@@ -170,7 +163,7 @@ def test_bucket_admits_only_its_distribution(world):
 
 
 def test_canned_signed_url(world):
-    clock = Clock()
+    clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     signer = _signer(world["key_id"], world["key"])
     expires = datetime.datetime.fromtimestamp(clock.now + 300, tz=datetime.timezone.utc)
@@ -204,7 +197,7 @@ def test_signature_from_another_private_key_is_refused(world):
 
 
 def test_custom_policy_wildcard_ip_and_start_time(world):
-    clock = Clock()
+    clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     signer = _signer(world["key_id"], world["key"])
     now = datetime.datetime.fromtimestamp(clock.now, tz=datetime.timezone.utc)
@@ -223,7 +216,7 @@ def test_custom_policy_wildcard_ip_and_start_time(world):
 
 
 def test_signed_cookies(world):
-    clock = Clock()
+    clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     signer = _signer(world["key_id"], world["key"])
     expires = datetime.datetime.fromtimestamp(clock.now + 600, tz=datetime.timezone.utc)
@@ -252,7 +245,7 @@ def test_injected_origin_fetch_is_called_once_per_edge_and_ttl(world):
         calls.append((bucket, key))
         return 200, b"from elsewhere", {"Cache-Control": "max-age=100", "Content-Type": "text/plain"}
 
-    clock = Clock()
+    clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock, origin_fetch=origin)
     assert edge.get("/notes/a.txt").body == b"from elsewhere"
     assert edge.get("/notes/a.txt").cache == "hit"

@@ -7,15 +7,8 @@ import uuid
 import pytest
 
 from app.runtime.dataplanes.dax import DaxClient, item_size, read_units, write_units
+from app.runtime.streaming import ManualClock
 from app.runtime.trace import Trace
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def key(i, user="alice"):
 
 
 def test_get_item_miss_then_hit_with_same_shape_as_dynamodb(ddb, table):
-    trace, clock = Trace(), Clock()
+    trace, clock = Trace(), ManualClock()
     dax = DaxClient(ddb, trace=trace, clock=clock)
     first = dax.get_item(TableName=table, Key=key(1))
     second = dax.get_item(TableName=table, Key=key(1))
@@ -62,13 +55,13 @@ def test_get_item_miss_then_hit_with_same_shape_as_dynamodb(ddb, table):
 
 
 def test_cached_item_is_a_copy(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     dax.get_item(TableName=table, Key=key(1))["Item"]["title"]["S"] = "changed by caller"
     assert dax.get_item(TableName=table, Key=key(1))["Item"]["title"]["S"] == "todo 1"
 
 
 def test_item_ttl_expires_with_the_clock(ddb, table):
-    clock = Clock()
+    clock = ManualClock()
     dax = DaxClient(ddb, clock=clock, item_ttl_s=60)
     dax.get_item(TableName=table, Key=key(0))
     clock.now += 59.9
@@ -81,7 +74,7 @@ def test_item_ttl_expires_with_the_clock(ddb, table):
 
 
 def test_default_ttl_is_five_minutes(ddb, table):
-    clock = Clock()
+    clock = ManualClock()
     dax = DaxClient(ddb, clock=clock)
     dax.get_item(TableName=table, Key=key(0))
     clock.now += 299
@@ -92,7 +85,7 @@ def test_default_ttl_is_five_minutes(ddb, table):
 
 
 def test_negative_results_are_cached_and_put_is_written_through(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     assert dax.get_item(TableName=table, Key=key(9)) == {}
     assert dax.get_item(TableName=table, Key=key(9)) == {}
     assert ddb.sent["GetItem"] == 1
@@ -104,7 +97,7 @@ def test_negative_results_are_cached_and_put_is_written_through(ddb, table):
 
 
 def test_update_item_refreshes_the_item_cache_and_keeps_the_callers_return_shape(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     dax.get_item(TableName=table, Key=key(1))
     response = dax.update_item(TableName=table, Key=key(1), UpdateExpression="SET title = :t",
                                ExpressionAttributeValues={":t": {"S": "edited"}})
@@ -119,7 +112,7 @@ def test_update_item_refreshes_the_item_cache_and_keeps_the_callers_return_shape
 
 
 def test_delete_evicts(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     dax.get_item(TableName=table, Key=key(2))
     dax.delete_item(TableName=table, Key=key(2))
     assert dax.get_item(TableName=table, Key=key(2)) == {}
@@ -127,7 +120,7 @@ def test_delete_evicts(ddb, table):
 
 
 def test_failed_conditional_write_leaves_the_cache_alone(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     cached = dax.get_item(TableName=table, Key=key(1))
     with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
         dax.put_item(TableName=table, Item={**key(1), "title": {"S": "x"}},
@@ -136,7 +129,7 @@ def test_failed_conditional_write_leaves_the_cache_alone(ddb, table):
 
 
 def test_query_cache_is_keyed_by_request_and_not_invalidated_by_writes(ddb, table):
-    clock, trace = Clock(), Trace()
+    clock, trace = ManualClock(), Trace()
     dax = DaxClient(ddb, clock=clock, trace=trace)
     request = dict(TableName=table, KeyConditionExpression="#u = :u", ExpressionAttributeNames={"#u": "user"},
                    ExpressionAttributeValues={":u": {"S": "alice"}})
@@ -154,7 +147,7 @@ def test_query_cache_is_keyed_by_request_and_not_invalidated_by_writes(ddb, tabl
 
 def test_consistent_reads_pass_through_uncached(ddb, table):
     trace = Trace()
-    dax = DaxClient(ddb, clock=Clock(), trace=trace)
+    dax = DaxClient(ddb, clock=ManualClock(), trace=trace)
     for _ in range(2):
         dax.get_item(TableName=table, Key=key(1), ConsistentRead=True)
     assert ddb.sent["GetItem"] == 2
@@ -163,7 +156,7 @@ def test_consistent_reads_pass_through_uncached(ddb, table):
 
 def test_batch_get_item_mixes_hits_and_misses(ddb, table):
     trace = Trace()
-    dax = DaxClient(ddb, clock=Clock(), trace=trace)
+    dax = DaxClient(ddb, clock=ManualClock(), trace=trace)
     dax.get_item(TableName=table, Key=key(0))
     response = dax.batch_get_item(RequestItems={table: {"Keys": [key(0), key(1), key(8)]}})
     assert sorted(i["id"]["S"] for i in response["Responses"][table]) == ["t0", "t1"]
@@ -176,7 +169,7 @@ def test_batch_get_item_mixes_hits_and_misses(ddb, table):
 
 
 def test_lru_bounded_by_memory(ddb, table):
-    dax = DaxClient(ddb, clock=Clock(), memory_bytes=300)
+    dax = DaxClient(ddb, clock=ManualClock(), memory_bytes=300)
     dax.get_item(TableName=table, Key=key(0))
     per_entry = dax.stats()["bytes_used"]
     assert 100 < per_entry <= 150          # two entries fit in 300 bytes, a third does not
@@ -214,7 +207,7 @@ def test_item_size_follows_dynamodb_rules():
 
 
 def test_batch_get_with_projection_without_keys_is_answered_but_not_cached(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     request = {table: {"Keys": [key(0), key(1)], "ProjectionExpression": "title"}}
     first = dax.batch_get_item(RequestItems=request)
     assert sorted(i["title"]["S"] for i in first["Responses"][table]) == ["todo 0", "todo 1"]
@@ -223,7 +216,7 @@ def test_batch_get_with_projection_without_keys_is_answered_but_not_cached(ddb, 
 
 
 def test_dynamodb_errors_reach_the_caller_and_nothing_is_cached(ddb, table):
-    dax = DaxClient(ddb, clock=Clock())
+    dax = DaxClient(ddb, clock=ManualClock())
     for call in (lambda: dax.get_item(TableName="no-such-table", Key=key(0)),
                  lambda: dax.query(TableName="no-such-table", KeyConditionExpression="#u = :u",
                                    ExpressionAttributeNames={"#u": "user"},

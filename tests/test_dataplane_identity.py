@@ -11,8 +11,7 @@ from app.runtime.dataplanes.iam import S3Guard
 from app.runtime.dataplanes.identity import IdentityPool
 from app.runtime.dataplanes.tokens import CognitoTokenVerifier
 from app.runtime.trace import Trace
-
-PASSWORD = "Passw0rd!long"
+from tests.dataplane_support import user_pool
 
 
 def trust_policy(identity_pool_id):
@@ -30,16 +29,8 @@ def world(moto_endpoint):
               aws_secret_access_key="testing")
     idp, ci, iam, s3 = (boto3.client(s, **kw) for s in ("cognito-idp", "cognito-identity", "iam", "s3"))
     suffix = uuid.uuid4().hex[:8]
-    pool = idp.create_user_pool(PoolName=f"users-{suffix}")["UserPool"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app",
-                                            ExplicitAuthFlows=["USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
-    tokens = {}
-    for user in ("alice", "bob"):
-        idp.sign_up(ClientId=client_id, Username=user, Password=PASSWORD)
-        idp.admin_confirm_sign_up(UserPoolId=pool["Id"], Username=user)
-        tokens[user] = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                         AuthParameters={"USERNAME": user, "PASSWORD": PASSWORD}
-                                         )["AuthenticationResult"]["IdToken"]
+    pool, client_id, signed_in = user_pool(idp, f"users-{suffix}", ("alice", "bob"))
+    tokens = {user: result["IdToken"] for user, result in signed_in.items()}
     provider = f"cognito-idp.us-east-1.amazonaws.com/{pool['Id']}"
     identity_pool_id = ci.create_identity_pool(
         IdentityPoolName=f"files{suffix}", AllowUnauthenticatedIdentities=False,

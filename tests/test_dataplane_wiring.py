@@ -7,6 +7,7 @@ import pytest
 
 from app.runtime.dataplanes.wiring import DataPlanes
 from app.runtime.session import RuntimeSession
+from tests.dataplane_support import user_pool
 
 
 @pytest.fixture
@@ -70,14 +71,8 @@ def test_identity_pool_and_guarded_s3_in_the_sessions_account(session):
     planes = session.dataplanes
     c = session.clients
     idp = c.client("cognito-idp")
-    pool = idp.create_user_pool(PoolName=session.name("users"))["UserPool"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app",
-                                            ExplicitAuthFlows=["USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
-    idp.sign_up(ClientId=client_id, Username="carol", Password="Passw0rd!long")
-    idp.admin_confirm_sign_up(UserPoolId=pool["Id"], Username="carol")
-    token = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                              AuthParameters={"USERNAME": "carol", "PASSWORD": "Passw0rd!long"}
-                              )["AuthenticationResult"]["IdToken"]
+    pool, client_id, signed_in = user_pool(idp, session.name("users"), ("carol",))
+    token = signed_in["carol"]["IdToken"]
     provider = f"cognito-idp.us-east-1.amazonaws.com/{pool['Id']}"
     pool_id = c.client("cognito-identity").create_identity_pool(
         IdentityPoolName=session.name("ids").replace("-", "_"), AllowUnauthenticatedIdentities=False,
