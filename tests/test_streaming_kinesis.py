@@ -184,3 +184,16 @@ def test_missing_stream_is_resource_not_found(acct):
     with pytest.raises(ClientError) as exc:
         KinesisEventSource(acct.client("kinesis"), "no-such-stream", "fn", print, role_arn=ROLE)
     assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_without_retries_a_partial_failure_delivers_the_records_before_it(acct):
+    kinesis = make_stream(acct)
+    seqs = put(kinesis, "telemetry", [{"value": i} for i in range(5)])
+    source = KinesisEventSource(kinesis, "telemetry", "fn",
+                                lambda n, ev: {"batchItemFailures": [{"itemIdentifier": seqs[2]}]},
+                                role_arn=ROLE, report_batch_item_failures=True, maximum_retry_attempts=0)
+    assert source.poll() == 2
+    assert (source.counters["records_delivered"], source.counters["records_discarded"]) == (2, 3)
+    assert source.discarded == [{"shardId": "shardId-000000000000", "startSequenceNumber": seqs[2],
+                                 "endSequenceNumber": seqs[4], "batchSize": 3, "retryAttempts": 0}]
+    assert source.poll() == 0

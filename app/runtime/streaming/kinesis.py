@@ -135,6 +135,7 @@ class KinesisEventSource(Traced):
                                    "endSequenceNumber": records[-1]["SequenceNumber"],
                                    "batchSize": len(records) - failed_from, "retryAttempts": retries})
             self.counters.add("records_discarded", len(records) - failed_from)
+            self.counters.add("records_delivered", failed_from)   # those before the first failure
             self._advance(sid, records[-1]["SequenceNumber"], out["NextShardIterator"])
             return failed_from
         self.counters.add("batch_retries")
