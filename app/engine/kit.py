@@ -32,6 +32,16 @@ def memory_param(default: int = 256) -> Param:
                  min=128, max=1024, step=128, unit="MB")
 
 
+LAMBDA_RUNTIMES = ("python3.12", "python3.13", "nodejs22.x", "java21", "dotnet8", "go (prov.al2023)",
+                   "rust (prov.al2023)")
+
+
+def runtime_param(default: str = "python3.12") -> Param:
+    return Param("lambda_runtime", "Lambda runtime", "choice", default,
+                 "Runtime of the function (x86_64, zip); sets its cold-start time (measured by lambda-perf).",
+                 choices=LAMBDA_RUNTIMES)
+
+
 def duration_param(default: float = 20.0) -> Param:
     return Param("lambda_duration_ms", "Lambda handler time", "float", default,
                  "Time the handler spends on its own work, not counting calls it waits for.",
@@ -49,5 +59,5 @@ def zipf_cache(rate: float, keys: float, skew: float, ttl: float, capacity: floa
     return lambda: hit_ratio(rate, int(keys), skew, ttl=ttl if ttl > 0 else 1e-9, capacity=capacity)
 
 
-__all__ = ["requests_param", "zipf_param", "ttl_param", "memory_param", "duration_param", "users_region_param",
+__all__ = ["runtime_param", "LAMBDA_RUNTIMES", "requests_param", "zipf_param", "ttl_param", "memory_param", "duration_param", "users_region_param",
            "zipf_cache", "USER_REGIONS"]

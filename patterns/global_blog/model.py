@@ -25,7 +25,8 @@ import math
 from app.core.params import Param
 from app.engine.books import const
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
-from app.engine.kit import duration_param, memory_param, requests_param, ttl_param, zipf_cache, zipf_param
+from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
+                            zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import DAX_NODE_MEMORY_GB, bill_lambda, lambda_stages, rate_per_second
@@ -59,6 +60,7 @@ PARAMS = (
     zipf_param(0.9),
     Param("item_kb", "Item size", "float", 2.0, "Size of one post item.", min=0.1, max=40.0, step=0.1, unit="KB"),
     memory_param(256),
+    runtime_param(),
     duration_param(15.0),
     ttl_param("dax_ttl_s", "DAX item TTL", 300, "How long DAX keeps an item (default 5 min)."),
     Param("dax_node_type", "DAX node type", "choice", "dax.t3.small", "Size of each DAX node.",
@@ -165,7 +167,8 @@ def build(v: dict, ctx: Context) -> Plan:
         if calls <= 0:
             continue
         p_cold, fn = lambda_stages(lat, label=f"Posts function ({region})", duration_ms=v["lambda_duration_ms"],
-                                   memory_mb=v["lambda_memory_mb"], rate=rate_per_second(api_by_region[region]))
+                                   memory_mb=v["lambda_memory_mb"], rate=rate_per_second(api_by_region[region]),
+                                   runtime=v["lambda_runtime"])
         p_cold_by_region[region] = p_cold
         net = lat.user_to_region(user, region)
         for kind, part in (("read", 1 - v["write_share"]), ("write", v["write_share"])):
@@ -199,7 +202,8 @@ def build(v: dict, ctx: Context) -> Plan:
         mean_db = (h * lat.op("dax.hit").mean + (1 - h) * (lat.op("dax.miss_overhead").mean +
                    lat.op("dynamodb.GetItem").mean)) if v["dax"] else lat.op("dynamodb.GetItem").mean
         bill_lambda(sheet, calls, duration_ms=v["lambda_duration_ms"] + mean_db, memory_mb=v["lambda_memory_mb"],
-                    p_cold=p_cold_by_region.get(region, 0.0), book=lat, label="posts function", region=region)
+                    p_cold=p_cold_by_region.get(region, 0.0), book=lat, runtime=v["lambda_runtime"],
+                    label="posts function", region=region)
         sheet.add("dynamodb.rru", reads_here * (1 - h) * _rru(v["item_kb"]), region=region)
         sheet.add("dynamodb.storage", v["posts"] * v["item_kb"] / 1e6, region=region)
         if v["dax"]:

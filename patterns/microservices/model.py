@@ -19,7 +19,8 @@ import math
 
 from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
-from app.engine.kit import duration_param, memory_param, requests_param, ttl_param, zipf_cache, zipf_param
+from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
+                            zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import asg_instances, bill_lambda, lambda_stages, rate_per_second
@@ -45,6 +46,7 @@ PARAMS = (
           "Queries reaching Route 53 per client request; resolvers answer the rest from cache within the TTL.",
           min=0.0, max=1.0, step=0.01, unit="queries"),
     memory_param(256),
+    runtime_param(),
     duration_param(10.0),
     Param("order_kb", "Order item size", "float", 1.0, "Size of one order item.", min=0.1, max=40.0, step=0.1,
           unit="KB"),
@@ -75,7 +77,8 @@ def build(v: dict, ctx: Context) -> Plan:
                                      v["api_cache_ttl_s"]), ttl_s=v["api_cache_ttl_s"], keys=v["products"])
     lambda_calls = catalog_calls * (1 - h_api)
     p_cold, fn = lambda_stages(lat, label="Catalog function", duration_ms=v["lambda_duration_ms"],
-                               memory_mb=v["lambda_memory_mb"], rate=rate_per_second(lambda_calls))
+                               memory_mb=v["lambda_memory_mb"], rate=rate_per_second(lambda_calls),
+                               runtime=v["lambda_runtime"])
 
     def catalog_stages(caller: str) -> list:
         st = [Hop(f"Call catalog ({caller} - {HOME})", "Network",
@@ -146,7 +149,8 @@ def build(v: dict, ctx: Context) -> Plan:
     if v["api_cache"]:
         sheet.add("apigw.cache.0.5", HOURS_PER_MONTH, note="0.5 GB stage cache, 730 hours")
     bill_lambda(sheet, lambda_calls, duration_ms=v["lambda_duration_ms"] + lat.op("elasticache.GET").mean,
-                memory_mb=v["lambda_memory_mb"], p_cold=p_cold, book=lat, label="catalog function")
+                memory_mb=v["lambda_memory_mb"], p_cold=p_cold, book=lat, runtime=v["lambda_runtime"],
+                label="catalog function")
     sheet.add("elasticache.cache.t4g.micro", HOURS_PER_MONTH, note="one node")
     sheet.add("sns.publishes", orders)
     sheet.add("sqs.requests", 2 * orders, note="receive and delete per order (SNS delivery to SQS is free)")

@@ -13,8 +13,8 @@ import math
 
 from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
-from app.engine.kit import (duration_param, memory_param, requests_param, ttl_param, users_region_param, zipf_cache,
-                            zipf_param)
+from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
+                            zipf_cache, zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import bill_lambda, lambda_stages, rate_per_second
@@ -40,6 +40,7 @@ PARAMS = (
     Param("signups_per_month", "Premium registrations per month", "int", 1_000, "Calls to the registration app.",
           min=0, max=1_000_000, step=100, unit="sign-ups/month"),
     memory_param(256),
+    runtime_param(),
     duration_param(15.0),
     Param("stored_gb", "Videos stored", "float", 2_000.0, "Data in the content bucket.", min=1.0, max=1_000_000.0,
           step=1.0, unit="GB"),
@@ -69,7 +70,8 @@ def build(v: dict, ctx: Context) -> Plan:
                           ttl_s=v["api_cache_ttl_s"], keys=keys)
     invocations = plays * (1 - h_api)
     p_cold, fn = lambda_stages(lat, label="URL generator", duration_ms=v["lambda_duration_ms"],
-                               memory_mb=v["lambda_memory_mb"], rate=rate_per_second(invocations))
+                               memory_mb=v["lambda_memory_mb"], rate=rate_per_second(invocations),
+                               runtime=v["lambda_runtime"])
     url = RequestClass("get playback URL", 0.5, group="url")
     url.add(Hop(f"Viewer - API round trip ({user} - {HOME})", "Network", lat.user_to_region(user, HOME)))
     url.add(Hop("API Gateway (REST)", "Amazon API Gateway", lat.op("apigw.rest")))
@@ -104,7 +106,8 @@ def build(v: dict, ctx: Context) -> Plan:
     if v["api_cache"]:
         sheet.add("apigw.cache.0.5", HOURS_PER_MONTH, note="0.5 GB stage cache, 730 hours")
     bill_lambda(sheet, invocations, duration_ms=v["lambda_duration_ms"] + lat.op("dynamodb.GetItem").mean,
-                memory_mb=v["lambda_memory_mb"], p_cold=p_cold, book=lat, label="URL generator")
+                memory_mb=v["lambda_memory_mb"], p_cold=p_cold, book=lat, runtime=v["lambda_runtime"],
+                label="URL generator")
     bill_lambda(sheet, v["signups_per_month"], duration_ms=50, memory_mb=128, p_cold=1.0, book=lat,
                 label="registration")
     sheet.add("dynamodb.rru", invocations * 0.5, note="one premium check per URL, eventually consistent")

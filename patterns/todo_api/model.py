@@ -14,8 +14,8 @@ import math
 
 from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
-from app.engine.kit import (duration_param, memory_param, requests_param, ttl_param, users_region_param, zipf_cache,
-                            zipf_param)
+from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
+                            zipf_cache, zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import (DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages,
@@ -41,6 +41,7 @@ PARAMS = (
     zipf_param(0.9),
     Param("item_kb", "Item size", "float", 1.0, "Size of one todo item.", min=0.1, max=40.0, step=0.1, unit="KB"),
     memory_param(256),
+    runtime_param(),
     duration_param(20.0),
     ttl_param("dax_ttl_s", "DAX item and query TTL", 300, "How long DAX keeps an item or a query result (default 5 min)."),
     Param("dax_node_type", "DAX node type", "choice", "dax.t3.small", "Size of each DAX node.", choices=DAX_NODE_TYPES),
@@ -117,7 +118,7 @@ def build(v: dict, ctx: Context) -> Plan:
     api = lat.op("apigw.rest")
     lambda_rate = rate_per_second(gets * (1 - h_api_get) + lists * (1 - h_api_list) + writes)
     p_cold, fn = lambda_stages(lat, label="Todo function", duration_ms=v["lambda_duration_ms"],
-                               memory_mb=v["lambda_memory_mb"], rate=lambda_rate)
+                               memory_mb=v["lambda_memory_mb"], rate=lambda_rate, runtime=v["lambda_runtime"])
 
     def db_path(kind: str) -> list:
         op = lat.op("dynamodb.GetItem" if kind == "get" else "dynamodb.Query")
@@ -169,7 +170,7 @@ def build(v: dict, ctx: Context) -> Plan:
     waited = (inv_get * mean_db_ms("get") + inv_list * mean_db_ms("list") +
               writes * lat.op("dynamodb.PutItem").mean) / invocations if invocations else 0.0
     bill_lambda(sheet, invocations, duration_ms=v["lambda_duration_ms"] + waited, memory_mb=v["lambda_memory_mb"],
-                p_cold=p_cold, book=lat, label="todo function")
+                p_cold=p_cold, book=lat, runtime=v["lambda_runtime"], label="todo function")
     rru = inv_get * (1 - h_item) * _rru(v["item_kb"]) + inv_list * (1 - h_query) * _rru(page_kb)
     sheet.add("dynamodb.rru", rru, note="eventually consistent reads: 0.5 RRU per 4 KB")
     sheet.add("dynamodb.wru", writes * math.ceil(v["item_kb"]), note="1 WRU per KB written")
