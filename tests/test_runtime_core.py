@@ -147,7 +147,7 @@ def test_teardown_empties_the_account_only(runtime_session):
         assert runtime_session.inventory()
         report = runtime_session.teardown()
         assert report["errors"] == []
-        assert runtime_session.inventory() == []
+        assert runtime_session.inventory(everywhere=True) == []
         assert other.clients.client("dynamodb").list_tables()["TableNames"] == [other.name("keep")]
     finally:
         other.close()
@@ -173,7 +173,7 @@ def test_teardown_covers_the_services_the_cases_use(runtime_session):
     assert sorted(x.split(":")[0] for x in s.inventory()) == [
         "apigateway", "athena", "cognito-identity", "cognito-idp", "dax", "iam", "kinesis", "sns"]
     report = s.teardown()
-    assert report["errors"] == [] and s.inventory() == []
+    assert report["errors"] == [] and s.inventory(everywhere=True) == []
 
 
 def test_invoke_api_runs_the_function_in_process(runtime_session):

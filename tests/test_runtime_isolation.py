@@ -47,7 +47,7 @@ def test_eight_concurrent_runs_are_isolated_and_leave_nothing():
         assert r.ok, [c for c in r.checks if not c.ok]
         assert r.teardown["left"] == [] and r.teardown["errors"] == []
         # read back from the backend after the run: the account holds nothing
-        assert s.inventory() == []
+        assert s.inventory(everywhere=True) == []
         assert s.clients.client("dynamodb").list_tables()["TableNames"] == []
 
 
@@ -59,8 +59,8 @@ def test_registry_tears_down_idle_sessions_only():
     a.last_used = time.time() - 120
     assert reg.reap_idle() == ["a"]
     assert a.closed and not b.closed
-    assert a.inventory() == []
+    assert a.inventory(everywhere=True) == []
     assert b.clients.client("sqs").list_queues()["QueueUrls"]
     assert reg.get("b") is b and len(reg) == 1
     reg.end("b")
-    assert b.closed and b.inventory() == []
+    assert b.closed and b.inventory(everywhere=True) == []

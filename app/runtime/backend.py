@@ -47,7 +47,8 @@ class Delivery:
 
 @dataclass
 class _AccountBox:
-    deliveries: collections.deque = field(default_factory=collections.deque)
+    # bounded: an account no session drains (a test's plain client, say) cannot grow it without end
+    deliveries: collections.deque = field(default_factory=lambda: collections.deque(maxlen=10000))
     dirty_queues: set = field(default_factory=set)    # queue ARNs with new messages
     dirty_tables: set = field(default_factory=set)    # table names (region, name) with new stream records
 

@@ -30,6 +30,10 @@ running the function here (RequestResponse, Event, DryRun, ``LogType="Tail"``).
 The function's timeout cannot interrupt Python code running in this process: a run
 that exceeds it is reported afterwards as Lambda's ``Sandbox.Timedout`` error.
 
+The handler's module is imported once per process and shared by every session, so a
+handler reads ``os.environ`` and gets its clients inside the handler function, not at
+import time (``aws_client`` caches clients per session, so this costs nothing).
+
 In live mode the same ``deploy`` uploads the zip to AWS and ``invoke`` calls the
 Invoke API: the code then runs in AWS Lambda itself.
 """

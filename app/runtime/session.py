@@ -80,6 +80,7 @@ class RuntimeSession:
         self.last_used = time.time()
         self.closed = False
         self._base_filter = teardown_filter
+        self._services_used: set[str] = set()
         self._owned_identities: set[str] = set()   # SES identities carry no tags: remembered instead
         self._regions: set[str] = {clients.region}
         self._inbox = inbox
@@ -153,6 +154,7 @@ class RuntimeSession:
         if call.service == "ses" and not call.error and call.operation in _SES_VERIFY:
             self._owned_identities.add(call.params.get(_SES_VERIFY[call.operation], ""))
         self._regions.add(call.region)
+        self._services_used.add(call.service)
         self.last_used = time.time()
         if not call.answered_locally:      # an in-process Invoke records its own, richer span
             self.trace.add(_call_span(self.trace, call))
@@ -163,8 +165,19 @@ class RuntimeSession:
     def regions(self) -> list[str]:
         return sorted(self._regions)
 
-    def inventory(self, services=None) -> list[str]:
-        """What this session's account (or, live, its run tag) still holds, read from the backend."""
+    @property
+    def services_used(self) -> set[str]:
+        """Services this session has called (only they can hold its resources)."""
+        used = set(self._services_used)
+        if "lambda" in used:
+            used |= {"logs", "iam"}
+        return used
+
+    def inventory(self, services=None, everywhere: bool = False) -> list[str]:
+        """What this session's account (or, live, its run tag) still holds, read from the backend:
+        in the services it used, or in every service the teardown knows when ``everywhere``."""
+        if services is None and not everywhere:
+            services = self.services_used
         return td.inventory(self.clients, self.regions, self._teardown_filter, services)
 
     def teardown(self) -> dict[str, list[str]]:
@@ -177,7 +190,8 @@ class RuntimeSession:
         if "streaming" in self.__dict__:
             self.streaming.stop()
         with self.trace.in_step(self.trace.current_step or "teardown"):
-            deleted, errors = td.delete_all(self.clients, self.regions, self._teardown_filter)
+            deleted, errors = td.delete_all(self.clients, self.regions, self._teardown_filter,
+                                            self.services_used)
         if self._inbox is not None:
             self._inbox.forget(self.account_id)
         self.closed = True
