@@ -101,6 +101,19 @@ def test_sql_error_and_non_select_fail_with_reason(acct):
     assert athena.counters["queries_failed"] == 2
 
 
+def test_sql_cannot_read_or_write_files_of_this_machine(acct, tmp_path):
+    athena, s3 = make(acct)
+    athena.create_table("telemetry", "readings", f"s3://ingest-{acct.account_id}/raw/", COLUMNS)
+    secret = tmp_path / "credentials"
+    secret.write_text("[default]\naws_secret_access_key = not-for-queries\n")
+    for sql in (f"SELECT * FROM read_csv('{secret}')",
+                f"WITH x AS (SELECT 1 AS n) SELECT * FROM x, read_text('{secret}')"):
+        qid, ex = run(athena, acct, sql)
+        assert ex["Status"]["State"] == "FAILED", sql
+        assert "not-for-queries" not in ex["Status"]["StateChangeReason"]
+    assert bucket_size(s3, f"reports-{acct.account_id}", "q/") == 0
+
+
 def test_gzip_object_without_firehose(acct):
     athena, s3 = make(acct)
     body = gzip.compress(b'{"device": "a", "temp": 1.5}\n{"device": "b", "temp": null}\n')

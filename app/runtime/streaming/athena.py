@@ -22,8 +22,9 @@ States are recorded here (QUEUED, RUNNING, SUCCEEDED or FAILED with the reason)
 and served by ``get_query_execution``/``get_query_results`` in Athena's response
 shape. The query runs synchronously inside ``start_query_execution``. SQL is
 DuckDB's dialect, which agrees with Athena's (Trino) for ordinary SELECTs; only
-SELECT and WITH statements are run. Differences from AWS: no DDL; no partition
-projection or MSCK REPAIR (partitions are read from the paths).
+SELECT and WITH statements are run, and DuckDB may touch no file outside the query's
+scratch folder. Differences from AWS: no DDL; no partition projection or MSCK REPAIR
+(partitions are read from the paths).
 """
 from __future__ import annotations
 
@@ -131,6 +132,11 @@ class AthenaEmulator(Traced):
         started = time.perf_counter()
         scratch = tempfile.mkdtemp(prefix="athena-")
         con = duckdb.connect()
+        # The query reads only the table files fetched into the scratch folder: no other file of this
+        # machine (credentials included) can be read or written through SQL, and that cannot be unset.
+        con.execute(f"SET allowed_directories=['{scratch}']")
+        con.execute("SET enable_external_access=false")
+        con.execute("SET lock_configuration=true")
         try:
             with self.trace.span("athena", "RunQuery", qid) as span:
                 try:
