@@ -216,16 +216,15 @@ class RuntimeSession:
 def _call_span(trace: Trace, call: Call):
     from app.runtime.trace import Span
 
-    units = None
-    consumed = call.parsed.get("ConsumedCapacity") if isinstance(call.parsed, dict) else None
-    if isinstance(consumed, dict):
-        units = consumed.get("CapacityUnits")
-    elif isinstance(consumed, list):
-        units = sum(c.get("CapacityUnits", 0) for c in consumed)
+    from app.runtime.units import call_units
+
+    units, basis = call_units(call)
     span = Span(service=call.service, operation=call.operation, resource=call.resource, step=trace.current_step,
                 start_ms=(call.start - trace._t0) * 1000, measured_ms=call.measured_ms,
                 status="error" if call.error else "ok",
                 payload_bytes=call.request_bytes + call.response_bytes, request_units=units)
+    if basis:
+        span.detail["units_basis"] = basis
     if call.error:
         span.detail["error"] = call.error
     if call.region:
