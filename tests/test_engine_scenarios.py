@@ -103,3 +103,17 @@ def test_latency_routing_serves_european_clients_from_eu_west_1():
                   with_break_even=False)
     assert latency["latency_by_group_ms"]["order"]["p50"] < simple["latency_by_group_ms"]["order"]["p50"]
     assert any("Latency-based" in l["item"] for l in latency["cost_breakdown"])
+
+
+def test_hit_ratios_are_read_from_the_spans_of_an_executed_run():
+    from app.core.cases import get_case
+    from app.engine.executed import hit_ratios_from_spans
+    spans = ([{"service": "apigateway", "operation": "GET /todos/t1", "cache": "hit"}] * 30 +
+             [{"service": "apigateway", "operation": "GET /todos/t2", "cache": "miss"}] * 10 +
+             [{"service": "apigateway", "operation": "GET /todos", "cache": "miss"}] * 12 +
+             [{"service": "dax", "operation": "Query", "cache": "hit"}] * 3 +          # too few lookups
+             [{"service": "dynamodb", "operation": "GetItem", "cache": None}] * 50)
+    got = hit_ratios_from_spans(get_case("todo-api"), spans)
+    assert got["api_cache_get"] == {"hit_ratio": 0.75, "hits": 30, "lookups": 40}
+    assert got["api_cache_list"]["hit_ratio"] == 0.0
+    assert "dax_query" not in got and "dax_item" not in got

@@ -72,9 +72,22 @@ def test_break_even_for_global_tables_and_cloudfront():
 
 def test_measured_hit_ratios_are_labelled_executed():
     at = open_page("todo-api")
-    at.toggle(key="whatif:M:todo-api:use").set_value(True).run()
+    at.toggle(key="whatif:M:todo-api:use").set_value(True).run()  # by hand
     box = at.number_input(key="whatif:M:todo-api:dax_item")
     box.set_value(0.99).run()
     assert not at.exception
     assert any("modelled hit ratios in A, executed in B" in c for c in captions(at))
     assert any("| executed |" in m.value for m in at.markdown)
+
+
+def test_hit_ratios_of_the_last_run_feed_the_comparison():
+    from types import SimpleNamespace
+    at = open_page("todo-api")
+    # The Run page keeps its last result here; its spans carry one cache outcome per DAX lookup.
+    spans = [{"service": "dax", "operation": "GetItem", "cache": "hit" if i % 4 else "miss"} for i in range(40)]
+    at.session_state["run:todo-api"] = {"result": SimpleNamespace(spans=spans), "values": {}}
+    at.run()
+    assert any("dax_item 75.0% (30/40 lookups)" in c for c in captions(at))
+    at.toggle(key="whatif:M:todo-api:run").set_value(True).run()
+    assert not at.exception
+    assert any("| dax_item |" in m.value and "75.0%" in m.value and "| executed |" in m.value for m in at.markdown)

@@ -76,6 +76,8 @@ PARAMS = (
           step=1.0, unit="GB"),
 )
 
+EXECUTED_CACHES = {"dax_home": ("dax", "GetItem")}
+
 BREAK_EVEN = (
     BreakEven("cloudfront", "requests_per_month", "CloudFront against S3 requests and internet egress",
               "S3 GET requests and S3 data transfer out; cheaper per-GB edge delivery"),

@@ -52,6 +52,8 @@ PARAMS = (
           unit="KB"),
 )
 
+EXECUTED_CACHES = {"api_cache": ("apigateway", "re:GET /products.*")}
+
 BREAK_EVEN = (
     BreakEven("api_cache", "requests_per_month", "Catalog stage cache-hours against Lambda invocations avoided",
               "Lambda invocations of the catalog function"),

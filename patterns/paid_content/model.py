@@ -46,6 +46,8 @@ PARAMS = (
           step=1.0, unit="GB"),
 )
 
+EXECUTED_CACHES = {"api_cache": ("apigateway", "re:GET .*"), "cloudfront": ("cloudfront", "GET")}
+
 BREAK_EVEN = (
     BreakEven("cloudfront", "requests_per_month", "CloudFront delivery against S3 pre-signed downloads",
               "S3 data transfer out and GET requests"),

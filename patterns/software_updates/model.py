@@ -41,6 +41,8 @@ PARAMS = (
     users_region_param(HOME),
 )
 
+EXECUTED_CACHES = {"cloudfront": ("cloudfront", "GET")}
+
 BREAK_EVEN = (
     BreakEven("cloudfront", "requests_per_month", "CloudFront against EC2 instances and EC2 egress",
               "EC2 instance-hours, ALB capacity units and EC2 data transfer out"),

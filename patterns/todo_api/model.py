@@ -56,6 +56,14 @@ PARAMS = (
           unit="GB"),
 )
 
+# Spans of an executed run that measure each cache (service, operation or "re:" pattern).
+EXECUTED_CACHES = {
+    "dax_item": ("dax", "GetItem"),
+    "dax_query": ("dax", "Query"),
+    "api_cache_get": ("apigateway", "re:GET /todos/[^/]+"),
+    "api_cache_list": ("apigateway", "GET /todos"),
+}
+
 BREAK_EVEN = (
     BreakEven("dax", "requests_per_month", "DAX node-hours against DynamoDB read units saved",
               "DynamoDB read request units and Lambda time spent waiting for DynamoDB"),

@@ -16,6 +16,7 @@ from app.core.cases import Case, get_case
 from app.core.params import ParamError
 from app.engine import run as run_engine
 from app.engine.books import load_latency_book, load_price_book
+from app.engine.executed import hit_ratios_from_spans
 from app.engine.run import BreakEven, break_even_curve, latency_gain, model_of, resolve_values
 from app.ui import state
 
@@ -114,7 +115,17 @@ measured: dict[str, float] = {}
 with st.expander("Hit ratios measured in a run (optional)", icon=":material/science:"):
     st.caption("Enter hit ratios observed in an executed traffic run to replace the analytic model; charts then "
                "label those caches *executed*.")
-    use_measured = st.toggle("Use measured hit ratios", key=_key(case, "M", "use"))
+    last_run = st.session_state.get(f"run:{case.id}")
+    from_run = hit_ratios_from_spans(case, last_run["result"].spans) if last_run else {}
+    if from_run:
+        use_run = st.toggle("Use the hit ratios of the last run on the Run page", key=_key(case, "M", "run"))
+        st.caption("Last run: " + ", ".join(f"{n} {m['hit_ratio']:.1%} ({m['hits']}/{m['lookups']} lookups)"
+                                             for n, m in from_run.items()))
+        if use_run:
+            measured.update({n: m["hit_ratio"] for n, m in from_run.items()})
+    elif last_run:
+        st.caption("The last run on the Run page measured no cache lookups for this case.")
+    use_measured = st.toggle("Enter hit ratios by hand", key=_key(case, "M", "use"))
     if use_measured:
         probe = model(case.id, json.dumps({**values_a, **workload}), "{}")
         probe_b = model(case.id, json.dumps({**values_b, **workload}), "{}")
