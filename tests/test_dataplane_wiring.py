@@ -101,3 +101,35 @@ def test_identity_pool_and_guarded_s3_in_the_sessions_account(session):
     keys = [o["Key"] for o in c.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == [f"{identity}/a.txt"]
     assert [s.status for s in session.trace.spans if s.service == "s3" and s.operation == "PutObject"][-1] == "denied"
+
+
+def test_a_dax_endpoint_resolves_only_in_the_session_that_bound_it(session):
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = RuntimeSession.moto()
+    try:
+        endpoint = "dax://shared-name.dax-clusters.us-east-1.amazonaws.com:8111"
+        tables = {}
+        for s in (session, other):
+            ddb = s.clients.client("dynamodb")
+            tables[s] = s.name("items")
+            ddb.create_table(TableName=tables[s], BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+            ddb.put_item(TableName=tables[s], Item={"id": {"S": "1"}, "title": {"S": f"owned by {s.account_id}"}})
+            s.lambdas.deploy("reader", handler="tests.dataplane_handlers.get_item",
+                             env={"TABLE_NAME": tables[s], "DAX_ENDPOINT": endpoint})
+        session.dataplanes.dax("cluster", endpoint=endpoint)
+        event = {"pathParameters": {"id": "1"}}
+        refused = other.lambdas.invoke("reader", event)
+        assert refused.function_error == "Unhandled" and "LookupError" in json.dumps(refused.payload)
+        other.dataplanes.dax("cluster", endpoint=endpoint)
+
+        def read(s):
+            result = s.lambdas.invoke("reader", event)
+            return s, json.loads(result.payload["body"])["title"]
+        with ThreadPoolExecutor(max_workers=2) as pool:        # sessions run side by side, as in the app
+            answers = list(pool.map(read, [session, other] * 10))
+        assert all(title == f"owned by {s.account_id}" for s, title in answers)
+    finally:
+        other.close()
