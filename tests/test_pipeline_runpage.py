@@ -36,9 +36,10 @@ def test_run_todo_api_from_the_page():
     assert passed == total and int(total) >= 10
     assert "checks passed" in at.status[0].label
     assert _metric(at, "Lambda invocations") == "20"
-    policies = [j.value for j in at.json]
-    assert any("${cognito-identity.amazonaws.com:sub}" in p for p in policies)   # the policy that denied
-    assert any("modelled" in m.label for m in at.metric)
+    policy = next(c.value for c in at.code if '"ReadWriteOwnPrefix"' in c.value)   # the policy that denied
+    assert "${cognito-identity.amazonaws.com:sub}/*" in policy
+    assert any("AccessDenied" in m.value for m in at.markdown)
+    assert any("modelled" in h.value for h in at.subheader) and _metric(at, "p50 latency").endswith(" ms")
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 EXECUTED = "executed (this machine)"
 MODELLED = "modelled"
 PHASE_COLORS = {"deploy": "#868e96", "drive": "#1c7ed6", "verify": "#2f9e44", "teardown": "#adb5bd"}
-STATUS_MARK = {"ok": "✅", "error": "❌", "skipped": "⏭️"}
+STATUS_MARK = {"ok": ":material/check_circle:", "error": ":material/error:", "skipped": ":material/skip_next:"}
+STATUS_TEXT = {"ok": "", "error": " (failed)", "skipped": " (skipped)"}
 
 
 def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
@@ -32,7 +33,7 @@ def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
 def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
     """Horizontal bars, one per step, each starting where the previous one ended."""
     rows = step_rows(steps)
-    names = [f"{STATUS_MARK.get(r['status'], '')} {r['name']}" for r in rows]
+    names = [f"{r['name']}{STATUS_TEXT.get(r['status'], '')}" for r in rows]
     traces = []
     for phase, color in PHASE_COLORS.items():
         part = [(n, r) for n, r in zip(names, rows) if r["phase"] == phase]
@@ -55,21 +56,7 @@ def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
     return go.Figure({"data": traces, "layout": layout})
 
 
-def measured_hit_ratios(case_id: str, artifacts: dict) -> dict[str, float]:
-    """Hit ratios measured by a run's traffic, under the names the case's model uses for them."""
-    out: dict[str, float] = {}
-    traffic = artifacts.get("traffic") or {}
-    if case_id == "todo-api":
-        # The traffic run reads single todos (GET /todos/{id}, a GetItem behind it).
-        if (traffic.get("api_cache") or {}).get("hit_ratio") is not None:
-            out["api_cache_get"] = traffic["api_cache"]["hit_ratio"]
-        if (traffic.get("dax") or {}).get("hit_ratio") is not None:
-            out["dax_item"] = traffic["dax"]["hit_ratio"]
-    return out
-
-
-def modelled(case_id: str, values: dict, measured: dict[str, float] | None = None,
-             samples: int = 50_000) -> dict | None:
+def modelled(case_id: str, values: dict, samples: int = 50_000) -> dict | None:
     """The engine's latency and monthly cost for this configuration, or None when the case has no model."""
     try:
         from app.engine import run as run_engine
@@ -79,12 +66,7 @@ def modelled(case_id: str, values: dict, measured: dict[str, float] | None = Non
         model_of(get_case(case_id))
     except Exception:  # no model for this case
         return None
-    report = run_engine(case_id, values, samples=samples, with_break_even=False)
-    caches = set(report.get("hit_ratio", {}))
-    usable = {k: v for k, v in (measured or {}).items() if k in caches}
-    if usable:
-        report = run_engine(case_id, values, measured=usable, samples=samples, with_break_even=False)
-    return report
+    return run_engine(case_id, values, samples=samples, with_break_even=False)
 
 
 def hops_figure(hops: list[dict], title: str) -> go.Figure:

@@ -15,10 +15,15 @@ import streamlit as st
 from app.core.cases import all_cases, case_module
 from app.core.diagram import DotMissing, render
 from app.ui import state
-from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, hops_figure, measured_hit_ratios, modelled, step_rows, \
-    waterfall
+from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, hops_figure, modelled, step_rows, waterfall
 
 SESSION_KEY = "_runtime_session_key"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _modelled(case_id: str, values_json: str) -> dict | None:
+    return modelled(case_id, json.loads(values_json))
+
 
 state.seed_from_url()
 st.sidebar.markdown("### Serverless Architecture Explorer")
@@ -130,27 +135,27 @@ if run_values != values:
 passed = sum(c.ok for c in result.checks)
 cols = st.columns(4)
 cols[0].metric("Checks passed", f"{passed} / {len(result.checks)}")
-cols[1].metric(f"Run time, {EXECUTED}", f"{result.measured_ms / 1000:,.2f} s")
+cols[1].metric("Run time", f"{result.measured_ms / 1000:,.2f} s", help=f"Wall time of the whole run, {EXECUTED}.")
 cols[2].metric("Steps", len(result.steps))
 cols[3].metric("Calls traced", len(result.spans))
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.subheader("Checks")
-    st.dataframe([{"": "✅" if c.ok else "❌", "Check": c.name, "Detail": c.detail} for c in result.checks],
-                 hide_index=True, width="stretch", key="run-checks")
-with right:
-    st.subheader("Path of this run")
-    try:
-        highlight = module.highlight(result) if hasattr(module, "highlight") else {s.name for s in result.steps}
-        rendered = render(case, run_values, highlight=highlight)
-        st.image(rendered.png, width="stretch", caption="Edges of the diagram the run travelled, highlighted")
-    except DotMissing as exc:
-        st.error(str(exc))
+st.subheader("Checks")
+st.dataframe([{"Result": "pass" if c.ok else "FAIL", "Check": c.name, "Detail": c.detail} for c in result.checks],
+             hide_index=True, width="stretch", key="run-checks",
+             column_config={"Result": st.column_config.TextColumn(width="small"),
+                            "Check": st.column_config.TextColumn(width="medium"),
+                            "Detail": st.column_config.TextColumn(width="large")})
+st.subheader("Path of this run")
+try:
+    highlight = module.highlight(result) if hasattr(module, "highlight") else {s.name for s in result.steps}
+    rendered = render(case, run_values, highlight=highlight)
+    st.image(rendered.png, width="stretch", caption="The edges this run travelled are highlighted")
+except DotMissing as exc:
+    st.error(str(exc))
 
 st.plotly_chart(waterfall(result.steps), key="run-waterfall")
 with st.expander("Steps and their calls", icon=":material/list:"):
-    st.dataframe([{"": STATUS_MARK.get(r["status"], ""), "Phase": r["phase"], "Step": r["name"],
+    st.dataframe([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
                    "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
                    "Error": r["error"] or ""} for r in step_rows(result.steps)], hide_index=True, width="stretch")
 
@@ -169,7 +174,7 @@ if case.id == "todo-api":
                     f"**{d.get('code', d['status'])}** ({(d.get('decision') or {}).get('reason', '')})")
         c1, c2 = st.columns(2)
         c1.caption("Policy of the authenticated role (the document that decided)")
-        c1.json(d["policy"], expanded=True)
+        c1.code(json.dumps(d["policy"], indent=2), language="json")
         c2.caption("Error returned to the app")
         c2.code(d.get("message") or "", language=None, wrap_lines=True)
     if "unauthorized" in art:
@@ -188,7 +193,8 @@ if case.id == "todo-api":
                     if (t.get("api_cache") or {}).get("hit_ratio") is not None else "off")
         m[2].metric("DAX hit ratio", f"{t['dax']['hit_ratio']:.1%}"
                     if (t.get("dax") or {}).get("hit_ratio") is not None else "off")
-        m[3].metric(f"ms per request, {EXECUTED}", f"{t['measured_ms_per_request']:.1f}")
+        m[3].metric("ms per request", f"{t['measured_ms_per_request']:.1f}",
+                    help=f"Mean time of one request through the API, {EXECUTED}.")
     if "requests" in art:
         with st.expander("Todo CRUD requests through the API"):
             _table(art["requests"], "art-crud")
@@ -201,14 +207,14 @@ elif case.id == "global-blog":
             st.html(e["body"])
     if "thumbnail" in art:
         t = art["thumbnail"]
-        c1, c2 = st.columns([3, 1])
+        c1, c2 = st.columns([2, 1])
         c1.image(t["original"]["data"], caption=f"Original {t['original']['width']}x{t['original']['height']}, "
-                                                f"{t['original']['bytes']:,} bytes", width="stretch")
+                                                f"{t['original']['bytes']:,} bytes", width=min(520, t["original"]["width"]))
         c2.image(t["thumbnail"]["data"], caption=f"Thumbnail {t['thumbnail']['width']}x{t['thumbnail']['height']}, "
                                                  f"{t['thumbnail']['bytes']:,} bytes")
     if "fanout_message" in art and not art["fanout_message"].get("missing"):
         st.markdown(f"**Fan-out message** ({art['fanout_message']['via']})")
-        st.json(art["fanout_message"], expanded=False)
+        st.json(art["fanout_message"], expanded=2)
     if "replication" in art:
         r = art["replication"]
         lag = r.get("lag") or {}
@@ -231,23 +237,22 @@ if "dynamodb_items" in art:
     with st.expander("DynamoDB items", icon=":material/table:"):
         _table(art["dynamodb_items"], "art-items")
 
-st.subheader(f"Modelled on AWS ({MODELLED})")
-report = modelled(case.id, run_values, measured_hit_ratios(case.id, art))
+st.subheader(f"On AWS, {MODELLED} by the latency and cost engine")
+report = _modelled(case.id, json.dumps(run_values, sort_keys=True))
 if report is None:
     st.caption("This case has no latency and cost model.")
 else:
     m = st.columns(4)
-    m[0].metric(f"p50 latency, {MODELLED}", f"{report['latency_ms']['p50']:.1f} ms")
-    m[1].metric(f"p90 latency, {MODELLED}", f"{report['latency_ms']['p90']:.1f} ms")
-    m[2].metric(f"p99 latency, {MODELLED}", f"{report['latency_ms']['p99']:.1f} ms")
-    m[3].metric(f"Monthly cost, {MODELLED}", f"{report['monthly_cost_usd']:,.2f} USD")
+    m[0].metric("p50 latency", f"{report['latency_ms']['p50']:.1f} ms", help=f"One request, {MODELLED}.")
+    m[1].metric("p90 latency", f"{report['latency_ms']['p90']:.1f} ms", help=f"One request, {MODELLED}.")
+    m[2].metric("p99 latency", f"{report['latency_ms']['p99']:.1f} ms", help=f"One request, {MODELLED}.")
+    m[3].metric("Monthly cost", f"{report['monthly_cost_usd']:,.0f} USD",
+                help=f"{MODELLED} for the default workload of the What if page.")
     wf = report["waterfall"]
     st.plotly_chart(hops_figure(wf["hops"], f"A typical request ({wf['class']}), {MODELLED}"), key="run-modelled")
-    basis = report.get("basis", {})
-    st.caption(f"Latency and cost {MODELLED} by the engine for the default workload of the What if page; hit "
-               f"ratios {basis.get('hit_ratio', MODELLED)}"
-               + (" (from this run's traffic)" if basis.get("hit_ratio") == "executed" else "")
-               + ". Hover a bar for its source.")
+    st.caption(f"Latency, hit ratios and cost {MODELLED} by the engine for the default monthly workload of the "
+               "What if page (not the few hundred requests of this run, whose hit ratios are measured above). "
+               "Hover a bar for its source.")
 with st.expander("Run as JSON"):
     st.download_button("Download", json.dumps(result.to_dict(), indent=1, default=str),
                        file_name=f"{case.id}-run-{result.run_id}.json", mime="application/json",
