@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -316,7 +317,8 @@ class Router:
     def _note(self, operation: str, resource: str, **detail: Any) -> None:
         trace = self._s.trace
         trace.add(Span(service="lambda", operation=operation, resource=resource, step=trace.current_step,
-                       start_ms=0.0, measured_ms=0.0, detail=detail))
+                       start_ms=(time.perf_counter() - trace._t0) * 1000, measured_ms=0.0,
+                       status=detail.pop("status", "ok"), detail=detail))
 
     def _deliver_async(self, d) -> None:
         self.stats[f"{d.source}_events"] += 1

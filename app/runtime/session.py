@@ -101,11 +101,7 @@ class RuntimeSession:
         backend = get_backend()
         acct = account_id or new_account_id()
         run_id = run_id or new_run_id()
-        import boto3
-
-        sts = boto3.session.Session().client(
-            "sts", region_name=region, endpoint_url=backend.endpoint_url,
-            aws_access_key_id=MOTO_KEY, aws_secret_access_key=MOTO_KEY)
+        sts = _moto_sts(backend.endpoint_url, region)
         creds = sts.assume_role(RoleArn=f"arn:aws:iam::{acct}:role/explorer-session",
                                 RoleSessionName=f"run-{run_id}")["Credentials"]
         clients = Clients(account_id=acct, region=region, access_key=creds["AccessKeyId"],
@@ -211,6 +207,18 @@ class RuntimeSession:
 
     def __repr__(self) -> str:
         return f"RuntimeSession(backend={self.backend!r}, account_id={self.account_id!r}, run_id={self.run_id!r})"
+
+
+_sts_clients: dict[tuple[str, str], Any] = {}
+
+
+def _moto_sts(endpoint_url: str, region: str):
+    """The STS client sessions use to assume a role into their account (made once)."""
+    key = (endpoint_url, region)
+    if key not in _sts_clients:
+        _sts_clients[key] = Clients(account_id="", region=region, access_key=MOTO_KEY, secret_key=MOTO_KEY,
+                                    endpoint_url=endpoint_url).client("sts")
+    return _sts_clients[key]
 
 
 def _call_span(trace: Trace, call: Call):
