@@ -204,3 +204,20 @@ def test_handlers_fall_back_to_plain_boto3_outside_the_runtime(monkeypatch):
     assert c.endpoint_url is None and c._default_chain
     assert json.loads(json.dumps({"ok": True}))
     assert handlers.aws_client.__module__ == "app.runtime.clients"
+
+
+def test_object_removed_event_from_the_backend(runtime_session):
+    s = runtime_session
+    seen = []
+    s.lambdas.deploy("gone", f"{H}.fail_always").callable = lambda event, context: seen.append(event)
+    b = s.name("b")
+    s3 = s.clients.client("s3")
+    s3.create_bucket(Bucket=b)
+    s.routing.s3_to_lambda(b, "gone", events_=("s3:ObjectRemoved:*",))
+    s3.put_object(Bucket=b, Key="old file.txt", Body=b"1")
+    s3.delete_object(Bucket=b, Key="old file.txt")
+    assert len(seen) == 1
+    record = seen[0]["Records"][0]
+    assert record["eventName"] == "ObjectRemoved:Delete"
+    assert record["s3"]["object"]["key"] == "old+file.txt"
+    assert "size" not in record["s3"]["object"] and record["s3"]["object"]["sequencer"]
