@@ -204,7 +204,8 @@ def api_handler(event: dict, context: Any = None) -> dict:
     try:
         if resource.startswith("/posts"):
             if method == "GET" and item_id:
-                found = _table_client().get_item(TableName=table, Key={"pk": {"S": POSTS_PARTITION}, "sk": {"S": item_id}})
+                key = {"pk": {"S": POSTS_PARTITION}, "sk": {"S": item_id}}
+                found = _table_client().get_item(TableName=table, Key=key)
                 if "Item" not in found:
                     return _response(404, {"message": f"post {item_id} not found"})
                 return _response(200, _public(_item(found["Item"])))

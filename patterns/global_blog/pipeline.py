@@ -29,7 +29,6 @@ import uuid
 from typing import Any
 
 from app.runtime.pipeline import Check, Pipeline, RunContext
-from patterns.global_blog.case import HOME_REGION
 from patterns.global_blog.uploads import ImageUpload, sample_image
 
 STAGE = "prod"
@@ -149,7 +148,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                     "CallerReference": uuid.uuid4().hex, "Comment": "MyBlog.com static site", "Enabled": True,
                     "DefaultRootObject": "index.html",
                     "Origins": {"Quantity": 1, "Items": [{
-                        "Id": "site", "DomainName": f"{bucket}.s3.{HOME_REGION}.amazonaws.com",
+                        "Id": "site", "DomainName": f"{bucket}.s3.{ctx.session.region}.amazonaws.com",
                         "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": oac["Id"]}]},
                     "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
                                              "CachePolicyId": OPTIMIZED_CACHE_POLICY}},
@@ -189,7 +188,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             StreamSpecification={"StreamEnabled": True, "StreamViewType": view}, Tags=_tags(ctx))
         ctx.state["table"] = name
         if values["global_tables"]:
-            gt = ctx.session.streaming.global_table(name, [HOME_REGION, replica_region])
+            gt = ctx.session.streaming.global_table(name, [ctx.session.region, replica_region])
             gt.create()
             ctx.state["global_table"] = gt
 
@@ -261,7 +260,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         posts = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="posts")["id"]
         one = apigw.create_resource(restApiId=api_id, parentId=posts, pathPart="{id}")["id"]
         routes = [(posts, ("GET", "POST")), (one, ("GET",))]
-        if region == HOME_REGION:
+        if region == ctx.session.region:
             users = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="users")["id"]
             uploads = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="uploads")["id"]
             routes += [(users, ("POST",)), (uploads, ("POST",))]
@@ -280,7 +279,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     @p.deploy("Create the REST API", service="apigateway")
     def rest_api(ctx: RunContext) -> None:
         lambdas = ctx.lambdas
-        api_id, invoker = make_api(ctx, HOME_REGION, ctx.state["api_fn_arn"],
+        api_id, invoker = make_api(ctx, ctx.session.region, ctx.state["api_fn_arn"],
                                    lambda name, event: lambdas.invoke(name, event, source="apigateway"))
         ctx.state.update(api=invoker, api_id=api_id)
         if values["global_tables"]:
@@ -321,7 +320,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         fetched: list[dict] = []
         if values["cloudfront"]:
             edge = ctx.state["edge"]
-            for region in (HOME_REGION, replica_region):
+            for region in (ctx.session.region, replica_region):
                 for _ in range(2):
                     for path in paths:
                         r = edge.get(path, viewer_region=region)
@@ -338,11 +337,11 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             # unsigned cross-account reads, so the request names the owner's account in moto's header, and the
             # bucket policy is evaluated for the anonymous caller (moto does not enforce bucket policies).
             headers = {"x-moto-account-id": ctx.clients.account_id} if endpoint else {}
-            for region in (HOME_REGION, replica_region):
+            for region in (ctx.session.region, replica_region):
                 for path in paths:
                     key = "index.html" if path == "/" else path.lstrip("/")
                     url = (f"{endpoint}/{bucket}/{key}" if endpoint
-                           else f"https://{bucket}.s3.{HOME_REGION}.amazonaws.com/{key}")
+                           else f"https://{bucket}.s3.{ctx.session.region}.amazonaws.com/{key}")
                     with ctx.trace.span("s3", "GET (anonymous HTTP)", f"{bucket}/{key}",
                                         detail={"reader": region}) as span:
                         decision = evaluate([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}",
@@ -356,7 +355,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                         span.payload_bytes = len(body)
                         span.detail["status_code"] = status
                     fetched.append({"reader": region, "path": path, "status": status, "bytes": len(body),
-                                    "served_from": f"S3 {HOME_REGION}", "bucket_policy": decision.reason,
+                                    "served_from": f"S3 {ctx.session.region}", "bucket_policy": decision.reason,
                                     "body_ok": body == ctx.state["site_files"][key]})
         ctx.state["site_fetches"] = fetched
         ctx.artifact("site_fetches", fetched)
@@ -419,7 +418,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                                                Key={"pk": {"S": "POST"}, "sk": {"S": far_post["post_id"]}})
             ctx.state.update(replicated=present, far_reads=far_reads, far_post=far_post, far_post_home=back,
                              lag=gt.lag_summary(), lag_samples=list(gt.lag_samples))
-            ctx.artifact("replication", {"regions": [HOME_REGION, replica_region], "lag": gt.lag_summary(),
+            ctx.artifact("replication", {"regions": [ctx.session.region, replica_region], "lag": gt.lag_summary(),
                                          "samples": gt.lag_samples[:10], "far_reads": far_reads,
                                          "written_in_replica": far_post.get("post_id"),
                                          "seen_in_home": back})
@@ -432,9 +431,9 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                 far_reads.append({"reader": replica_region, "request": f"GET /posts/{post['post_id']}",
                                   "status": r.status, "served_from": r.headers.get("X-Served-From-Region")})
             ctx.state["far_reads"] = far_reads
-            ctx.artifact("replication", {"regions": [HOME_REGION], "far_reads": far_reads,
+            ctx.artifact("replication", {"regions": [ctx.session.region], "far_reads": far_reads,
                                          "note": f"global tables off: readers near {replica_region} are served "
-                                                 f"by {HOME_REGION}"})
+                                                 f"by {ctx.session.region}"})
 
     @p.drive("A new user signs up", service="apigateway")
     def sign_up(ctx: RunContext) -> None:
@@ -495,7 +494,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                                 "when AWS:SourceArn is the distribution"))
             return checks
         return Check("pages served straight from S3", all(f["status"] == 200 and f["body_ok"] for f in fetched),
-                     f"{len(fetched)} anonymous HTTP GETs to the {HOME_REGION} bucket, every reader region "
+                     f"{len(fetched)} anonymous HTTP GETs to the {ctx.session.region} bucket, every reader region "
                      "served from there; bytes equal to what was uploaded")
 
     @p.verify("Posts stored and listed newest first", service="dynamodb")
@@ -552,7 +551,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                       ", ".join(f"{r['request']}: {r['status']} from {r['served_from']}" for r in far)),
                 Check("a write in the replica region reaches us-east-1 (active-active)", ctx.state["far_post_home"],
                       f"post {ctx.state['far_post'].get('post_id')} written in {replica_region}, "
-                      f"read back in {HOME_REGION}: {ctx.state['far_post_home']}"),
+                      f"read back in {ctx.session.region}: {ctx.state['far_post_home']}"),
             ]
         ddb_far = ctx.client("dynamodb", replica_region)
         try:
@@ -560,8 +559,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             absent = False
         except ddb_far.exceptions.ResourceNotFoundException:
             absent = True
-        return Check(f"one region serves everyone: readers near {replica_region} reach {HOME_REGION}",
-                     absent and all(r["status"] == 200 and r["served_from"] == HOME_REGION for r in far),
+        return Check(f"one region serves everyone: readers near {replica_region} reach {ctx.session.region}",
+                     absent and all(r["status"] == 200 and r["served_from"] == ctx.session.region for r in far),
                      f"no table in {replica_region}; " + ", ".join(f"{r['request']}: from {r['served_from']}"
                                                                   for r in far))
 
@@ -642,7 +641,7 @@ def _sent_emails(ctx: RunContext) -> list[dict]:
     if ctx.backend == "moto":
         from moto.ses.models import ses_backends
 
-        backend = ses_backends[ctx.clients.account_id][HOME_REGION]
+        backend = ses_backends[ctx.clients.account_id][ctx.session.region]
         out = []
         for m in backend.sent_messages:
             dest = getattr(m, "destinations", {}) or {}

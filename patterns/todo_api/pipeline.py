@@ -29,7 +29,6 @@ from typing import Any
 from app.runtime.pipeline import Check, Pipeline, RunContext
 from patterns.todo_api.traffic import Workload
 
-REGION = "us-east-1"
 STAGE = "prod"
 PASSWORD = "Correct-Horse-7-battery"
 USERS = (("alice", "alice@example.com"), ("bob", "bob@example.com"))
@@ -107,19 +106,17 @@ class _Clock:
         return time.time() + self.offset
 
 
-def _identity_client(ctx: RunContext):
-    """The session's Cognito identity client. GetId is an unsigned call, so on the embedded backend the
-    run's account travels in moto's account header (AWS finds the pool from its id alone)."""
-    client = ctx.client("cognito-identity")
-    if ctx.clients.endpoint_url and not ctx.state.get("_identity_header"):
-        account = ctx.clients.account_id
+def _planes(ctx: RunContext):
+    """The run's emulated data planes; the token verifier's clock is the run's, so expiry can be shown."""
+    planes = ctx.state.get("planes")
+    if planes is None:
+        from app.runtime.dataplanes.tokens import CognitoTokenVerifier
+        from app.runtime.dataplanes.wiring import DataPlanes
 
-        def add_account(request, **_: Any) -> None:
-            request.headers["x-moto-account-id"] = account
-
-        client.meta.events.register("request-created.cognito-identity.GetId", add_account)
-        ctx.state["_identity_header"] = True
-    return client
+        planes = DataPlanes(ctx.session)
+        planes.verifier = CognitoTokenVerifier(ctx.clients.endpoint_url, clock=ctx.state.setdefault("clock", _Clock()))
+        ctx.state["planes"] = planes
+    return planes
 
 
 def _auth(ctx: RunContext, user: str) -> dict[str, str]:
@@ -175,10 +172,7 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
 
     @p.deploy("Create the identity pool, the per-user role and the files bucket", service="iam")
     def identity(ctx: RunContext) -> None:
-        from app.runtime.dataplanes.identity import IdentityPool
-        from app.runtime.dataplanes.tokens import CognitoTokenVerifier
-
-        provider = f"cognito-idp.{REGION}.amazonaws.com/{ctx.state['user_pool_id']}"
+        provider = f"cognito-idp.{ctx.clients.region}.amazonaws.com/{ctx.state['user_pool_id']}"
         pool = ctx.client("cognito-identity").create_identity_pool(
             IdentityPoolName=ctx.name("todo_identities").replace("-", "_"), AllowUnauthenticatedIdentities=False,
             CognitoIdentityProviders=[{"ProviderName": provider, "ClientId": ctx.state["app_client_id"],
@@ -195,12 +189,11 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
                                AssumeRolePolicyDocument=json.dumps(_trust_policy(pool["IdentityPoolId"])),
                                Tags=[{"Key": k, "Value": v} for k, v in ctx.session.tags.items()])["Role"]
         iam.put_role_policy(RoleName=role_name, PolicyName="own-prefix-only", PolicyDocument=json.dumps(policy))
-        verifier = CognitoTokenVerifier(ctx.clients.endpoint_url, clock=ctx.state.setdefault("clock", _Clock()))
-        ids = IdentityPool(_identity_client(ctx), ctx.client("sts"), iam, pool["IdentityPoolId"],
-                           verifier=verifier, trace=ctx.trace)
+        planes = _planes(ctx)
+        ids = planes.identity_pool(pool["IdentityPoolId"])
         ids.set_identity_pool_roles(IdentityPoolId=pool["IdentityPoolId"], Roles={"authenticated": role["Arn"]})
         ctx.state.update(identity_pool=ids, identity_pool_id=pool["IdentityPoolId"], provider=provider,
-                         bucket=bucket, role_arn=role["Arn"], verifier=verifier)
+                         bucket=bucket, role_arn=role["Arn"], verifier=planes.verifier)
         ctx.artifact("policy", {"role": role["Arn"], "policy_name": "own-prefix-only", "document": policy,
                                 "trust_policy": _trust_policy(pool["IdentityPoolId"])})
 
@@ -219,9 +212,6 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
     if values.get("dax"):
         @p.deploy("Create the DAX cluster", service="dax")
         def dax_cluster(ctx: RunContext) -> None:
-            from app.runtime.dataplanes.dax import DaxClient
-            from app.runtime.dataplanes.endpoints import bind
-
             iam = ctx.client("iam")
             role = iam.create_role(
                 RoleName=ctx.name("dax-access"),
@@ -233,9 +223,7 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
                 IamRoleArn=role["Arn"], Tags=[{"Key": k, "Value": v} for k, v in ctx.session.tags.items()])["Cluster"]
             found = cluster.get("ClusterDiscoveryEndpoint") or {}
             endpoint = f"dax://{found.get('Address', cluster['ClusterName'])}:{found.get('Port', 8111)}"
-            dax = DaxClient(ctx.client("dynamodb"), trace=ctx.trace, node_type="dax.t3.small",
-                            cluster_name=cluster["ClusterName"])
-            bind(ctx.clients, endpoint, dax)
+            dax = _planes(ctx).dax(cluster["ClusterName"], endpoint=endpoint, node_type="dax.t3.small")
             ctx.state.update(dax=dax, dax_endpoint=endpoint)
 
     @p.deploy("Deploy the todo function", service="lambda")
@@ -249,8 +237,6 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
 
     @p.deploy("Create the REST API with a Cognito authorizer", service="apigateway")
     def rest_api(ctx: RunContext) -> None:
-        from app.runtime.dataplanes.apigateway import RestApiInvoker
-
         apigw = ctx.client("apigateway")
         api = apigw.create_rest_api(name=ctx.name("todo-api"), endpointConfiguration={"types": ["REGIONAL"]},
                                     tags=ctx.session.tags)
@@ -261,7 +247,7 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
         authorizer = apigw.create_authorizer(
             restApiId=api_id, name="cognito", type="COGNITO_USER_POOLS",
             providerARNs=[ctx.state["user_pool_arn"]], identitySource="method.request.header.Authorization")["id"]
-        uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+        uri = (f"arn:aws:apigateway:{ctx.clients.region}:lambda:path/2015-03-31/functions/"
                f"{ctx.state['function_arn']}/invocations")
         cache_keys = {"GET /todos": ["method.request.header.Authorization"],
                       "GET /todos/{id}": ["method.request.header.Authorization", "method.request.path.id"]}
@@ -279,7 +265,7 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
         ctx.client("lambda").add_permission(
             FunctionName=ctx.state["function_arn"], StatementId="apigateway-invoke", Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:aws:execute-api:{REGION}:{ctx.clients.account_id}:{api_id}/*/*/todos*")
+            SourceArn=f"arn:aws:execute-api:{ctx.clients.region}:{ctx.clients.account_id}:{api_id}/*/*/todos*")
         apigw.create_deployment(restApiId=api_id, stageName=STAGE)
         if ctx.values["api_cache"]:
             # Caching on for GETs (the default for cached stages), TTL 300 s; after its own write the app
@@ -294,12 +280,10 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
                 {"op": "replace", "path": "/~1todos~1{id}/GET/caching/requireAuthorizationForCacheControl",
                  "value": "false"},
             ])
-        invoker = RestApiInvoker(apigw, api_id, STAGE, ctx.lambdas.invoke, verifier=ctx.state["verifier"],
-                                 cognito_client=ctx.client("cognito-idp"), trace=ctx.trace,
-                                 cache_key_parameters=cache_keys)
+        invoker = _planes(ctx).rest_api(api_id, STAGE, cache_key_parameters=cache_keys)
         ctx.state.update(api=invoker, api_id=api_id)
         ctx.artifact("api", {"rest_api_id": api_id, "stage": STAGE,
-                             "invoke_url": f"https://{api_id}.execute-api.{REGION}.amazonaws.com/{STAGE}",
+                             "invoke_url": f"https://{api_id}.execute-api.{ctx.clients.region}.amazonaws.com/{STAGE}",
                              "stage_cache": "0.5 GB, TTL 300 s, key: method + path + id + Authorization"
                              if ctx.values["api_cache"] else "off",
                              "dax_endpoint": ctx.state.get("dax_endpoint") or "off"})
@@ -344,15 +328,8 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
 
     def user_s3(ctx: RunContext, name: str):
         """An S3 client signed with the user's STS credentials, the role's policy evaluated per request."""
-        from app.runtime.clients import Clients
-        from app.runtime.dataplanes.iam import S3Guard
-
         user = ctx.state["users"][name]
-        c = user["credentials"]
-        own = Clients(account_id=ctx.clients.account_id, region=REGION, access_key=c["AccessKeyId"],
-                      secret_key=c["SecretKey"], session_token=c["SessionToken"],
-                      endpoint_url=ctx.clients.endpoint_url)
-        return S3Guard(own.client("s3"), ctx.state["identity_pool"].principal(user["identity_id"]), trace=ctx.trace)
+        return _planes(ctx).s3_for_identity(ctx.state["identity_pool"], user["identity_id"], user["credentials"])
 
     @p.drive("Write and read under the user's own prefix", service="s3")
     def own_prefix(ctx: RunContext) -> None:
@@ -537,7 +514,7 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
         from app.runtime.clients import Clients
 
         c = a["credentials"]
-        who = Clients(account_id=ctx.clients.account_id, region=REGION, access_key=c["AccessKeyId"],
+        who = Clients(account_id=ctx.clients.account_id, region=ctx.clients.region, access_key=c["AccessKeyId"],
                       secret_key=c["SecretKey"], session_token=c["SessionToken"],
                       endpoint_url=ctx.clients.endpoint_url).client("sts").get_caller_identity()
         expires = c["Expiration"]

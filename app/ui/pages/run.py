@@ -208,8 +208,9 @@ elif case.id == "global-blog":
     if "thumbnail" in art:
         t = art["thumbnail"]
         c1, c2 = st.columns([2, 1])
-        c1.image(t["original"]["data"], caption=f"Original {t['original']['width']}x{t['original']['height']}, "
-                                                f"{t['original']['bytes']:,} bytes", width=min(520, t["original"]["width"]))
+        original = t["original"]
+        c1.image(original["data"], width=min(520, original["width"]),
+                 caption=f"Original {original['width']}x{original['height']}, {original['bytes']:,} bytes")
         c2.image(t["thumbnail"]["data"], caption=f"Thumbnail {t['thumbnail']['width']}x{t['thumbnail']['height']}, "
                                                  f"{t['thumbnail']['bytes']:,} bytes")
     if "fanout_message" in art and not art["fanout_message"].get("missing"):
