@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from app.engine.cache import hit_ratio, monte_carlo_lru, monte_carlo_ttl, zipf_bins
+from app.engine.cache import (hit_ratio, monte_carlo_lru, monte_carlo_stacked, monte_carlo_ttl, stacked_ttl_hit_ratio,
+                              zipf_bins)
 
 MONTH = 730 * 3600
 LOW, HIGH = 1e5 / MONTH, 1e10 / MONTH
@@ -79,3 +80,28 @@ def test_hit_ratio_moves_the_right_way():
     assert hit_ratio(5.0, 1_000_000, 0.9, ttl=300).hit_ratio < base      # more keys
     small = hit_ratio(5.0, 100_000, 0.9, ttl=300, capacity=100)
     assert small.hit_ratio < base and small.occupancy <= 100.5           # a full cache holds its capacity
+
+
+STACKED_GRID = [
+    # rate/s, keys, skew, stage-cache TTL, DAX TTL
+    (10.0, 10_000, 0.9, 60, 300),
+    (10.0, 10_000, 0.9, 300, 3600),
+    (2.0, 1_000, 1.1, 30, 300),
+    (20.0, 100_000, 0.9, 1, 3600),
+    (LOW * 20, 1_000, 1.2, 5, 3600),
+    (300.0, 1_000_000, 0.9, 30, 600),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rate,keys,skew,ttl_front,ttl_back", STACKED_GRID)
+def test_dax_behind_the_stage_cache_matches_monte_carlo(rate, keys, skew, ttl_front, ttl_back):
+    model = stacked_ttl_hit_ratio(rate, keys, skew, ttl_front, ttl_back)
+    n = int(min(1_500_000, max(300_000, 4 * rate * ttl_back)))
+    front, back = monte_carlo_stacked(rate, keys, skew, ttl_front, ttl_back, n, seed=3)
+    assert abs(model.hit_ratio - back) < 0.01, (model.hit_ratio, back)
+    assert abs(hit_ratio(rate, keys, skew, ttl=ttl_front).hit_ratio - front) < 0.01
+
+
+def test_dax_behind_a_longer_lived_stage_cache_never_hits():
+    assert stacked_ttl_hit_ratio(10.0, 10_000, 0.9, 600, 300).hit_ratio == 0.0

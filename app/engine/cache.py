@@ -152,6 +152,100 @@ def hit_ratio(rate: float, n_keys: int, skew: float, *, ttl: float = math.inf,
     return HitModel(float(np.sum(counts * p * h)), t_c, float(np.sum(counts * h)), name)
 
 
+def _erf(x: np.ndarray) -> np.ndarray:
+    """Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7)."""
+    sign = np.sign(x)
+    x = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * \
+        np.exp(-x * x)
+    return sign * y
+
+
+def _gamma_cdf(k: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(Gamma(k, 1) <= x) for whole k >= 1: exact sums up to k = 8, Wilson-Hilferty above."""
+    x = np.maximum(x, 0.0)
+    out = np.empty(np.broadcast(k, x).shape)
+    k = np.broadcast_to(k, out.shape)
+    x = np.broadcast_to(x, out.shape)
+    small = k <= 8
+    if small.any():
+        ks, xs = k[small], x[small]
+        term = np.exp(-xs)
+        acc = term.copy()
+        for j in range(1, 8):
+            term = term * xs / j
+            acc = acc + np.where(j < ks, term, 0.0)
+        out[small] = 1.0 - acc
+    big = ~small
+    if big.any():
+        kb, xb = k[big], x[big]
+        z = (np.cbrt(xb / kb) - (1 - 1 / (9 * kb))) / np.sqrt(1 / (9 * kb))
+        out[big] = 0.5 * (1 + _erf(z / math.sqrt(2)))
+    return np.clip(out, 0.0, 1.0)
+
+
+def stacked_ttl_hit_ratio(rate: float, n_keys: int, skew: float, ttl_front: float, ttl_back: float) -> HitModel:
+    """Hit ratio of a TTL cache (``ttl_back``) that only sees the misses of another (``ttl_front``).
+
+    DAX behind the API Gateway stage cache: per key, front misses come every ``ttl_front``
+    plus an exponential wait; the back cache, filled at one of them, answers the following
+    front misses that arrive before its own entry expires: the k-th one arrives at
+    ``k*ttl_front + Gamma(k, lambda)``, so the back cache hits ``sum_k P(k*ttl_front +
+    Gamma(k, lambda) < ttl_back)`` times per fill. Neither cache is size-limited here.
+    """
+    counts, p = zipf_bins(int(n_keys), float(skew))
+    lam = rate * p
+    if rate <= 0 or ttl_back <= ttl_front:
+        return HitModel(0.0, math.inf, 0.0, "TTL behind a TTL cache (exact sum under Poisson arrivals)")
+    k_max = int(math.ceil(ttl_back / ttl_front)) - 1 if ttl_front > 0 else 0
+    if ttl_front <= 0 or k_max <= 0:
+        return hit_ratio(rate, n_keys, skew, ttl=ttl_back)
+    # Expected front misses within ttl_back of a fill: the renewal function of gaps ttl_front + Exp(lambda).
+    mean_gap = ttl_front + 1.0 / lam
+    n_eff = ttl_back / mean_gap
+    m = np.empty_like(lam)
+    many = n_eff > 30
+    # Many renewals: the renewal theorem's two-term expansion t/mu + (sigma^2 - mu^2) / (2 mu^2).
+    m[many] = (n_eff[many] + ((1.0 / lam[many]) ** 2 - mean_gap[many] ** 2) / (2 * mean_gap[many] ** 2))
+    few = ~many
+    if few.any():
+        top = int(min(k_max, math.ceil(float(n_eff[few].max()) + 8 * math.sqrt(float(n_eff[few].max())) + 10)))
+        ks = np.arange(1, top + 1, dtype=np.float64)
+        x = lam[few][:, None] * (ttl_back - ks[None, :] * ttl_front)
+        m[few] = np.where(x > 0, _gamma_cdf(ks[None, :], x), 0.0).sum(axis=1)
+    m = np.maximum(m, 0.0)
+    h = m / (1.0 + m)
+    lookups = counts * lam / (1.0 + lam * ttl_front)
+    total = float(np.sum(lookups))
+    return HitModel(float(np.sum(lookups * h) / total) if total > 0 else 0.0, math.inf, float(np.sum(counts * h)),
+                    "TTL behind a TTL cache (exact sum under Poisson arrivals)")
+
+
+def monte_carlo_stacked(rate: float, n_keys: int, skew: float, ttl_front: float, ttl_back: float,
+                        n_requests: int, *, warmup: float = 0.3, seed: int = 7) -> tuple[float, float]:
+    """Simulated hit ratios (front, back) of two TTL caches in series, request by request."""
+    rng = np.random.default_rng(seed)
+    times, keys = _requests(rate, n_keys, skew, n_requests, rng)
+    front: dict[int, float] = {}
+    back: dict[int, float] = {}
+    skip = int(warmup * n_requests)
+    f_hits = b_hits = b_lookups = 0
+    for i, (now, key) in enumerate(zip(times.tolist(), keys.tolist())):
+        stamp = front.get(key)
+        if stamp is not None and now - stamp < ttl_front:
+            f_hits += i >= skip
+            continue
+        front[key] = now
+        stamp = back.get(key)
+        b_lookups += i >= skip
+        if stamp is not None and now - stamp < ttl_back:
+            b_hits += i >= skip
+        else:
+            back[key] = now
+    return f_hits / (n_requests - skip), (b_hits / b_lookups if b_lookups else 0.0)
+
+
 # -- Monte Carlo ---------------------------------------------------------------------------------
 def _requests(rate: float, n_keys: int, skew: float, n: int, rng: np.random.Generator):
     ranks = np.arange(1, n_keys + 1, dtype=np.float64)
@@ -217,4 +311,5 @@ def monte_carlo_lru(rate: float, n_keys: int, skew: float, capacity: int, n_requ
     return hits / (n_requests - skip)
 
 
-__all__ = ["zipf_bins", "hit_ratio", "HitModel", "monte_carlo_ttl", "monte_carlo_lru"]
+__all__ = ["zipf_bins", "hit_ratio", "HitModel", "stacked_ttl_hit_ratio", "monte_carlo_ttl", "monte_carlo_lru",
+           "monte_carlo_stacked"]

@@ -16,6 +16,7 @@ from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
                             zipf_cache, zipf_param)
+from app.engine.cache import stacked_ttl_hit_ratio
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import (DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages,
@@ -104,15 +105,15 @@ def build(v: dict, ctx: Context) -> Plan:
         ttl = v["dax_ttl_s"]
         cap_kb = DAX_NODE_MEMORY_GB[v["dax_node_type"]] * 1e6 * CACHE_MEMORY_USABLE
         if v["api_cache"]:
-            # DAX sees only stage-cache misses: per key about one request per (API TTL + gap), so DAX
-            # can only hit when its TTL outlasts the stage cache's (approximation, see notes).
-            eff = max(0.0, ttl - v["api_cache_ttl_s"])
+            # DAX sees only the stage cache's misses: a key comes back to DAX once per stage TTL at most,
+            # so DAX hits only while its own TTL outlasts the stage cache's (exact sum, no size limit).
+            t_api = max(v["api_cache_ttl_s"], 1e-9)
             h_item = ctx.cache("dax_item", "DAX item cache (behind the stage cache)",
-                               zipf_cache(r_get * (1 - h_api_get), v["items"], skew, eff, cap_kb / v["item_kb"]),
-                               ttl_s=ttl) if gets else 0.0
+                               lambda: stacked_ttl_hit_ratio(r_get, v["items"], skew, t_api, ttl),
+                               ttl_s=ttl, keys=v["items"]) if gets else 0.0
             h_query = ctx.cache("dax_query", "DAX query cache (behind the stage cache)",
-                                zipf_cache(r_list * (1 - h_api_list), v["users"], skew, eff, cap_kb / page_kb),
-                                ttl_s=ttl) if lists else 0.0
+                                lambda: stacked_ttl_hit_ratio(r_list, v["users"], skew, t_api, ttl),
+                                ttl_s=ttl, keys=v["users"]) if lists else 0.0
         else:
             h_item = ctx.cache("dax_item", "DAX item cache",
                                zipf_cache(r_get, v["items"], skew, ttl, cap_kb / v["item_kb"]),
@@ -200,9 +201,9 @@ def build(v: dict, ctx: Context) -> Plan:
         "Free tiers are not applied.",
     ]
     if v["dax"] and v["api_cache"]:
-        notes.append("With both caches, DAX is modelled on the stage cache's misses with its TTL shortened by the "
-                     "stage TTL: a key the stage cache just missed was fetched through DAX at least one stage TTL "
-                     "earlier (approximation).")
+        notes.append("With both caches, DAX only sees the stage cache's misses: it helps only when its TTL is "
+                     "longer than the stage cache's (modelled exactly under Poisson arrivals, without DAX's size "
+                     "limit).")
     facts = {"lambda_cold_start_share": p_cold, "lambda_invocations": invocations,
              "dynamodb_rru": rru, "read_requests": reads, "write_requests": writes}
     return Plan(classes, sheet, typical=classes[0].name if gets >= lists else classes[1].name,
