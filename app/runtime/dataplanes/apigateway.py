@@ -46,14 +46,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
+from app.runtime.dataplanes.lru import ExpiringLru
 from app.runtime.dataplanes.tokens import CognitoTokenVerifier, TokenError, pool_id_from_arn
 from app.runtime.streaming import FunctionFailed, Invoke, invoke_payload
 from app.runtime.trace import Trace
@@ -89,58 +88,45 @@ class StageCache:
         if str(size_gb) not in CACHE_SIZES_GB:
             raise ValueError(f"cache size {size_gb!r} GB is not offered; valid: {', '.join(CACHE_SIZES_GB)}")
         self.size_gb = str(size_gb)
-        self.capacity_bytes = int(float(size_gb) * 1024 ** 3)
         self.clock = clock
-        self._entries: OrderedDict[tuple, tuple[float, int, ApiResponse]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.counters = {"hits": 0, "misses": 0, "evictions": 0, "flushes": 0, "not_cached_too_large": 0}
+        self._lru = ExpiringLru(int(float(size_gb) * 1024 ** 3), clock)
+        self.counters = {"hits": 0, "misses": 0, "flushes": 0, "not_cached_too_large": 0}
+
+    @property
+    def capacity_bytes(self) -> int:
+        return self._lru.capacity_bytes
+
+    @capacity_bytes.setter
+    def capacity_bytes(self, value: int) -> None:
+        self._lru.capacity_bytes = value
 
     def get(self, key: tuple) -> ApiResponse | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= self.clock():
-                if entry is not None:
-                    self._remove(key)
-                self.counters["misses"] += 1
-                return None
-            self._entries.move_to_end(key)
-            self.counters["hits"] += 1
-            return entry[2]
+        with self._lru.lock:
+            found, response = self._lru.get(key)
+            self.counters["hits" if found else "misses"] += 1
+            return response
 
     def put(self, key: tuple, response: ApiResponse, ttl_s: float) -> bool:
         size = len(response.body) + sum(len(k) + len(v) for k, v in response.headers.items())
-        with self._lock:
-            self._remove(key)
+        with self._lru.lock:
             if size > MAX_CACHED_BYTES:
+                self._lru.remove(key)
                 self.counters["not_cached_too_large"] += 1
                 return False
-            self._entries[key] = (self.clock() + ttl_s, size, response)
-            self._bytes += size
-            while self._bytes > self.capacity_bytes:
-                self._remove(next(iter(self._entries)))
-                self.counters["evictions"] += 1
-            return True
+            return self._lru.put(key, response, size, ttl_s)
 
     def invalidate(self, key: tuple) -> None:
-        with self._lock:
-            self._remove(key)
+        self._lru.remove(key)
 
     def flush(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+        with self._lru.lock:
+            self._lru.clear()
             self.counters["flushes"] += 1
 
-    def _remove(self, key: tuple) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            self._bytes -= entry[1]
-
     def stats(self) -> dict[str, Any]:
-        with self._lock:
-            return {**self.counters, "entries": len(self._entries), "bytes_used": self._bytes,
-                    "capacity_bytes": self.capacity_bytes}
+        with self._lru.lock:
+            return {**self.counters, "evictions": self._lru.evictions, "entries": len(self._lru),
+                    "bytes_used": self._lru.bytes_used, "capacity_bytes": self._lru.capacity_bytes}
 
 
 @dataclass

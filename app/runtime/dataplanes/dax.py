@@ -36,12 +36,11 @@ import base64
 import copy
 import json
 import math
-import threading
 import time
-from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, Callable
 
+from app.runtime.dataplanes.lru import ExpiringLru
 from app.runtime.trace import Trace
 
 GIB = 1024 ** 3
@@ -127,19 +126,18 @@ class DaxClient:
         self.memory_bytes = int(memory_bytes if memory_bytes is not None else NODE_MEMORY_GIB[node_type] * GIB)
         self.clock = clock
         self.cluster_name = cluster_name
-        self._lru: OrderedDict[tuple, tuple[float, int, Any]] = OrderedDict()  # key -> (expires, bytes, value)
         self._by_item: dict[tuple, set[tuple]] = {}   # (table, key json) -> item-cache keys
-        self._bytes = 0
-        self._lock = threading.RLock()
+        self._lru = ExpiringLru(self.memory_bytes, clock, on_remove=self._forget)
+        self._lock = self._lru.lock
         self._key_schemas: dict[str, list[str]] = {}
         self.counters = {"item_hits": 0, "item_misses": 0, "query_hits": 0, "query_misses": 0,
-                         "evictions": 0, "expirations": 0, "passthrough": 0, "writes": 0}
+                         "passthrough": 0, "writes": 0}
 
     # -- introspection ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {**self.counters, "entries": len(self._lru), "bytes_used": self._bytes,
-                    "memory_bytes": self.memory_bytes}
+            return {**self.counters, "evictions": self._lru.evictions, "expirations": self._lru.expirations,
+                    "entries": len(self._lru), "bytes_used": self._lru.bytes_used, "memory_bytes": self.memory_bytes}
 
     def __getattr__(self, name: str) -> Any:
         if name in _NOT_SUPPORTED:
@@ -148,47 +146,28 @@ class DaxClient:
 
     # -- the LRU ---------------------------------------------------------------------------
     def _lookup(self, key: tuple) -> tuple[bool, Any]:
-        with self._lock:
-            entry = self._lru.get(key)
-            if entry is None:
-                return False, None
-            if entry[0] <= self.clock():
-                self._drop(key)
-                self.counters["expirations"] += 1
-                return False, None
-            self._lru.move_to_end(key)
-            return True, copy.deepcopy(entry[2])
+        found, value = self._lru.get(key)
+        return found, copy.deepcopy(value) if found else None
 
     def _store(self, key: tuple, value: Any, size: int, ttl: float) -> None:
         size += len(_canonical(key[1:]))
         with self._lock:
-            self._drop(key)
-            if size > self.memory_bytes:
-                return
-            self._lru[key] = (self.clock() + ttl, size, copy.deepcopy(value))
-            self._bytes += size
-            if key[0] == "item":
+            if self._lru.put(key, copy.deepcopy(value), size, ttl) and key[0] == "item":
                 self._by_item.setdefault(key[1:3], set()).add(key)
-            while self._bytes > self.memory_bytes:
-                oldest = next(iter(self._lru))
-                self._drop(oldest)
-                self.counters["evictions"] += 1
 
-    def _drop(self, key: tuple) -> None:
-        entry = self._lru.pop(key, None)
-        if entry is not None:
-            self._bytes -= entry[1]
-            if key[0] == "item":
-                variants = self._by_item.get(key[1:3])
-                if variants is not None:
-                    variants.discard(key)
-                    if not variants:
-                        del self._by_item[key[1:3]]
+    def _forget(self, key: tuple) -> None:
+        """Keep the per-item index in step with the entries that leave the cache."""
+        if key[0] == "item":
+            variants = self._by_item.get(key[1:3])
+            if variants is not None:
+                variants.discard(key)
+                if not variants:
+                    del self._by_item[key[1:3]]
 
     def _evict_item(self, table: str, key: dict) -> None:
         with self._lock:
             for cache_key in list(self._by_item.get((table, _canonical(key)), ())):
-                self._drop(cache_key)
+                self._lru.remove(cache_key)
 
     def _key_names(self, table: str) -> list[str]:
         names = self._key_schemas.get(table)
