@@ -56,7 +56,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from app.runtime.dataplanes.iam import evaluate, ip_in, wildcard
 from app.runtime.trace import Trace
 
-# Region of the viewer -> (edge location code, city).
+# Region of the viewer -> (edge location code, city). An assumption of this emulation: one
+# representative location per region, named by its airport code; CloudFront has several
+# locations in most of these places and routes each viewer by measured latency.
 EDGE_LOCATIONS = {
     "us-east-1": ("IAD", "Ashburn"), "us-east-2": ("CMH", "Columbus"), "us-west-1": ("SFO", "San Francisco"),
     "us-west-2": ("SEA", "Seattle"), "ca-central-1": ("YUL", "Montreal"), "sa-east-1": ("GRU", "Sao Paulo"),
