@@ -87,7 +87,7 @@ def live_session(region: str, *, profile: str | None = None, run_id: str | None 
     run_id = run_id or new_run_id()
     clients = Clients(account_id=account, region=region, access_key=frozen.access_key,
                       secret_key=frozen.secret_key, session_token=frozen.token, endpoint_url=endpoint_url,
-                      tags={td.TAG_KEY: run_id})
+                      tags={td.TAG_KEY: run_id}, max_attempts=5)
     return RuntimeSession(clients=clients, backend="live", run_id=run_id, local_lambdas=False,
                           teardown_filter=td.tagged(run_id))
 
@@ -106,7 +106,7 @@ def cleanup_live(region: str, *, profile: str | None = None, delete: bool = Fals
                         "AWS_SECRET_ACCESS_KEY")
     frozen = creds.get_frozen_credentials()
     clients = Clients(account_id="", region=region, access_key=frozen.access_key, secret_key=frozen.secret_key,
-                      session_token=frozen.token, endpoint_url=endpoint_url)
+                      session_token=frozen.token, endpoint_url=endpoint_url, max_attempts=5)
     wanted = td.tagged(run_id)
     found = td.inventory(clients, [region], wanted)
     out: dict[str, Any] = {"region": region, "found": found, "deleted": [], "errors": []}

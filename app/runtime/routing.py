@@ -149,6 +149,18 @@ class Router:
                                     "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}})
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
 
+    def _create_mapping(self, region: str | None = None, **kwargs) -> dict:
+        """CreateEventSourceMapping on AWS, waiting for a just-granted role permission to take effect."""
+        lam = self._client("lambda", region)
+        for attempt in range(12):
+            try:
+                return lam.create_event_source_mapping(**kwargs)
+            except lam.exceptions.InvalidParameterValueException as exc:
+                if "role" not in str(exc).lower() or attempt == 11:
+                    raise
+                time.sleep(2.5)
+        raise AssertionError("unreachable")
+
     # -- wiring ---------------------------------------------------------------------
     def s3_to_lambda(self, bucket: str, function: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
                      prefix: str | None = None, suffix: str | None = None, max_retry_attempts: int = 2) -> None:
@@ -223,7 +235,7 @@ class Router:
                              max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
                              retry_bound=retry_bound)
         if not self._local:
-            resp = self._client("lambda").create_event_source_mapping(
+            resp = self._create_mapping(
                 EventSourceArn=queue_arn, FunctionName=fn.name, BatchSize=batch_size,
                 FunctionResponseTypes=["ReportBatchItemFailures"] if report_batch_item_failures else [])
             mapping.uuid = resp["UUID"]
@@ -260,8 +272,8 @@ class Router:
                                                 ShardIteratorType=starting_position)["ShardIterator"]
                 mapping.iterators[shard["ShardId"]] = it
         else:
-            resp = self._client("lambda", region).create_event_source_mapping(
-                EventSourceArn=mapping.stream_arn, FunctionName=fn.name, BatchSize=batch_size,
+            resp = self._create_mapping(
+                region, EventSourceArn=mapping.stream_arn, FunctionName=fn.name, BatchSize=batch_size,
                 StartingPosition=starting_position, MaximumRetryAttempts=max_retry_attempts)
             mapping.uuid = resp["UUID"]
         with self._lock:

@@ -119,6 +119,7 @@ def _s3(clients, region, wanted, dry_run=False):
         if not wanted("s3", name, tags_fn):
             continue
         if not dry_run:
+            s3 = _bucket_client(clients, s3, name)
             for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
                 batch = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                          for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
@@ -131,6 +132,15 @@ def _s3(clients, region, wanted, dry_run=False):
             _ignore_missing(s3.delete_bucket, Bucket=name)
         out.append(f"s3:{name}")
     return out
+
+
+def _bucket_client(clients, s3, name: str):
+    """A client in the bucket's own region (deleting a bucket of another region needs one)."""
+    try:
+        where = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+    except ClientError:
+        return s3
+    return clients.client("s3", "eu-west-1" if where == "EU" else where)
 
 
 def _dynamodb(clients, region, wanted, dry_run=False):
