@@ -59,3 +59,25 @@ def test_run_global_blog_with_an_upload():
     captions = " ".join(c for i in at.image for c in i.captions)
     assert "Original 640x480" in captions and "Thumbnail 200x150" in captions
     assert any("Maria Lopez" in m.value for m in at.markdown)
+
+
+def test_live_switch_is_disabled_unless_allowed(monkeypatch):
+    monkeypatch.delenv("EXPLORER_ALLOW_LIVE", raising=False)
+    at = _run_page("todo-api")
+    switch = at.toggle(key="run:live")
+    assert switch.disabled and "EXPLORER_ALLOW_LIVE=1" in switch.help
+    assert at.button(key="run-button").label == "Run"
+
+
+@pytest.mark.slow
+def test_live_run_needs_a_cost_estimate_first(monkeypatch):
+    monkeypatch.setenv("EXPLORER_ALLOW_LIVE", "1")
+    at = _run_page("todo-api")
+    at.toggle(key="run:live").set_value(True).run()
+    at.slider(key="run:todo:requests").set_value(20).run()
+    run = at.button(key="run-button")
+    assert run.label == "Run on AWS" and run.disabled
+    at.button(key="run-estimate").click().run()          # a rehearsal on the embedded backend, priced
+    assert not at.exception
+    assert any("Estimated cost of this run" in m.value for m in at.markdown)
+    assert not at.button(key="run-button").disabled

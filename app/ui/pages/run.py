@@ -14,6 +14,7 @@ import streamlit as st
 
 from app.core.cases import all_cases, case_module
 from app.core.diagram import DotMissing, render
+from app.runtime.live import LIVE_REGIONS, LiveError, estimate_run_cost, live_disabled_reason, live_session
 from app.ui import state
 from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, hops_figure, modelled, step_rows, waterfall
 
@@ -89,15 +90,32 @@ OPTIONS = {"todo-api": _todo_options, "global-blog": _blog_options}
 options = OPTIONS.get(case.id, dict)()
 
 
+# -- backend: the embedded server, or live AWS when this process allows it -------------------------
+st.sidebar.markdown("**Backend**")
+live_reason = live_disabled_reason()
+live = st.sidebar.toggle("Run against live AWS", key="run:live", disabled=live_reason is not None,
+                         help=live_reason or "Creates billable resources in your AWS account, tagged with the run "
+                                             "id and deleted when the run ends.")
+live = bool(live) and live_reason is None
+region = st.sidebar.selectbox("AWS region", LIVE_REGIONS, key="run:live:region") if live else None
+
+
+def _pipeline():
+    return module.build_pipeline(values, **options) if hasattr(module, "build_pipeline") else module.PIPELINE
+
+
+def _estimate_key() -> str:
+    return "run:estimate:" + json.dumps([case.id, values, region], sort_keys=True, default=str)
+
+
 # -- running --------------------------------------------------------------------------------------
 def _run() -> None:
     from app.runtime.pipeline import run_pipeline
     from app.runtime.session import registry
 
-    key = st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex)
-    pipeline = module.build_pipeline(values, **options) if hasattr(module, "build_pipeline") else module.PIPELINE
+    where = f"AWS {region}" if live else "the embedded backend"
     finished: list = []
-    with st.status(f"Running {case.title} on the embedded backend...", expanded=True) as status:
+    with st.status(f"Running {case.title} on {where}...", expanded=True) as status:
         chart = st.empty()
 
         def progress(step) -> None:
@@ -106,8 +124,15 @@ def _run() -> None:
                          f"{step.measured_ms:,.0f} ms" + (f"  ·  {step.error}" if step.error else ""))
             chart.plotly_chart(waterfall(finished), key=f"run-progress-{len(finished)}")
 
-        session = registry().get(key)
-        result = run_pipeline(pipeline, values, session=session, own_session=True, check_leftovers=True,
+        if live:
+            try:
+                session = live_session(region)
+            except LiveError as exc:
+                status.update(label=str(exc), state="error")
+                return
+        else:
+            session = registry().get(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex))
+        result = run_pipeline(_pipeline(), values, session=session, own_session=True, check_leftovers=True,
                               progress=progress)
         passed = sum(c.ok for c in result.checks)
         status.update(label=f"{case.title}: {passed}/{len(result.checks)} checks passed in "
@@ -116,8 +141,27 @@ def _run() -> None:
     st.session_state[f"run:{case.id}"] = {"result": result, "values": dict(values)}
 
 
-if st.button("Run", type="primary", icon=":material/play_arrow:", key="run-button",
-             help="Deploy, drive, verify and tear down this architecture on the embedded backend."):
+estimate = None
+if live:
+    st.warning(f"Live run in {region}: the pipeline creates real, billable resources in your AWS account and "
+               "deletes them when it ends. Estimate the cost first.", icon=":material/warning:")
+    if st.button("Estimate the cost", key="run-estimate", icon=":material/calculate:",
+                 help="Rehearses the run on the embedded backend and prices the calls it makes."):
+        from app.runtime.pipeline import run_pipeline
+
+        with st.spinner("Rehearsing on the embedded backend..."):
+            rehearsal = run_pipeline(_pipeline(), values)
+        st.session_state[_estimate_key()] = estimate_run_cost(rehearsal.spans, region)
+    estimate = st.session_state.get(_estimate_key())
+    if estimate is not None:
+        st.markdown(f"**Estimated cost of this run: {estimate['usd_rounded_up']:.6f} USD** ({estimate['basis']}; "
+                    f"prices {estimate['prices']})")
+        st.dataframe(estimate["lines"], hide_index=True, width="stretch", key="run-estimate-lines")
+
+if st.button("Run on AWS" if live else "Run", type="primary", icon=":material/play_arrow:", key="run-button",
+             disabled=live and estimate is None,
+             help="Deploy, drive, verify and tear down this architecture"
+                  + (f" in AWS {region}." if live else " on the embedded backend.")):
     _run()
 
 last = st.session_state.get(f"run:{case.id}")
