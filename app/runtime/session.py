@@ -194,7 +194,8 @@ class RuntimeSession:
         return {"deleted": deleted, "errors": errors}
 
     def close(self) -> dict[str, list[str]]:
-        report = self.teardown()
+        """Tear down (unless already done) and give the account id back."""
+        report = {"deleted": [], "errors": []} if self.closed else self.teardown()
         if self.backend == "moto":
             _release_account(self.account_id)
         return report
