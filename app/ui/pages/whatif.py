@@ -20,8 +20,8 @@ from app.engine.executed import hit_ratios_from_spans
 from app.engine.run import BreakEven, break_even_curve, latency_gain, model_of, resolve_values
 from app.ui import state
 
-SAMPLES = 60_000
-BE_POINTS = 13
+SAMPLES = 40_000
+BE_POINTS = 11
 COLORS = {"A": "#1f77b4", "B": "#ff7f0e"}
 LATENCY_BOOK = "assets/latency.json"
 CLOUDPING = "https://www.cloudping.co/"
