@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from app.runtime.session import RuntimeSession
 
 MAX_ROUNDS = 200
+DRAIN_WAIT_S = 30.0
 STREAM_RETRY_BOUND = 10
 ASYNC_RETRY_WAITS_S = (60, 120)
 _tls = threading.local()
@@ -302,7 +303,12 @@ class Router:
         if getattr(_tls, "draining", False):
             return 0
         rounds = 0
-        with self._lock:
+        # Another thread of this session may be draining; wait for it, but never forever (a handler
+        # of that drain could be waiting on this thread): the work then stays noted for the next call.
+        if not self._lock.acquire(timeout=DRAIN_WAIT_S):
+            self.stats["drain_wait_timeout"] += 1
+            return 0
+        try:
             _tls.draining = True
             try:
                 while rounds < MAX_ROUNDS:
@@ -324,6 +330,8 @@ class Router:
                     self.stats["drain_bound_hit"] += 1
             finally:
                 _tls.draining = False
+        finally:
+            self._lock.release()
         return rounds
 
     def _note(self, operation: str, resource: str, **detail: Any) -> None:
