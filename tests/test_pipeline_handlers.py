@@ -275,3 +275,21 @@ def test_handler_reads_through_the_dax_cluster_bound_to_its_run(clients, monkeyp
             todo.handler(_event(load_event, "GET", made["todo_id"]))
     finally:
         unbind(clients)
+
+
+@pytest.mark.parametrize("module", ["patterns.todo_api.handlers", "patterns.global_blog.handlers"])
+def test_deployment_package_imports_without_the_explorer(module, tmp_path):
+    """The zip registered with CreateFunction imports in a bare interpreter, as on AWS Lambda."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from app.runtime.lambdas import module_zip
+
+    zipfile.ZipFile(io.BytesIO(module_zip(module))).extractall(tmp_path)
+    code = (f"import sys; sys.path.insert(0, '.'); import {module} as m; "
+            "print(m.aws_client.__module__, 'app' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [module, "False"]     # plain boto3 clients, nothing of the explorer
