@@ -642,5 +642,3 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
 
     return p
 
-
-PIPELINE_OPTIONS = {"workload": Workload}
