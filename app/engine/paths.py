@@ -14,6 +14,7 @@ request of a class stage by stage at each stage's median.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Union
@@ -145,13 +146,16 @@ def _simulate_class(rc: RequestClass, n: int, draw: _Draw) -> np.ndarray:
 
 
 def simulate(classes: list[RequestClass], n: int = 1_000_000, seed: int = 1) -> dict[str, np.ndarray]:
-    """Latency samples (ms) per class; each class gets ``n * share`` requests (at least one)."""
-    rng = _Draw(seed)
+    """Latency samples (ms) per class; each class gets ``n * share`` requests (at least one).
+
+    Each class draws from its own stream (seeded by the class name), so a class an option does
+    not touch gets the very same samples with the option on and off: deltas show only real change.
+    """
     total_share = sum(c.share for c in classes) or 1.0
     out: dict[str, np.ndarray] = {}
     for c in classes:
         k = max(1, int(round(n * c.share / total_share)))
-        out[c.name] = _simulate_class(c, k, rng)
+        out[c.name] = _simulate_class(c, k, _Draw(seed * 1_000_003 + zlib.crc32(c.name.encode())))
     return out
 
 
