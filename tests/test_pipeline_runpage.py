@@ -81,3 +81,15 @@ def test_live_run_needs_a_cost_estimate_first(monkeypatch):
     assert not at.exception
     assert any("Estimated cost of this run" in m.value for m in at.markdown)
     assert not at.button(key="run-button").disabled
+
+
+def test_a_case_without_a_pipeline_says_which_cases_run():
+    from app.core.cases import all_cases, case_module
+
+    without = next((c for c in all_cases() if case_module(c, "pipeline") is None), None)
+    if without is None:
+        pytest.skip("every case has a pipeline")
+    at = _run_page(without.id)
+    text = " ".join(i.value for i in at.info)
+    assert "MyTodoList" in text and "MyBlog.com" in text
+    assert not [b for b in at.button if b.key == "run-button"]

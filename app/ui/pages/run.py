@@ -204,6 +204,10 @@ with st.expander("Steps and their calls", icon=":material/list:"):
                    "Error": r["error"] or ""} for r in step_rows(result.steps)], hide_index=True, width="stretch")
 
 
+def _plain(obj):
+    return f"<{len(obj):,} bytes>" if isinstance(obj, (bytes, bytearray)) else str(obj)
+
+
 def _table(rows, key: str) -> None:
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch", key=key)
@@ -275,6 +279,18 @@ elif case.id == "global-blog":
     if "post_reads" in art:
         with st.expander("Post reads (DAX)"):
             _table(art["post_reads"], "art-posts")
+else:
+    # Other cases' pipelines: every artifact as it was kept.
+    for name, value in art.items():
+        if name in ("s3_listing", "dynamodb_items"):
+            continue
+        with st.expander(name.replace("_", " ").capitalize()):
+            if isinstance(value, (bytes, bytearray)):
+                st.caption(f"{len(value):,} bytes")
+            elif isinstance(value, (dict, list)):
+                st.json(json.loads(json.dumps(value, default=_plain)), expanded=2)
+            else:
+                st.write(value)
 if "s3_listing" in art:
     with st.expander("S3 listing", icon=":material/folder:"):
         st.json(art["s3_listing"], expanded=True)
