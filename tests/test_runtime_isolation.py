@@ -64,3 +64,34 @@ def test_registry_tears_down_idle_sessions_only():
     assert reg.get("b") is b and len(reg) == 1
     reg.end("b")
     assert b.closed and b.inventory(everywhere=True) == []
+
+
+def test_threads_of_one_session_each_find_their_work_done(runtime_session):
+    """Several threads drive the same session: every upload is indexed exactly once, and each
+    thread's PutObject returns only after its own event was handled."""
+    from app.runtime.pipeline import RunContext
+
+    s = runtime_session
+    ctx = RunContext(s, {"uploads": 1}, "threads")
+    for step in s3_sqs_lambda_ddb().ordered():
+        if step.phase == "deploy":
+            step.fn(ctx)
+    s3 = s.clients.client("s3")
+    ddb = s.clients.client("dynamodb")
+    missing = []
+
+    def upload(i):
+        for j in range(5):
+            key = f"in/t{i}-{j}.txt"
+            s3.put_object(Bucket=ctx.state["bucket"], Key=key, Body=b"x")
+            if "Item" not in ddb.get_item(TableName=ctx.state["table"], Key={"pk": {"S": key}}):
+                missing.append(key)
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(4)]
+    [t.start() for t in threads]
+    [t.join(timeout=120) for t in threads]
+    assert missing == []
+    assert ddb.scan(TableName=ctx.state["table"], Select="COUNT")["Count"] == 20
+    indexer = s.lambdas.get("indexer")
+    handled = sum(1 for sp in s.trace.spans if sp.operation == "Invoke" and sp.resource == indexer.name)
+    assert handled <= 20 + 1          # batches of one or more; the +1 is S3's test event

@@ -103,6 +103,7 @@ class Router:
         self.async_retries: dict[str, int] = {}
         self.stats: Counter = Counter()
         self._stopped = False
+        self._drain_active = False
 
     # -- helpers ------------------------------------------------------------------
     def _fn(self, function: str):
@@ -290,7 +291,8 @@ class Router:
             return
         if getattr(_tls, "draining", False):
             return   # the drain running further up this thread's stack picks the new work up
-        if self._inbox.pending(self._s.account_id):
+        # A drain running in another thread may already have taken this call's work: wait for it too.
+        if self._inbox.pending(self._s.account_id) or self._drain_active:
             self.drain()
 
     def pending(self) -> bool:
@@ -310,6 +312,7 @@ class Router:
             return 0
         try:
             _tls.draining = True
+            self._drain_active = True
             try:
                 while rounds < MAX_ROUNDS:
                     deliveries, queues, tables = self._inbox.take(self._s.account_id)
@@ -330,6 +333,7 @@ class Router:
                     self.stats["drain_bound_hit"] += 1
             finally:
                 _tls.draining = False
+                self._drain_active = False
         finally:
             self._lock.release()
         return rounds
