@@ -98,6 +98,24 @@ def test_s3_async_invocation_retried_twice_then_given_up(runtime_session):
     assert s.lambdas.read_logs("bad").count("[ERROR] RuntimeError") == 3
 
 
+def test_failed_async_event_goes_to_the_dead_letter_queue(runtime_session):
+    s = runtime_session
+    b = bucket(s)
+    dlq_url, dlq_arn = queue(s, "fn-dlq")
+    fn = s.lambdas.deploy("bad", f"{H}.fail_always", dead_letter_arn=dlq_arn, max_retry_attempts=1)
+    # moto accepts DeadLetterConfig but does not keep it; the runtime does
+    assert fn.dead_letter_arn == dlq_arn
+    s.routing.s3_to_lambda(b, "bad")
+    s.clients.client("s3").put_object(Bucket=b, Key="doomed.txt", Body=b"1")
+    assert len(invocations(s, fn.name)) == 2                     # one retry, as configured
+    dead = s.clients.client("sqs").receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert len(dead) == 1
+    event = json.loads(dead[0]["Body"])
+    assert event["Records"][0]["s3"]["object"]["key"] == "doomed.txt"
+    attrs = dead[0]["MessageAttributes"]
+    assert "refuses every event" in attrs["ErrorMessage"]["StringValue"] and attrs["RequestID"]["StringValue"]
+
+
 def test_s3_to_sqs_to_lambda_skips_test_event_and_empties_queue(runtime_session):
     s = runtime_session
     b, t = bucket(s), table(s)

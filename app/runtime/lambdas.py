@@ -71,6 +71,7 @@ BASIC_EXECUTION = {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:Cr
 
 
 MAX_HELD_LOG_EVENTS = 500
+ASYNC_RETRY_WAITS_S = (60, 120)   # Lambda's approximate waits before the first and second retry
 
 # -- per-invocation environment and output ------------------------------------------------
 _env_overlay: contextvars.ContextVar[dict | None] = contextvars.ContextVar("lambda_env", default=None)
@@ -243,6 +244,8 @@ class Function:
     log_stream: str = ""
     invocations: int = 0
     init_ms: float = 0.0
+    dead_letter_arn: str | None = None
+    max_retry_attempts: int = 2
     _log_stream_made: bool = False
 
 
@@ -282,6 +285,7 @@ class Lambdas:
         self._role_arn: str | None = None
         self._lock = threading.Lock()
         self.on_invoked: list[Callable[[Function, InvokeResult], None]] = []
+        self.failed_events = 0   # asynchronous events that failed every attempt
         if local:
             _install()
             clients.intercept("lambda", "Invoke", self._invoke_api)
@@ -313,8 +317,15 @@ class Lambdas:
                 self._put_role_policy()
 
     def deploy(self, name: str, handler: str, env: dict[str, str] | None = None, memory_mb: int = 128,
-               timeout_s: int = 30, description: str = "") -> Function:
-        """Register ``handler`` ("package.module.function") as function ``name``; returns it."""
+               timeout_s: int = 30, description: str = "", dead_letter_arn: str | None = None,
+               max_retry_attempts: int = 2) -> Function:
+        """Register ``handler`` ("package.module.function") as function ``name``; returns it.
+
+        ``dead_letter_arn`` (an SQS queue or SNS topic) receives events whose asynchronous
+        invocations failed every attempt; ``max_retry_attempts`` (0-2) is how many times an
+        asynchronous invocation is retried."""
+        if not 0 <= max_retry_attempts <= 2:
+            raise ValueError(f"max_retry_attempts={max_retry_attempts} is not valid: use 0, 1 or 2")
         module_name, _, attr = handler.rpartition(".")
         if not module_name:
             raise ValueError(f"handler {handler!r} must be 'package.module.function'")
@@ -331,12 +342,18 @@ class Lambdas:
                       Code={"ZipFile": module_zip(module_name)}, Description=description,
                       Timeout=int(timeout_s), MemorySize=int(memory_mb),
                       Environment={"Variables": dict(env or {})}, Tags=self._tags, Publish=False)
+        if dead_letter_arn:
+            kind = dead_letter_arn.split(":")[2]
+            self.allow(["sqs:SendMessage"] if kind == "sqs" else ["sns:Publish"], dead_letter_arn)
+            kwargs["DeadLetterConfig"] = {"TargetArn": dead_letter_arn}
         created = self._create_function(client, kwargs)
+        if max_retry_attempts != 2:
+            client.put_function_event_invoke_config(FunctionName=full, MaximumRetryAttempts=max_retry_attempts)
         fn = Function(logical=name, name=full, arn=created["FunctionArn"], handler=handler, memory_mb=int(memory_mb),
                       timeout_s=int(timeout_s), env=dict(env or {}), callable=fn_callable,
                       log_group=f"/aws/lambda/{full}",
                       log_stream=time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}",
-                      init_ms=init_ms)
+                      init_ms=init_ms, dead_letter_arn=dead_letter_arn, max_retry_attempts=max_retry_attempts)
         # Created here (not by Lambda on first use) so that it carries the run's tag.
         logs = self._clients.client("logs")
         try:
@@ -395,6 +412,48 @@ class Lambdas:
             listener(fn, result)
         return result
 
+    def invoke_async(self, name: str, event: Any, *, source: str = "") -> InvokeResult:
+        """An asynchronous invocation as Lambda handles it: a failed attempt is retried
+        ``max_retry_attempts`` times (AWS waits about 1 and 2 minutes; not slept here, the waits are
+        recorded as ``RetryWait`` spans), then the event goes to the dead-letter target if any."""
+        fn = self.get(name)
+        result = self.invoke(fn.name, event, source=source)
+        for attempt in range(fn.max_retry_attempts):
+            if result.ok:
+                return result
+            self._note("RetryWait", fn.name, modelled_wait_s=ASYNC_RETRY_WAITS_S[min(attempt, 1)],
+                       source=source, attempt=attempt + 1)
+            result = self.invoke(fn.name, event, source=source)
+        if not result.ok:
+            self.failed_events += 1
+            if fn.dead_letter_arn:
+                self._dead_letter(fn, event, result)
+        return result
+
+    def _dead_letter(self, fn: Function, event: Any, result: InvokeResult) -> None:
+        """Lambda's dead-letter message: the event as the body, the error in attributes."""
+        body = json.dumps(event)
+        error = result.payload.get("errorMessage", "") if isinstance(result.payload, dict) else ""
+        attrs = {"RequestID": result.request_id, "ErrorCode": "200", "ErrorMessage": error[:1000] or "Unhandled"}
+        region = fn.dead_letter_arn.split(":")[3]
+        if fn.dead_letter_arn.split(":")[2] == "sqs":
+            sqs = self._clients.client("sqs", region)
+            parts = fn.dead_letter_arn.split(":")
+            url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={
+                k: {"DataType": "String", "StringValue": v} for k, v in attrs.items()})
+        else:
+            self._clients.client("sns", region).publish(TopicArn=fn.dead_letter_arn, Message=body,
+                                                        MessageAttributes={k: {"DataType": "String", "StringValue": v}
+                                                                           for k, v in attrs.items()})
+
+    def _note(self, operation: str, resource: str, **detail: Any) -> None:
+        from app.runtime.trace import Span
+
+        trace = self._trace
+        trace.add(Span(service="lambda", operation=operation, resource=resource, step=trace.current_step,
+                       start_ms=(time.perf_counter() - trace._t0) * 1000, detail=detail))
+
     def _invoke_api(self, params: dict) -> tuple[int, dict] | None:
         """Lambda's Invoke API answered in-process for this session's functions (moto cannot run them)."""
         import base64
@@ -423,10 +482,7 @@ class Lambdas:
             return 400, {"Error": {"Code": "InvalidRequestContentException",
                                    "Message": "Could not parse request body into json"}}
         if kind == "Event":
-            # Asynchronous: Lambda retries a failed event twice; here before the call returns.
-            for _ in range(3):
-                if self.invoke(fn.name, event, source="invoke-async").ok:
-                    break
+            self.invoke_async(fn.name, event, source="invoke-async")   # run before the call returns
             return 202, {"StatusCode": 202, "Payload": StreamingBody(io.BytesIO(b""), 0)}
         result = self.invoke(fn.name, event, source="invoke-api")
         body = json.dumps(result.payload).encode()

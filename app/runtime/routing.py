@@ -20,9 +20,11 @@ drain is bounded (``MAX_ROUNDS``).
 
 How each source behaves here, as on AWS:
 
-* S3 and SNS invoke functions asynchronously: a failed invocation is retried twice
-  (``max_retry_attempts``, 0-2); AWS waits about 1 and 2 minutes between attempts,
-  here the waits are not slept but recorded on the span (``modelled_wait_s``).
+* S3 and SNS invoke functions asynchronously (:meth:`Lambdas.invoke_async`): a failed
+  invocation is retried (the function's ``max_retry_attempts``, 2 by default); AWS waits
+  about 1 and 2 minutes between attempts, here the waits are not slept but recorded as
+  ``RetryWait`` spans (``modelled_wait_s``); then the event goes to the function's
+  dead-letter queue or topic, if it has one.
 * SQS: batches of up to ``batch_size`` messages from ``ReceiveMessage`` (all
   attributes), the queue's visibility timeout, deletion after success, partial
   batch responses (``batchItemFailures``) when ``report_batch_item_failures``;
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 200
 DRAIN_WAIT_S = 30.0
 STREAM_RETRY_BOUND = 10
-ASYNC_RETRY_WAITS_S = (60, 120)
 _tls = threading.local()
 
 
@@ -100,7 +101,6 @@ class Router:
         self._lock = threading.RLock()
         self.sqs: dict[str, SqsMapping] = {}
         self.streams: dict[tuple[str, str], StreamMapping] = {}
-        self.async_retries: dict[str, int] = {}
         self.stats: Counter = Counter()
         self._stopped = False
         self._drain_active = False
@@ -165,14 +165,13 @@ class Router:
 
     # -- wiring ---------------------------------------------------------------------
     def s3_to_lambda(self, bucket: str, function: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
-                     prefix: str | None = None, suffix: str | None = None, max_retry_attempts: int = 2) -> None:
+                     prefix: str | None = None, suffix: str | None = None) -> None:
         """S3 event notifications from ``bucket`` invoke ``function`` (asynchronously)."""
         fn = self._fn(function)
         self._allow_invoke(fn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}", f"s3-{bucket}"[:100])
         self._notification(bucket, "LambdaFunctionConfigurations",
                            {"Id": f"to-{fn.logical}", "LambdaFunctionArn": fn.arn, "Events": list(events_),
                             **self._filter(prefix, suffix)})
-        self.async_retries[fn.arn] = max_retry_attempts
 
     def s3_to_sqs(self, bucket: str, queue_arn: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
                   prefix: str | None = None, suffix: str | None = None) -> None:
@@ -194,15 +193,13 @@ class Router:
                            {"Id": f"to-{topic_arn.rsplit(':', 1)[-1]}", "TopicArn": topic_arn,
                             "Events": list(events_), **self._filter(prefix, suffix)})
 
-    def sns_to_lambda(self, topic_arn: str, function: str, filter_policy: dict | None = None,
-                      max_retry_attempts: int = 2) -> str:
+    def sns_to_lambda(self, topic_arn: str, function: str, filter_policy: dict | None = None) -> str:
         """Subscribe ``function`` to the topic; returns the subscription ARN."""
         fn = self._fn(function)
         self._allow_invoke(fn, "sns.amazonaws.com", topic_arn, f"sns-{topic_arn.rsplit(':', 1)[-1]}"[:100])
         attrs = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
         sub = self._client("sns", topic_arn.split(":")[3]).subscribe(
             TopicArn=topic_arn, Protocol="lambda", Endpoint=fn.arn, Attributes=attrs, ReturnSubscriptionArn=True)
-        self.async_retries[fn.arn] = max_retry_attempts
         return sub["SubscriptionArn"]
 
     def sns_to_sqs(self, topic_arn: str, queue_arn: str, raw: bool = False, filter_policy: dict | None = None) -> str:
@@ -353,15 +350,8 @@ class Router:
             self._note("AsyncDelivery", d.function_arn.rsplit(":", 1)[-1], status="error", source=d.source,
                        error="function not deployed by this session")
             return
-        retries = self.async_retries.get(fn.arn, 2)
-        for attempt in range(retries + 1):
-            result = self._s.lambdas.invoke(fn.name, d.event, source=d.source)
-            if result.ok:
-                return
-            self.stats["async_retries" if attempt < retries else "async_failed"] += 1
-            if attempt < retries:
-                self._note("RetryWait", fn.name, modelled_wait_s=ASYNC_RETRY_WAITS_S[min(attempt, 1)],
-                           source=d.source, attempt=attempt + 1)
+        if not self._s.lambdas.invoke_async(fn.name, d.event, source=d.source).ok:
+            self.stats["async_failed"] += 1
 
     def _poll_queue(self, m: SqsMapping) -> None:
         sqs = self._client("sqs", m.queue_arn.split(":")[3])
