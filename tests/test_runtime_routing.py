@@ -302,6 +302,27 @@ def test_stream_failed_batch_retried_then_skipped(runtime_session):
     assert len(invocations(s, fn.name)) == 6         # the next record, not the skipped one again
 
 
+def test_stream_partial_batch_failure_and_on_failure_destination(runtime_session):
+    s = runtime_session
+    src, out = table(s, "src", stream="NEW_IMAGE"), table(s, "out")
+    dest_url, dest_arn = queue(s, "stream-failures")
+    ddb = s.clients.client("dynamodb")
+    for pk, extra in (("a", {}), ("bad", {"fail": {"BOOL": True}}), ("c", {})):
+        ddb.put_item(TableName=src, Item={"pk": {"S": pk}, **extra})
+    fn = s.lambdas.deploy("partial", f"{H}.stream_partial", env={"TABLE": out})
+    s.routing.stream_to_lambda(src, "partial", batch_size=10, max_retry_attempts=2,
+                               report_batch_item_failures=True, on_failure_arn=dest_arn)
+    assert len(invocations(s, fn.name)) == 3                # the batch, then two retries from "bad"
+    seen = {i["pk"]["S"]: i["seen"]["N"] for i in items(s, out)}
+    assert seen == {"a": "1", "c": "3"}                     # "a" checkpointed, "c" re-sent with "bad"
+    failure = json.loads(s.clients.client("sqs").receive_message(QueueUrl=dest_url)["Messages"][0]["Body"])
+    info = failure["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 2
+    assert info["streamArn"] == ddb.describe_table(TableName=src)["Table"]["LatestStreamArn"]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 3
+
+
 def test_stream_requires_a_stream(runtime_session):
     s = runtime_session
     t = table(s)

@@ -36,7 +36,9 @@ How each source behaves here, as on AWS:
 * DynamoDB Streams: ``GetRecords`` per shard from a checkpoint, batches in order,
   a failed batch retried (``max_retry_attempts``; AWS's default -1, "until the
   records expire", is bounded here at ``STREAM_RETRY_BOUND``) and then skipped as
-  AWS does; records shaped by the table's StreamViewType.
+  AWS does, described to the ``on_failure_arn`` destination if any; partial batch
+  responses (sequence numbers) retry from the first failed record; records shaped
+  by the table's StreamViewType.
 """
 from __future__ import annotations
 
@@ -84,6 +86,8 @@ class StreamMapping:
     starting_position: str
     max_retry_attempts: int
     view_type: str
+    report_batch_item_failures: bool = False
+    on_failure_arn: str | None = None
     uuid: str = ""
     iterators: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
@@ -248,8 +252,14 @@ class Router:
 
     def stream_to_lambda(self, table: str, function: str, batch_size: int = 100,
                          starting_position: str = "TRIM_HORIZON", max_retry_attempts: int = -1,
-                         region: str | None = None) -> StreamMapping:
-        """An event source mapping from the table's stream to ``function``."""
+                         region: str | None = None, report_batch_item_failures: bool = False,
+                         on_failure_arn: str | None = None) -> StreamMapping:
+        """An event source mapping from the table's stream to ``function``.
+
+        With ``report_batch_item_failures`` the function may answer ``{"batchItemFailures":
+        [{"itemIdentifier": <SequenceNumber>}]}``: the records before the first failed one are
+        checkpointed and the batch is retried from it. ``on_failure_arn`` (an SQS queue or SNS
+        topic) receives a description of a batch dropped after its retries."""
         if starting_position not in ("TRIM_HORIZON", "LATEST"):
             raise RoutingError(f"starting_position={starting_position!r} is not valid: use TRIM_HORIZON or LATEST")
         region = region or self._s.region
@@ -263,7 +273,12 @@ class Router:
                                "dynamodb:ListStreams"], desc["LatestStreamArn"])
         mapping = StreamMapping(table=table, region=region, stream_arn=desc["LatestStreamArn"], function=fn.name,
                                 batch_size=batch_size, starting_position=starting_position,
-                                max_retry_attempts=max_retry_attempts, view_type=spec.get("StreamViewType", ""))
+                                max_retry_attempts=max_retry_attempts, view_type=spec.get("StreamViewType", ""),
+                                report_batch_item_failures=report_batch_item_failures,
+                                on_failure_arn=on_failure_arn)
+        if on_failure_arn:
+            kind = on_failure_arn.split(":")[2]
+            self._s.lambdas.allow(["sqs:SendMessage"] if kind == "sqs" else ["sns:Publish"], on_failure_arn)
         if self._local:
             streams = self._client("dynamodbstreams", region)
             for shard in streams.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"]["Shards"]:
@@ -271,9 +286,14 @@ class Router:
                                                 ShardIteratorType=starting_position)["ShardIterator"]
                 mapping.iterators[shard["ShardId"]] = it
         else:
+            extra: dict[str, Any] = {}
+            if report_batch_item_failures:
+                extra["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            if on_failure_arn:
+                extra["DestinationConfig"] = {"OnFailure": {"Destination": on_failure_arn}}
             resp = self._create_mapping(
                 region, EventSourceArn=mapping.stream_arn, FunctionName=fn.name, BatchSize=batch_size,
-                StartingPosition=starting_position, MaximumRetryAttempts=max_retry_attempts)
+                StartingPosition=starting_position, MaximumRetryAttempts=max_retry_attempts, **extra)
             mapping.uuid = resp["UUID"]
         with self._lock:
             self.streams[(region, table)] = mapping
@@ -422,21 +442,79 @@ class Router:
         for shard_id, iterator in list(m.iterators.items()):
             for _ in range(MAX_ROUNDS):
                 resp = streams.get_records(ShardIterator=iterator, Limit=m.batch_size)
-                records = resp.get("Records", [])
-                if not records:
+                fetched = resp.get("Records", [])
+                if not fetched:
                     break
                 self.stats["stream_batches"] += 1
-                event = events.dynamodb_stream_event(records, stream_arn=m.stream_arn)
+                records = fetched
                 for attempt in range(bound + 1):
-                    result = self._s.lambdas.invoke(m.function, event, source="dynamodb")
-                    if result.ok:
+                    result = self._s.lambdas.invoke(
+                        m.function, events.dynamodb_stream_event(records, stream_arn=m.stream_arn), source="dynamodb")
+                    first_failed = self._stream_failure(m, records, result)
+                    if first_failed is None:
                         break
-                    self.stats["stream_retries" if attempt < bound else "stream_batches_skipped"] += 1
+                    records = records[first_failed:]     # checkpoint before the failed record, retry from it
+                    if attempt < bound:
+                        self.stats["stream_retries"] += 1
+                    else:
+                        self.stats["stream_batches_skipped"] += 1
+                        if m.on_failure_arn:
+                            self._stream_on_failure(m, shard_id, records, attempt + 1)
                 iterator = resp.get("NextShardIterator") or iterator
                 m.iterators[shard_id] = iterator
-                if len(records) < m.batch_size:
+                if len(fetched) < m.batch_size:
                     break    # the shard had no more; a later write marks the table again
-        return
+
+    @staticmethod
+    def _stream_failure(m: StreamMapping, records: list[dict], result) -> int | None:
+        """Index of the first record to retry from, None when the batch succeeded."""
+        if not result.ok:
+            return 0
+        payload = result.payload
+        if not m.report_batch_item_failures or not isinstance(payload, dict) or not payload.get("batchItemFailures"):
+            return None
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in records]
+        indexes = []
+        for item in payload["batchItemFailures"]:
+            ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+            if ident not in seqs:
+                return 0       # a malformed answer fails the whole batch, as on AWS
+            indexes.append(seqs.index(ident))
+        return min(indexes)
+
+    def _stream_on_failure(self, m: StreamMapping, shard_id: str, records: list[dict], attempts: int) -> None:
+        """The invocation record Lambda sends to an on-failure destination for a dropped stream batch."""
+        from datetime import datetime, timezone
+
+        def arrival(r):
+            t = r["dynamodb"].get("ApproximateCreationDateTime")
+            return t.isoformat() if hasattr(t, "isoformat") else str(t)
+
+        fn = self._fn(m.function)
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record = {
+            "requestContext": {"requestId": "", "functionArn": fn.arn, "condition": "RetryAttemptsExhausted",
+                               "approximateInvokeCount": attempts},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": now,
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrival(records[0]),
+                "approximateArrivalOfLastRecord": arrival(records[-1]),
+                "batchSize": len(records),
+                "streamArn": m.stream_arn,
+            },
+        }
+        parts = m.on_failure_arn.split(":")
+        if parts[2] == "sqs":
+            sqs = self._client("sqs", parts[3])
+            url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+        else:
+            self._client("sns", parts[3]).publish(TopicArn=m.on_failure_arn, Message=json.dumps(record))
 
     def stop(self) -> None:
         self._stopped = True

@@ -132,5 +132,21 @@ def record_stream(event, context):
     return {"records": len(event["Records"])}
 
 
+def stream_partial(event, context):
+    """DynamoDB stream records -> ``TABLE``; an item with a ``fail`` attribute is reported as failed
+    (partial batch response by sequence number)."""
+    ddb = aws_client("dynamodb")
+    table = os.environ["TABLE"]
+    failures = []
+    for record in event["Records"]:
+        image = record["dynamodb"].get("NewImage", {})
+        if "fail" in image:
+            failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+            continue
+        ddb.update_item(TableName=table, Key={"pk": {"S": image["pk"]["S"]}}, UpdateExpression="ADD seen :one",
+                        ExpressionAttributeValues={":one": {"N": "1"}})
+    return {"batchItemFailures": failures}
+
+
 def fail_always(event, context):
     raise RuntimeError(f"{context.function_name} refuses every event")
