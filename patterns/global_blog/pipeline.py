@@ -463,6 +463,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                 span.status = "error"
         ctx.routing.drain()   # S3 -> thumbnail function -> thumbnails bucket -> fan-out
         ctx.state.update(grant=grant, put_status=status, put_body=body[:300], accelerate=accelerate)
+        ctx.artifact("upload", {"request": f"PUT {grant['url'].split('?')[0]}", "status": status,
+                                "bytes": image.size_bytes, "content_type": image.content_type,
+                                "url_expires_in_s": grant.get("expires_in"),
+                                "transfer_acceleration": accelerate or "off"})
 
     # -- verify ------------------------------------------------------------------------------------
     @p.verify("Static site served", service="s3")

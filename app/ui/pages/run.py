@@ -261,6 +261,13 @@ elif case.id == "global-blog":
                  caption=f"Original {original['width']}x{original['height']}, {original['bytes']:,} bytes")
         c2.image(t["thumbnail"]["data"], caption=f"Thumbnail {t['thumbnail']['width']}x{t['thumbnail']['height']}, "
                                                  f"{t['thumbnail']['bytes']:,} bytes")
+    if "upload" in art:
+        u = art["upload"]
+        acc = u["transfer_acceleration"]
+        st.markdown(f"**Upload** through the pre-signed URL, called over HTTP: `{u['request']}` → {u['status']} "
+                    f"({u['bytes']:,} bytes, URL valid {u['url_expires_in_s']} s)"
+                    + ("" if acc == "off" else f"  \nTransfer Acceleration: bucket setting {acc['bucket_setting']}, "
+                                               f"upload went to the {acc['endpoint']}"))
     if "fanout_message" in art and not art["fanout_message"].get("missing"):
         st.markdown(f"**Fan-out message** ({art['fanout_message']['via']})")
         st.json(art["fanout_message"], expanded=2)
