@@ -97,7 +97,7 @@ def _forge(token: str, **changes: Any) -> str:
 
 
 class _Clock:
-    """Wall clock of the token verifier; ``advance`` lets a run present a token after its expiry."""
+    """Wall clock of the token verifier; a positive ``offset`` checks tokens as if presented later."""
 
     def __init__(self) -> None:
         self.offset = 0.0
@@ -385,7 +385,8 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
             r = api.request("GET", "/todos", headers=_auth(ctx, "alice"))
         finally:
             clock.offset = 0.0
-        attempts.append({"token": f"expired (presented {TOKEN_LIFETIME_S // 60 + 1} minutes after sign-in)",
+        attempts.append({"token": f"expired (checked as if presented {TOKEN_LIFETIME_S // 60 + 1} minutes "
+                                  "after sign-in)",
                          "status": r.status, "lambda_invoked": r.invoked})
         ctx.state.update(unauthorized=attempts, invocations_during_401=api.counters["invocations"] - before)
         ctx.artifact("unauthorized", attempts)
