@@ -206,3 +206,14 @@ def test_invoke_api_runs_the_function_in_process(runtime_session):
     s.lambdas.deploy("caller", f"{HANDLERS}.fail_always").callable = caller
     got = s.lambdas.invoke("caller", {"target": s.lambdas.get("jobs").name, "inner": event})
     assert got.payload == {"processed": 1}
+
+
+def test_a_closed_session_leaves_no_state_in_moto():
+    from moto.core.base_backend import BackendDict
+
+    s = RuntimeSession.moto()
+    make_table(s)
+    s.clients.client("sqs").create_queue(QueueName=s.name("q"))
+    assert any(s.account_id in b.keys() for b in BackendDict._instances)
+    s.close()
+    assert not any(s.account_id in b.keys() for b in BackendDict._instances)

@@ -144,6 +144,22 @@ def get_backend() -> MotoBackend:
     return _backend
 
 
+def forget_account(account_id: str) -> int:
+    """Drop a torn-down account's (now empty) state from every moto service, so a long-running
+    app does not keep a little of each finished session; returns how many services held it."""
+    from moto.core.base_backend import BackendDict, backend_lock
+
+    dropped = 0
+    with backend_lock:
+        for service in list(BackendDict._instances):
+            if account_id in service.keys():
+                dict.__delitem__(service, account_id)
+                dropped += 1
+    if _backend is not None:
+        _backend.inbox.forget(account_id)
+    return dropped
+
+
 def backend_started() -> bool:
     return _backend is not None
 

@@ -52,6 +52,10 @@ def new_account_id() -> str:
 
 
 def _release_account(acct: str) -> None:
+    """Give a torn-down moto account back: its leftover state in moto is dropped (ids are not reused)."""
+    from app.runtime.backend import forget_account
+
+    forget_account(acct)
     with _accounts_lock:
         _accounts_in_use.discard(acct)
 
