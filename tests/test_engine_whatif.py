@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from app.core.cases import case_ids
 from tests.conftest import APP_ENTRY
 
-PAGE = "pages/whatif.py"
+PAGE = "views/whatif.py"
 
 
 def open_page(case: str | None = None) -> AppTest:

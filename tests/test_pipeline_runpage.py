@@ -14,7 +14,7 @@ from tests.conftest import APP_ENTRY
 def _run_page(case_id: str) -> AppTest:
     at = AppTest.from_file(APP_ENTRY, default_timeout=300)
     at.run()
-    at.switch_page("pages/run.py").run()
+    at.switch_page("views/run.py").run()
     if case_id != at.selectbox(key="case").value:
         at.selectbox(key="case").set_value(case_id).run()
     assert not at.exception

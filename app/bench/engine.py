@@ -57,7 +57,7 @@ def _page_rerun_ms(case, moves: int = 6) -> tuple[list[float], list[float]]:
     at = AppTest.from_file(ENTRY, default_timeout=120)
     at.query_params["case"] = case.id
     at.run()
-    at.switch_page("pages/whatif.py").run()
+    at.switch_page("views/whatif.py").run()
     param = next(p for p in model_of(case).PARAMS if p.kind in ("int", "float"))
     key = f"whatif:W:{case.id}:{param.key}"
     lo, hi = float(param.min), float(param.max)

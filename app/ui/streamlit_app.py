@@ -11,9 +11,9 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=":material/hub:", layout="wide")
 
 PAGES = [
-    st.Page("pages/explore.py", title="Explore", icon=":material/account_tree:", default=True),
-    st.Page("pages/whatif.py", title="What if", icon=":material/compare_arrows:"),
-    st.Page("pages/run.py", title="Run", icon=":material/play_circle:"),
+    st.Page("views/explore.py", title="Explore", icon=":material/account_tree:", default=True),
+    st.Page("views/whatif.py", title="What if", icon=":material/compare_arrows:"),
+    st.Page("views/run.py", title="Run", icon=":material/play_circle:"),
 ]
 
 st.navigation(PAGES).run()
