@@ -5,7 +5,7 @@ write unit per 1 KB of the item (rounded up; the larger of the old and new item
 for updates, the deleted item for deletes); a strongly consistent read costs one
 read unit per 4 KB read (Query and Scan add up the items before rounding), an
 eventually consistent read half that; transactions cost double. Item size is the
-sum of attribute name lengths and value sizes (numbers about 1 byte per two digits
+sum of attribute name lengths and value sizes (numbers about 1 byte per two significant digits
 plus 1, 1 byte for booleans and nulls, 3 bytes of overhead per list or map element).
 
 moto's own ConsumedCapacity does not follow these rules, so the runtime computes
@@ -16,73 +16,78 @@ says so (``units_basis: "minimum"``).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
-def value_size(v: dict) -> int:
-    (kind, val), = v.items()
+def value_size(value: dict[str, Any]) -> int:
+    """Bytes of one typed attribute value, by DynamoDB's documented rules."""
+    (kind, v), = value.items()
     if kind == "S":
-        return len(val.encode())
-    if kind == "B":
-        return len(val) if isinstance(val, (bytes, bytearray)) else len(str(val))
+        return len(v.encode())
     if kind == "N":
-        digits = len(str(val).lstrip("-").replace(".", "").lstrip("0")) or 1
-        return math.ceil(digits / 2) + 1
+        digits = str(v).lstrip("-").replace(".", "").strip("0") or "0"
+        return math.ceil(len(digits) / 2) + 1
+    if kind == "B":
+        return len(v)
     if kind in ("BOOL", "NULL"):
         return 1
-    if kind in ("SS", "NS", "BS"):
-        return sum(value_size({kind[0]: x}) for x in val)
+    if kind == "SS":
+        return sum(len(s.encode()) for s in v)
+    if kind == "NS":
+        return sum(value_size({"N": n}) for n in v)
+    if kind == "BS":
+        return sum(len(b) for b in v)
     if kind == "L":
-        return 3 + sum(value_size(x) + 1 for x in val)
+        return 3 + sum(value_size(e) + 1 for e in v)
     if kind == "M":
-        return 3 + sum(len(k.encode()) + value_size(x) + 1 for k, x in val.items())
-    return 0
+        return 3 + sum(len(k.encode()) + value_size(e) + 1 for k, e in v.items())
+    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
 
 
-def item_size(item: dict | None) -> int:
-    if not item:
-        return 0
-    return sum(len(k.encode()) + value_size(v) for k, v in item.items())
+def item_size(item: dict[str, Any] | None) -> int:
+    """Bytes of an item: attribute names plus values (DynamoDB's rules)."""
+    return sum(len(name.encode()) + value_size(v) for name, v in (item or {}).items())
 
 
-def _read_units(size: int, consistent: bool) -> float:
-    units = max(1, math.ceil(size / 4096))
+def read_units(size_bytes: int, consistent: bool = False) -> float:
+    units = max(1, math.ceil(size_bytes / 4096))
     return float(units) if consistent else units / 2
 
 
-def _write_units(size: int) -> float:
-    return float(max(1, math.ceil(size / 1024)))
+def write_units(size_bytes: int) -> float:
+    return float(max(1, math.ceil(size_bytes / 1024)))
 
 
 def request_units(operation: str, params: dict, parsed: dict) -> tuple[float | None, str]:
     """(units, basis) for a DynamoDB call; (None, "") for calls that consume none."""
     consistent = bool(params.get("ConsistentRead"))
     if operation == "GetItem":
-        return _read_units(item_size(parsed.get("Item")), consistent), "item size"
+        return read_units(item_size(parsed.get("Item")), consistent), "item size"
     if operation in ("Query", "Scan"):
-        return _read_units(sum(item_size(i) for i in parsed.get("Items", [])), consistent), "items read"
+        return read_units(sum(item_size(i) for i in parsed.get("Items", [])), consistent), "items read"
     if operation == "BatchGetItem":
         items = [i for rows in parsed.get("Responses", {}).values() for i in rows]
-        return sum(_read_units(item_size(i), consistent) for i in items) or 0.0, "item sizes"
+        return sum(read_units(item_size(i), consistent) for i in items) or 0.0, "item sizes"
     if operation == "TransactGetItems":
         items = [r.get("Item") for r in parsed.get("Responses", [])]
-        return sum(2 * _read_units(item_size(i), True) for i in items), "item sizes, transactional"
+        return sum(2 * read_units(item_size(i), True) for i in items), "item sizes, transactional"
     if operation == "PutItem":
         size = max(item_size(params.get("Item")), item_size(parsed.get("Attributes")))
-        return _write_units(size), "item size"
+        return write_units(size), "item size"
     if operation in ("UpdateItem", "DeleteItem"):
         attrs = parsed.get("Attributes")
         if attrs and params.get("ReturnValues") in ("ALL_NEW", "ALL_OLD"):
-            return _write_units(item_size(attrs)), "item size"
+            return write_units(item_size(attrs)), "item size"
         return 1.0, "minimum"
     if operation == "BatchWriteItem":
         total = 0.0
         for rows in params.get("RequestItems", {}).values():
             for row in rows:
                 if "PutRequest" in row:
-                    total += _write_units(item_size(row["PutRequest"].get("Item")))
+                    total += write_units(item_size(row["PutRequest"].get("Item")))
                 else:
                     total += 1.0
         return total, "item sizes"
@@ -90,7 +95,7 @@ def request_units(operation: str, params: dict, parsed: dict) -> tuple[float | N
         total = 0.0
         for row in params.get("TransactItems", []):
             put = row.get("Put")
-            total += 2 * (_write_units(item_size(put.get("Item"))) if put else 1.0)
+            total += 2 * (write_units(item_size(put.get("Item"))) if put else 1.0)
         return total, "item sizes, transactional"
     return None, ""
 

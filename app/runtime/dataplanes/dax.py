@@ -35,13 +35,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import math
 import time
 from decimal import Decimal
 from typing import Any, Callable
 
 from app.runtime.dataplanes.lru import ExpiringLru
 from app.runtime.trace import Trace
+from app.runtime.units import item_size, read_units, write_units
 
 GIB = 1024 ** 3
 # Instance memory of DAX node types (AWS DAX pricing and node-type pages).
@@ -52,46 +52,6 @@ NODE_MEMORY_GIB = {
     "dax.r5.8xlarge": 256, "dax.r5.12xlarge": 384, "dax.r5.16xlarge": 512, "dax.r5.24xlarge": 768,
 }
 _NOT_SUPPORTED = {"execute_statement", "batch_execute_statement", "execute_transaction"}
-
-
-# -- DynamoDB's size rules -----------------------------------------------------------------
-def value_size(value: dict[str, Any]) -> int:
-    """Bytes of one typed attribute value, by DynamoDB's documented rules."""
-    (kind, v), = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        digits = str(v).lstrip("-").replace(".", "").strip("0") or "0"
-        return math.ceil(len(digits) / 2) + 1
-    if kind == "B":
-        return len(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode()) for s in v)
-    if kind == "NS":
-        return sum(value_size({"N": n}) for n in v)
-    if kind == "BS":
-        return sum(len(b) for b in v)
-    if kind == "L":
-        return 3 + sum(value_size(e) + 1 for e in v)
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + value_size(e) + 1 for k, e in v.items())
-    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
-
-
-def item_size(item: dict[str, Any] | None) -> int:
-    """Bytes of an item: attribute names plus values (DynamoDB's rules)."""
-    return sum(len(name.encode()) + value_size(v) for name, v in (item or {}).items())
-
-
-def read_units(size_bytes: int, consistent: bool = False) -> float:
-    units = max(1, math.ceil(size_bytes / 4096))
-    return float(units) if consistent else units / 2
-
-
-def write_units(size_bytes: int) -> float:
-    return float(max(1, math.ceil(size_bytes / 1024)))
 
 
 def _canonical(obj: Any) -> str:
