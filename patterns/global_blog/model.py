@@ -149,7 +149,6 @@ def build(v: dict, ctx: Context) -> Plan:
         sheet.add("internet.egress", objects * v["object_kb"] / 1e6, item="S3 data transfer out to readers")
 
     # -- the posts API ------------------------------------------------------------------------
-    api_rate_total = rate_per_second(api_calls)
     p_cold_by_region: dict[str, float] = {}
     dax_hits: dict[str, float] = {}
     for region in serving:

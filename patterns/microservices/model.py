@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from app.core.params import Param
-from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
+from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
                             zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass

@@ -9,7 +9,6 @@ app hands out an S3 pre-signed URL and the viewer streams from the bucket's regi
 """
 from __future__ import annotations
 
-import math
 
 from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
