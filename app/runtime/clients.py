@@ -105,8 +105,11 @@ class Clients:
     def __init__(self, *, account_id: str, region: str = DEFAULT_REGION, access_key: str | None = None,
                  secret_key: str | None = None, session_token: str | None = None,
                  endpoint_url: str | None = None, default_chain: bool = False, max_attempts: int = 2,
-                 tags: dict[str, str] | None = None) -> None:
+                 tags: dict[str, str] | None = None, pin_account: bool = False) -> None:
         self.account_id = account_id
+        # On moto, name the account on every request as well: moto otherwise finds the account
+        # from the access key, and forgets that mapping once a finished account is dropped.
+        self.pin_account = pin_account and bool(account_id)
         self.region = region
         self.endpoint_url = endpoint_url
         self._secret = (access_key, secret_key, session_token)
@@ -177,7 +180,7 @@ class Clients:
         access, secret, token = self._secret
         other = Clients(account_id=self.account_id, region=region, access_key=access, secret_key=secret,
                         session_token=token, endpoint_url=self.endpoint_url, default_chain=self._default_chain,
-                        tags=self.tags)
+                        tags=self.tags, pin_account=self.pin_account)
         other._observers = self._observers
         return other
 
@@ -222,9 +225,14 @@ class Clients:
             call.answered_locally = True
             return _LocalResponse(status), parsed
 
+        def pin(request, **_):
+            request.headers["x-moto-account-id"] = self.account_id
+
         events.register("before-parameter-build", before)
         events.register("before-call", local_answer)
         events.register("after-call", after)
+        if self.pin_account:
+            events.register("before-send", pin)
 
 
     def _tag_bucket(self, client, call: "Call | None") -> None:

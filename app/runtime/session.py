@@ -110,7 +110,7 @@ class RuntimeSession:
                                 RoleSessionName=f"run-{run_id}")["Credentials"]
         clients = Clients(account_id=acct, region=region, access_key=creds["AccessKeyId"],
                           secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"],
-                          endpoint_url=backend.endpoint_url)
+                          endpoint_url=backend.endpoint_url, pin_account=True)
         return cls(clients=clients, backend="moto", run_id=run_id, local_lambdas=True,
                    teardown_filter=td.everything, inbox=backend.inbox)
 
