@@ -69,7 +69,26 @@ def test_live_switch_is_disabled_unless_allowed(monkeypatch):
 
 
 @pytest.mark.slow
+def test_live_switch_on_a_pipeline_built_on_emulations_refuses_to_run(monkeypatch):
+    monkeypatch.setenv("EXPLORER_ALLOW_LIVE", "1")
+    at = _run_page("todo-api")
+    at.toggle(key="run:live").set_value(True).run()
+    assert not at.exception
+    assert any("embedded backend only" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key in ("run-button", "run-estimate")]
+
+
 def test_live_run_needs_a_cost_estimate_first(monkeypatch):
+    """The live flow of the page, for a pipeline that can run on AWS."""
+    import patterns.todo_api.pipeline as todo
+
+    def live_capable(*args, **kwargs):
+        pipeline = original(*args, **kwargs)
+        pipeline.live_unsupported = None
+        return pipeline
+
+    original = todo.build_pipeline
+    monkeypatch.setattr(todo, "build_pipeline", live_capable)
     monkeypatch.setenv("EXPLORER_ALLOW_LIVE", "1")
     at = _run_page("todo-api")
     at.toggle(key="run:live").set_value(True).run()

@@ -57,7 +57,7 @@ def test_case_without_pipeline_says_so(capsys):
         pytest.skip("every case has a pipeline")
     rc = main(["run", without[0].id])
     err = capsys.readouterr().err
-    assert rc == 3 and "has no pipeline" in err and without[0].id in err
+    assert rc == 3 and "has no executable pipeline" in err and without[0].id in err
 
 
 def test_bad_input_names_valid_values(capsys):
@@ -77,3 +77,11 @@ def test_live_needs_yes(capsys):
 def test_cleanup_needs_live_backend(capsys):
     with pytest.raises(SystemExit):
         main(["cleanup", "--backend", "moto"])
+
+
+def test_pipelines_built_on_emulations_refuse_live_runs(capsys):
+    from app.cli import main
+
+    rc = main(["run", "todo-api", "--backend", "live", "--yes"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "embedded backend only" in err and "DAX" in err

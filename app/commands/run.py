@@ -55,10 +55,13 @@ def run(args) -> int:
 
     case_id, pipeline, values = _pipeline_and_values(args.case, args.assignments)
     if pipeline is None:
-        print(f"error: case {case_id!r} has no pipeline to run yet (patterns/<case>/pipeline.py with PIPELINE "
+        print(f"error: case {case_id!r} has no executable pipeline (patterns/<case>/pipeline.py with PIPELINE "
               "or build_pipeline); `diagram` and `simulate` work for it", file=sys.stderr)
         return 3
     estimate = None
+    if args.backend == "live" and pipeline.live_unsupported:
+        print(f"error: {case_id} runs on the embedded backend only: {pipeline.live_unsupported}", file=sys.stderr)
+        return 2
     if args.backend == "live":
         if not args.yes:
             print("error: a live run creates billable resources in your AWS account and deletes them "

@@ -88,9 +88,12 @@ class StepResult:
 class Pipeline:
     """An ordered list of steps for one case (see the module docstring)."""
 
-    def __init__(self, case: str, steps: Iterable[Step] = ()) -> None:
+    def __init__(self, case: str, steps: Iterable[Step] = (), *, live_unsupported: str | None = None) -> None:
         self.case = case
         self.steps: list[Step] = list(steps)
+        # Why this pipeline cannot run against live AWS (None: it can). A pipeline that relies on
+        # the embedded backend's emulated data planes says so, rather than emulate against AWS.
+        self.live_unsupported = live_unsupported
 
     def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any]) -> Step:
         if phase not in PHASES:
@@ -230,6 +233,8 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
             raise ValueError("pass a live session (app.runtime.live.live_session) to run against AWS")
         session = RuntimeSession.moto()
         own_session = True if own_session is None else own_session
+    if session.backend != "moto" and pipeline.live_unsupported:
+        raise ValueError(f"{pipeline.case} cannot run against live AWS: {pipeline.live_unsupported}")
     ctx = RunContext(session, values or {}, pipeline.case)
     results: list[StepResult] = []
     failed = False

@@ -117,7 +117,9 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                    thumb_max_side: int = THUMB_MAX_SIDE) -> Pipeline:
     image = image or sample_image()
     replica_region = values["replica_region"]
-    p = Pipeline("global-blog")
+    p = Pipeline("global-blog", live_unsupported=(
+        "its CloudFront edge, DAX reads, API requests and global-table replication go through the embedded "
+        "backend's emulations, which have no meaning against AWS"))
 
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Upload the static site to S3", service="s3")

@@ -142,6 +142,10 @@ def _run() -> None:
 
 
 estimate = None
+if live and _pipeline().live_unsupported:
+    st.warning(f"{case.title} runs on the embedded backend only: {_pipeline().live_unsupported}. Switch live AWS "
+               "off in the sidebar to run it.", icon=":material/cloud_off:")
+    st.stop()
 if live:
     st.warning(f"Live run in {region}: the pipeline creates real, billable resources in your AWS account and "
                "deletes them when it ends. Estimate the cost first.", icon=":material/warning:")
