@@ -108,3 +108,20 @@ def write_url(case: Case, values: dict[str, Any], extra: dict[str, str] | None =
         wanted.update(extra)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
+
+
+def sidebar(options_heading: str = "Options") -> tuple[Case, dict[str, Any]]:
+    """The sidebar every page shares: case picker and toggles, synced with the URL.
+
+    Returns the case and its checked toggle values; warnings about a bad link are shown
+    at the top of the page.
+    """
+    seed_from_url()
+    st.sidebar.markdown("### Serverless Architecture Explorer")
+    case = case_picker()
+    st.sidebar.markdown(f"**{options_heading}**")
+    values = toggle_widgets(case)
+    write_url(case, values)
+    for message in url_warnings():
+        st.warning(message, icon=":material/link_off:")
+    return case, values

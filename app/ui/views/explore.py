@@ -4,15 +4,7 @@ import streamlit as st
 from app.core.diagram import DotMissing, render
 from app.ui import state
 
-state.seed_from_url()
-st.sidebar.markdown("### Serverless Architecture Explorer")
-case = state.case_picker()
-st.sidebar.markdown("**Options**")
-values = state.toggle_widgets(case)
-state.write_url(case, values)
-
-for message in state.url_warnings():
-    st.warning(message, icon=":material/link_off:")
+case, values = state.sidebar()
 
 st.title(case.title)
 st.caption(case.tagline)

@@ -26,15 +26,7 @@ def _modelled(case_id: str, values_json: str) -> dict | None:
     return modelled(case_id, json.loads(values_json))
 
 
-state.seed_from_url()
-st.sidebar.markdown("### Serverless Architecture Explorer")
-case = state.case_picker()
-st.sidebar.markdown("**Options**")
-values = state.toggle_widgets(case)
-state.write_url(case, values)
-
-for message in state.url_warnings():
-    st.warning(message, icon=":material/link_off:")
+case, values = state.sidebar()
 
 st.title(f"Run {case.title}")
 module = case_module(case, "pipeline")

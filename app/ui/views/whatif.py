@@ -84,12 +84,7 @@ def _fmt_ms(ms: float) -> str:
 
 
 # -- inputs -----------------------------------------------------------------------------------------
-state.seed_from_url()
-st.sidebar.markdown("### Serverless Architecture Explorer")
-case = state.case_picker()
-st.sidebar.markdown("**Current configuration (A)**")
-values_a = state.toggle_widgets(case)
-state.write_url(case, values_a)
+case, values_a = state.sidebar("Current configuration (A)")
 module = model_of(case)
 
 st.title(f"What if? {case.title}")
