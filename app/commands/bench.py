@@ -31,6 +31,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    # The page benchmarks drive Streamlit without a browser; its "bare mode" warnings are noise here.
+    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     report: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                 "platform": platform.platform()}}
     started = time.perf_counter()
