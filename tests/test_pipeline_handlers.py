@@ -287,9 +287,9 @@ def test_deployment_package_imports_without_the_explorer(module, tmp_path):
     from app.runtime.lambdas import module_zip
 
     zipfile.ZipFile(io.BytesIO(module_zip(module))).extractall(tmp_path)
-    code = (f"import sys; sys.path.insert(0, '.'); import {module} as m; "
-            "print(m.aws_client.__module__, 'app' in sys.modules)")
+    code = (f"import sys; sys.path.insert(0, '.'); import {module} as m, patterns.lambda_kit as kit; "
+            "print(kit.aws_client.__module__, 'app' in sys.modules)")
     proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [module, "False"]     # plain boto3 clients, nothing of the explorer
+    assert proc.stdout.split() == ["patterns.lambda_kit", "False"]   # plain boto3 clients, nothing of the explorer

@@ -250,20 +250,27 @@ class Function:
 
 
 def module_zip(module_name: str) -> bytes:
-    """A deployment package holding the module, under empty ``__init__.py`` files of its packages.
+    """A deployment package holding the module (and the modules its ``DEPLOY_WITH`` names), under
+    empty ``__init__.py`` files of their packages.
 
     The packages' own initializers belong to the app (a case package's imports its diagram
     code, which is not in the package), so the package holds empty ones: the handler's
     module imports on AWS Lambda exactly as it does here.
     """
     module = importlib.import_module(module_name)
-    path = Path(module.__file__).resolve()
-    parts = module_name.split(".")
+    names = [module_name, *getattr(module, "DEPLOY_WITH", ())]
     buf = io.BytesIO()
+    packages: set[str] = set()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for i in range(1, len(parts)):
-            zf.writestr("/".join(parts[:i]) + "/__init__.py", "")
-        zf.write(path, "/".join(parts) + ".py")
+        for name in names:
+            parts = name.split(".")
+            for i in range(1, len(parts)):
+                package = "/".join(parts[:i]) + "/__init__.py"
+                if package not in packages:
+                    packages.add(package)
+                    zf.writestr(package, "")
+            path = Path(importlib.import_module(name).__file__).resolve()
+            zf.write(path, "/".join(parts) + ".py")
     return buf.getvalue()
 
 

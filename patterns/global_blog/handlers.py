@@ -27,8 +27,8 @@ Environment:
     THUMB_MAX_SIDE     longest side of a thumbnail in pixels (default 200)
     THUMB_PREFIX       key prefix of thumbnails (default ``thumbnails/``)
 
-The module needs only the standard library, boto3 and Pillow (a Lambda layer on
-AWS), so it deploys unchanged.
+The module needs only the standard library, boto3, Pillow (a Lambda layer on AWS) and
+patterns/lambda_kit.py, which is packaged with it, so it deploys unchanged.
 """
 from __future__ import annotations
 
@@ -38,15 +38,20 @@ import os
 import re
 import time
 import uuid
-from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from patterns.lambda_kit import claims as _claims
+from patterns.lambda_kit import client as _client
+from patterns.lambda_kit import item as _item
+from patterns.lambda_kit import json_body as _json_body
+from patterns.lambda_kit import marshal as _marshal
+from patterns.lambda_kit import response
+from patterns.lambda_kit import table_client as _table_client
+
+DEPLOY_WITH = ("patterns.lambda_kit",)   # shared code packaged beside this module
 
 POSTS_PARTITION = "POST"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -56,75 +61,13 @@ KEEP_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "W
 
 
 # -- clients ------------------------------------------------------------------------------------
-try:  # inside the explorer: clients bound to the account of the run that invokes the function
-    from app.runtime.clients import aws_client
-except ImportError:  # on AWS Lambda: region and credentials from the function's environment
-    def aws_client(service: str, region: str | None = None):
-        return boto3.client(service, region_name=region)
-
-
-def _client(service: str):
-    return aws_client(service)
-
-
-def _dax_client(endpoint: str):
-    """A DynamoDB-shaped client for the DAX cluster at ``endpoint`` (write-through, cached reads)."""
-    try:  # inside the explorer: the emulated cluster of the invoking run
-        from app.runtime.dataplanes.endpoints import lookup
-    except ImportError:  # on AWS: the DAX SDK (amazon-dax-client) in the deployment package
-        from amazondax import AmazonDaxClient
-        return AmazonDaxClient(endpoint_url=endpoint)
-    return lookup(endpoint)
-
-
-def _table_client():
-    """Where items are read and written: the DAX cluster when DAX_ENDPOINT is set, else DynamoDB."""
-    endpoint = os.environ.get("DAX_ENDPOINT")
-    return _dax_client(endpoint) if endpoint else _client("dynamodb")
-
-
 def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 # -- blog API -----------------------------------------------------------------------------------
-class _JSON(json.JSONEncoder):
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return int(o) if o == int(o) else float(o)
-        return super().default(o)
-
-
 def _response(status: int, body: Any = None) -> dict:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", "X-Served-From-Region": _region()},
-        "body": "" if body is None else json.dumps(body, cls=_JSON),
-        "isBase64Encoded": False,
-    }
-
-
-def _item(raw: dict) -> dict:
-    return {k: _deserializer.deserialize(v) for k, v in raw.items()}
-
-
-def _marshal(item: dict) -> dict:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-def _json_body(event: dict) -> dict:
-    raw = event.get("body") or "{}"
-    if event.get("isBase64Encoded"):
-        import base64
-        raw = base64.b64decode(raw).decode()
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
-
-
-def _claims(event: dict) -> dict:
-    return ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    return response(status, body, {"X-Served-From-Region": _region()})
 
 
 def _public(item: dict) -> dict:

@@ -28,86 +28,25 @@ import json
 import os
 import time
 import uuid
-from decimal import Decimal
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from patterns.lambda_kit import claims
+from patterns.lambda_kit import item as _item
+from patterns.lambda_kit import json_body as _body
+from patterns.lambda_kit import marshal as _marshal
+from patterns.lambda_kit import response as _response
+from patterns.lambda_kit import table_client as _table_client
+
+DEPLOY_WITH = ("patterns.lambda_kit",)   # shared code packaged beside this module
 
 MAX_TITLE = 500
 
 
-# -- clients ------------------------------------------------------------------------------------
-try:  # inside the explorer: clients bound to the account of the run that invokes the function
-    from app.runtime.clients import aws_client
-except ImportError:  # on AWS Lambda: region and credentials from the function's environment
-    def aws_client(service: str, region: str | None = None):
-        return boto3.client(service, region_name=region)
-
-
-def _client(service: str):
-    return aws_client(service)
-
-
-def _dax_client(endpoint: str):
-    """A DynamoDB-shaped client for the DAX cluster at ``endpoint`` (write-through, cached reads)."""
-    try:  # inside the explorer: the emulated cluster of the invoking run
-        from app.runtime.dataplanes.endpoints import lookup
-    except ImportError:  # on AWS: the DAX SDK (amazon-dax-client) in the deployment package
-        from amazondax import AmazonDaxClient
-        return AmazonDaxClient(endpoint_url=endpoint)
-    return lookup(endpoint)
-
-
-def _table_client():
-    """Where items are read and written: the DAX cluster when DAX_ENDPOINT is set, else DynamoDB."""
-    endpoint = os.environ.get("DAX_ENDPOINT")
-    return _dax_client(endpoint) if endpoint else _client("dynamodb")
-
-
 # -- helpers ------------------------------------------------------------------------------------
-class _JSON(json.JSONEncoder):
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return int(o) if o == int(o) else float(o)
-        return super().default(o)
-
-
-def _response(status: int, body: Any = None) -> dict:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": "" if body is None else json.dumps(body, cls=_JSON),
-        "isBase64Encoded": False,
-    }
-
-
-def _item(raw: dict) -> dict:
-    return {k: _deserializer.deserialize(v) for k, v in raw.items()}
-
-
-def _marshal(item: dict) -> dict:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
 def _caller(event: dict) -> str | None:
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
-    return claims.get("sub")
-
-
-def _body(event: dict) -> dict:
-    raw = event.get("body") or "{}"
-    if event.get("isBase64Encoded"):
-        import base64
-        raw = base64.b64decode(raw).decode()
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
+    return claims(event).get("sub")
 
 
 def _todo_fields(data: dict, *, partial: bool) -> dict:
@@ -165,7 +104,7 @@ def _update(table: str, user: str, todo_id: str, data: dict) -> dict:
     fields = _todo_fields(data, partial=True)
     fields["updated_at"] = int(time.time())
     names = {f"#{k}": k for k in fields}
-    values = {f":{k}": _serializer.serialize(v) for k, v in fields.items()}
+    values = {f":{k}": v for k, v in _marshal(fields).items()}
     ddb = _table_client()
     try:
         out = ddb.update_item(
