@@ -39,6 +39,11 @@ def test_run_todo_api_from_the_page():
     assert "${cognito-identity.amazonaws.com:sub}/*" in policy
     assert any("AccessDenied" in m.value for m in at.markdown)
     assert any("modelled" in h.value for h in at.subheader) and _metric(at, "p50 latency").endswith(" ms")
+    steps = next(d.value for d in at.dataframe if "ms on AWS, modelled" in d.value.columns)
+    crud = steps[steps["Step"] == "Todo CRUD through the API"].iloc[0]
+    assert crud["Calls modelled"] > 0 and crud["ms on AWS, modelled"] > 0 and float(crud["USD on AWS, modelled"]) > 0
+    deploy = steps[steps["Phase"] == "deploy"]
+    assert deploy["ms on AWS, modelled"].isna().all()     # control-plane calls are not modelled
 
 
 @pytest.mark.slow

@@ -10,6 +10,9 @@ from typing import Any, Iterable
 
 import plotly.graph_objects as go
 
+from app.engine.steps import modelled_step
+from app.runtime.live import estimate_run_cost
+
 EXECUTED = "executed (this machine)"
 MODELLED = "modelled"
 PHASE_COLORS = {"deploy": "#868e96", "drive": "#1c7ed6", "verify": "#2f9e44", "teardown": "#adb5bd"}
@@ -23,9 +26,12 @@ def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
     for s in steps:
         d = s if isinstance(s, dict) else s.to_dict()
         spans = [x for x in d.get("spans", []) if "service" in x]
+        aws = modelled_step(spans)
+        usd = estimate_run_cost(spans)["usd"]
         rows.append({"name": d["name"], "service": d["service"], "phase": d["phase"], "status": d["status"],
                      "start_ms": start, "measured_ms": d["measured_ms"], "calls": len(spans),
-                     "error": d.get("error")})
+                     "modelled_ms": aws["p50_ms"] if aws["modelled_calls"] else None,
+                     "modelled_calls": aws["modelled_calls"], "modelled_usd": usd, "error": d.get("error")})
         start += d["measured_ms"]
     return rows
 

@@ -189,7 +189,7 @@ st.subheader("Path of this run")
 try:
     highlight = module.highlight(result) if hasattr(module, "highlight") else {s.name for s in result.steps}
     rendered = render(case, run_values, highlight=highlight)
-    st.image(rendered.png, width="stretch", caption="The edges this run travelled are highlighted")
+    st.image(rendered.svg, width="stretch", caption="The edges this run travelled are highlighted")
 except DotMissing as exc:
     st.error(str(exc))
 
@@ -197,7 +197,16 @@ st.plotly_chart(waterfall(result.steps), key="run-waterfall")
 with st.expander("Steps and their calls", icon=":material/list:"):
     st.dataframe([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
                    "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
-                   "Error": r["error"] or ""} for r in step_rows(result.steps)], hide_index=True, width="stretch")
+                   f"ms on AWS, {MODELLED}": None if r["modelled_ms"] is None else round(r["modelled_ms"], 1),
+                   "Calls modelled": r["modelled_calls"],
+                   f"USD on AWS, {MODELLED}": f"{r['modelled_usd']:.7f}", "Error": r["error"] or ""}
+                  for r in step_rows(result.steps)], hide_index=True, width="stretch")
+    st.caption(f"**ms on AWS, {MODELLED}**: the p50 of each data-plane call of the step (GetItem, PutObject, a "
+               "DAX or stage-cache lookup, an API request, ...) from the latency book, added up as if made one "
+               "after another; most of these latencies are assumptions (listed on the What if page). "
+               "Control-plane calls (creating tables, functions, APIs) are not modelled. **USD on AWS**: the "
+               "step's requests priced with the price book (request units, Lambda requests and GB-seconds, S3, "
+               "SQS, SNS and SES requests; free tiers not applied).")
 
 
 def _plain(obj):
