@@ -93,7 +93,7 @@ st.caption("Compare the current configuration (A, the options in the sidebar) wi
 
 with st.container(border=True):
     st.markdown("**Configuration B**")
-    cols = st.columns(max(1, len(case.toggles)))
+    cols = st.columns(min(3, max(1, len(case.toggles))))
     values_b = {}
     for i, t in enumerate(case.toggles):
         key = _key(case, "B", t.key)
