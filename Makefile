@@ -50,14 +50,18 @@ graphviz:
 		fi; \
 	fi
 
-chromium:
+chromium: $(STAMP)
 	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
 		if [ "$(CAN_APT)" = yes ]; then \
 			echo "Installing Chromium for the browser tests..."; \
-			$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else \
-			echo "Chromium is missing: install it for the browser tests (apt-get install chromium)."; \
-			exit 1; \
+			$(SUDO) apt-get update -qq && \
+			($(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
+			 $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-browser || true); \
+		fi; \
+		if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+			echo "No system Chromium: installing Playwright's own build for the browser tests..."; \
+			$(PY) -m playwright install chromium || \
+			{ echo "Chromium is missing: install it (apt-get install chromium) and run make test again."; exit 1; }; \
 		fi; \
 	fi
 
