@@ -20,19 +20,13 @@ TRAFFIC_REQUESTS = 24
 
 
 def combinations(case_id: str) -> list[dict]:
-    """Every combination of the case's on/off and fan-out toggles; the replica region rotates through its choices."""
+    """Every combination of the case's on/off and choice toggles (the full product)."""
     from app.core.cases import get_case
 
     case = get_case(case_id)
-    varied = [t for t in case.toggles if t.kind == "bool" or (t.kind == "choice" and t.key != "replica_region")]
-    rotating = [t for t in case.toggles if t.key == "replica_region"]
-    out = []
-    for i, combo in enumerate(itertools.product(*[(False, True) if t.kind == "bool" else t.choices for t in varied])):
-        values = dict(zip((t.key for t in varied), combo))
-        for t in rotating:
-            values[t.key] = t.choices[i % len(t.choices)]
-        out.append(case.resolve(values))
-    return out
+    varied = [t for t in case.toggles if t.kind in ("bool", "choice")]
+    return [case.resolve(dict(zip((t.key for t in varied), combo)))
+            for combo in itertools.product(*[(False, True) if t.kind == "bool" else t.choices for t in varied])]
 
 
 def run_one(case_id: str, values: dict) -> dict:

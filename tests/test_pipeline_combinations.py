@@ -1,8 +1,7 @@
 """Every toggle combination of MyTodoList and MyBlog.com runs green against the embedded backend.
 
-MyBlog.com has 48 combinations of its on/off toggles and fan-out choice (the replica
-region rotates through its five choices), so its runs are spread over two processes,
-each with its own moto server. Each run's checks are the pipeline's own read-backs;
+MyBlog.com has 192 combinations of its on/off toggles, fan-out and replica region, so
+its runs are spread over two processes, each with its own moto server. Each run's checks are the pipeline's own read-backs;
 here we also assert that the checks present match the toggles (a cache check only when
 the cache is on, a fan-out check only when there is a fan-out...).
 """
