@@ -5,9 +5,13 @@ import math
 
 from app.engine.books import Dist, LatencyBook, const, uniform
 from app.engine.costs import SECONDS_PER_MONTH, CostSheet
+from app.runtime.dataplanes.apigateway import CACHE_SIZES_GB
+from app.runtime.dataplanes.dax import NODE_MEMORY_GIB
 
-API_CACHE_SIZES_GB = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118.0, 237.0)
-DAX_NODE_MEMORY_GB = {"dax.t3.small": 2.0, "dax.t3.medium": 4.0, "dax.r5.large": 16.0}
+# Service facts live once, with the emulations that enforce them; the models take them from there.
+API_CACHE_SIZES_GB = tuple(float(size) for size in CACHE_SIZES_GB)
+# The node types the price book prices, with their memory.
+DAX_NODE_MEMORY_GB = {t: float(NODE_MEMORY_GIB[t]) for t in ("dax.t3.small", "dax.t3.medium", "dax.r5.large")}
 DAX_NODE_SOURCE = "https://aws.amazon.com/dynamodb/dax/"  # node memory sizes as listed with the node types
 
 
