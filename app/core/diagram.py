@@ -21,7 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from diagrams import Diagram, Edge, setcluster, setdiagram
+from diagrams import Cluster, Diagram, Edge, setcluster, setdiagram
+from diagrams.aws.compute import Lambda
+from diagrams.aws.database import DynamodbDax
 
 from app.core.cases import Case, get_case
 
@@ -64,6 +66,15 @@ class DiagramKit:
             style.update({"color": HIGHLIGHT, "fontcolor": HIGHLIGHT, "penwidth": "2.6"})
         style.update(attrs)
         return Edge(**style)
+
+
+    def function_with_dax(self, label: str, dax_on: bool, *, nodeid: str = "lambda", dax_nodeid: str = "dax"):
+        """A Lambda function, and when ``dax_on`` a DAX cluster beside it in a VPC (DAX lives in a
+        VPC, so the function joins it). Returns ``(function, dax or None)``."""
+        if not dax_on:
+            return Lambda(label, nodeid=nodeid), None
+        with Cluster("VPC"):
+            return Lambda(label, nodeid=nodeid), DynamodbDax("DAX cluster", nodeid=dax_nodeid)
 
 
 class _SourceOnly(Diagram):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from diagrams import Cluster
 from diagrams.aws.compute import Lambda
-from diagrams.aws.database import Dynamodb, DynamodbDax, DynamodbStreams
+from diagrams.aws.database import Dynamodb, DynamodbStreams
 from diagrams.aws.engagement import SimpleEmailServiceSes
 from diagrams.aws.general import Users
 from diagrams.aws.integration import SimpleNotificationServiceSnsTopic, SimpleQueueServiceSqsQueue
@@ -111,13 +111,7 @@ def diagram(v, kit) -> None:
     with Cluster(f"AWS Cloud - {HOME_REGION} (home)"):
         site = SimpleStorageServiceS3Bucket("Static site\nbucket", nodeid="site")
         api = APIGateway("Blog API", nodeid="api")
-        if v["dax"]:
-            with Cluster("VPC"):
-                fn = Lambda("Posts function", nodeid="lambda")
-                dax = DynamodbDax("DAX cluster", nodeid="dax")
-        else:
-            fn = Lambda("Posts function", nodeid="lambda")
-            dax = None
+        fn, dax = kit.function_with_dax("Posts function", v["dax"])
         table = Dynamodb("Blog table\nposts + users", nodeid="table")
         with Cluster("Welcome email"):
             stream = DynamodbStreams("DynamoDB\nstream", nodeid="stream")

@@ -7,8 +7,7 @@ credentials -> one S3 prefix per user) and the two read caches of a REST API
 from __future__ import annotations
 
 from diagrams import Cluster
-from diagrams.aws.compute import Lambda
-from diagrams.aws.database import Dynamodb, DynamodbDax, ElasticacheCacheNode
+from diagrams.aws.database import Dynamodb, ElasticacheCacheNode
 from diagrams.aws.general import MobileClient
 from diagrams.aws.network import APIGateway
 from diagrams.aws.security import Cognito, IdentityAndAccessManagementIamAWSSts
@@ -58,13 +57,7 @@ def diagram(v, kit) -> None:
         with Cluster("API Gateway - stage prod"):
             api = APIGateway("REST API", nodeid="api")
             cache = ElasticacheCacheNode("Stage cache\nGET, TTL 300 s", nodeid="api_cache") if v["api_cache"] else None
-        if v["dax"]:
-            with Cluster("VPC"):
-                fn = Lambda("Todo function", nodeid="lambda")
-                dax = DynamodbDax("DAX cluster", nodeid="dax")
-        else:
-            fn = Lambda("Todo function", nodeid="lambda")
-            dax = None
+        fn, dax = kit.function_with_dax("Todo function", v["dax"])
         table = Dynamodb("Todos table", nodeid="table")
 
     app >> kit.edge("1. sign in", step="signin") >> pool
