@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -122,7 +123,9 @@ _DDB_READ = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 _DDB_WRITE = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
+@lru_cache(maxsize=8)
 def load_prices(region: str) -> tuple[dict, str]:
+    """The region's price entries (read once; callers only read them)."""
     path = PRICES_DIR / f"{region}.json"
     if not path.exists():
         path = PRICES_DIR / "us-east-1.json"

@@ -134,8 +134,9 @@ def _run() -> None:
 
 
 estimate = None
-if live and _pipeline().live_unsupported:
-    st.warning(f"{case.title} runs on the embedded backend only: {_pipeline().live_unsupported}. Switch live AWS "
+live_refused = _pipeline().live_unsupported if live else None
+if live_refused:
+    st.warning(f"{case.title} runs on the embedded backend only: {live_refused}. Switch live AWS "
                "off in the sidebar to run it.", icon=":material/cloud_off:")
     st.stop()
 if live:
