@@ -59,9 +59,7 @@ chromium: $(STAMP)
 			 $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-browser || true); \
 		fi; \
 		if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
-			echo "No system Chromium: installing Playwright's own build for the browser tests..."; \
-			$(PY) -m playwright install chromium || \
-			{ echo "Chromium is missing: install it (apt-get install chromium) and run make test again."; exit 1; }; \
+			echo "Chromium is missing: install it (apt-get install chromium) and run make test again."; exit 1; \
 		fi; \
 	fi
 

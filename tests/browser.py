@@ -17,7 +17,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def chromium_path() -> str | None:
-    """The system's Chromium, or None to use Playwright's own build (`make test` installs one or the other)."""
+    """The system's Chromium (`make test` installs Debian's package), or None when there is none."""
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:

@@ -309,13 +309,15 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
                      measured_ms=(time.perf_counter() - started) * 1000)
 
 
-def load_pipeline(case, values: dict[str, Any]) -> Pipeline | None:
-    """The case's pipeline (``PIPELINE`` or ``build_pipeline(values)``), None when it has none."""
+def load_pipeline(case, values: dict[str, Any], **options: Any) -> Pipeline | None:
+    """The case's pipeline (``PIPELINE`` or ``build_pipeline(values, **options)``), None when it has none.
+
+    ``options`` are the case's run options (a traffic workload, an image to upload...)."""
     from app.core.cases import case_module
 
     module = case_module(case, "pipeline")
     if module is None:
         return None
     if hasattr(module, "build_pipeline"):
-        return module.build_pipeline(values)
+        return module.build_pipeline(values, **options)
     return getattr(module, "PIPELINE", None)
