@@ -5,14 +5,14 @@ import math
 
 from app.engine.books import Dist, LatencyBook, const, uniform
 from app.engine.costs import SECONDS_PER_MONTH, CostSheet
-from app.runtime.dataplanes.apigateway import CACHE_SIZES_GB
-from app.runtime.dataplanes.dax import NODE_MEMORY_GIB
+from app.core import facts
 
-# Service facts live once, with the emulations that enforce them; the models take them from there.
-API_CACHE_SIZES_GB = tuple(float(size) for size in CACHE_SIZES_GB)
+# Service facts live once, in app.core.facts; the emulations and the models take them from there.
+API_CACHE_SIZES_GB = tuple(float(size) for size in facts.APIGW_CACHE_SIZES_GB.value)
 # The node types the price book prices, with their memory.
-DAX_NODE_MEMORY_GB = {t: float(NODE_MEMORY_GIB[t]) for t in ("dax.t3.small", "dax.t3.medium", "dax.r5.large")}
-DAX_NODE_SOURCE = "https://aws.amazon.com/dynamodb/dax/"  # node memory sizes as listed with the node types
+DAX_NODE_MEMORY_GB = {t: float(facts.DAX_NODE_MEMORY_GIB.value[t]) for t in ("dax.t3.small", "dax.t3.medium",
+                                                                             "dax.r5.large")}
+DAX_NODE_SOURCE = facts.DAX_NODE_MEMORY_GIB.source
 
 
 def rate_per_second(per_month: float) -> float:

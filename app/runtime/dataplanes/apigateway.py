@@ -52,14 +52,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
+from app.core import facts
 from app.runtime.dataplanes.lru import ExpiringLru
 from app.runtime.dataplanes.tokens import CognitoTokenVerifier, TokenError, pool_id_from_arn
 from app.runtime.streaming import FunctionFailed, Invoke, invoke_payload
 from app.runtime.trace import Trace
 
-CACHE_SIZES_GB = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
-MAX_TTL_S = 3600
-MAX_CACHED_BYTES = 1048576
+CACHE_SIZES_GB = facts.APIGW_CACHE_SIZES_GB.value
+MAX_TTL_S = facts.APIGW_CACHE_TTL_MAX_S.value
+MAX_CACHED_BYTES = facts.APIGW_CACHE_MAX_RESPONSE_BYTES.value
 
 
 @dataclass

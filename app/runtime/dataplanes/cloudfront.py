@@ -53,6 +53,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from app.core import facts
 from app.runtime.dataplanes.iam import evaluate, ip_in, wildcard
 from app.runtime.trace import Trace
 
@@ -70,14 +71,11 @@ EDGE_LOCATIONS = {
 }
 # AWS managed cache policies (CloudFront Developer Guide, "Use managed cache policies").
 MANAGED_CACHE_POLICIES = {
-    "658327ea-f89d-4fab-a63d-7e88639e58f6": {"Name": "Managed-CachingOptimized", "MinTTL": 1,
-                                             "DefaultTTL": 86400, "MaxTTL": 31536000},
-    "b2884449-e4de-46a7-ac36-70bc7f1ddd6d": {"Name": "Managed-CachingOptimizedForUncompressedObjects",
-                                             "MinTTL": 1, "DefaultTTL": 86400, "MaxTTL": 31536000},
-    "4135ea2d-6df8-44a3-9df3-4b5a84be39ad": {"Name": "Managed-CachingDisabled", "MinTTL": 0, "DefaultTTL": 0,
-                                             "MaxTTL": 0},
-}
-ERROR_CACHING_TTL_S = 10
+    f.value["id"]: {"Name": name, **{k: v for k, v in f.value.items() if k != "id"}}
+    for name, f in (("Managed-CachingOptimized", facts.CF_CACHING_OPTIMIZED),
+                    ("Managed-CachingOptimizedForUncompressedObjects", facts.CF_CACHING_OPTIMIZED_UNCOMPRESSED),
+                    ("Managed-CachingDisabled", facts.CF_CACHING_DISABLED))}
+ERROR_CACHING_TTL_S = facts.CF_ERROR_CACHING_TTL_S.value
 _SIGNING_PARAMS = ("Expires", "Policy", "Signature", "Key-Pair-Id")
 
 

@@ -39,18 +39,13 @@ import time
 from decimal import Decimal
 from typing import Any, Callable
 
+from app.core import facts
 from app.runtime.dataplanes.lru import ExpiringLru
 from app.runtime.trace import Trace
 from app.runtime.units import item_size, read_units, write_units
 
 GIB = 1024 ** 3
-# Instance memory of DAX node types (AWS DAX pricing and node-type pages).
-NODE_MEMORY_GIB = {
-    "dax.t2.small": 2, "dax.t2.medium": 4, "dax.t3.small": 2, "dax.t3.medium": 4,
-    "dax.r4.large": 15.25, "dax.r4.xlarge": 30.5, "dax.r4.2xlarge": 61, "dax.r4.4xlarge": 122,
-    "dax.r5.large": 16, "dax.r5.xlarge": 32, "dax.r5.2xlarge": 64, "dax.r5.4xlarge": 128,
-    "dax.r5.8xlarge": 256, "dax.r5.12xlarge": 384, "dax.r5.16xlarge": 512, "dax.r5.24xlarge": 768,
-}
+NODE_MEMORY_GIB = facts.DAX_NODE_MEMORY_GIB.value
 _NOT_SUPPORTED = {"execute_statement", "batch_execute_statement", "execute_transaction"}
 
 
@@ -71,8 +66,9 @@ class DaxClient:
 
     service = "dax"
 
-    def __init__(self, dynamodb_client, *, trace: Trace | None = None, item_ttl_s: float = 300.0,
-                 query_ttl_s: float = 300.0, node_type: str = "dax.t3.small", memory_bytes: int | None = None,
+    def __init__(self, dynamodb_client, *, trace: Trace | None = None, item_ttl_s: float = facts.DAX_ITEM_TTL_DEFAULT_S.value,
+                 query_ttl_s: float = facts.DAX_QUERY_TTL_DEFAULT_S.value,
+                 node_type: str = facts.DAX_NODE_TYPE_DEFAULT.value, memory_bytes: int | None = None,
                  clock: Callable[[], float] = time.monotonic, cluster_name: str = "dax") -> None:
         if node_type not in NODE_MEMORY_GIB and memory_bytes is None:
             raise ValueError(f"unknown DAX node type {node_type!r}; valid: {', '.join(NODE_MEMORY_GIB)}")

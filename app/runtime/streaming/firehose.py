@@ -55,6 +55,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from app.core import facts
 from app.runtime.dataplanes import aws_error
 from app.runtime.streaming import Clock, Counters, FunctionFailed, Invoke, Traced, invoke_payload
 from app.runtime.trace import Trace
@@ -63,8 +64,9 @@ MIB = 1024 * 1024
 RESULTS = ("Ok", "Dropped", "ProcessingFailed")
 FORMATS = ("json", "parquet")
 COMPRESSIONS = ("UNCOMPRESSED", "GZIP")
-MAX_BATCH = 500
-MAX_RECORD_BYTES = 1000 * 1024
+MAX_BATCH = facts.FIREHOSE_MAX_BATCH_RECORDS.value
+MAX_RECORD_BYTES = facts.FIREHOSE_MAX_RECORD_BYTES.value
+_SIZE, _INTERVAL = facts.FIREHOSE_BUFFER_MIB.value, facts.FIREHOSE_BUFFER_INTERVAL_S.value
 
 
 class FirehoseDelivery(Traced):
@@ -82,10 +84,11 @@ class FirehoseDelivery(Traced):
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
         if format == "parquet" and compression != "UNCOMPRESSED":
             raise ValueError("format parquet needs compression UNCOMPRESSED (Parquet compresses itself)")
-        if not 1 <= buffer_mib <= 128:
-            raise ValueError(f"buffer_mib must be a number from 1 to 128, not {buffer_mib}")
-        if not 0 <= buffer_interval_s <= 900:
-            raise ValueError(f"buffer_interval_s must be a number from 0 to 900, not {buffer_interval_s}")
+        if not _SIZE["min"] <= buffer_mib <= _SIZE["max"]:
+            raise ValueError(f"buffer_mib must be a number from {_SIZE['min']} to {_SIZE['max']}, not {buffer_mib}")
+        if not _INTERVAL["min"] <= buffer_interval_s <= _INTERVAL["max"]:
+            raise ValueError(f"buffer_interval_s must be a number from {_INTERVAL['min']} to {_INTERVAL['max']}, "
+                             f"not {buffer_interval_s}")
         if transform_function and invoke is None:
             raise ValueError("a transform_function needs an invoke callable")
         if source_stream and kinesis is None:

@@ -1,0 +1,164 @@
+"""AWS facts the explorer states or enforces, each once, with its source and the date it was checked.
+
+A fact is a value with its unit, a sentence that says it in words, the AWS page it
+comes from and the date that page was read. Toggle help, diagram labels, the emulated
+data planes, the pipelines and the latency and cost models all read their TTLs, limits
+and sizes from here, so a change of AWS's is one edit::
+
+    from app.core.facts import APIGW_CACHE_TTL_DEFAULT_S
+    ttl = APIGW_CACHE_TTL_DEFAULT_S.value           # 300
+    f"TTL {APIGW_CACHE_TTL_DEFAULT_S.text}"         # "TTL 300 s"
+
+Prices are not here: they are in ``assets/prices/<region>.json`` (the price book) and
+latencies in ``assets/latency.json`` (the latency book), each with its source.
+:func:`all_facts` lists every fact (``python -m app facts`` prints them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CHECKED = "2026-11-30"   # the day the pages below were last read against these values
+
+APIGW_CACHING = "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-caching.html"
+DAX_CONSISTENCY = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DAX.consistency.html"
+DAX_NODES = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DAX.concepts.cluster.html"
+DAX_PRICING = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+CF_MANAGED_POLICIES = ("https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
+                       "using-managed-cache-policies.html")
+CF_ERROR_CACHING = ("https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
+                    "HTTPStatusCodes.html")
+FIREHOSE_BUFFERING = "https://docs.aws.amazon.com/firehose/latest/dev/buffering-hints.html"
+FIREHOSE_CONVERSION = "https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html"
+FIREHOSE_LIMITS = "https://docs.aws.amazon.com/firehose/latest/dev/limits.html"
+COGNITO_TOKENS = ("https://docs.aws.amazon.com/cognito/latest/developerguide/"
+                  "amazon-cognito-user-pools-using-the-id-token.html")
+S3_PRESIGNED = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html"
+LAMBDA_LIMITS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+
+
+@dataclass(frozen=True)
+class Fact:
+    key: str
+    value: Any
+    unit: str
+    says: str          # the fact in words, as a learner reads it
+    source: str        # the AWS page it comes from
+    checked: str = CHECKED
+
+    @property
+    def text(self) -> str:
+        """The value with its unit, as shown in labels ("300 s", "2 GiB")."""
+        if isinstance(self.value, (tuple, list)):
+            return ", ".join(str(v) for v in self.value) + (f" {self.unit}" if self.unit else "")
+        return f"{self.value} {self.unit}".strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        if isinstance(value, dict):
+            value = dict(value)
+        return {"key": self.key, "value": value, "unit": self.unit, "says": self.says, "source": self.source,
+                "checked": self.checked}
+
+
+_FACTS: dict[str, Fact] = {}
+
+
+def fact(key: str, value: Any, unit: str, says: str, source: str, checked: str = CHECKED) -> Fact:
+    if key in _FACTS:
+        raise ValueError(f"fact {key!r} stated twice")
+    _FACTS[key] = f = Fact(key, value, unit, says, source, checked)
+    return f
+
+
+def all_facts() -> list[Fact]:
+    return list(_FACTS.values())
+
+
+def get(key: str) -> Fact:
+    return _FACTS[key]
+
+
+# -- API Gateway (REST API stage cache) -----------------------------------------------------------
+APIGW_CACHE_TTL_DEFAULT_S = fact(
+    "apigateway.cache.ttl_default_s", 300, "s",
+    "A REST API stage cache keeps a response 300 seconds unless the stage or method sets another TTL.",
+    APIGW_CACHING)
+APIGW_CACHE_TTL_MAX_S = fact(
+    "apigateway.cache.ttl_max_s", 3600, "s", "The stage cache TTL can be set from 0 to 3600 seconds.",
+    APIGW_CACHING)
+APIGW_CACHE_SIZES_GB = fact(
+    "apigateway.cache.sizes_gb", ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"), "GB",
+    "A stage cache is provisioned in one of eight sizes, from 0.5 GB to 237 GB, billed per hour.", APIGW_CACHING)
+APIGW_CACHE_MAX_RESPONSE_BYTES = fact(
+    "apigateway.cache.max_response_bytes", 1048576, "bytes",
+    "Responses larger than 1,048,576 bytes are not cached.", APIGW_CACHING)
+
+# -- DynamoDB Accelerator ------------------------------------------------------------------------
+DAX_ITEM_TTL_DEFAULT_S = fact(
+    "dax.item_cache.ttl_default_s", 300, "s", "The DAX item cache keeps an item 5 minutes by default.",
+    DAX_CONSISTENCY)
+DAX_QUERY_TTL_DEFAULT_S = fact(
+    "dax.query_cache.ttl_default_s", 300, "s",
+    "The DAX query cache keeps a Query or Scan result 5 minutes by default; writes do not invalidate it.",
+    DAX_CONSISTENCY)
+DAX_NODE_MEMORY_GIB = fact(
+    "dax.node_memory_gib", {
+        "dax.t2.small": 2, "dax.t2.medium": 4, "dax.t3.small": 2, "dax.t3.medium": 4,
+        "dax.r4.large": 15.25, "dax.r4.xlarge": 30.5, "dax.r4.2xlarge": 61, "dax.r4.4xlarge": 122,
+        "dax.r5.large": 16, "dax.r5.xlarge": 32, "dax.r5.2xlarge": 64, "dax.r5.4xlarge": 128,
+        "dax.r5.8xlarge": 256, "dax.r5.12xlarge": 384, "dax.r5.16xlarge": 512, "dax.r5.24xlarge": 768},
+    "GiB", "Memory of each DAX node type, which bounds what its caches hold.", DAX_PRICING)
+DAX_NODE_TYPE_DEFAULT = fact(
+    "dax.node_type_default", "dax.t3.small", "",
+    "The smallest current-generation DAX node type, used by the runs and the default model.", DAX_NODES)
+DAX_NODES_PRODUCTION = fact(
+    "dax.nodes_production", 3, "nodes",
+    "AWS recommends at least three nodes, in different Availability Zones, for a production DAX cluster.",
+    DAX_NODES)
+
+# -- CloudFront ------------------------------------------------------------------------------------
+CF_CACHING_OPTIMIZED = fact(
+    "cloudfront.policy.caching_optimized", {"id": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                                            "MinTTL": 1, "DefaultTTL": 86400, "MaxTTL": 31536000}, "s",
+    "The managed CachingOptimized policy caches for 1 day by default (1 s to 365 days, as the origin's "
+    "Cache-Control asks).", CF_MANAGED_POLICIES)
+CF_CACHING_OPTIMIZED_UNCOMPRESSED = fact(
+    "cloudfront.policy.caching_optimized_uncompressed", {"id": "b2884449-e4de-46a7-ac36-70bc7f1ddd6d",
+                                                         "MinTTL": 1, "DefaultTTL": 86400, "MaxTTL": 31536000},
+    "s", "CachingOptimizedForUncompressedObjects: the same TTLs without compression.", CF_MANAGED_POLICIES)
+CF_CACHING_DISABLED = fact(
+    "cloudfront.policy.caching_disabled", {"id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+                                           "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0}, "s",
+    "The managed CachingDisabled policy sends every request to the origin.", CF_MANAGED_POLICIES)
+CF_ERROR_CACHING_TTL_S = fact(
+    "cloudfront.error_caching_min_ttl_s", 10, "s",
+    "CloudFront caches an error response from the origin for 10 seconds by default.", CF_ERROR_CACHING)
+
+# -- Amazon Data Firehose ---------------------------------------------------------------------------
+FIREHOSE_BUFFER_MIB = fact(
+    "firehose.buffer_size_mib", {"min": 1, "default": 5, "max": 128}, "MiB",
+    "Firehose delivers to S3 when its buffer reaches 1 to 128 MiB (5 by default) or its interval ends.",
+    FIREHOSE_BUFFERING)
+FIREHOSE_BUFFER_INTERVAL_S = fact(
+    "firehose.buffer_interval_s", {"min": 0, "default": 300, "max": 900}, "s",
+    "The buffer interval runs from 0 to 900 seconds (300 by default).", FIREHOSE_BUFFERING)
+FIREHOSE_CONVERSION_MIN_BUFFER_MIB = fact(
+    "firehose.conversion_min_buffer_mib", 64, "MiB",
+    "With record format conversion (to Parquet or ORC) the buffer size is at least 64 MiB.",
+    FIREHOSE_CONVERSION)
+FIREHOSE_MAX_RECORD_BYTES = fact(
+    "firehose.max_record_bytes", 1000 * 1024, "bytes",
+    "A record put to Firehose is at most 1,000 KiB before base64 encoding.", FIREHOSE_LIMITS)
+FIREHOSE_MAX_BATCH_RECORDS = fact(
+    "firehose.max_batch_records", 500, "records", "PutRecordBatch takes at most 500 records.", FIREHOSE_LIMITS)
+
+# -- Cognito, S3, Lambda ----------------------------------------------------------------------------
+COGNITO_ID_TOKEN_VALIDITY_MIN = fact(
+    "cognito.id_token_validity_min", 60, "min",
+    "An ID token is valid 60 minutes by default (5 minutes to 1 day, set on the app client).", COGNITO_TOKENS)
+S3_PRESIGNED_MAX_EXPIRY_S = fact(
+    "s3.presigned_url_max_expiry_s", 7 * 24 * 3600, "s",
+    "A pre-signed URL signed with Signature Version 4 is valid at most 7 days.", S3_PRESIGNED)
+LAMBDA_MAX_TIMEOUT_S = fact(
+    "lambda.max_timeout_s", 900, "s", "A Lambda function runs at most 15 minutes (900 seconds).", LAMBDA_LIMITS)
