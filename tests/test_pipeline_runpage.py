@@ -107,9 +107,9 @@ def test_live_run_needs_a_cost_estimate_first(monkeypatch):
 
 
 def test_a_case_without_a_pipeline_says_which_cases_run():
-    from app.core.cases import all_cases, case_module
+    from app.core.cases import all_cases, parts
 
-    without = next((c for c in all_cases() if case_module(c, "pipeline") is None), None)
+    without = next((c for c in all_cases() if parts(c).pipeline is None), None)
     if without is None:
         pytest.skip("every case has a pipeline")
     at = _run_page(without.id)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from app.cli import main
-from app.core.cases import all_cases, case_module
+from app.core.cases import all_cases, parts
 from app.runtime.testpipelines import handlers
 
 
@@ -52,7 +52,7 @@ def test_run_prints_trace_and_checks_as_text(capsys):
 
 
 def test_case_without_pipeline_says_so(capsys):
-    without = [c for c in all_cases() if case_module(c, "pipeline") is None]
+    without = [c for c in all_cases() if parts(c).pipeline is None]
     if not without:
         pytest.skip("every case has a pipeline")
     rc = main(["run", without[0].id])

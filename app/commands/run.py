@@ -55,8 +55,8 @@ def run(args) -> int:
 
     case_id, pipeline, values = _pipeline_and_values(args.case, args.assignments)
     if pipeline is None:
-        print(f"error: case {case_id!r} has no executable pipeline (patterns/<case>/pipeline.py with PIPELINE "
-              "or build_pipeline); `diagram` and `simulate` work for it", file=sys.stderr)
+        print(f"error: case {case_id!r} has no executable pipeline (patterns/<case>/pipeline.py with "
+              "build_pipeline); `diagram` and `simulate` work for it", file=sys.stderr)
         return 3
     estimate = None
     if args.backend == "live" and pipeline.live_unsupported:

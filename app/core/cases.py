@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
 from app.core.params import ParamError, Toggle, resolve
@@ -113,6 +113,57 @@ def get_case(case_id: str) -> Case:
     if case_id not in cases:
         raise ParamError(f"unknown case {case_id!r}: valid cases are {', '.join(cases)}")
     return cases[case_id]
+
+
+class CaseParts:
+    """What the registry hands out for one case: the case and the parts of its folder.
+
+    ``case`` (story, toggles, diagram), ``model`` (``model.py``: the latency and cost model),
+    ``pipeline`` (``pipeline.py``: ``build_pipeline(values, **options)``), ``run_view``
+    (``run_view.py``: the Run page's options of the case and the renderers of its
+    artifacts). A part the case does not have is None; each is imported on first use.
+    """
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+
+    @cached_property
+    def model(self):
+        return case_module(self.case, "model")
+
+    @cached_property
+    def pipeline(self):
+        return case_module(self.case, "pipeline")
+
+    @cached_property
+    def run_view(self):
+        return case_module(self.case, "run_view")
+
+    def __repr__(self) -> str:
+        return f"CaseParts({self.case.id!r})"
+
+
+_PARTS: dict[str, CaseParts] = {}
+
+
+def parts(case: "Case | str") -> CaseParts:
+    """The parts of a case (or of the case with that id)."""
+    case = get_case(case) if isinstance(case, str) else case
+    found = _PARTS.get(case.id)
+    if found is None or found.case is not case:
+        found = _PARTS[case.id] = CaseParts(case)
+    return found
+
+
+def executable_cases() -> list[Case]:
+    """The cases with a pipeline, in the registry's order."""
+    return [c for c in all_cases() if parts(c).pipeline is not None]
+
+
+def reload_registry() -> None:
+    """Read the registry again (after ``patterns.registry.CASE_PACKAGES`` changed)."""
+    _load.cache_clear()
+    _PARTS.clear()
 
 
 def case_module(case: Case, part: str):

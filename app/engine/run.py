@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from app.core.cases import Case, case_module, get_case
+from app.core.cases import Case, get_case, parts
 from app.core.params import Param, ParamError, resolve
 from app.engine.books import LatencyBook, PriceBook, load_latency_book, load_price_book
 from app.engine.cache import HitModel
@@ -90,7 +90,7 @@ class Plan:
 
 # -- parameters -----------------------------------------------------------------------------------
 def model_of(case: Case):
-    module = case_module(case, "model")
+    module = parts(case).model
     if module is None:
         raise ParamError(f"case {case.id!r} has no latency and cost model")
     return module

@@ -1,55 +1,72 @@
 """The step API: how a case declares what its pipeline does, and how it is run.
 
-A case's ``patterns/<case>/pipeline.py`` exposes ``PIPELINE`` (or
-``build_pipeline(values) -> Pipeline`` when its steps depend on the toggles).
-Steps come in four phases, run in this order: deploy, drive, verify, teardown.
-Each step has a name, a service label (for the trace and the diagram) and a
-function taking the run context ``ctx``::
+A case's ``patterns/<case>/pipeline.py`` exposes ``build_pipeline(values, **options) ->
+Pipeline`` (``options`` are the case's run options, drawn by its run view: a traffic
+workload, an image to upload...). Steps come in four phases, run in this order: deploy,
+drive, verify, teardown. Each step has a name, a service label (for the trace), the
+diagram edges it travels (``edges``: the ``step=`` keys of the case's diagram edges,
+highlighted after a run) and a function taking the run context ``ctx``. What the steps
+share is a dataclass the pipeline declares, so a misspelt name fails where it is written::
 
-    from app.runtime.pipeline import Check, Pipeline
+    from dataclasses import dataclass
+    from app.runtime.pipeline import Check, Pipeline, RunContext
 
-    PIPELINE = Pipeline("todo-api")
+    @dataclass
+    class State:
+        table: str = ""
+        api: Any = None
 
-    @PIPELINE.deploy("Create the todos table", service="dynamodb")
-    def create_table(ctx):
-        ddb = ctx.client("dynamodb")
-        ctx.state["table"] = table = ctx.name("todos")
-        ddb.create_table(TableName=table, ...)
+    def build_pipeline(values, **options):
+        p = Pipeline("todo-api", state=State)
 
-    @PIPELINE.deploy("Deploy the todo function", service="lambda")
-    def deploy_fn(ctx):
-        ctx.lambdas.deploy("todo", handler="patterns.todo_api.handlers.handler",
-                           env={"TABLE": ctx.state["table"]})
+        @p.deploy("Create the todos table", service="dynamodb")
+        def table(ctx: RunContext[State]):
+            ctx.state.table = ctx.infra.table("todos", hash_key="user_id", range_key="todo_id")
 
-    @PIPELINE.drive("Create a todo", service="lambda")
-    def create(ctx):
-        ctx.state["reply"] = ctx.lambdas.invoke("todo", {...}).payload
+        @p.deploy("Create the REST API", service="apigateway")
+        def api(ctx):
+            fn = ctx.lambdas.deploy("todo", handler="patterns.todo_api.handlers.handler",
+                                    env={"TABLE_NAME": ctx.state.table})
+            ctx.state.api = ctx.infra.rest_api("todo-api", [Route("GET", "/todos/{id}", fn.arn)])
 
-    @PIPELINE.verify("The todo is in the table", service="dynamodb")
-    def todo_saved(ctx):
-        item = ctx.client("dynamodb").get_item(...).get("Item")
-        return Check("todo saved", item is not None, f"read back: {item}")
+        @p.drive("Read a todo", service="apigateway", edges=("api", "lambda", "dynamodb"))
+        def read(ctx):
+            ctx.artifact("reply", ctx.state.api.request("GET", "/todos/t1").json())
+
+        @p.verify("The todo is in the table", service="dynamodb")
+        def saved(ctx):
+            item = ctx.client("dynamodb").get_item(...).get("Item")
+            return Check("todo saved", item is not None, f"read back: {item}")
+        return p
 
 A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``.
-``ctx.values`` holds the case's toggle values, ``ctx.state`` is shared by the
-steps, ``ctx.artifact(key, value)`` keeps something to show (an email, a listing, a
-policy document). Every boto3 call and Lambda invocation inside a step becomes a
-span of that step. If a deploy or drive step raises, the rest of deploy, drive and
-verify is skipped and the run is not ok; teardown steps always run, and then the
-session's own teardown deletes whatever is left (in a ``finally``).
+``ctx.values`` holds the case's toggle values; ``ctx.infra`` builds the shared
+infrastructure (:mod:`app.runtime.infra`: user pools, identity pools, REST APIs, DAX,
+CloudFront, buckets, roles, queues), each in the run's account, with the emulated data
+plane where moto has none; ``ctx.clock`` is the run's clock (token expiry and TTLs are
+judged by it, so a lesson about time does not depend on the machine's speed);
+``ctx.artifact(key, value)`` keeps something to show; ``ctx.deployed`` records the
+configuration that was really deployed (node counts, cache sizes, TTLs) so the model
+shown beside the run prices that configuration. Every boto3 call and Lambda invocation
+inside a step becomes a span of that step. If a deploy or drive step raises, the rest of
+deploy, drive and verify is skipped and the run is not ok; teardown steps always run,
+then the callbacks registered with ``ctx.on_teardown``, and then the session's own
+teardown deletes whatever is left (in a ``finally``).
 
 :func:`run_pipeline` runs a pipeline and returns a :class:`RunResult`
 (``to_dict()`` is the JSON of ``python -m app run CASE --json``); ``progress`` is
-called with each :class:`StepResult` as it finishes.
+called with each :class:`StepResult` as it finishes. :func:`highlight` gives the diagram
+edges of the steps that ran.
 """
 from __future__ import annotations
 
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 PHASES = ("deploy", "drive", "verify", "teardown")
+S = TypeVar("S")
 
 
 @dataclass
@@ -68,6 +85,7 @@ class Step:
     service: str
     phase: str
     fn: Callable[["RunContext"], Any]
+    edges: tuple[str, ...] = ()
 
 
 @dataclass
@@ -79,61 +97,122 @@ class StepResult:
     measured_ms: float = 0.0
     error: str | None = None
     spans: list[dict] = field(default_factory=list)
+    edges: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "service": self.service, "phase": self.phase, "status": self.status,
-                "measured_ms": round(self.measured_ms, 3), "error": self.error, "spans": self.spans}
+                "measured_ms": round(self.measured_ms, 3), "error": self.error, "edges": list(self.edges),
+                "spans": self.spans}
 
 
 class Pipeline:
     """An ordered list of steps for one case (see the module docstring)."""
 
-    def __init__(self, case: str, steps: Iterable[Step] = (), *, live_unsupported: str | None = None) -> None:
+    def __init__(self, case: str, steps: Iterable[Step] = (), *, state: Callable[[], Any] | None = None,
+                 live_unsupported: str | None = None) -> None:
         self.case = case
         self.steps: list[Step] = list(steps)
+        # What the steps share: a dataclass (its fields with defaults), made anew for each run.
+        self.state = state
         # Why this pipeline cannot run against live AWS (None: it can). A pipeline that relies on
         # the embedded backend's emulated data planes says so, rather than emulate against AWS.
         self.live_unsupported = live_unsupported
 
-    def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any]) -> Step:
+    def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any],
+            edges: Iterable[str] = ()) -> Step:
         if phase not in PHASES:
             raise ValueError(f"phase {phase!r} is not valid: use one of {', '.join(PHASES)}")
-        step = Step(name=name, service=service, phase=phase, fn=fn)
+        if any(s.name == name for s in self.steps):
+            raise ValueError(f"step {name!r} is declared twice in {self.case}")
+        step = Step(name=name, service=service, phase=phase, fn=fn, edges=tuple(edges))
         self.steps.append(step)
         return step
 
-    def _decorator(self, phase: str, name: str, service: str):
+    def _decorator(self, phase: str, name: str, service: str, edges: Iterable[str]):
         def register(fn):
-            self.add(phase, name, service, fn)
+            self.add(phase, name, service, fn, edges)
             return fn
         return register
 
-    def deploy(self, name: str, service: str):
-        return self._decorator("deploy", name, service)
+    def deploy(self, name: str, service: str, edges: Iterable[str] = ()):
+        return self._decorator("deploy", name, service, edges)
 
-    def drive(self, name: str, service: str):
-        return self._decorator("drive", name, service)
+    def drive(self, name: str, service: str, edges: Iterable[str] = ()):
+        return self._decorator("drive", name, service, edges)
 
-    def verify(self, name: str, service: str):
-        return self._decorator("verify", name, service)
+    def verify(self, name: str, service: str, edges: Iterable[str] = ()):
+        return self._decorator("verify", name, service, edges)
 
-    def teardown(self, name: str, service: str):
-        return self._decorator("teardown", name, service)
+    def teardown(self, name: str, service: str, edges: Iterable[str] = ()):
+        return self._decorator("teardown", name, service, edges)
 
     def ordered(self) -> list[Step]:
         return sorted(self.steps, key=lambda s: PHASES.index(s.phase))   # stable within a phase
 
 
-class RunContext:
+class RunClock:
+    """The run's clock: wall time plus an offset the run may move forward (``advance``) to show
+    what happens later (an expired token, a TTL that ran out) without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def reset(self) -> None:
+        self.offset = 0.0
+
+
+class RunContext(Generic[S]):
     """What a step function receives."""
 
-    def __init__(self, session, values: dict[str, Any], case: str) -> None:
+    def __init__(self, session, values: dict[str, Any], case: str, state: Callable[[], S] | None = None) -> None:
         self.session = session
         self.values = dict(values)
         self.case = case
-        self.state: dict[str, Any] = {}
+        self.state: S = state() if state is not None else {}   # type: ignore[assignment]
         self.artifacts: dict[str, Any] = {}
         self.checks: list[Check] = []
+        self.deployed: dict[str, Any] = {}
+        self.clock = RunClock()
+        self._teardowns: list[Callable[[], None]] = []
+        self._infra = None
+
+    @property
+    def infra(self):
+        """Builders of the shared infrastructure in the run's account (see :mod:`app.runtime.infra`)."""
+        if self._infra is None:
+            from app.runtime.infra import Infra
+
+            self._infra = Infra(self)
+        return self._infra
+
+    @property
+    def planes(self):
+        """The session's emulated data planes (DAX, REST API invocation, CloudFront edge, identity pools)."""
+        return self.session.dataplanes
+
+    @property
+    def streaming(self):
+        return self.session.streaming
+
+    def on_teardown(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` when the run ends (after the teardown steps, before the session's teardown)."""
+        self._teardowns.append(fn)
+
+    def run_teardowns(self) -> list[str]:
+        errors = []
+        for fn in reversed(self._teardowns):
+            try:
+                fn()
+            except Exception as exc:  # one failed callback does not keep the others from running
+                errors.append(f"{type(exc).__name__}: {exc}")
+        self._teardowns.clear()
+        return errors
 
     @property
     def backend(self) -> str:
@@ -183,10 +262,11 @@ class RunResult:
     teardown: dict[str, Any] = field(default_factory=dict)
     spans: list[dict] = field(default_factory=list)
     measured_ms: float = 0.0
+    deployed: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "backend": self.backend, "ok": self.ok, "run_id": self.run_id,
-                "region": self.region, "measured_ms": round(self.measured_ms, 3),
+                "region": self.region, "measured_ms": round(self.measured_ms, 3), "deployed": self.deployed,
                 "steps": [s.to_dict() for s in self.steps], "checks": [c.to_dict() for c in self.checks],
                 "artifacts": _jsonable(self.artifacts), "teardown": self.teardown}
 
@@ -235,7 +315,7 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         own_session = True if own_session is None else own_session
     if session.backend != "moto" and pipeline.live_unsupported:
         raise ValueError(f"{pipeline.case} cannot run against live AWS: {pipeline.live_unsupported}")
-    ctx = RunContext(session, values or {}, pipeline.case)
+    ctx = RunContext(session, values or {}, pipeline.case, pipeline.state)
     results: list[StepResult] = []
     failed = False
     started = time.perf_counter()
@@ -245,11 +325,11 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         nonlocal failed
         skip = failed and step.phase != "teardown"
         if skip:
-            res = StepResult(step.name, step.service, step.phase, "skipped")
+            res = StepResult(step.name, step.service, step.phase, "skipped", edges=step.edges)
         else:
             t0 = time.perf_counter()
             before = len(session.trace.spans)
-            res = StepResult(step.name, step.service, step.phase, "ok")
+            res = StepResult(step.name, step.service, step.phase, "ok", edges=step.edges)
             with session.trace.in_step(step.name):
                 try:
                     value = step.fn(ctx)
@@ -280,11 +360,12 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         for step in pipeline.ordered():
             if step.phase == "teardown":
                 run_step(step)
+        callback_errors = ctx.run_teardowns()
         if own_session or own_session is None and session.backend != "moto":
             t0 = time.perf_counter()
             with session.trace.in_step("teardown"):
                 report = session.teardown()
-            teardown_report = {"deleted": len(report["deleted"]), "errors": report["errors"],
+            teardown_report = {"deleted": len(report["deleted"]), "errors": callback_errors + report["errors"],
                                "measured_ms": round((time.perf_counter() - t0) * 1000, 3)}
             if check_leftovers:
                 teardown_report["left"] = session.inventory()
@@ -292,6 +373,8 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
                 from app.runtime.session import _release_account
 
                 _release_account(session.account_id)
+        elif callback_errors:
+            teardown_report = {"errors": callback_errors}
     checks = list(ctx.checks)
     if failed:
         broken = next(r for r in results if r.status == "error")
@@ -306,18 +389,17 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
     return RunResult(case=pipeline.case, backend=session.backend, ok=ok, steps=results, checks=checks,
                      artifacts=ctx.artifacts, run_id=session.run_id, region=session.region,
                      teardown=teardown_report, spans=session.trace.to_list(),
-                     measured_ms=(time.perf_counter() - started) * 1000)
+                     measured_ms=(time.perf_counter() - started) * 1000, deployed=dict(ctx.deployed))
+
+
+def highlight(result: RunResult) -> set[str]:
+    """The diagram edges the run travelled: those of its steps that ran to the end."""
+    return {edge for step in result.steps if step.status == "ok" for edge in step.edges}
 
 
 def load_pipeline(case, values: dict[str, Any], **options: Any) -> Pipeline | None:
-    """The case's pipeline (``PIPELINE`` or ``build_pipeline(values, **options)``), None when it has none.
+    """The case's pipeline built for ``values`` and its run ``options``; None when the case has none."""
+    from app.core.cases import parts
 
-    ``options`` are the case's run options (a traffic workload, an image to upload...)."""
-    from app.core.cases import case_module
-
-    module = case_module(case, "pipeline")
-    if module is None:
-        return None
-    if hasattr(module, "build_pipeline"):
-        return module.build_pipeline(values, **options)
-    return getattr(module, "PIPELINE", None)
+    module = parts(case).pipeline
+    return None if module is None else module.build_pipeline(values, **options)

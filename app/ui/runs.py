@@ -62,15 +62,31 @@ def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
     return go.Figure({"data": traces, "layout": layout})
 
 
+def model_inputs(case, values: dict, deployed: dict) -> dict:
+    """The toggles of a run plus what it really deployed (node counts, cache sizes, TTLs), for the
+    model's parameters of those names: the model then prices the configuration that ran."""
+    from app.core.cases import parts
+
+    model = parts(case).model
+    known = {p.key for p in model.PARAMS} if model is not None else set()
+    return {**values, **{k: v for k, v in deployed.items() if k in known}}
+
+
+def deployed_text(case, deployed: dict) -> str:
+    """What a run deployed, in the words of the model's parameters ("DAX nodes 1, API cache size 0.5")."""
+    from app.core.cases import parts
+
+    model = parts(case).model
+    params = {p.key: p for p in model.PARAMS} if model is not None else {}
+    return ", ".join(f"{params[k].label} {v} {params[k].unit}".rstrip() for k, v in deployed.items() if k in params)
+
+
 def modelled(case_id: str, values: dict, samples: int = 50_000) -> dict | None:
     """The engine's latency and monthly cost for this configuration, or None when the case has no model."""
-    try:
-        from app.engine import run as run_engine
-        from app.engine.run import model_of
-        from app.core.cases import get_case
+    from app.core.cases import parts
+    from app.engine import run as run_engine
 
-        model_of(get_case(case_id))
-    except Exception:  # no model for this case
+    if parts(case_id).model is None:
         return None
     return run_engine(case_id, values, samples=samples, with_break_even=False)
 

@@ -51,3 +51,19 @@ class Workload:
     def describe(self) -> dict:
         return {"requests": self.requests, "items": self.items, "skew": self.skew,
                 "read_ratio": self.read_ratio, "seed": self.seed}
+
+
+def hit_ratio(hits: int, misses: int) -> float | None:
+    return round(hits / (hits + misses), 4) if hits + misses else None
+
+
+def summarize(workload: Workload, *, reads: int, writes: int, statuses: dict[int, int], invocations: int,
+              elapsed_ms: float, api_cache: tuple[int, int] | None, dax: tuple[int, int] | None) -> dict:
+    """What a traffic run measured: counts, statuses, Lambda invocations and each cache's (hits, misses)."""
+    summary: dict = {"workload": workload.describe(), "reads": reads, "writes": writes, "statuses": statuses,
+                     "lambda_invocations": invocations, "measured_ms_total": round(elapsed_ms, 1),
+                     "measured_ms_per_request": round(elapsed_ms / max(1, reads + writes), 3)}
+    for name, counted in (("api_cache", api_cache), ("dax", dax)):
+        if counted is not None:
+            summary[name] = {"hits": counted[0], "misses": counted[1], "hit_ratio": hit_ratio(*counted)}
+    return summary

@@ -45,12 +45,14 @@ class DataPlanes:
             bind(self.session.clients, endpoint, dax)
         return dax
 
-    def rest_api(self, rest_api_id: str, stage: str, **options: Any) -> RestApiInvoker:
-        """Requests to a stage of a REST API the session created; the session's functions serve them."""
+    def rest_api(self, rest_api_id: str, stage: str, *, region: str | None = None, invoke=None,
+                 **options: Any) -> RestApiInvoker:
+        """Requests to a stage of a REST API the session created; the session's functions serve them
+        (or ``invoke(name, event)``, for functions deployed elsewhere, such as another region)."""
         lambdas = self.session.lambdas
-        return RestApiInvoker(self._client("apigateway"), rest_api_id, stage,
-                              lambda name, event: lambdas.invoke(name, event, source="apigateway"),
-                              verifier=self.verifier, cognito_client=self._client("cognito-idp"),
+        return RestApiInvoker(self._client("apigateway", region), rest_api_id, stage,
+                              invoke or (lambda name, event: lambdas.invoke(name, event, source="apigateway")),
+                              verifier=self.verifier, cognito_client=self._client("cognito-idp", region),
                               trace=self.session.trace, **options)
 
     def cloudfront(self, distribution_id: str, **options: Any) -> CloudFrontEdge:
@@ -69,3 +71,32 @@ class DataPlanes:
                       access_key=credentials["AccessKeyId"], secret_key=credentials["SecretKey"],
                       session_token=credentials["SessionToken"], endpoint_url=self.session.clients.endpoint_url)
         return S3Guard(own.client("s3"), pool.principal(identity_id), trace=self.session.trace)
+
+    def anonymous_s3_get(self, bucket: str, key: str, *, detail: Mapping[str, Any] | None = None):
+        """An unsigned GET of ``s3://bucket/key``, as a browser makes it: ``(status, body, decision)``.
+
+        The bucket policy is evaluated for the anonymous caller (moto does not enforce bucket
+        policies); when it allows, the object is fetched over HTTP. AWS finds a bucket by its name;
+        moto keeps buckets per account and refuses unsigned cross-account reads, so the request
+        names the owner's account in moto's header."""
+        import json
+
+        from app.runtime import http
+        from app.runtime.dataplanes.iam import evaluate
+
+        clients = self.session.clients
+        policy = json.loads(self._client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+        endpoint = clients.endpoint_url
+        url = f"{endpoint}/{bucket}/{key}" if endpoint else f"https://{bucket}.s3.{clients.region}.amazonaws.com/{key}"
+        headers = {"x-moto-account-id": clients.account_id} if endpoint else {}
+        with self.session.trace.span("s3", "GET (anonymous HTTP)", f"{bucket}/{key}", detail=dict(detail or {})) as span:
+            decision = evaluate([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", caller={"AWS": "*"})
+            span.detail["bucket_policy"] = decision.reason
+            if decision:
+                status, body, _ = http.request("GET", url, headers=headers)
+            else:
+                status, body = 403, b"<Error><Code>AccessDenied</Code></Error>"
+                span.status = "denied"
+            span.payload_bytes = len(body)
+            span.detail["status_code"] = status
+        return status, body, decision

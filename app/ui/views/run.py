@@ -12,11 +12,13 @@ import uuid
 
 import streamlit as st
 
-from app.core.cases import all_cases, case_module
+from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
 from app.runtime.live import LIVE_REGIONS, LiveError, estimate_run_cost, live_disabled_reason, live_session
+from app.runtime.pipeline import highlight as run_highlight
 from app.ui import state
-from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, hops_figure, modelled, step_rows, waterfall
+from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, modelled, model_inputs, step_rows, waterfall
+from app.ui.widgets import artifacts_as_kept, table
 
 SESSION_KEY = "_runtime_session_key"
 
@@ -29,9 +31,10 @@ def _modelled(case_id: str, values_json: str) -> dict | None:
 case, values = state.sidebar()
 
 st.title(f"Run {case.title}")
-module = case_module(case, "pipeline")
+case_parts = parts(case)
+module = case_parts.pipeline
 if module is None:
-    runnable = [c.title for c in all_cases() if case_module(c, "pipeline") is not None]
+    runnable = [c.title for c in executable_cases()]
     st.info(f"{case.title} is explored on the Explore and What if pages. Runs against the embedded backend are "
             f"available for: {', '.join(runnable)}; pick one in the sidebar.", icon=":material/info:")
     st.stop()
@@ -42,44 +45,9 @@ st.caption("Real boto3 calls against an embedded moto server in an account of yo
            f"and cost engine are {MODELLED} for AWS.")
 
 
-# -- options of this case's run -------------------------------------------------------------------
-def _todo_options() -> dict:
-    from patterns.todo_api.traffic import Workload
-
-    with st.expander("Traffic run", expanded=False, icon=":material/trending_up:"):
-        cols = st.columns(4)
-        requests = cols[0].slider("Requests", 20, 2000, 500, 10, key="run:todo:requests",
-                                  help="Requests sent through the API in the traffic step.")
-        items = cols[1].slider("Todos", 5, 200, 40, 5, key="run:todo:items", help="Distinct todo ids requested.")
-        skew = cols[2].slider("Zipf skew", 0.0, 2.0, 1.1, 0.1, key="run:todo:skew",
-                              help="0 is uniform; around 1 a few todos take most requests.")
-        reads = cols[3].slider("Read share", 0.5, 1.0, 0.9, 0.05, key="run:todo:reads",
-                               help="Share of GETs; the rest are PUTs.")
-    return {"workload": Workload(requests=requests, items=items, skew=skew, read_ratio=reads)}
-
-
-def _blog_options() -> dict:
-    from patterns.global_blog.uploads import UploadRejected, accepted_text, sample_image, validate_image
-
-    with st.expander("Image for the thumbnail", expanded=False, icon=":material/image:"):
-        file = st.file_uploader(f"Upload an image ({accepted_text()})", key="run:blog:upload",
-                                help="Checked before anything is stored; without one the sample image is used.")
-        side = st.slider("Longest side of the thumbnail (px)", 64, 400, 200, 8, key="run:blog:side")
-        image = sample_image()
-        if file is not None:
-            try:
-                image = validate_image(file.getvalue(), file.name)
-                st.success(f"{image.name}: {image.format} {image.width}x{image.height}, "
-                           f"{image.size_bytes:,} bytes. It will be uploaded by the run.", icon=":material/check:")
-            except UploadRejected as exc:
-                st.error(f"{exc} Nothing was stored; the run uses the sample image.", icon=":material/block:")
-        if image.name == sample_image().name:
-            st.image(image.data, caption=f"Sample image {image.width}x{image.height}", width=240)
-    return {"image": image, "thumb_max_side": side}
-
-
-OPTIONS = {"todo-api": _todo_options, "global-blog": _blog_options}
-options = OPTIONS.get(case.id, dict)()
+# -- options of this case's run (drawn by the case's run view) ------------------------------------
+view = case_parts.run_view
+options = view.options() if view is not None else {}
 
 
 # -- backend: the embedded server, or live AWS when this process allows it -------------------------
@@ -93,7 +61,7 @@ region = st.sidebar.selectbox("AWS region", LIVE_REGIONS, key="run:live:region")
 
 
 def _pipeline():
-    return module.build_pipeline(values, **options) if hasattr(module, "build_pipeline") else module.PIPELINE
+    return module.build_pipeline(values, **options)
 
 
 def _estimate_key() -> str:
@@ -188,8 +156,7 @@ st.dataframe([{"Result": "pass" if c.ok else "FAIL", "Check": c.name, "Detail": 
                             "Detail": st.column_config.TextColumn(width="large")})
 st.subheader("Path of this run")
 try:
-    highlight = module.highlight(result) if hasattr(module, "highlight") else {s.name for s in result.steps}
-    rendered = render(case, run_values, highlight=highlight)
+    rendered = render(case, run_values, highlight=run_highlight(result))
     st.image(rendered.svg, width="stretch", caption="The edges this run travelled are highlighted")
 except DotMissing as exc:
     st.error(str(exc))
@@ -210,109 +177,21 @@ with st.expander("Steps and their calls", icon=":material/list:"):
                "SQS, SNS and SES requests; free tiers not applied).")
 
 
-def _plain(obj):
-    return f"<{len(obj):,} bytes>" if isinstance(obj, (bytes, bytearray)) else str(obj)
-
-
-def _table(rows, key: str) -> None:
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch", key=key)
-
-
 art = result.artifacts
 st.subheader("Artifacts")
-if case.id == "todo-api":
-    if "denied_request" in art:
-        d = art["denied_request"]
-        st.markdown(f"**The denied request**: `{d['request']}` by `{d['caller']}` → "
-                    f"**{d.get('code', d['status'])}** ({(d.get('decision') or {}).get('reason', '')})")
-        c1, c2 = st.columns(2)
-        c1.caption("Policy of the authenticated role (the document that decided)")
-        c1.code(json.dumps(d["policy"], indent=2), language="json")
-        c2.caption("Error returned to the app")
-        c2.code(d.get("message") or "", language=None, wrap_lines=True)
-    if "unauthorized" in art:
-        st.markdown("**Requests the authorizer refused** (the function never ran)")
-        _table(art["unauthorized"], "art-401")
-    if "cache_reads" in art:
-        st.markdown("**The same todo read again**: stage cache and DAX per read")
-        _table(art["cache_reads"], "art-cache")
-    if "traffic" in art:
-        t = art["traffic"]
-        st.markdown(f"**Traffic run**: {t['reads'] + t['writes']} requests over {t['workload']['items']} todos, "
-                    f"Zipf skew {t['workload']['skew']}, {EXECUTED}")
-        m = st.columns(4)
-        m[0].metric("Lambda invocations", t["lambda_invocations"])
-        m[1].metric("Stage cache hit ratio", f"{t['api_cache']['hit_ratio']:.1%}"
-                    if (t.get("api_cache") or {}).get("hit_ratio") is not None else "off")
-        m[2].metric("DAX hit ratio", f"{t['dax']['hit_ratio']:.1%}"
-                    if (t.get("dax") or {}).get("hit_ratio") is not None else "off")
-        m[3].metric("ms per request", f"{t['measured_ms_per_request']:.1f}",
-                    help=f"Mean time of one request through the API, {EXECUTED}.")
-    if "requests" in art:
-        with st.expander("Todo CRUD requests through the API"):
-            _table(art["requests"], "art-crud")
-elif case.id == "global-blog":
-    if "email" in art and not art["email"].get("missing"):
-        e = art["email"]
-        st.markdown(f"**Welcome email** read back from SES: to {', '.join(e['to'])}, from `{e['source']}`  \n"
-                    f"Subject: **{e['subject']}**")
-        with st.container(border=True):
-            st.html(e["body"])
-    if "thumbnail" in art:
-        t = art["thumbnail"]
-        c1, c2 = st.columns([2, 1])
-        original = t["original"]
-        c1.image(original["data"], width=min(520, original["width"]),
-                 caption=f"Original {original['width']}x{original['height']}, {original['bytes']:,} bytes")
-        c2.image(t["thumbnail"]["data"], caption=f"Thumbnail {t['thumbnail']['width']}x{t['thumbnail']['height']}, "
-                                                 f"{t['thumbnail']['bytes']:,} bytes")
-    if "upload" in art:
-        u = art["upload"]
-        acc = u["transfer_acceleration"]
-        st.markdown(f"**Upload** through the pre-signed URL, called over HTTP: `{u['request']}` → {u['status']} "
-                    f"({u['bytes']:,} bytes, URL valid {u['url_expires_in_s']} s)"
-                    + ("" if acc == "off" else f"  \nTransfer Acceleration: bucket setting {acc['bucket_setting']}, "
-                                               f"upload went to the {acc['endpoint']}"))
-    if "fanout_message" in art and not art["fanout_message"].get("missing"):
-        st.markdown(f"**Fan-out message** ({art['fanout_message']['via']})")
-        st.json(art["fanout_message"], expanded=2)
-    if "replication" in art:
-        r = art["replication"]
-        lag = r.get("lag") or {}
-        if lag.get("n"):
-            st.markdown(f"**Replication** {' ↔ '.join(r['regions'])}: {lag['n']} writes replicated, lag median "
-                        f"{lag['median_ms']} ms, max {lag['max_ms']} ms ({EXECUTED})")
-        elif r.get("note"):
-            st.markdown(f"**Replication**: {r['note']}")
-        _table(r.get("far_reads"), "art-far")
-    if "site_fetches" in art:
-        with st.expander("Static site requests"):
-            _table(art["site_fetches"], "art-site")
-    if "post_reads" in art:
-        with st.expander("Post reads (DAX)"):
-            _table(art["post_reads"], "art-posts")
+if view is not None:
+    view.artifacts(art)
 else:
-    # Other cases' pipelines: every artifact as it was kept.
-    for name, value in art.items():
-        if name in ("s3_listing", "dynamodb_items"):
-            continue
-        with st.expander(name.replace("_", " ").capitalize()):
-            if isinstance(value, (bytes, bytearray)):
-                st.caption(f"{len(value):,} bytes")
-            elif isinstance(value, (dict, list)):
-                st.json(json.loads(json.dumps(value, default=_plain)), expanded=2)
-            else:
-                st.write(value)
+    artifacts_as_kept(art, skip=("s3_listing", "dynamodb_items"))
 if "s3_listing" in art:
     with st.expander("S3 listing", icon=":material/folder:"):
         st.json(art["s3_listing"], expanded=True)
 if "dynamodb_items" in art:
     with st.expander("DynamoDB items", icon=":material/table:"):
-        _table(art["dynamodb_items"], "art-items")
+        table(art["dynamodb_items"], "art-items")
 
 st.subheader(f"On AWS, {MODELLED} by the latency and cost engine")
-report = _modelled(case.id, json.dumps(run_values, sort_keys=True))
+report = _modelled(case.id, json.dumps(model_inputs(case, run_values, result.deployed), sort_keys=True))
 if report is None:
     st.caption("This case has no latency and cost model.")
 else:
@@ -324,9 +203,11 @@ else:
                 help=f"{MODELLED} for the default workload of the What if page.")
     wf = report["waterfall"]
     st.plotly_chart(hops_figure(wf["hops"], f"A typical request ({wf['class']}), {MODELLED}"), key="run-modelled")
-    st.caption(f"Latency, hit ratios and cost {MODELLED} by the engine for the default monthly workload of the "
-               "What if page (not the few hundred requests of this run, whose hit ratios are measured above). "
-               "Hover a bar for its source.")
+    shown = deployed_text(case, result.deployed)
+    st.caption(f"Latency, hit ratios and cost {MODELLED} by the engine for the configuration that ran"
+               + (f" ({shown})" if shown else "")
+               + " and the default monthly workload of the What if page (not the few hundred requests of this "
+               "run, whose hit ratios are measured above). Hover a bar for its source.")
 with st.expander("Run as JSON"):
     st.download_button("Download", json.dumps(result.to_dict(), indent=1, default=str),
                        file_name=f"{case.id}-run-{result.run_id}.json", mime="application/json",

@@ -1,0 +1,460 @@
+"""Shared infrastructure for pipelines: each builder creates its resources in the run's account.
+
+``ctx.infra`` (an :class:`Infra`) is what a pipeline's deploy steps call instead of
+writing the same boto3 calls again. Every builder:
+
+- creates its resources through the session's clients (so the calls are traced and
+  tagged with the run id by the client factory, and confined to the run's account);
+- builds the emulated data plane where moto has none (REST API invocation, DAX, the
+  CloudFront edge, identity pools), bound to the run's clock;
+- records what was really deployed in ``ctx.deployed`` (node counts, cache sizes and
+  TTLs), which is what the model beside the run prices;
+- returns a handle whose methods (``request``, ``get``, ``sign_in``...) are what a real
+  endpoint would also offer, so a live implementation can replace it builder by builder.
+
+Teardown needs no registration for the AWS resources: the session deletes everything of
+the run's account (or, live, everything tagged with the run id). Builders whose data
+plane holds state outside the backend register its release with ``ctx.on_teardown``.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+from app.core import facts
+
+if TYPE_CHECKING:
+    from app.runtime.pipeline import RunContext
+
+ASSUME = "sts:AssumeRole"
+
+
+def _policy(*statements: Mapping[str, Any]) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def service_trust(service: str) -> dict:
+    """A trust policy letting an AWS service (``dax.amazonaws.com``...) assume the role."""
+    return _policy({"Effect": "Allow", "Principal": {"Service": service}, "Action": ASSUME})
+
+
+# -- handles ------------------------------------------------------------------------------------
+@dataclass
+class UserPool:
+    """A Cognito user pool with one app client (USER_PASSWORD_AUTH)."""
+
+    id: str
+    arn: str
+    client_id: str
+    region: str
+    _idp: Any = field(repr=False)
+    verifier: Any = field(repr=False)
+
+    @property
+    def provider(self) -> str:
+        """The provider name identity pools and ``Logins`` maps use for this pool."""
+        return f"cognito-idp.{self.region}.amazonaws.com/{self.id}"
+
+    def sign_up(self, email: str, password: str, *, confirm: bool = True) -> str:
+        """Sign a user up (and confirm them, as an administrator would); returns the user's sub."""
+        signed = self._idp.sign_up(ClientId=self.client_id, Username=email, Password=password,
+                                   UserAttributes=[{"Name": "email", "Value": email}])
+        if confirm:
+            self._idp.admin_confirm_sign_up(UserPoolId=self.id, Username=email)
+        return signed["UserSub"]
+
+    def sign_in(self, email: str, password: str) -> dict:
+        """InitiateAuth with USER_PASSWORD_AUTH: the AuthenticationResult (IdToken, AccessToken...)."""
+        return self._idp.initiate_auth(ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                       AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+
+    def refused(self, email: str, password: str) -> str | None:
+        """The error code a sign-in with these credentials gets (None when it succeeds)."""
+        try:
+            self.sign_in(email, password)
+        except self._idp.exceptions.NotAuthorizedException as exc:
+            return exc.response["Error"]["Code"]
+        return None
+
+    def user_status(self, email: str) -> str:
+        return self._idp.admin_get_user(UserPoolId=self.id, Username=email)["UserStatus"]
+
+    def verify(self, token: str) -> dict:
+        """The claims of an ID token, verified against the pool's JWKS (signature, issuer, audience, expiry)."""
+        return self.verifier.verify(token, pool_id=self.id, client_ids=[self.client_id])
+
+
+@dataclass
+class IdentityPoolHandle:
+    """A Cognito identity pool whose authenticated role carries ``policy``."""
+
+    id: str
+    role_arn: str
+    policy: dict
+    policy_name: str
+    trust_policy: dict
+    user_pool: UserPool
+    pool: Any = field(repr=False)          # the emulated data plane (GetId, GetCredentialsForIdentity)
+    _planes: Any = field(repr=False)
+
+    def identity_id(self, id_token: str) -> str:
+        return self.pool.get_id(IdentityPoolId=self.id, Logins={self.user_pool.provider: id_token})["IdentityId"]
+
+    def credentials(self, identity_id: str, id_token: str) -> dict:
+        return self.pool.get_credentials_for_identity(
+            IdentityId=identity_id, Logins={self.user_pool.provider: id_token})["Credentials"]
+
+    def s3_for(self, identity_id: str, credentials: Mapping[str, Any]):
+        """An S3 client signed with the identity's credentials, its role's policy checked per request."""
+        return self._planes.s3_for_identity(self.pool, identity_id, credentials)
+
+
+@dataclass
+class Route:
+    """One method of a REST API: ``GET /todos/{id}`` proxied to ``function`` (a Lambda ARN)."""
+
+    method: str
+    path: str
+    function: str
+    cache_key: tuple[str, ...] = ()        # request parameters in the stage cache key
+    authorized: bool = True                # behind the API's authorizer, when it has one
+    fresh_on_request: bool = False         # a client may ask for a fresh copy with Cache-Control: max-age=0
+
+
+@dataclass
+class StageCache:
+    size_gb: str = "0.5"
+    ttl_s: int = facts.APIGW_CACHE_TTL_DEFAULT_S.value
+
+
+@dataclass
+class RestApi:
+    """A REST API deployed to a stage; ``request`` invokes it as a client would."""
+
+    id: str
+    stage: str
+    region: str
+    cache: StageCache | None
+    invoker: Any = field(repr=False)
+
+    @property
+    def invoke_url(self) -> str:
+        return f"https://{self.id}.execute-api.{self.region}.amazonaws.com/{self.stage}"
+
+    def request(self, method: str, path: str, *, headers: Mapping[str, Any] | None = None, body: Any = None,
+                **options: Any):
+        """Call the API; a dict or list ``body`` is sent as JSON."""
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, (str, bytes)):
+            h.setdefault("Content-Type", "application/json")
+            body = json.dumps(body)
+        return self.invoker.request(method, path, headers=h, body=body, **options)
+
+    @property
+    def counters(self) -> dict:
+        return self.invoker.counters
+
+    @property
+    def stage_cache(self):
+        """The stage cache's data plane (hits, misses, flushes), None when caching is off."""
+        return self.invoker.cache
+
+    def describe_cache(self) -> str:
+        if self.cache is None:
+            return "off"
+        return f"{self.cache.size_gb} GB, TTL {self.cache.ttl_s} s"
+
+
+@dataclass
+class Dax:
+    """A DAX cluster; handlers reach it by ``endpoint`` (the cluster's discovery endpoint)."""
+
+    name: str
+    endpoint: str
+    node_type: str
+    nodes: int
+    client: Any = field(repr=False)
+
+    def counts(self) -> dict[str, int]:
+        """Hits and misses of both caches so far."""
+        s = self.client.stats()
+        return {"hits": s["item_hits"] + s["query_hits"], "misses": s["item_misses"] + s["query_misses"]}
+
+    def stats(self) -> dict:
+        return self.client.stats()
+
+
+@dataclass
+class Distribution:
+    """A CloudFront distribution in front of an S3 bucket through origin access control."""
+
+    id: str
+    arn: str
+    domain: str
+    bucket: str
+    bucket_policy: dict
+    edge: Any = field(repr=False)
+
+    def get(self, path: str, **options: Any):
+        return self.edge.get(path, **options)
+
+    def stats(self) -> dict:
+        return self.edge.stats()
+
+
+@dataclass
+class Queue:
+    url: str
+    arn: str
+
+
+# -- the builders ---------------------------------------------------------------------------------
+class Infra:
+    """Builders of shared infrastructure in the run's account (see the module docstring)."""
+
+    def __init__(self, ctx: "RunContext") -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+        planes = ctx.planes
+        planes.verifier.clock = ctx.clock          # token expiry is judged by the run's clock
+
+    def _client(self, service: str, region: str | None = None):
+        return self.session.clients.client(service, region)
+
+    # IAM ------------------------------------------------------------------------------------------
+    def role(self, base: str, trust: Mapping[str, Any], policies: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+        """A role with a trust policy and inline policies; returns its ARN."""
+        iam = self._client("iam")
+        name = self.ctx.name(base)
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        for policy_name, document in (policies or {}).items():
+            iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+        return arn
+
+    # S3 -------------------------------------------------------------------------------------------
+    def bucket(self, base: str, *, files: Mapping[str, tuple[str, str, bytes]] | None = None,
+               cors_put: bool = False, accelerate: bool = False, public_read: bool = False) -> str:
+        """A bucket (tagged by the client factory); ``files`` maps key -> (content type, cache control, body)."""
+        s3 = self._client("s3")
+        name = self.ctx.name(base)
+        s3.create_bucket(Bucket=name)
+        for key, (content_type, cache_control, body) in (files or {}).items():
+            s3.put_object(Bucket=name, Key=key, Body=body, ContentType=content_type, CacheControl=cache_control)
+        if cors_put:
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+                "AllowedMethods": ["PUT"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}]})
+        if accelerate:
+            s3.put_bucket_accelerate_configuration(Bucket=name, AccelerateConfiguration={"Status": "Enabled"})
+        if public_read:
+            self.allow_public_read(name)
+        return name
+
+    def allow_public_read(self, bucket: str) -> dict:
+        """Let anyone read the bucket's objects (a website bucket without CloudFront); returns the policy."""
+        s3 = self._client("s3")
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False})
+        policy = public_read_policy(bucket)
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        return policy
+
+    # DynamoDB -------------------------------------------------------------------------------------
+    def table(self, base: str, hash_key: str, range_key: str | None = None, *, stream: str | None = None) -> str:
+        """An on-demand table with string keys; ``stream`` is its stream view type (NEW_IMAGE...)."""
+        keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+        name = self.ctx.name(base)
+        extra: dict[str, Any] = {}
+        if stream:
+            extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
+        self._client("dynamodb").create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys], **extra)
+        return name
+
+    # SQS and SNS ----------------------------------------------------------------------------------
+    def queue(self, base: str, **attributes: str) -> Queue:
+        sqs = self._client("sqs")
+        url = sqs.create_queue(QueueName=self.ctx.name(base), Attributes=dict(attributes))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return Queue(url, arn)
+
+    def topic(self, base: str) -> str:
+        return self._client("sns").create_topic(Name=self.ctx.name(base))["TopicArn"]
+
+    # Cognito --------------------------------------------------------------------------------------
+    def user_pool(self, base: str, *, client_name: str = "app",
+                  id_token_minutes: int = facts.COGNITO_ID_TOKEN_VALIDITY_MIN.value) -> UserPool:
+        """A user pool signing users in by email, with an app client for USER_PASSWORD_AUTH."""
+        idp = self._client("cognito-idp")
+        pool = idp.create_user_pool(
+            PoolName=self.ctx.name(base), AutoVerifiedAttributes=["email"], UsernameAttributes=["email"],
+            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
+                                         "RequireNumbers": True, "RequireSymbols": False}})["UserPool"]
+        client = idp.create_user_pool_client(
+            UserPoolId=pool["Id"], ClientName=client_name, GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            IdTokenValidity=id_token_minutes, TokenValidityUnits={"IdToken": "minutes"})["UserPoolClient"]
+        return UserPool(pool["Id"], pool["Arn"], client["ClientId"], self.session.region, idp,
+                        self.ctx.planes.verifier)
+
+    def identity_pool(self, base: str, user_pool: UserPool, *, policy: Callable[[str], dict] | dict,
+                      policy_name: str = "authenticated-access") -> IdentityPoolHandle:
+        """An identity pool trusting ``user_pool``, its authenticated role carrying ``policy``.
+
+        ``policy`` may be a function of the identity pool id (for conditions that name it)."""
+        pool = self._client("cognito-identity").create_identity_pool(
+            IdentityPoolName=self.ctx.name(base).replace("-", "_"), AllowUnauthenticatedIdentities=False,
+            CognitoIdentityProviders=[{"ProviderName": user_pool.provider, "ClientId": user_pool.client_id,
+                                       "ServerSideTokenCheck": False}])
+        pool_id = pool["IdentityPoolId"]
+        document = policy(pool_id) if callable(policy) else policy
+        trust = identity_trust(pool_id)
+        role_arn = self.role(f"{base}-authenticated", trust, {policy_name: document})
+        planes = self.ctx.planes
+        ids = planes.identity_pool(pool_id)
+        ids.set_identity_pool_roles(IdentityPoolId=pool_id, Roles={"authenticated": role_arn})
+        return IdentityPoolHandle(pool_id, role_arn, document, policy_name, trust, user_pool, ids, planes)
+
+    # API Gateway ----------------------------------------------------------------------------------
+    def rest_api(self, base: str, routes: Sequence[Route], *, authorizer: UserPool | None = None,
+                 stage: str = "prod", cache: StageCache | None = None, region: str | None = None,
+                 lambdas=None) -> RestApi:
+        """A REST API with Lambda proxy routes, an optional Cognito authorizer and stage cache.
+
+        ``region`` and ``lambdas`` place it beside functions deployed in another region."""
+        region = region or self.session.region
+        apigw = self._client("apigateway", region)
+        api_id = apigw.create_rest_api(name=self.ctx.name(base), endpointConfiguration={"types": ["REGIONAL"]})["id"]
+        resources = {"/": next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")}
+
+        def resource(path: str) -> str:
+            if path not in resources:
+                parent, _, part = path.rpartition("/")
+                resources[path] = apigw.create_resource(restApiId=api_id, parentId=resource(parent or "/"),
+                                                        pathPart=part)["id"]
+            return resources[path]
+
+        auth_id = None
+        if authorizer is not None:
+            auth_id = apigw.create_authorizer(
+                restApiId=api_id, name="cognito", type="COGNITO_USER_POOLS", providerARNs=[authorizer.arn],
+                identitySource="method.request.header.Authorization")["id"]
+        cache_keys: dict[str, list[str]] = {}
+        for route in routes:
+            rid = resource(route.path)
+            auth = {"authorizationType": "COGNITO_USER_POOLS", "authorizerId": auth_id} \
+                if auth_id and route.authorized else {"authorizationType": "NONE"}
+            apigw.put_method(restApiId=api_id, resourceId=rid, httpMethod=route.method,
+                             requestParameters={k: True for k in route.cache_key}, **auth)
+            uri = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{route.function}/invocations"
+            apigw.put_integration(restApiId=api_id, resourceId=rid, httpMethod=route.method, type="AWS_PROXY",
+                                  integrationHttpMethod="POST", uri=uri, cacheKeyParameters=list(route.cache_key))
+            if route.cache_key:
+                cache_keys[f"{route.method} {route.path}"] = list(route.cache_key)
+        lam = self._client("lambda", region)
+        for fn in dict.fromkeys(r.function for r in routes):
+            lam.add_permission(FunctionName=fn, StatementId="apigateway-invoke", Action="lambda:InvokeFunction",
+                               Principal="apigateway.amazonaws.com",
+                               SourceArn=f"arn:aws:execute-api:{region}:{self.session.account_id}:{api_id}/*/*/*")
+        apigw.create_deployment(restApiId=api_id, stageName=stage)
+        if cache is not None:
+            ops = [{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+                   {"op": "replace", "path": "/cacheClusterSize", "value": cache.size_gb},
+                   {"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
+                   {"op": "replace", "path": "/*/*/caching/ttlInSeconds", "value": str(cache.ttl_s)}]
+            for route in routes:
+                if route.fresh_on_request:
+                    where = f"/{route.path.replace('/', '~1')}/{route.method}/caching"
+                    ops += [{"op": "replace", "path": f"{where}/enabled", "value": "true"},
+                            {"op": "replace", "path": f"{where}/ttlInSeconds", "value": str(cache.ttl_s)},
+                            {"op": "replace", "path": f"{where}/requireAuthorizationForCacheControl",
+                             "value": "false"}]
+            apigw.update_stage(restApiId=api_id, stageName=stage, patchOperations=ops)
+            self.ctx.deployed.update(api_cache_gb=cache.size_gb, api_cache_ttl_s=cache.ttl_s)
+        functions = lambdas or self.session.lambdas
+        invoker = self.ctx.planes.rest_api(api_id, stage, region=region, cache_key_parameters=cache_keys,
+                                           wall_clock=self.ctx.clock,
+                                           invoke=lambda name, event: functions.invoke(name, event, source="apigateway"))
+        return RestApi(api_id, stage, region, cache, invoker)
+
+    # DAX ------------------------------------------------------------------------------------------
+    def dax(self, base: str, *, node_type: str = facts.DAX_NODE_TYPE_DEFAULT.value, nodes: int = 1) -> Dax:
+        """A DAX cluster (one node: a run needs no replicas) with its service role."""
+        role = self.role(f"{base}-dax-access", service_trust("dax.amazonaws.com"))
+        cluster = self._client("dax").create_cluster(
+            ClusterName=self.ctx.name(base)[:20].rstrip("-"), NodeType=node_type, ReplicationFactor=nodes,
+            IamRoleArn=role)["Cluster"]
+        found = cluster.get("ClusterDiscoveryEndpoint") or {}
+        endpoint = f"dax://{found.get('Address', cluster['ClusterName'])}:{found.get('Port', 8111)}"
+        client = self.ctx.planes.dax(cluster["ClusterName"], endpoint=endpoint, node_type=node_type)
+        self.ctx.deployed.update(dax_nodes=nodes, dax_node_type=node_type, dax_ttl_s=client.item_ttl_s)
+        return Dax(cluster["ClusterName"], endpoint, node_type, nodes, client)
+
+    # CloudFront -----------------------------------------------------------------------------------
+    def cloudfront(self, bucket: str, *, comment: str, default_root: str | None = None,
+                   cache_policy: facts.Fact = facts.CF_CACHING_OPTIMIZED,
+                   trusted_key_groups: Iterable[str] = ()) -> Distribution:
+        """A distribution in front of ``bucket`` through origin access control; the bucket policy admits
+        only this distribution. ``trusted_key_groups`` makes viewers present signed URLs or cookies."""
+        cf = self._client("cloudfront")
+        oac = cf.create_origin_access_control(OriginAccessControlConfig={
+            "Name": self.ctx.name(f"{bucket[-40:]}-oac"), "Description": comment, "SigningProtocol": "sigv4",
+            "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]
+        behavior: dict[str, Any] = {"TargetOriginId": "origin", "ViewerProtocolPolicy": "redirect-to-https",
+                                    "CachePolicyId": cache_policy.value["id"]}
+        groups = list(trusted_key_groups)
+        if groups:
+            behavior["TrustedKeyGroups"] = {"Enabled": True, "Quantity": len(groups), "Items": groups}
+        config: dict[str, Any] = {
+            "CallerReference": uuid.uuid4().hex, "Comment": comment, "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{
+                "Id": "origin", "DomainName": f"{bucket}.s3.{self.session.region}.amazonaws.com",
+                "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": oac["Id"]}]},
+            "DefaultCacheBehavior": behavior}
+        if default_root:
+            config["DefaultRootObject"] = default_root
+        dist = cf.create_distribution_with_tags(DistributionConfigWithTags={
+            "DistributionConfig": config,
+            "Tags": {"Items": [{"Key": k, "Value": v} for k, v in self.session.tags.items()]}})["Distribution"]
+        policy = oac_bucket_policy(bucket, dist["ARN"])
+        self._client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        edge = self.ctx.planes.cloudfront(dist["Id"], clock=self.ctx.clock)
+        self.ctx.deployed.update(cloudfront_ttl_s=cache_policy.value["DefaultTTL"])
+        return Distribution(dist["Id"], dist["ARN"], dist["DomainName"], bucket, policy, edge)
+
+
+# -- policy documents -----------------------------------------------------------------------------
+def public_read_policy(bucket: str) -> dict:
+    return _policy({"Sid": "PublicReadForWebsite", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*"})
+
+
+def oac_bucket_policy(bucket: str, distribution_arn: str) -> dict:
+    """The bucket policy origin access control needs: reads by CloudFront for this distribution only."""
+    return _policy({"Sid": "AllowCloudFrontServicePrincipalReadOnly", "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}})
+
+
+def identity_trust(identity_pool_id: str) -> dict:
+    """Trust of an identity pool's authenticated role: web identities of this pool, signed in."""
+    return _policy({
+        "Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": identity_pool_id},
+                      "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}}})
+
+
+def own_prefix_policy(bucket: str) -> dict:
+    """Each identity may list, read and write only under ``<bucket>/<its identity id>/``."""
+    own = "${cognito-identity.amazonaws.com:sub}"
+    return _policy(
+        {"Sid": "ListOwnPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}",
+         "Condition": {"StringLike": {"s3:prefix": [f"{own}/", f"{own}/*"]}}},
+        {"Sid": "ReadWriteOwnPrefix", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": f"arn:aws:s3:::{bucket}/{own}/*"})

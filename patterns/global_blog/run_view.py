@@ -1,0 +1,69 @@
+"""MyBlog.com on the Run page: the image to upload, and the run's artifacts."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui.runs import EXECUTED
+from app.ui.widgets import table
+from patterns.global_blog.pipeline import THUMB_MAX_SIDE
+from patterns.global_blog.uploads import UploadRejected, accepted_text, sample_image, validate_image
+
+
+def options() -> dict:
+    with st.expander("Image for the thumbnail", expanded=False, icon=":material/image:"):
+        file = st.file_uploader(f"Upload an image ({accepted_text()})", key="run:blog:upload",
+                                help="Checked before anything is stored; without one the sample image is used.")
+        side = st.slider("Longest side of the thumbnail (px)", 64, 400, THUMB_MAX_SIDE, 8, key="run:blog:side")
+        image = sample_image()
+        if file is not None:
+            try:
+                image = validate_image(file.getvalue(), file.name)
+                st.success(f"{image.name}: {image.format} {image.width}x{image.height}, "
+                           f"{image.size_bytes:,} bytes. It will be uploaded by the run.", icon=":material/check:")
+            except UploadRejected as exc:
+                st.error(f"{exc} Nothing was stored; the run uses the sample image.", icon=":material/block:")
+        if image.name == sample_image().name:
+            st.image(image.data, caption=f"Sample image {image.width}x{image.height}", width=240)
+    return {"image": image, "thumb_max_side": side}
+
+
+def artifacts(art: dict) -> None:
+    if "email" in art and not art["email"].get("missing"):
+        e = art["email"]
+        st.markdown(f"**Welcome email** read back from SES: to {', '.join(e['to'])}, from `{e['source']}`  \n"
+                    f"Subject: **{e['subject']}**")
+        with st.container(border=True):
+            st.html(e["body"])
+    if "thumbnail" in art:
+        t = art["thumbnail"]
+        c1, c2 = st.columns([2, 1])
+        original = t["original"]
+        c1.image(original["data"], width=min(520, original["width"]),
+                 caption=f"Original {original['width']}x{original['height']}, {original['bytes']:,} bytes")
+        c2.image(t["thumbnail"]["data"], caption=f"Thumbnail {t['thumbnail']['width']}x{t['thumbnail']['height']}, "
+                                                 f"{t['thumbnail']['bytes']:,} bytes")
+    if "upload" in art:
+        u = art["upload"]
+        acc = u["transfer_acceleration"]
+        st.markdown(f"**Upload** through the pre-signed URL, called over HTTP: `{u['request']}` → {u['status']} "
+                    f"({u['bytes']:,} bytes, URL valid {u['url_expires_in_s']} s)"
+                    + ("" if acc == "off" else f"  \nTransfer Acceleration: bucket setting {acc['bucket_setting']}, "
+                                               f"upload went to the {acc['endpoint']}"))
+    if "fanout_message" in art and not art["fanout_message"].get("missing"):
+        st.markdown(f"**Fan-out message** ({art['fanout_message']['via']})")
+        st.json(art["fanout_message"], expanded=2)
+    if "replication" in art:
+        r = art["replication"]
+        lag = r.get("lag") or {}
+        if lag.get("n"):
+            st.markdown(f"**Replication** {' ↔ '.join(r['regions'])}: {lag['n']} writes replicated, lag median "
+                        f"{lag['median_ms']} ms, max {lag['max_ms']} ms ({EXECUTED})")
+        elif r.get("note"):
+            st.markdown(f"**Replication**: {r['note']}")
+        table(r.get("far_reads"), "art-far")
+    if "site_fetches" in art:
+        with st.expander("Static site requests"):
+            table(art["site_fetches"], "art-site")
+    if "post_reads" in art:
+        with st.expander("Post reads (DAX)"):
+            table(art["post_reads"], "art-posts")
