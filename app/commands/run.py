@@ -94,11 +94,11 @@ def run(args) -> int:
 
 def _estimate(pipeline, values, region: str) -> dict:
     """Rehearse on the embedded backend, then price the calls it made."""
-    from app.runtime.live import estimate_run_cost
+    from app.engine.steps import price_spans
     from app.runtime.pipeline import run_pipeline
 
     rehearsal = run_pipeline(pipeline, values)
-    est = estimate_run_cost(rehearsal.spans, region)
+    est = price_spans(rehearsal.spans, region)
     est["rehearsal_ok"] = rehearsal.ok
     return est
 

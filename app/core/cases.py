@@ -8,11 +8,16 @@ of cases lives in :mod:`patterns.registry`; each case is one package under
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
 from app.core.params import ParamError, Toggle, resolve
+
+# More case packages, comma-separated, registered after those of patterns.registry (a case kept
+# outside this repository, on the Python path).
+EXTRA_CASES_ENV = "EXPLORER_EXTRA_CASES"
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,9 @@ class Case:
 def _load() -> dict[str, Case]:
     from patterns.registry import CASE_PACKAGES
 
+    extra = tuple(p.strip() for p in os.environ.get(EXTRA_CASES_ENV, "").split(",") if p.strip())
     cases: dict[str, Case] = {}
-    for name in CASE_PACKAGES:
+    for name in CASE_PACKAGES + extra:
         module = importlib.import_module(name)
         case: Case = module.CASE
         if case.id in cases:

@@ -1,4 +1,4 @@
-"""Modelled AWS latency of an executed step: each data-plane call of its trace priced in time.
+"""Modelled AWS latency and price of executed calls: each data-plane call of a trace priced in time and USD.
 
 A step of a run is a list of spans, each one call measured on this machine. Here
 every call that has an entry in the latency book (a GetItem, a PutObject, a DAX
@@ -11,13 +11,15 @@ says how many of the calls it used were.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Mapping
 
-from app.engine.books import load_latency_book
+from app.engine.books import BookError, load_latency_book, load_price_book
 
 _DDB_READS = {"GetItem", "BatchGetItem", "TransactGetItems"}
 _DDB_QUERIES = {"Query", "Scan", "ExecuteStatement"}
 _DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+_S3_GETS = {"GetObject", "HeadObject", "GetObjectTagging", "GetBucketNotificationConfiguration"}
 
 
 def latency_key(span: Mapping[str, Any]) -> str | None:
@@ -69,3 +71,53 @@ def modelled_step(spans: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 __all__ = ["latency_key", "modelled_step"]
+
+
+def price_key(span: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The price book's entry a span is billed under and its quantity, or None for free calls.
+
+    Counted: S3 PUT/LIST-class and GET-class requests, SQS requests, SNS publishes, DynamoDB
+    read and write request units (on-demand), Lambda requests and GB-seconds, SES emails.
+    Control-plane calls are free, and so are stream reads by Lambda triggers."""
+    service, op = span.get("service"), str(span.get("operation", ""))
+    if service == "s3":
+        return ("s3.get" if op in _S3_GETS else "s3.put"), 1.0
+    if service == "sqs":
+        return "sqs.requests", 1.0
+    if service == "sns" and op == "Publish":
+        return "sns.publishes", 1.0
+    if service == "dynamodb" and op in _DDB_READS | _DDB_QUERIES:
+        return "dynamodb.rru", float(span.get("request_units") or 1)
+    if service == "dynamodb" and op in _DDB_WRITES:
+        return "dynamodb.wru", float(span.get("request_units") or 1)
+    if service == "ses" and op.startswith("Send"):
+        return "ses.emails", 1.0
+    return None
+
+
+def price_spans(spans: Iterable[Mapping[str, Any]], region: str = "us-east-1") -> dict[str, Any]:
+    """The requests of a run (or one step), priced with the region's price book: lines and total USD."""
+    book = load_price_book(region)
+    qty: dict[str, float] = {}
+    for s in spans:
+        if s.get("service") == "lambda" and s.get("operation") == "Invoke" and s.get("resource"):
+            detail = s.get("detail", {})
+            qty["lambda.requests"] = qty.get("lambda.requests", 0.0) + 1
+            gbs = detail.get("memory_mb", 128) / 1024 * detail.get("billed_ms", 1) / 1000
+            qty["lambda.gbs.x86_64"] = qty.get("lambda.gbs.x86_64", 0.0) + gbs
+            continue
+        found = price_key(s)
+        if found is not None:
+            qty[found[0]] = qty.get(found[0], 0.0) + found[1]
+    lines = []
+    for key, n in sorted(qty.items()):
+        try:
+            p = book[key]
+        except BookError:
+            continue
+        lines.append({"price": key, "item": f"{p.service}: {p.item}", "quantity": n, "unit": p.unit,
+                      "usd": n * p.usd / p.per, "source_url": p.source_url})
+    total = sum(line["usd"] for line in lines)
+    return {"usd": total, "usd_rounded_up": math.ceil(total * 1e6) / 1e6, "lines": lines,
+            "prices": f"assets/prices/{book.path.rsplit('/', 1)[-1]}",
+            "basis": "requests counted in a rehearsal on the embedded backend; free tiers not applied"}

@@ -6,9 +6,9 @@ Guards, in order:
   environment variable ``EXPLORER_ALLOW_LIVE`` is ``1``/``true``/``yes``;
   the CLI needs ``--backend live --yes``.
 * A region from :data:`LIVE_REGIONS`.
-* A cost estimate before the run starts (:func:`estimate_run_cost`): the pipeline
-  is rehearsed on the embedded backend, its calls counted and priced with the unit
-  prices in ``assets/prices/<region>.json``.
+* A cost estimate before the run starts (``app.engine.steps.price_spans``): the
+  pipeline is rehearsed on the embedded backend, its calls counted and priced by the
+  engine with the unit prices in ``assets/prices/<region>.json``.
 * Every resource carries the tag ``explorer:run-id=<run id>`` (added to each
   create call that takes tags, and to S3 buckets right after creation); teardown
   runs in a ``finally`` and deletes only what carries the run's tag;
@@ -26,11 +26,7 @@ function's effect fail, but every resource is still created, tagged and removed.
 """
 from __future__ import annotations
 
-import json
-import math
 import os
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
 from app.runtime import teardown as td
@@ -40,7 +36,6 @@ LIVE_ENV_VAR = "EXPLORER_ALLOW_LIVE"
 ENDPOINT_ENV_VAR = "EXPLORER_AWS_ENDPOINT_URL"
 LIVE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2",
                 "ap-northeast-1")
-PRICES_DIR = Path(__file__).resolve().parents[2] / "assets" / "prices"
 
 
 class LiveError(ValueError):
@@ -115,64 +110,3 @@ def cleanup_live(region: str, *, profile: str | None = None, delete: bool = Fals
         deleted, errors = td.delete_all(clients, [region], wanted)
         out.update(deleted=deleted, errors=errors, left=td.inventory(clients, [region], wanted))
     return out
-
-
-# -- cost estimate --------------------------------------------------------------------
-_S3_GET = {"GetObject", "HeadObject", "GetObjectTagging", "GetBucketNotificationConfiguration"}
-_DDB_READ = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
-_DDB_WRITE = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-
-
-@lru_cache(maxsize=8)
-def load_prices(region: str) -> tuple[dict, str]:
-    """The region's price entries (read once; callers only read them)."""
-    path = PRICES_DIR / f"{region}.json"
-    if not path.exists():
-        path = PRICES_DIR / "us-east-1.json"
-    return json.loads(path.read_text())["prices"], path.name
-
-
-def estimate_run_cost(spans: list[dict], region: str = "us-east-1") -> dict[str, Any]:
-    """Price the requests of one run (its spans) with the region's unit prices.
-
-    Counted: S3 PUT/LIST-class and GET-class requests, SQS requests, SNS publishes,
-    DynamoDB read and write request units (one per call, on-demand), Lambda requests
-    and GB-seconds (billed duration x memory), SES emails. Control-plane calls of the
-    other services are free; stream reads by Lambda triggers are free.
-    """
-    prices, source = load_prices(region)
-    qty: dict[str, float] = {}
-
-    def add(key: str, n: float) -> None:
-        qty[key] = qty.get(key, 0.0) + n
-
-    for s in spans:
-        service, op = s.get("service"), s.get("operation", "")
-        if service == "s3":
-            add("s3.get" if op in _S3_GET else "s3.put", 1)
-        elif service == "sqs":
-            add("sqs.requests", 1)
-        elif service == "sns" and op == "Publish":
-            add("sns.publishes", 1)
-        elif service == "dynamodb" and op in _DDB_READ:
-            add("dynamodb.rru", float(s.get("request_units") or 1))
-        elif service == "dynamodb" and op in _DDB_WRITE:
-            add("dynamodb.wru", float(s.get("request_units") or 1))
-        elif service == "lambda" and op == "Invoke" and s.get("resource"):
-            detail = s.get("detail", {})
-            add("lambda.requests", 1)
-            add("lambda.gbs.x86_64", detail.get("memory_mb", 128) / 1024 * detail.get("billed_ms", 1) / 1000)
-        elif service == "ses" and op.startswith("Send"):
-            add("ses.emails", 1)
-    lines = []
-    for key, n in sorted(qty.items()):
-        p = prices.get(key)
-        if p is None:
-            continue
-        usd = n * p["usd"] / p["per"]
-        lines.append({"price": key, "item": f"{p['service']}: {p['item']}", "quantity": n, "unit": p["unit"],
-                      "usd": usd, "source_url": p.get("source_url", "")})
-    total = sum(line["usd"] for line in lines)
-    return {"usd": total, "usd_rounded_up": math.ceil(total * 1e6) / 1e6, "lines": lines,
-            "prices": f"assets/prices/{source}", "basis": "requests counted in a rehearsal on the embedded "
-                                                           "backend; free tiers not applied"}

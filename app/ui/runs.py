@@ -10,8 +10,7 @@ from typing import Any, Iterable
 
 import plotly.graph_objects as go
 
-from app.engine.steps import modelled_step
-from app.runtime.live import estimate_run_cost
+from app.engine.steps import modelled_step, price_spans
 
 EXECUTED = "executed (this machine)"
 MODELLED = "modelled"
@@ -27,7 +26,7 @@ def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
         d = s if isinstance(s, dict) else s.to_dict()
         spans = [x for x in d.get("spans", []) if "service" in x]
         aws = modelled_step(spans)
-        usd = estimate_run_cost(spans)["usd"]
+        usd = price_spans(spans)["usd"]
         rows.append({"name": d["name"], "service": d["service"], "phase": d["phase"], "status": d["status"],
                      "start_ms": start, "measured_ms": d["measured_ms"], "calls": len(spans),
                      "modelled_ms": aws["p50_ms"] if aws["modelled_calls"] else None,
@@ -78,7 +77,10 @@ def deployed_text(case, deployed: dict) -> str:
 
     model = parts(case).model
     params = {p.key: p for p in model.PARAMS} if model is not None else {}
-    return ", ".join(f"{params[k].label} {v} {params[k].unit}".rstrip() for k, v in deployed.items() if k in params)
+    def unit(p) -> str:
+        return f" {p.unit}" if p.unit and p.unit.lower() not in p.label.lower() else ""
+
+    return ", ".join(f"{params[k].label}: {v}{unit(params[k])}" for k, v in deployed.items() if k in params)
 
 
 def modelled(case_id: str, values: dict, samples: int = 50_000) -> dict | None:

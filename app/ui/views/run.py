@@ -14,7 +14,8 @@ import streamlit as st
 
 from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
-from app.runtime.live import LIVE_REGIONS, LiveError, estimate_run_cost, live_disabled_reason, live_session
+from app.engine.steps import price_spans
+from app.runtime.live import LIVE_REGIONS, LiveError, live_disabled_reason, live_session
 from app.runtime.pipeline import highlight as run_highlight
 from app.ui import state
 from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, modelled, model_inputs, step_rows, waterfall
@@ -116,7 +117,7 @@ if live:
 
         with st.spinner("Rehearsing on the embedded backend..."):
             rehearsal = run_pipeline(_pipeline(), values)
-        st.session_state[_estimate_key()] = estimate_run_cost(rehearsal.spans, region)
+        st.session_state[_estimate_key()] = price_spans(rehearsal.spans, region)
     estimate = st.session_state.get(_estimate_key())
     if estimate is not None:
         st.markdown(f"**Estimated cost of this run: {estimate['usd_rounded_up']:.6f} USD** ({estimate['basis']}; "
