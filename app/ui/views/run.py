@@ -69,10 +69,12 @@ def _blog_options() -> dict:
         if file is not None:
             try:
                 image = validate_image(file.getvalue(), file.name)
-                st.success(f"{image.name}: {image.format} {image.width}x{image.height}, "
-                           f"{image.size_bytes:,} bytes. It will be uploaded by the run.", icon=":material/check:")
+                st.success(state.plain(f"{image.name}: {image.format} {image.width}x{image.height}, "
+                                       f"{image.size_bytes:,} bytes. It will be uploaded by the run."),
+                           icon=":material/check:")
             except UploadRejected as exc:
-                st.error(f"{exc} Nothing was stored; the run uses the sample image.", icon=":material/block:")
+                st.error(state.plain(f"{exc} Nothing was stored; the run uses the sample image."),
+                         icon=":material/block:")
         if image.name == sample_image().name:
             st.image(image.data, caption=f"Sample image {image.width}x{image.height}", width=240)
     return {"image": image, "thumb_max_side": side}
