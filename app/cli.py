@@ -3,13 +3,19 @@
 Each command lives in ``app/commands/<name>.py`` and exposes ``register(subparsers)``,
 which adds its parser and sets ``func(args) -> int``. The list below is the only
 place commands are named.
+
+Every failure is one line on standard error, ``error: ...``, and an exit code from
+:mod:`app.commands.common` (0 ok, 1 a check failed, 2 bad input, 3 not available for
+this case, 4 the environment refused: an output, AWS or a profile).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
+from app.commands.common import EXIT_ENVIRONMENT, EXIT_USAGE, OutputError
 from app.core.params import ParamError
 
 COMMANDS = (
@@ -37,10 +43,31 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from app.runtime.live import AwsUnavailable
+
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()       # an output that cannot take it fails here, not at exit
+        return code
     except ParamError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except (OutputError, AwsUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     except BrokenPipeError:
+        _drop_stdout()
         return 0
+    except OSError as exc:       # standard output refused what was printed (a full disk, /dev/full)
+        _drop_stdout()
+        print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

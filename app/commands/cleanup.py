@@ -2,13 +2,14 @@
 
 Finds every resource tagged ``explorer:run-id`` (any run, or the one given) in the
 regions and lists it; with ``--yes`` deletes it and lists what is left. Exits 1 when
-something could not be deleted.
+something could not be listed or deleted (a listing that failed proves nothing is left),
+4 when AWS cannot be reached or the credentials do not work.
 """
 from __future__ import annotations
 
 import sys
 
-from app.commands.common import print_json
+from app.commands.common import EXIT_ENVIRONMENT, print_json
 
 
 def register(sub) -> None:
@@ -27,7 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from app.runtime.live import LiveError, cleanup_live
+    from app.runtime.live import AwsUnavailable, LiveError, cleanup_live
 
     reports = []
     for region in args.region or ["us-east-1"]:
@@ -35,7 +36,9 @@ def run(args) -> int:
             reports.append(cleanup_live(region, profile=args.profile, delete=args.yes, run_id=args.run_id))
         except LiveError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 2
+            if args.json:
+                print_json({"backend": "live", "deleted": False, "regions": reports, "ok": False, "error": str(exc)})
+            return EXIT_ENVIRONMENT if isinstance(exc, AwsUnavailable) else 2
     failed = any(r["errors"] or r.get("left") for r in reports)
     if args.json:
         print_json({"backend": "live", "deleted": args.yes, "regions": reports, "ok": not failed})
@@ -46,8 +49,10 @@ def run(args) -> int:
                 print(f"    {name}")
             if args.yes:
                 print(f"  deleted {len(r['deleted'])}; left {len(r.get('left', []))}")
-                for e in r["errors"]:
-                    print(f"  error: {e}")
+            for e in r["errors"]:
+                print(f"  error: {e}")
+            if r["errors"]:
+                print(f"  {r['region']} is not known to be clean: {len(r['errors'])} errors above")
         if not args.yes and any(r["found"] for r in reports):
             print("nothing deleted: add --yes to delete these resources")
     return 1 if failed else 0

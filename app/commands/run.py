@@ -3,14 +3,14 @@
 Runs every step against the embedded moto server (default) or, with
 ``--backend live --yes``, against AWS in ``--region``; prints the trace (steps and
 their measured times) and the verification checks. Exits 1 when a check fails,
-3 when the case has no pipeline, 2 on bad input. ``CASE`` may also be one of the
+3 when the case has no pipeline, 2 on bad input, 4 when AWS cannot be used. ``CASE`` may also be one of the
 runtime's own pipelines, ``runtime:<name>``.
 """
 from __future__ import annotations
 
 import sys
 
-from app.commands.common import add_set_option, case_and_values, print_json
+from app.commands.common import EXIT_ENVIRONMENT, add_set_option, case_and_values, print_json
 from app.core.params import Param, ParamError, parse_assignments, resolve
 
 RUNTIME_PREFIX = "runtime:"
@@ -68,7 +68,7 @@ def run(args) -> int:
                   "afterwards: add --yes to go ahead (see the cost estimate printed first)", file=sys.stderr)
             _print_estimate(_estimate(pipeline, values, args.region), sys.stderr)
             return 2
-        from app.runtime.live import LiveError, live_session
+        from app.runtime.live import AwsUnavailable, LiveError, live_session
 
         estimate = _estimate(pipeline, values, args.region)
         if not args.json:
@@ -77,7 +77,7 @@ def run(args) -> int:
             session = live_session(args.region, profile=args.profile)
         except LiveError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_ENVIRONMENT if isinstance(exc, AwsUnavailable) else 2
         result = run_pipeline(pipeline, values, session=session, own_session=True, check_leftovers=True)
     else:
         result = run_pipeline(pipeline, values, check_leftovers=True)

@@ -6,6 +6,7 @@ with a message that names the valid ones. Nothing here imports streamlit.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -68,6 +69,8 @@ class Param:
             number = float(text)
         except (TypeError, ValueError):
             raise ParamError(f"{self.key}={text!r} is not a number: use {self.valid_text()}") from None
+        if not math.isfinite(number):
+            raise ParamError(f"{self.key}={_short(text)} is not a finite number: use {self.valid_text()}")
         if self.kind == "int":
             if number != int(number):
                 raise ParamError(f"{self.key}={text!r} must be a whole number: use {self.valid_text()}")
@@ -82,6 +85,8 @@ class Param:
             if value not in self.choices:
                 raise ParamError(f"{self.key}={value!r} is not valid: use {self.valid_text()}")
         else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ParamError(f"{self.key}={_short(value)} is not a finite number: use {self.valid_text()}")
             if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
                 raise ParamError(f"{self.key}={_fmt(value)} is out of range: use {self.valid_text()}")
         return value
@@ -119,6 +124,12 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A value as quoted in a message, cut to ``limit`` characters (a link may carry 400 nines)."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:

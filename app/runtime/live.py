@@ -62,51 +62,74 @@ def check_region(region: str) -> str:
     return region
 
 
-def live_session(region: str, *, profile: str | None = None, run_id: str | None = None,
-                 endpoint_url: str | None = None):
-    """A session on real AWS (or the endpoint in ``EXPLORER_AWS_ENDPOINT_URL``), tagged with its run id."""
-    import boto3
+class AwsUnavailable(LiveError):
+    """AWS (or the endpoint standing in for it) cannot be used from here: no such profile, no
+    credentials that work, or an endpoint that cannot be reached. The message says which."""
 
-    from app.runtime.session import RuntimeSession, new_run_id
+
+def _live_clients(region: str, profile: str | None, endpoint_url: str | None, **kwargs) -> tuple[Clients, str]:
+    """Clients with the user's credentials and the account they belong to (asked of STS, which
+    also proves the endpoint can be reached)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
     check_region(region)
-    endpoint_url = endpoint_url or os.environ.get(ENDPOINT_ENV_VAR) or None
-    boto_session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-    creds = boto_session.get_credentials()
+    try:
+        boto_session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+        creds = boto_session.get_credentials()
+    except ProfileNotFound:
+        raise AwsUnavailable(f"the AWS profile {profile!r} is not configured (see ~/.aws/config or "
+                             "`aws configure list-profiles`)") from None
     if creds is None:
         raise LiveError("no AWS credentials found: set a profile (AWS_PROFILE) or AWS_ACCESS_KEY_ID and "
                         "AWS_SECRET_ACCESS_KEY")
     frozen = creds.get_frozen_credentials()
+    where = endpoint_url or f"AWS in {region}"
     probe = Clients(account_id="", region=region, access_key=frozen.access_key, secret_key=frozen.secret_key,
-                    session_token=frozen.token, endpoint_url=endpoint_url)
-    account = probe.client("sts").get_caller_identity()["Account"]
-    run_id = run_id or new_run_id()
+                    session_token=frozen.token, endpoint_url=endpoint_url, max_attempts=2)
+    try:
+        account = probe.client("sts").get_caller_identity()["Account"]
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise AwsUnavailable(f"{where} refused these credentials ({err.get('Code')}: {err.get('Message', '')})") \
+            from None
+    except BotoCoreError as exc:
+        raise AwsUnavailable(f"cannot reach {where}: {exc}") from None
     clients = Clients(account_id=account, region=region, access_key=frozen.access_key,
                       secret_key=frozen.secret_key, session_token=frozen.token, endpoint_url=endpoint_url,
-                      tags={td.TAG_KEY: run_id}, max_attempts=5)
+                      max_attempts=5, **kwargs)
+    return clients, account
+
+
+def live_session(region: str, *, profile: str | None = None, run_id: str | None = None,
+                 endpoint_url: str | None = None):
+    """A session on real AWS (or the endpoint in ``EXPLORER_AWS_ENDPOINT_URL``), tagged with its run id."""
+    from app.runtime.session import RuntimeSession, new_run_id
+
+    run_id = run_id or new_run_id()
+    clients, _ = _live_clients(region, profile, endpoint_url or os.environ.get(ENDPOINT_ENV_VAR) or None,
+                               tags={td.TAG_KEY: run_id})
     return RuntimeSession(clients=clients, backend="live", run_id=run_id, local_lambdas=False,
                           teardown_filter=td.tagged(run_id))
 
 
 def cleanup_live(region: str, *, profile: str | None = None, delete: bool = False,
                  run_id: str | None = None) -> dict[str, Any]:
-    """Resources tagged by the explorer (any run, or ``run_id``) in ``region``; deleted when ``delete``."""
-    import boto3
+    """Resources tagged by the explorer (any run, or ``run_id``) in ``region``; deleted when ``delete``.
 
-    check_region(region)
-    endpoint_url = os.environ.get(ENDPOINT_ENV_VAR) or None
-    boto_session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-    creds = boto_session.get_credentials()
-    if creds is None:
-        raise LiveError("no AWS credentials found: set a profile (AWS_PROFILE) or AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY")
-    frozen = creds.get_frozen_credentials()
-    clients = Clients(account_id="", region=region, access_key=frozen.access_key, secret_key=frozen.secret_key,
-                      session_token=frozen.token, endpoint_url=endpoint_url, max_attempts=5)
+    ``errors`` names what could not be listed or deleted: a region with errors is not clean."""
+    clients, _ = _live_clients(region, profile, os.environ.get(ENDPOINT_ENV_VAR) or None)
     wanted = td.tagged(run_id)
-    found = td.inventory(clients, [region], wanted)
-    out: dict[str, Any] = {"region": region, "found": found, "deleted": [], "errors": []}
-    if delete and found:
-        deleted, errors = td.delete_all(clients, [region], wanted)
-        out.update(deleted=deleted, errors=errors, left=td.inventory(clients, [region], wanted))
+    found, errors = _listing(clients, region, wanted)
+    out: dict[str, Any] = {"region": region, "found": found, "deleted": [], "errors": errors}
+    if delete and (found or errors):
+        deleted, delete_errors = td.delete_all(clients, [region], wanted)
+        left, left_errors = _listing(clients, region, wanted)
+        out.update(deleted=deleted, errors=delete_errors + [e for e in left_errors if e not in delete_errors],
+                   left=left)
     return out
+def _listing(clients, region: str, wanted) -> tuple[list[str], list[str]]:
+    try:
+        return td.inventory(clients, [region], wanted), []
+    except td.InventoryIncomplete as exc:
+        return exc.found, exc.errors

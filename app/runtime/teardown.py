@@ -1,33 +1,85 @@
-"""Deleting a session's resources through the APIs, service by service.
+"""Deleting a session's resources through the APIs, one table row per kind of resource.
 
 On moto a session owns a whole account, so everything in it goes. On live AWS only
 resources carrying the run's tag go (``explorer:run-id`` = the run id), or, for
 ``cleanup --backend live``, every resource carrying the explorer's tag key.
 
-Each cleaner is ``fn(clients, region, wanted) -> list[str]`` returning what it
-deleted (``wanted(kind, name, tags_fn)`` says whether a resource belongs to the run;
-``tags_fn()`` fetches its tags only when needed). :func:`inventory` lists what is
-left, with the same filter. Components that create other kinds of resources add
-their cleaner with :func:`register_cleaner`.
+Each :class:`Kind` says, for one kind of resource, how to list it (pages included),
+how to read its tags, and how to delete it (with whatever must go first: objects of
+a bucket, mappings of a function, policies of a role). ``wanted(kind, name, tags_fn)``
+says whether a resource belongs to the run; ``tags_fn()`` reads its tags only when
+needed. :func:`delete_all` deletes what is wanted; :func:`inventory` lists it, and
+raises :class:`InventoryIncomplete` when some kind could not be listed, because a
+listing that failed says nothing about what is left. Components that create other
+kinds of resources add their rows with :func:`register_kind`.
 """
 from __future__ import annotations
 
 import json
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError,
+                                 ProxyConnectionError)
 
 TAG_KEY = "explorer:run-id"
 
 Wanted = Callable[[str, str, Callable[[], dict]], bool]
-Cleaner = Callable[..., list]
-
-_CLEANERS: list[tuple[str, Cleaner, bool]] = []   # (service, fn, global service)
+_UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
 
 
-def register_cleaner(service: str, fn: Cleaner, *, global_service: bool = False) -> None:
-    """Add a cleaner; ``fn(clients, region, wanted, dry_run)`` returns the names it deleted (or would)."""
-    _CLEANERS.append((service, fn, global_service))
+class InventoryIncomplete(Exception):
+    """Some kinds of resource could not be listed: ``found`` is what was listed, ``errors`` what was not."""
+
+    def __init__(self, found: list[str], errors: list[str]) -> None:
+        self.found, self.errors = found, errors
+        super().__init__("could not list everything: " + "; ".join(errors))
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a row's functions get besides the client and the item."""
+
+    clients: Any
+    region: str
+
+    @property
+    def account_id(self) -> str:
+        return self.clients.account_id
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of resource.
+
+    ``items(client, where)`` lists it; ``name(item)`` is what ``wanted`` sees and ``label(item)``
+    what is reported (``"<label prefix>:<label>"``); ``tags(client, item, where)`` reads its tags
+    (None: the kind takes no tags, and only a filter that takes everything, asked with
+    ``kind=<kind>-untagged``, selects it); ``delete(client, item, where)`` deletes it.
+    """
+
+    service: str                     # the group ``services=`` filters by (the AWS service)
+    client: str                      # boto3 client name
+    items: Callable[[Any, Where], Iterable[Any]]
+    name: Callable[[Any], str]
+    tags: Callable[[Any, Any, Where], dict] | None
+    delete: Callable[[Any, Any, Where], None]
+    label: Callable[[Any], str] | None = None
+    prefix: str = ""                 # label prefix, the service by default
+    global_service: bool = False     # listed once, not per region
+    region: str | None = None        # the region its client must use (CloudFront: us-east-1)
+
+    def report(self, item: Any) -> str:
+        return f"{self.prefix or self.service}:{(self.label or self.name)(item)}"
+
+
+_KINDS: list[Kind] = []
+
+
+def register_kind(kind: Kind) -> None:
+    """Add a row to the table (once: a second registration of an equal row is ignored)."""
+    if kind not in _KINDS:
+        _KINDS.append(kind)
 
 
 def everything(kind: str, name: str, tags_fn) -> bool:
@@ -47,7 +99,8 @@ def tagged(run_id: str | None) -> Wanted:
     return wanted
 
 
-def _ignore_missing(fn, *args, **kwargs):
+def ignore_missing(fn, *args, **kwargs):
+    """Call ``fn``; a resource that is already gone is not an error."""
     try:
         return fn(*args, **kwargs)
     except ClientError as exc:
@@ -58,80 +111,71 @@ def _ignore_missing(fn, *args, **kwargs):
         raise
 
 
-# -- cleaners ------------------------------------------------------------------------
-def _lambda(clients, region, wanted, dry_run=False):
-    lam = clients.client("lambda", region)
-    out = []
-    for page in lam.get_paginator("list_functions").paginate():
-        for f in page["Functions"]:
-            if not wanted("lambda", f["FunctionName"], lambda f=f: lam.list_tags(Resource=f["FunctionArn"])["Tags"]):
-                continue
-            for m in lam.list_event_source_mappings(FunctionName=f["FunctionName"]).get("EventSourceMappings", []):
-                if not dry_run:
-                    _ignore_missing(lam.delete_event_source_mapping, UUID=m["UUID"])
-            if not dry_run:
-                _ignore_missing(lam.delete_function, FunctionName=f["FunctionName"])
-            out.append(f"lambda:{f['FunctionName']}")
-    return out
+# -- building blocks of the rows --------------------------------------------------------------
+def paged(operation: str, key: str, **params) -> Callable[[Any, Where], Iterable[Any]]:
+    """Items under ``key`` of every page of a paginated list call."""
+    def items(client, where):
+        for page in client.get_paginator(operation).paginate(**params):
+            yield from page.get(key) or []
+    return items
 
 
-def _sns(clients, region, wanted, dry_run=False):
-    sns = clients.client("sns", region)
-    out = []
-    for page in sns.get_paginator("list_topics").paginate():
-        for t in page["Topics"]:
-            arn = t["TopicArn"]
-            tags_fn = lambda arn=arn: {x["Key"]: x["Value"] for x in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
-            if not wanted("sns", arn, tags_fn):
-                continue
-            if not dry_run:
-                for s in sns.list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", []):
-                    if s["SubscriptionArn"].startswith("arn:"):
-                        _ignore_missing(sns.unsubscribe, SubscriptionArn=s["SubscriptionArn"])
-                sns.delete_topic(TopicArn=arn)
-            out.append(f"sns:{arn.rsplit(':', 1)[-1]}")
-    return out
+def listed(operation: str, *path: str) -> Callable[[Any, Where], Iterable[Any]]:
+    """Items at ``path`` of the answer of a list call that has no paginator."""
+    def items(client, where):
+        got: Any = getattr(client, operation)()
+        for step in path:
+            got = (got or {}).get(step)
+        return got or []
+    return items
 
 
-def _sqs(clients, region, wanted, dry_run=False):
-    sqs = clients.client("sqs", region)
-    out = []
-    for url in sqs.list_queues().get("QueueUrls", []):
-        if not wanted("sqs", url, lambda url=url: sqs.list_queue_tags(QueueUrl=url).get("Tags", {})):
-            continue
-        if not dry_run:
-            _ignore_missing(sqs.delete_queue, QueueUrl=url)
-        out.append(f"sqs:{url.rsplit('/', 1)[-1]}")
-    return out
+def key_values(pairs, key: str = "Key", value: str = "Value") -> dict:
+    return {p[key]: p[value] for p in pairs or []}
 
 
-def _s3(clients, region, wanted, dry_run=False):
-    s3 = clients.client("s3", region)
-    out = []
-    for b in s3.list_buckets().get("Buckets", []):
-        name = b["Name"]
+def _field(name: str) -> Callable[[Any], str]:
+    return lambda item: item[name]
 
-        def tags_fn(name=name):
-            try:
-                return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
-            except ClientError:
-                return {}
-        if not wanted("s3", name, tags_fn):
-            continue
-        if not dry_run:
-            s3 = _bucket_client(clients, s3, name)
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-                batch = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                         for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-                for i in range(0, len(batch), 1000):
-                    s3.delete_objects(Bucket=name, Delete={"Objects": batch[i:i + 1000], "Quiet": True})
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-                batch = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-                if batch:
-                    s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
-            _ignore_missing(s3.delete_bucket, Bucket=name)
-        out.append(f"s3:{name}")
-    return out
+
+def _plain(item: Any) -> str:
+    return item
+
+
+# -- the table ---------------------------------------------------------------------------------
+def _delete_function(lam, f, where) -> None:
+    for m in lam.list_event_source_mappings(FunctionName=f["FunctionName"]).get("EventSourceMappings", []):
+        ignore_missing(lam.delete_event_source_mapping, UUID=m["UUID"])
+    ignore_missing(lam.delete_function, FunctionName=f["FunctionName"])
+
+
+def _delete_topic(sns, t, where) -> None:
+    for s in sns.list_subscriptions_by_topic(TopicArn=t["TopicArn"]).get("Subscriptions", []):
+        if s["SubscriptionArn"].startswith("arn:"):
+            ignore_missing(sns.unsubscribe, SubscriptionArn=s["SubscriptionArn"])
+    sns.delete_topic(TopicArn=t["TopicArn"])
+
+
+def _bucket_tags(s3, b, where) -> dict:
+    try:
+        return key_values(s3.get_bucket_tagging(Bucket=b["Name"])["TagSet"])
+    except ClientError:
+        return {}
+
+
+def _delete_bucket(s3, b, where) -> None:
+    name = b["Name"]
+    s3 = _bucket_client(where.clients, s3, name)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+        batch = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for i in range(0, len(batch), 1000):
+            s3.delete_objects(Bucket=name, Delete={"Objects": batch[i:i + 1000], "Quiet": True})
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+        batch = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if batch:
+            s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
+    ignore_missing(s3.delete_bucket, Bucket=name)
 
 
 def _bucket_client(clients, s3, name: str):
@@ -143,269 +187,215 @@ def _bucket_client(clients, s3, name: str):
     return clients.client("s3", "eu-west-1" if where == "EU" else where)
 
 
-def _dynamodb(clients, region, wanted, dry_run=False):
-    ddb = clients.client("dynamodb", region)
-    out = []
-    for page in ddb.get_paginator("list_tables").paginate():
-        for name in page["TableNames"]:
-            def tags_fn(name=name):
-                arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-                return {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
-            if not wanted("dynamodb", name, tags_fn):
-                continue
-            if not dry_run:
-                _ignore_missing(ddb.delete_table, TableName=name)
-            out.append(f"dynamodb:{name}")
-    return out
+def _table_tags(ddb, name, where) -> dict:
+    arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+    return key_values(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
 
 
-def _logs(clients, region, wanted, dry_run=False):
-    logs = clients.client("logs", region)
-    out = []
-    for page in logs.get_paginator("describe_log_groups").paginate():
-        for g in page["logGroups"]:
-            name = g["logGroupName"]
-            arn = g.get("arn", "").removesuffix(":*")
-            if not wanted("logs", name, lambda arn=arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {})):
-                continue
-            if not dry_run:
-                _ignore_missing(logs.delete_log_group, logGroupName=name)
-            out.append(f"logs:{name}")
-    return out
+def _delete_role(iam, r, where) -> None:
+    name = r["RoleName"]
+    for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
+    for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=p)
+    ignore_missing(iam.delete_role, RoleName=name)
 
 
-def _iam(clients, region, wanted, dry_run=False):
-    iam = clients.client("iam")
-    out = []
-    for page in iam.get_paginator("list_roles").paginate():
-        for r in page["Roles"]:
-            name = r["RoleName"]
-            if r.get("Path", "/").startswith("/aws-service-role/"):
-                continue
-            if not wanted("iam", name, lambda name=name: {t["Key"]: t["Value"]
-                                                         for t in iam.list_role_tags(RoleName=name)["Tags"]}):
-                continue
-            if not dry_run:
-                for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-                    iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
-                for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-                    iam.delete_role_policy(RoleName=name, PolicyName=p)
-                _ignore_missing(iam.delete_role, RoleName=name)
-            out.append(f"iam:{name}")
-    return out
+def _delete_user_pool(idp, pool, where) -> None:
+    domain = idp.describe_user_pool(UserPoolId=pool["Id"])["UserPool"].get("Domain")
+    if domain:
+        ignore_missing(idp.delete_user_pool_domain, Domain=domain, UserPoolId=pool["Id"])
+    ignore_missing(idp.delete_user_pool, UserPoolId=pool["Id"])
 
 
-def _ses(clients, region, wanted, dry_run=False):
-    ses = clients.client("ses", region)
-    out = []
-    for ident in ses.list_identities().get("Identities", []):
-        # SES v1 identities carry no tags: on live AWS only the run's own (named in its tag set) go.
-        if not wanted("ses", ident, lambda: {}):
-            continue
-        if not dry_run:
-            ses.delete_identity(Identity=ident)
-        out.append(f"ses:{ident}")
-    return out
+def _delete_distribution(cf, d, where) -> None:
+    got = cf.get_distribution_config(Id=d["Id"])
+    etag, config = got["ETag"], got["DistributionConfig"]
+    if config.get("Enabled"):
+        config["Enabled"] = False
+        etag = cf.update_distribution(Id=d["Id"], IfMatch=etag, DistributionConfig=config)["ETag"]
+    ignore_missing(cf.delete_distribution, Id=d["Id"], IfMatch=etag)
 
 
-def _kinesis(clients, region, wanted, dry_run=False):
-    k = clients.client("kinesis", region)
-    out = []
-    for name in k.list_streams().get("StreamNames", []):
-        if not wanted("kinesis", name, lambda name=name: {t["Key"]: t["Value"] for t in
-                                                          k.list_tags_for_stream(StreamName=name)["Tags"]}):
-            continue
-        if not dry_run:
-            _ignore_missing(k.delete_stream, StreamName=name, EnforceConsumerDeletion=True)
-        out.append(f"kinesis:{name}")
-    return out
+def _cf_delete(get: str, delete: str) -> Callable[[Any, Any, Where], None]:
+    """Delete a CloudFront resource that needs its current ETag."""
+    def fn(cf, item_id, where):
+        etag = getattr(cf, get)(Id=item_id)["ETag"]
+        ignore_missing(getattr(cf, delete), Id=item_id, IfMatch=etag)
+    return fn
 
 
-def _firehose(clients, region, wanted, dry_run=False):
-    f = clients.client("firehose", region)
-    out = []
-    for name in f.list_delivery_streams().get("DeliveryStreamNames", []):
-        if not wanted("firehose", name, lambda name=name: {t["Key"]: t["Value"] for t in
-                                                           f.list_tags_for_delivery_stream(
-                                                               DeliveryStreamName=name)["Tags"]}):
-            continue
-        if not dry_run:
-            _ignore_missing(f.delete_delivery_stream, DeliveryStreamName=name)
-        out.append(f"firehose:{name}")
-    return out
+def _dax_clusters(dax, where):
+    # a cluster already being deleted is left alone (DAX deletes asynchronously)
+    return [c for c in dax.describe_clusters().get("Clusters", []) if c.get("Status") not in ("deleting", "deleted")]
 
 
-def _cognito_idp(clients, region, wanted, dry_run=False):
-    idp = clients.client("cognito-idp", region)
-    out = []
-    for page in idp.get_paginator("list_user_pools").paginate(MaxResults=60):
-        for pool in page["UserPools"]:
-            pid = pool["Id"]
-            if not wanted("cognito-idp", pid, lambda pid=pid: idp.describe_user_pool(UserPoolId=pid)["UserPool"].get(
-                    "UserPoolTags", {})):
-                continue
-            if not dry_run:
-                domain = idp.describe_user_pool(UserPoolId=pid)["UserPool"].get("Domain")
-                if domain:
-                    _ignore_missing(idp.delete_user_pool_domain, Domain=domain, UserPoolId=pid)
-                _ignore_missing(idp.delete_user_pool, UserPoolId=pid)
-            out.append(f"cognito-idp:{pool.get('Name', pid)}")
-    return out
+def _athena_arn(name: str, where: Where) -> str:
+    return f"arn:aws:athena:{where.region}:{where.account_id}:workgroup/{name}"
 
 
-def _cognito_identity(clients, region, wanted, dry_run=False):
-    ci = clients.client("cognito-identity", region)
-    out = []
-    for page in ci.get_paginator("list_identity_pools").paginate(MaxResults=60):
-        for pool in page["IdentityPools"]:
-            pid = pool["IdentityPoolId"]
-            if not wanted("cognito-identity", pid, lambda pid=pid: ci.describe_identity_pool(
-                    IdentityPoolId=pid).get("IdentityPoolTags", {})):
-                continue
-            if not dry_run:
-                _ignore_missing(ci.delete_identity_pool, IdentityPoolId=pid)
-            out.append(f"cognito-identity:{pool.get('IdentityPoolName', pid)}")
-    return out
+def _cf_ids(operation: str, key: str, inner: str | None = None):
+    """Ids of an untaggable CloudFront list (origin access controls, key groups, public keys)."""
+    def items(cf, where):
+        for item in listed(operation, key, "Items")(cf, where):
+            yield (item[inner] if inner else item)["Id"]
+    return items
 
 
-def _apigateway(clients, region, wanted, dry_run=False):
-    api = clients.client("apigateway", region)
-    out = []
-    for page in api.get_paginator("get_rest_apis").paginate():
-        for item in page.get("items", []):
-            if not wanted("apigateway", item["id"], lambda item=item: item.get("tags", {})):
-                continue
-            if not dry_run:
-                _ignore_missing(api.delete_rest_api, restApiId=item["id"])
-            out.append(f"apigateway:{item.get('name', item['id'])}")
-    for plan in api.get_usage_plans().get("items", []):
-        if wanted("apigateway", plan["id"], lambda plan=plan: plan.get("tags", {})):
-            if not dry_run:
-                _ignore_missing(api.delete_usage_plan, usagePlanId=plan["id"])
-            out.append(f"apigateway:usage-plan/{plan.get('name', plan['id'])}")
-    for key in api.get_api_keys().get("items", []):
-        if wanted("apigateway", key["id"], lambda key=key: key.get("tags", {})):
-            if not dry_run:
-                _ignore_missing(api.delete_api_key, apiKey=key["id"])
-            out.append(f"apigateway:api-key/{key.get('name', key['id'])}")
-    return out
-
-
-def _cloudfront(clients, region, wanted, dry_run=False):
-    cf = clients.client("cloudfront", "us-east-1")
-    out = []
-    for d in (cf.list_distributions().get("DistributionList", {}).get("Items") or []):
-        def tags_fn(arn=d["ARN"]):
-            return {t["Key"]: t["Value"] for t in cf.list_tags_for_resource(Resource=arn)["Tags"].get("Items", [])}
-        if not wanted("cloudfront", d["Id"], tags_fn):
-            continue
-        if not dry_run:
-            got = cf.get_distribution_config(Id=d["Id"])
-            etag, config = got["ETag"], got["DistributionConfig"]
-            if config.get("Enabled"):
-                config["Enabled"] = False
-                etag = cf.update_distribution(Id=d["Id"], IfMatch=etag, DistributionConfig=config)["ETag"]
-            _ignore_missing(cf.delete_distribution, Id=d["Id"], IfMatch=etag)
-        out.append(f"cloudfront:{d['Id']}")
+for _kind in (
+    Kind("lambda", "lambda", paged("list_functions", "Functions"), _field("FunctionName"),
+         lambda lam, f, w: lam.list_tags(Resource=f["FunctionArn"])["Tags"], _delete_function),
+    Kind("sns", "sns", paged("list_topics", "Topics"), lambda t: t["TopicArn"],
+         lambda sns, t, w: key_values(sns.list_tags_for_resource(ResourceArn=t["TopicArn"])["Tags"]),
+         _delete_topic, label=lambda t: t["TopicArn"].rsplit(":", 1)[-1]),
+    Kind("sqs", "sqs", listed("list_queues", "QueueUrls"), _plain,
+         lambda sqs, url, w: sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
+         lambda sqs, url, w: ignore_missing(sqs.delete_queue, QueueUrl=url), label=lambda url: url.rsplit("/", 1)[-1]),
+    Kind("s3", "s3", listed("list_buckets", "Buckets"), _field("Name"), _bucket_tags, _delete_bucket,
+         global_service=True),
+    Kind("dynamodb", "dynamodb", paged("list_tables", "TableNames"), _plain, _table_tags,
+         lambda ddb, name, w: ignore_missing(ddb.delete_table, TableName=name)),
+    Kind("kinesis", "kinesis", listed("list_streams", "StreamNames"), _plain,
+         lambda k, name, w: key_values(k.list_tags_for_stream(StreamName=name)["Tags"]),
+         lambda k, name, w: ignore_missing(k.delete_stream, StreamName=name, EnforceConsumerDeletion=True)),
+    Kind("firehose", "firehose", listed("list_delivery_streams", "DeliveryStreamNames"), _plain,
+         lambda f, name, w: key_values(f.list_tags_for_delivery_stream(DeliveryStreamName=name)["Tags"]),
+         lambda f, name, w: ignore_missing(f.delete_delivery_stream, DeliveryStreamName=name)),
+    Kind("logs", "logs", paged("describe_log_groups", "logGroups"), _field("logGroupName"),
+         lambda logs, g, w: logs.list_tags_for_resource(resourceArn=g.get("arn", "").removesuffix(":*"))
+         .get("tags", {}),
+         lambda logs, g, w: ignore_missing(logs.delete_log_group, logGroupName=g["logGroupName"])),
+    # SES v1 identities carry no tags: on live AWS only the run's own (remembered by its session) go
+    Kind("ses", "ses", listed("list_identities", "Identities"), _plain, lambda ses, ident, w: {},
+         lambda ses, ident, w: ses.delete_identity(Identity=ident)),
+    Kind("cognito-idp", "cognito-idp", paged("list_user_pools", "UserPools", MaxResults=60), _field("Id"),
+         lambda idp, p, w: idp.describe_user_pool(UserPoolId=p["Id"])["UserPool"].get("UserPoolTags", {}),
+         _delete_user_pool, label=lambda p: p.get("Name", p["Id"])),
+    Kind("cognito-identity", "cognito-identity", paged("list_identity_pools", "IdentityPools", MaxResults=60),
+         _field("IdentityPoolId"),
+         lambda ci, p, w: ci.describe_identity_pool(IdentityPoolId=p["IdentityPoolId"]).get("IdentityPoolTags", {}),
+         lambda ci, p, w: ignore_missing(ci.delete_identity_pool, IdentityPoolId=p["IdentityPoolId"]),
+         label=lambda p: p.get("IdentityPoolName", p["IdentityPoolId"])),
+    Kind("apigateway", "apigateway", paged("get_rest_apis", "items"), _field("id"),
+         lambda api, item, w: item.get("tags", {}),
+         lambda api, item, w: ignore_missing(api.delete_rest_api, restApiId=item["id"]),
+         label=lambda item: item.get("name", item["id"])),
+    Kind("apigateway", "apigateway", listed("get_usage_plans", "items"), _field("id"),
+         lambda api, plan, w: plan.get("tags", {}),
+         lambda api, plan, w: ignore_missing(api.delete_usage_plan, usagePlanId=plan["id"]),
+         label=lambda plan: "usage-plan/" + plan.get("name", plan["id"])),
+    Kind("apigateway", "apigateway", listed("get_api_keys", "items"), _field("id"),
+         lambda api, key, w: key.get("tags", {}),
+         lambda api, key, w: ignore_missing(api.delete_api_key, apiKey=key["id"]),
+         label=lambda key: "api-key/" + key.get("name", key["id"])),
+    Kind("cloudfront", "cloudfront", listed("list_distributions", "DistributionList", "Items"), _field("Id"),
+         lambda cf, d, w: key_values(cf.list_tags_for_resource(Resource=d["ARN"])["Tags"].get("Items", [])),
+         _delete_distribution, global_service=True, region="us-east-1"),
     # origin access controls, key groups and public keys take no tags: removed only with the whole account
-    if wanted("cloudfront-untagged", "*", lambda: {}):
-        for oac in (cf.list_origin_access_controls().get("OriginAccessControlList", {}).get("Items") or []):
-            if not dry_run:
-                etag = cf.get_origin_access_control(Id=oac["Id"])["ETag"]
-                _ignore_missing(cf.delete_origin_access_control, Id=oac["Id"], IfMatch=etag)
-            out.append(f"cloudfront:oac/{oac['Id']}")
-        for kg in (cf.list_key_groups().get("KeyGroupList", {}).get("Items") or []):
-            kid = kg["KeyGroup"]["Id"]
-            if not dry_run:
-                etag = cf.get_key_group(Id=kid)["ETag"]
-                _ignore_missing(cf.delete_key_group, Id=kid, IfMatch=etag)
-            out.append(f"cloudfront:key-group/{kid}")
-        for pk in (cf.list_public_keys().get("PublicKeyList", {}).get("Items") or []):
-            if not dry_run:
-                etag = cf.get_public_key(Id=pk["Id"])["ETag"]
-                _ignore_missing(cf.delete_public_key, Id=pk["Id"], IfMatch=etag)
-            out.append(f"cloudfront:public-key/{pk['Id']}")
-    return out
+    Kind("cloudfront", "cloudfront", _cf_ids("list_origin_access_controls", "OriginAccessControlList"), _plain,
+         None, _cf_delete("get_origin_access_control", "delete_origin_access_control"),
+         label=lambda i: f"oac/{i}", global_service=True, region="us-east-1"),
+    Kind("cloudfront", "cloudfront", _cf_ids("list_key_groups", "KeyGroupList", "KeyGroup"), _plain,
+         None, _cf_delete("get_key_group", "delete_key_group"),
+         label=lambda i: f"key-group/{i}", global_service=True, region="us-east-1"),
+    Kind("cloudfront", "cloudfront", _cf_ids("list_public_keys", "PublicKeyList"), _plain,
+         None, _cf_delete("get_public_key", "delete_public_key"),
+         label=lambda i: f"public-key/{i}", global_service=True, region="us-east-1"),
+    Kind("dax", "dax", _dax_clusters, _field("ClusterName"),
+         lambda dax, c, w: key_values(dax.list_tags(ResourceName=c["ClusterArn"]).get("Tags", [])),
+         lambda dax, c, w: ignore_missing(dax.delete_cluster, ClusterName=c["ClusterName"])),
+    Kind("athena", "athena", lambda ath, w: [g for g in listed("list_work_groups", "WorkGroups")(ath, w)
+                                             if g["Name"] != "primary"], _field("Name"),
+         lambda ath, g, w: key_values(ath.list_tags_for_resource(ResourceARN=_athena_arn(g["Name"], w))
+                                      .get("Tags", [])),
+         lambda ath, g, w: ignore_missing(ath.delete_work_group, WorkGroup=g["Name"], RecursiveDeleteOption=True)),
+    Kind("iam", "iam", lambda iam, w: [r for r in paged("list_roles", "Roles")(iam, w)
+                                       if not r.get("Path", "/").startswith("/aws-service-role/")],
+         _field("RoleName"), lambda iam, r, w: key_values(iam.list_role_tags(RoleName=r["RoleName"])["Tags"]),
+         _delete_role, global_service=True),
+):
+    register_kind(_kind)
 
 
-def _dax(clients, region, wanted, dry_run=False):
-    dax = clients.client("dax", region)
-    out = []
-    for c in dax.describe_clusters().get("Clusters", []):
-        name = c["ClusterName"]
-        if c.get("Status") in ("deleting", "deleted"):
-            continue     # deletion already under way (DAX deletes asynchronously)
-        if not wanted("dax", name, lambda c=c: {t["Key"]: t["Value"] for t in
-                                                 dax.list_tags(ResourceName=c["ClusterArn"]).get("Tags", [])}):
-            continue
-        if not dry_run:
-            _ignore_missing(dax.delete_cluster, ClusterName=name)
-        out.append(f"dax:{name}")
-    return out
+# -- running the table ---------------------------------------------------------------------------
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code')}: {err.get('Message', '')}"
+    return f"{type(exc).__name__}: {exc}"
 
 
-def _athena(clients, region, wanted, dry_run=False):
-    ath = clients.client("athena", region)
-    out = []
-    for wg in ath.list_work_groups().get("WorkGroups", []):
-        name = wg["Name"]
-        if name == "primary":
-            continue
-        arn = f"arn:aws:athena:{region}:{clients.account_id}:workgroup/{name}"
-        if not wanted("athena", name, lambda arn=arn: {t["Key"]: t["Value"] for t in
-                                                       ath.list_tags_for_resource(ResourceARN=arn).get("Tags", [])}):
-            continue
-        if not dry_run:
-            _ignore_missing(ath.delete_work_group, WorkGroup=name, RecursiveDeleteOption=True)
-        out.append(f"athena:{name}")
-    return out
+def _kinds(services) -> list[Kind]:
+    return [k for k in list(_KINDS) if services is None or k.service in services]
 
 
-for _service, _fn, _global in (("lambda", _lambda, False), ("sns", _sns, False), ("sqs", _sqs, False),
-                               ("s3", _s3, True), ("dynamodb", _dynamodb, False), ("kinesis", _kinesis, False),
-                               ("firehose", _firehose, False), ("logs", _logs, False), ("ses", _ses, False),
-                               ("cognito-idp", _cognito_idp, False),
-                               ("cognito-identity", _cognito_identity, False), ("apigateway", _apigateway, False),
-                               ("cloudfront", _cloudfront, True), ("dax", _dax, False), ("athena", _athena, False),
-                               ("iam", _iam, True)):
-    register_cleaner(_service, _fn, global_service=_global)
-
-
-def _run(clients, regions, wanted, dry_run, services=None):
-    deleted, errors = [], []
-    # Several passes: a resource may only be deletable once another is gone.
-    for _ in range(2):
-        errors = []
-        done_global = set()
-        for region in regions:
-            for service, fn, is_global in list(_CLEANERS):
-                if services is not None and service not in services:
+def _pass(clients, regions, wanted: Wanted, dry_run: bool, services) -> tuple[list[str], list[str]]:
+    """One pass over the table: (what was deleted or would be, what could not be listed or deleted)."""
+    found, errors = [], []
+    done_global: set[int] = set()
+    for region in regions:
+        unreachable: str | None = None
+        for index, kind in enumerate(_kinds(services)):
+            if kind.global_service:
+                if index in done_global:
                     continue
-                if is_global:
-                    if service in done_global:
+                done_global.add(index)
+            where_region = kind.region or region
+            if unreachable is not None:
+                errors.append(f"{kind.service} in {where_region}: not listed, {unreachable}")
+                continue
+            client = clients.client(kind.client, where_region)
+            where = Where(clients, where_region)
+            try:
+                items = list(kind.items(client, where))
+            except _UNREACHABLE as exc:
+                unreachable = f"the endpoint cannot be reached ({exc})"
+                errors.append(f"{kind.service} in {where_region}: could not list: {_error_text(exc)}")
+                continue
+            except Exception as exc:  # noqa: BLE001 - list the other kinds
+                errors.append(f"{kind.service} in {where_region}: could not list: {_error_text(exc)}")
+                continue
+            for item in items:
+                name = kind.name(item)
+                if kind.tags is None:
+                    if not wanted(f"{kind.service}-untagged", "*", lambda: {}):
                         continue
-                    done_global.add(service)
-                try:
-                    deleted.extend(fn(clients, region, wanted, dry_run))
-                except ClientError as exc:
-                    errors.append(f"{service} in {region}: {exc.response.get('Error', {}).get('Code')}: "
-                                  f"{exc.response.get('Error', {}).get('Message', '')}")
-                except Exception as exc:  # noqa: BLE001 - keep deleting the rest
-                    errors.append(f"{service} in {region}: {type(exc).__name__}: {exc}")
-        if dry_run or not errors:
-            break
-    return deleted, errors
+                elif not wanted(kind.service, name, lambda kind=kind, item=item: kind.tags(client, item, where)):
+                    continue
+                if not dry_run:
+                    try:
+                        kind.delete(client, item, where)
+                    except Exception as exc:  # noqa: BLE001 - keep deleting the rest
+                        errors.append(f"{kind.service} in {where_region}: could not delete {kind.report(item)}: "
+                                      f"{_error_text(exc)}")
+                        continue
+                found.append(kind.report(item))
+    return found, errors
 
 
 def delete_all(clients, regions, wanted: Wanted = everything, services=None) -> tuple[list[str], list[str]]:
     """Delete what ``wanted`` selects in ``regions``; returns (deleted, errors)."""
-    return _run(clients, regions, wanted, False, services)
+    deleted: list[str] = []
+    errors: list[str] = []
+    # Two passes: a resource may only be deletable once another is gone.
+    for _ in range(2):
+        done, errors = _pass(clients, regions, wanted, False, services)
+        deleted.extend(done)
+        if not errors:
+            break
+    return deleted, errors
 
 
 def inventory(clients, regions, wanted: Wanted = everything, services=None) -> list[str]:
-    """What ``wanted`` selects in ``regions`` (nothing is deleted)."""
-    found, _ = _run(clients, regions, wanted, True, services)
-    return sorted(set(found))
+    """What ``wanted`` selects in ``regions`` (nothing is deleted).
+
+    Raises :class:`InventoryIncomplete` (with what was listed and what was not) when a kind
+    could not be listed."""
+    found, errors = _pass(clients, regions, wanted, True, services)
+    found = sorted(set(found))
+    if errors:
+        raise InventoryIncomplete(found, errors)
+    return found
 
 
 def policy_json(doc: dict) -> str:

@@ -4,10 +4,15 @@ The URL is read once when a session starts, so a copied link reproduces the
 view; after that the widgets own the state and every run writes it back to
 ``st.query_params`` in a canonical form (case first, then every toggle as
 ``on``/``off`` or its value). A value in the URL that is not valid is ignored
-with a visible warning naming the valid ones.
+with a visible warning naming the valid ones, shown on the page the link opened
+until the user changes a value or goes to another page.
+
+Text that came from a link or a user is shown with :func:`plain`: as text, never
+as Markdown or HTML.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -18,6 +23,18 @@ from app.core.params import ParamError, Toggle
 CASE_KEY = "case"
 _SEEDED = "_url_seeded"
 _WARNINGS = "_url_warnings"
+_WARNED_VIEW = "_url_warned_view"
+PAGE_KEY = "_page"            # set by the entry point to the page being shown
+# What can start Markdown (or HTML, LaTeX, Streamlit directives) in one line of text: characters
+# that act anywhere, an underscore at a word's edge, a colon or an @ before a word (directives,
+# shortcodes, autolinks, e-mail links), "www." and a list or heading marker at the start.
+_MARKUP = re.compile(r"[\\`*\[\]<>!$~|{}&#^]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[:@](?=\S)|(?<=\bwww)\.|^[-+=]")
+
+
+def plain(text: Any) -> str:
+    """``text`` as Markdown that shows exactly these characters, on one line: what could start
+    emphasis, a link, an image, HTML, a formula or a directive is escaped with a backslash."""
+    return _MARKUP.sub(lambda m: "\\" + m.group(0), " ".join(str(text).split()))
 
 
 _STICKY = "_sticky:"
@@ -68,8 +85,17 @@ def seed_from_url() -> None:
     st.session_state[_WARNINGS] = warnings
 
 
-def url_warnings() -> list[str]:
-    return st.session_state.get(_WARNINGS, [])
+def url_warnings(case: Case | None = None, values: dict[str, Any] | None = None) -> list[str]:
+    """The bad-link notices, while the user still looks at the view the link opened: they are
+    dropped for good once a value changes or another page is shown."""
+    warnings = st.session_state.get(_WARNINGS, [])
+    if not warnings or case is None:
+        return warnings
+    view = [st.session_state.get(PAGE_KEY), case.id, {k: values[k] for k in sorted(values or {})}]
+    seen = st.session_state.setdefault(_WARNED_VIEW, view)
+    if seen != view:
+        st.session_state[_WARNINGS] = warnings = []
+    return warnings
 
 
 def case_picker(container=st.sidebar) -> Case:
@@ -122,6 +148,6 @@ def sidebar(options_heading: str = "Options") -> tuple[Case, dict[str, Any]]:
     st.sidebar.markdown(f"**{options_heading}**")
     values = toggle_widgets(case)
     write_url(case, values)
-    for message in url_warnings():
-        st.warning(message, icon=":material/link_off:")
+    for message in url_warnings(case, values):
+        st.warning(plain(message), icon=":material/link_off:")
     return case, values

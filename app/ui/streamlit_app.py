@@ -16,4 +16,6 @@ PAGES = [
     st.Page("views/run.py", title="Run", icon=":material/play_circle:"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+st.session_state["_page"] = page.url_path or "explore"     # app.ui.state.PAGE_KEY: notices follow the page
+page.run()

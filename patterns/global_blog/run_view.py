@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.runs import EXECUTED
+from app.ui.state import plain
 from app.ui.widgets import table
 from patterns.global_blog.pipeline import THUMB_MAX_SIDE
 from patterns.global_blog.uploads import UploadRejected, accepted_text, sample_image, validate_image
@@ -18,10 +19,10 @@ def options() -> dict:
         if file is not None:
             try:
                 image = validate_image(file.getvalue(), file.name)
-                st.success(f"{image.name}: {image.format} {image.width}x{image.height}, "
-                           f"{image.size_bytes:,} bytes. It will be uploaded by the run.", icon=":material/check:")
+                st.success(plain(f"{image.name}: {image.format} {image.width}x{image.height}, "
+                                 f"{image.size_bytes:,} bytes. It will be uploaded by the run."), icon=":material/check:")
             except UploadRejected as exc:
-                st.error(f"{exc} Nothing was stored; the run uses the sample image.", icon=":material/block:")
+                st.error(plain(f"{exc} Nothing was stored; the run uses the sample image."), icon=":material/block:")
         if image.name == sample_image().name:
             st.image(image.data, caption=f"Sample image {image.width}x{image.height}", width=240)
     return {"image": image, "thumb_max_side": side}
