@@ -21,8 +21,12 @@ _deserializer = TypeDeserializer()
 try:  # inside the explorer: clients bound to the account of the run that invokes the function
     from app.runtime.clients import aws_client
 except ImportError:  # on AWS Lambda: region and credentials from the function's environment
+    from botocore.config import Config
+
     def aws_client(service: str, region: str | None = None):
-        return boto3.client(service, region_name=region)
+        # S3 pre-signed URLs with Signature Version 4 (botocore presigns with version 2 in us-east-1)
+        config = Config(signature_version="s3v4") if service == "s3" else None
+        return boto3.client(service, region_name=region, config=config)
 
 
 def client(service: str):

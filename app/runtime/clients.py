@@ -37,6 +37,7 @@ from botocore.config import Config
 
 DEFAULT_REGION = "us-east-1"
 MOTO_KEY = "testing"   # moto's answer to any key pair outside an assumed role
+S3_CONFIG = Config(signature_version="s3v4")
 
 _create_lock = threading.Lock()
 _boto_session: boto3.session.Session | None = None
@@ -150,7 +151,10 @@ class Clients:
             found = self._cache.get(key)
             if found is not None:
                 return found
-            kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
+            # S3 pre-signed URLs are signed with Signature Version 4 (botocore still presigns with the
+            # deprecated version 2 in us-east-1 unless told otherwise).
+            config = self._config.merge(S3_CONFIG) if service == "s3" else self._config
+            kwargs: dict[str, Any] = {"region_name": region, "config": config}
             if self.endpoint_url:
                 kwargs["endpoint_url"] = self.endpoint_url
             if not self._default_chain:

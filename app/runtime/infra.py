@@ -138,6 +138,7 @@ class RestApi:
     region: str
     cache: StageCache | None
     invoker: Any = field(repr=False)
+    stage_settings: list = field(default_factory=list, repr=False)   # the stage's patch operations
 
     @property
     def invoke_url(self) -> str:
@@ -160,6 +161,31 @@ class RestApi:
     def stage_cache(self):
         """The stage cache's data plane (hits, misses, flushes), None when caching is off."""
         return self.invoker.cache
+
+    def set_cache_key(self, method: str, path: str, parameters: Sequence[str]) -> None:
+        """Change which request parameters key a method's cached responses, redeploy and flush the cache.
+
+        The integration is put again with its new ``cacheKeyParameters`` as on AWS; moto drops
+        that field, so the emulated stage also records it."""
+        apigw = self.invoker.client
+        route = next(r for r in self.invoker.routes if r.path == path)
+        current = apigw.get_integration(restApiId=self.id, resourceId=route.resource_id, httpMethod=method)
+        spec = route.methods[method]
+        auth = {"authorizationType": spec.get("authorizationType", "NONE")}
+        if spec.get("authorizerId"):
+            auth["authorizerId"] = spec["authorizerId"]
+        apigw.put_method(restApiId=self.id, resourceId=route.resource_id, httpMethod=method,
+                         requestParameters={k: True for k in parameters}, **auth)
+        apigw.put_integration(restApiId=self.id, resourceId=route.resource_id, httpMethod=method, type=current["type"],
+                              integrationHttpMethod=current.get("httpMethod", "POST"), uri=current["uri"],
+                              cacheKeyParameters=list(parameters))
+        apigw.create_deployment(restApiId=self.id, stageName=self.stage)
+        if self.stage_settings:
+            # AWS keeps a stage's settings across deployments; moto resets them, so they are put back.
+            apigw.update_stage(restApiId=self.id, stageName=self.stage, patchOperations=self.stage_settings)
+        self.invoker.extra_cache_keys[f"{method} {path}"] = list(parameters)
+        self.invoker.refresh()
+        self.invoker.flush_stage_cache()
 
     def describe_cache(self) -> str:
         if self.cache is None:
@@ -202,6 +228,15 @@ class Distribution:
 
     def stats(self) -> dict:
         return self.edge.stats()
+
+
+@dataclass
+class SigningKey:
+    """An RSA key pair whose public half is a CloudFront public key; the private half is in a secret."""
+
+    key_id: str                           # the CloudFront public key id signatures name (Key-Pair-Id)
+    secret: str                           # the Secrets Manager secret holding the PEM private key
+    private_key: Any = field(repr=False)  # kept by the run only to forge with a key nobody trusts
 
 
 @dataclass
@@ -361,8 +396,9 @@ class Infra:
                                Principal="apigateway.amazonaws.com",
                                SourceArn=f"arn:aws:execute-api:{region}:{self.session.account_id}:{api_id}/*/*/*")
         apigw.create_deployment(restApiId=api_id, stageName=stage)
+        ops: list[dict] = []
         if cache is not None:
-            ops = [{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+            ops += [{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
                    {"op": "replace", "path": "/cacheClusterSize", "value": cache.size_gb},
                    {"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
                    {"op": "replace", "path": "/*/*/caching/ttlInSeconds", "value": str(cache.ttl_s)}]
@@ -379,7 +415,7 @@ class Infra:
         invoker = self.ctx.planes.rest_api(api_id, stage, region=region, cache_key_parameters=cache_keys,
                                            wall_clock=self.ctx.clock,
                                            invoke=lambda name, event: functions.invoke(name, event, source="apigateway"))
-        return RestApi(api_id, stage, region, cache, invoker)
+        return RestApi(api_id, stage, region, cache, invoker, ops)
 
     # DAX ------------------------------------------------------------------------------------------
     def dax(self, base: str, *, node_type: str = facts.DAX_NODE_TYPE_DEFAULT.value, nodes: int = 1) -> Dax:
@@ -395,6 +431,30 @@ class Infra:
         return Dax(cluster["ClusterName"], endpoint, node_type, nodes, client)
 
     # CloudFront -----------------------------------------------------------------------------------
+    def signing_key(self, base: str) -> SigningKey:
+        """A 2048-bit RSA key: its public half registered as a CloudFront public key, its private half
+        stored in Secrets Manager (where a signing function reads it; never in code or environment)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+        name = self.ctx.name(base)
+        key_id = self._client("cloudfront").create_public_key(PublicKeyConfig={
+            "CallerReference": uuid.uuid4().hex, "Name": name[-128:], "EncodedKey": public})["PublicKey"]["Id"]
+        self._client("secretsmanager").create_secret(Name=name, SecretString=private,
+                                                     Description=f"Private key of CloudFront public key {key_id}")
+        return SigningKey(key_id, name, key)
+
+    def key_group(self, base: str, keys: Iterable[SigningKey]) -> str:
+        """A CloudFront key group trusting these public keys; returns its id."""
+        ids = [k.key_id for k in keys]
+        return self._client("cloudfront").create_key_group(KeyGroupConfig={
+            "Name": self.ctx.name(base)[-128:], "Items": ids})["KeyGroup"]["Id"]
+
     def cloudfront(self, bucket: str, *, comment: str, default_root: str | None = None,
                    cache_policy: facts.Fact = facts.CF_CACHING_OPTIMIZED,
                    trusted_key_groups: Iterable[str] = ()) -> Distribution:

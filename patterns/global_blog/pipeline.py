@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.runtime import http
 from app.runtime.infra import Dax, Distribution, Queue, RestApi, Route
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.global_blog import checks
@@ -319,7 +318,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                           "regular S3 endpoint (the embedded backend has no s3-accelerate endpoint)"}
         with ctx.trace.span("s3", "PUT (pre-signed URL over HTTP)", f"{grant['bucket']}/{grant['key']}",
                             payload_bytes=image.size_bytes) as span:
-            status, body, _ = http.request("PUT", grant["url"], data=image.data, headers={"Content-Type": image.content_type})
+            status, body, _ = ctx.planes.presigned_request("PUT", grant["url"], data=image.data,
+                                                            headers={"Content-Type": image.content_type})
             span.detail.update(status_code=status, url_host=grant["url"].split("/")[2])
             if accelerate is not None:
                 span.detail.update(transfer_acceleration=accelerate, accelerated=bool(grant.get("accelerated")))

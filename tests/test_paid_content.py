@@ -1,0 +1,135 @@
+"""MyVideo executed: the CLI run for every option, the handlers on AWS sample events, the Run page."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.cli import main
+from app.core.cases import get_case
+from app.runtime.pipeline import Pipeline, load_pipeline, run_pipeline
+from tests.conftest import APP_ENTRY
+
+
+def _run(capsys, *sets: str) -> dict:
+    code = main(["run", "paid-content", *[a for s in sets for a in ("--set", s)], "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == (0 if out["ok"] else 1)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cloudfront", ["on", "off"])
+@pytest.mark.parametrize("api_cache", ["on", "off"])
+def test_every_option_runs_green(capsys, cloudfront, api_cache):
+    out = _run(capsys, f"cloudfront={cloudfront}", f"api_cache={api_cache}")
+    checks = {c["name"]: c for c in out["checks"]}
+    assert out["ok"], [c for c in out["checks"] if not c["ok"]]
+    assert "403" in checks["a user who is not premium is refused a URL with the reason"]["detail"]
+    assert "403" in checks["a direct S3 GET of the video is denied"]["detail"]
+    assert checks["nothing left behind"]["ok"]
+    if cloudfront == "on":
+        refusals = checks["expired, tampered, untrusted-key and unsigned requests get 403"]["detail"]
+        for reason in ("expired", "signature does not match", "key not in a trusted key group", "missing signature"):
+            assert reason in refusals
+        assert out["deployed"]["cloudfront_ttl_s"] == 86400
+    else:
+        assert "X-Amz-Expires=900" in checks["the generator returns an S3 pre-signed URL (Signature Version 4)"][
+            "detail"]
+    trap = "without the caller in the cache key, one user receives another's cached answer (unsafe)"
+    assert (trap in checks) == (api_cache == "on")
+
+
+def test_key_groups_the_backend_cannot_delete_go_with_the_account():
+    """moto has no DeleteKeyGroup: the run's key group and public keys go when its account is released."""
+    from app.runtime.clients import Clients
+    from app.runtime.session import RuntimeSession
+
+    session = RuntimeSession.moto()
+    result = run_pipeline(load_pipeline(get_case("paid-content"), {"cloudfront": True, "api_cache": False}),
+                          session=session, own_session=True, check_leftovers=True)
+    assert result.ok and result.artifacts["distribution"]["key_group"]
+    sts = Clients(account_id="123456789012", access_key="testing", secret_key="testing",
+                  endpoint_url=session.clients.endpoint_url).client("sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{session.account_id}:role/look",
+                            RoleSessionName="look")["Credentials"]
+    look = Clients(account_id=session.account_id, access_key=creds["AccessKeyId"],
+                   secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"],
+                   endpoint_url=session.clients.endpoint_url, pin_account=True)
+    assert not look.client("cloudfront").list_key_groups()["KeyGroupList"].get("Items")
+    assert not look.client("cloudfront").list_public_keys()["PublicKeyList"].get("Items")
+    assert not look.client("secretsmanager").list_secrets()["SecretList"]
+
+
+def _proxy(load_event, path: str, resource: str, sub: str, query: dict | None = None, method: str = "GET"):
+    event = load_event("apigateway_proxy_cognito")
+    event.update(httpMethod=method, path=path, resource=resource, queryStringParameters=query, body=None)
+    event["pathParameters"] = {"id": path.split("/")[2]} if "/videos/" in path else None
+    event["requestContext"]["httpMethod"] = method
+    event["requestContext"]["authorizer"]["claims"].update(sub=sub, email=f"{sub}@example.com")
+    return event
+
+
+def test_handlers_on_the_aws_sample_event_sign_urls_in_cloudfront_format(runtime_session, load_event):
+    """The API Gateway proxy sample event, with the Cognito authorizer's claims, through both functions."""
+    p = Pipeline("handler-test")
+    out: dict = {}
+
+    @p.deploy("Deploy", service="lambda")
+    def deploy(ctx):
+        table = ctx.infra.table("premium", "user_id")
+        key = ctx.infra.signing_key("signing")
+        env = {"TABLE_NAME": table, "MODE": "cloudfront", "CONTENT_DOMAIN": "d111111abcdef8.cloudfront.net",
+               "KEY_PAIR_ID": key.key_id, "SIGNING_SECRET": key.secret, "URL_TTL": "120"}
+        ctx.lambdas.deploy("register", handler="patterns.paid_content.handlers.register", env={"TABLE_NAME": table})
+        ctx.lambdas.deploy("signer", handler="patterns.paid_content.handlers.signed_url", env=env)
+        out["key"] = key
+
+    @p.drive("Call", service="lambda")
+    def call(ctx):
+        invoke = ctx.lambdas.invoke
+        out["refused"] = invoke("signer", _proxy(load_event, "/videos/v1/url", "/videos/{id}/url", "u-1")).payload
+        out["first"] = invoke("register", _proxy(load_event, "/premium", "/premium", "u-1", method="POST")).payload
+        out["again"] = invoke("register", _proxy(load_event, "/premium", "/premium", "u-1", method="POST")).payload
+        out["url"] = invoke("signer", _proxy(load_event, "/videos/v1/url", "/videos/{id}/url", "u-1")).payload
+        out["cookies"] = invoke("signer", _proxy(load_event, "/videos/v1/url", "/videos/{id}/url", "u-1",
+                                                 {"access": "cookies"})).payload
+
+    result = run_pipeline(p, session=runtime_session)
+    assert [s.status for s in result.steps] == ["ok", "ok"], [s.error for s in result.steps if s.error]
+    assert out["refused"]["statusCode"] == 403 and "premium" in json.loads(out["refused"]["body"])["message"]
+    assert out["first"]["statusCode"] == 201 and json.loads(out["again"]["body"])["already_registered"] is True
+    url = json.loads(out["url"]["body"])["url"]
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    # CloudFront's documented canned-policy format: Expires, Signature, Key-Pair-Id.
+    assert parts.netloc == "d111111abcdef8.cloudfront.net" and parts.path == "/videos/v1/video.mp4"
+    assert set(query) == {"Expires", "Signature", "Key-Pair-Id"} and query["Key-Pair-Id"] == [out["key"].key_id]
+    cookies = json.loads(out["cookies"]["body"])["cookies"]
+    assert set(cookies) == {"CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"}
+    assert all(c not in "+=/" for c in cookies["CloudFront-Signature"])
+
+
+def test_the_private_key_never_reaches_the_function_environment(capsys):
+    out = _run(capsys, "cloudfront=on")
+    env_check = next(c for c in out["checks"] if c["name"].startswith("the signing key is read from Secrets"))
+    assert env_check["ok"] and "PRIVATE KEY" not in json.dumps(out)
+
+
+@pytest.mark.slow
+def test_run_page_shows_refusals_and_the_cache_trap():
+    at = AppTest.from_file(APP_ENTRY, default_timeout=300)
+    at.run()
+    at.switch_page("views/run.py").run()
+    at.selectbox(key="case").set_value("paid-content").run()
+    at.toggle(key="toggle:paid-content:api_cache").set_value(True).run()
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    passed, total = next(m.value for m in at.metric if m.label == "Checks passed").split(" / ")
+    assert passed == total
+    viewer = next(d.value for d in at.dataframe if "Why refused" in d.value.columns)
+    assert "key not in a trusted key group" in set(viewer["Why refused"])
+    trap = next(d.value for d in at.dataframe if "Answer is about" in d.value.columns)
+    assert list(trap["Answer is about"])[:2] == ["premium", "premium"]      # the leak, shown happening
