@@ -122,7 +122,7 @@ def test_a_new_case_runs_from_the_run_page(scratch_case):
     at.slider(key="run:scratch:notes").set_value(4).run()
     at.button(key="run-button").click().run()
     assert not at.exception
-    checks = next(d.value for d in at.dataframe if "Check" in d.value.columns)
+    checks = next(t.value for t in at.table if "Check" in t.value.columns)
     assert "every note was stored" in list(checks["Check"]) and set(checks["Result"]) == {"pass"}
     assert any(m.value == "**Notes stored**: 4" for m in at.markdown)
 

@@ -129,7 +129,7 @@ def test_run_page_shows_refusals_and_the_cache_trap():
     assert not at.exception
     passed, total = next(m.value for m in at.metric if m.label == "Checks passed").split(" / ")
     assert passed == total
-    viewer = next(d.value for d in at.dataframe if "Why refused" in d.value.columns)
+    viewer = next(t.value for t in at.table if "Why refused" in t.value.columns)
     assert "key not in a trusted key group" in set(viewer["Why refused"])
-    trap = next(d.value for d in at.dataframe if "Answer is about" in d.value.columns)
+    trap = next(t.value for t in at.table if "Answer is about" in t.value.columns)
     assert list(trap["Answer is about"])[:2] == ["premium", "premium"]      # the leak, shown happening

@@ -7,9 +7,39 @@ from typing import Any
 import streamlit as st
 
 
+STATIC_ROWS = 40   # up to this many rows a table shows whole, its cells wrapped; longer ones scroll
+
+
+_ACRONYMS = {"api": "API", "dax": "DAX", "s3": "S3", "url": "URL", "id": "ID", "ms": "ms", "sqs": "SQS",
+             "sns": "SNS", "ses": "SES", "ttl": "TTL", "http": "HTTP", "ip": "IP"}
+
+
+def heading(key: str) -> str:
+    """A column heading from a field name: ``lambda_invoked`` -> "Lambda invoked", ``api_cache`` -> "API cache"."""
+    if "_" not in key and not key.islower():
+        return key
+    words = [_ACRONYMS.get(w, w) for w in key.split("_")]
+    first = words[0] if words[0] in _ACRONYMS.values() else words[0][:1].upper() + words[0][1:]
+    return " ".join([first, *words[1:]])
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return ""
+    return value
+
+
 def table(rows: Any, key: str) -> None:
-    """Rows (a list of dicts) as a table; nothing when there are none."""
-    if rows:
+    """Rows (a list of dicts) as a table; nothing when there are none. Short tables are static (every cell
+    shown and wrapped, yes/no for booleans, blank for missing values); long ones scroll."""
+    if not rows:
+        return
+    rows = [{heading(k): _cell(v) for k, v in r.items()} for r in rows] if isinstance(rows, list) else rows
+    if isinstance(rows, list) and len(rows) <= STATIC_ROWS:
+        st.table(rows, hide_index=True)
+    else:
         st.dataframe(rows, hide_index=True, width="stretch", key=key)
 
 

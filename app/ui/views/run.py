@@ -150,11 +150,8 @@ cols[2].metric("Steps", len(result.steps))
 cols[3].metric("Calls traced", len(result.spans))
 
 st.subheader("Checks")
-st.dataframe([{"Result": "pass" if c.ok else "FAIL", "Check": c.name, "Detail": c.detail} for c in result.checks],
-             hide_index=True, width="stretch", key="run-checks",
-             column_config={"Result": st.column_config.TextColumn(width="small"),
-                            "Check": st.column_config.TextColumn(width="medium"),
-                            "Detail": st.column_config.TextColumn(width="large")})
+table([{"Result": "pass" if c.ok else "FAIL", "Check": c.name, "Detail": c.detail} for c in result.checks],
+      "run-checks")
 st.subheader("Path of this run")
 try:
     rendered = render(case, run_values, highlight=run_highlight(result))
