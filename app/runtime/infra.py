@@ -464,27 +464,41 @@ class Infra:
         oac = cf.create_origin_access_control(OriginAccessControlConfig={
             "Name": self.ctx.name(f"{bucket[-40:]}-oac"), "Description": comment, "SigningProtocol": "sigv4",
             "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]
+        origin = {"Id": "origin", "DomainName": f"{bucket}.s3.{self.session.region}.amazonaws.com",
+                  "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": oac["Id"]}
+        dist = self._distribution(origin, comment, default_root, cache_policy, trusted_key_groups)
+        policy = oac_bucket_policy(bucket, dist["ARN"])
+        self._client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        edge = self.ctx.planes.cloudfront(dist["Id"], clock=self.ctx.clock)
+        return Distribution(dist["Id"], dist["ARN"], dist["DomainName"], bucket, policy, edge)
+
+    def cloudfront_custom_origin(self, domain: str, fetch: Callable[[str], tuple[int, bytes, dict]], *,
+                                 comment: str, cache_policy: facts.Fact = facts.CF_CACHING_OPTIMIZED) -> Distribution:
+        """A distribution in front of an HTTP origin (a load balancer's DNS name); ``fetch(path)`` is how the
+        edge reaches that origin on this backend (its data plane), answering ``(status, body, headers)``."""
+        origin = {"Id": "origin", "DomainName": domain, "CustomOriginConfig": {
+            "HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}
+        dist = self._distribution(origin, comment, None, cache_policy, ())
+        edge = self.ctx.planes.cloudfront(dist["Id"], clock=self.ctx.clock,
+                                          origin_fetch=lambda _domain, key: fetch("/" + key))
+        return Distribution(dist["Id"], dist["ARN"], dist["DomainName"], "", {}, edge)
+
+    def _distribution(self, origin: dict, comment: str, default_root: str | None, cache_policy: facts.Fact,
+                      trusted_key_groups: Iterable[str]) -> dict:
         behavior: dict[str, Any] = {"TargetOriginId": "origin", "ViewerProtocolPolicy": "redirect-to-https",
                                     "CachePolicyId": cache_policy.value["id"]}
         groups = list(trusted_key_groups)
         if groups:
             behavior["TrustedKeyGroups"] = {"Enabled": True, "Quantity": len(groups), "Items": groups}
-        config: dict[str, Any] = {
-            "CallerReference": uuid.uuid4().hex, "Comment": comment, "Enabled": True,
-            "Origins": {"Quantity": 1, "Items": [{
-                "Id": "origin", "DomainName": f"{bucket}.s3.{self.session.region}.amazonaws.com",
-                "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": oac["Id"]}]},
-            "DefaultCacheBehavior": behavior}
+        config: dict[str, Any] = {"CallerReference": uuid.uuid4().hex, "Comment": comment, "Enabled": True,
+                                  "Origins": {"Quantity": 1, "Items": [origin]}, "DefaultCacheBehavior": behavior}
         if default_root:
             config["DefaultRootObject"] = default_root
-        dist = cf.create_distribution_with_tags(DistributionConfigWithTags={
+        dist = self._client("cloudfront").create_distribution_with_tags(DistributionConfigWithTags={
             "DistributionConfig": config,
             "Tags": {"Items": [{"Key": k, "Value": v} for k, v in self.session.tags.items()]}})["Distribution"]
-        policy = oac_bucket_policy(bucket, dist["ARN"])
-        self._client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-        edge = self.ctx.planes.cloudfront(dist["Id"], clock=self.ctx.clock)
         self.ctx.deployed.update(cloudfront_ttl_s=cache_policy.value["DefaultTTL"])
-        return Distribution(dist["Id"], dist["ARN"], dist["DomainName"], bucket, policy, edge)
+        return dist
 
 
 # -- policy documents -----------------------------------------------------------------------------
