@@ -127,7 +127,8 @@ class CaseParts:
     ``case`` (story, toggles, diagram), ``model`` (``model.py``: the latency and cost model),
     ``pipeline`` (``pipeline.py``: ``build_pipeline(values, **options)``), ``run_view``
     (``run_view.py``: the Run page's options of the case and the renderers of its
-    artifacts). A part the case does not have is None; each is imported on first use.
+    artifacts), ``questions`` (``questions.json``: the exam questions of the case). A part the
+    case does not have is None; each is imported on first use.
     """
 
     def __init__(self, case: Case) -> None:
@@ -144,6 +145,13 @@ class CaseParts:
     @cached_property
     def run_view(self):
         return case_module(self.case, "run_view")
+
+    @cached_property
+    def questions(self):
+        """The case's exam questions (``questions.json`` in its folder, see app.core.questions), or None."""
+        from app.core.questions import load_questions
+
+        return load_questions(self.case)
 
     def __repr__(self) -> str:
         return f"CaseParts({self.case.id!r})"
