@@ -19,6 +19,7 @@ SECTIONS = (
     ("dataplanes", "app.bench.dataplanes"),
     ("engine", "app.bench.engine"),
     ("runtime", "app.bench.runtime"),
+    ("runs", "app.bench.runs"),
 )
 
 

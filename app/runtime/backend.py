@@ -113,6 +113,7 @@ class MotoBackend:
         self.endpoint_url = f"http://{self.host}:{self.port}"
         self.start_ms = 0.0
         self._server = None
+        self._sender = None
 
     def start(self) -> None:
         t0 = time.perf_counter()
@@ -125,6 +126,14 @@ class MotoBackend:
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self.start_ms = (time.perf_counter() - t0) * 1000
+
+    def sender(self):
+        """SDK calls to this server answered by its application in-process (app.runtime.transport)."""
+        if self._sender is None:
+            from app.runtime.transport import InProcessSender
+
+            self._sender = InProcessSender(self._server._server.app, self.endpoint_url, self.host, self.port)
+        return self._sender
 
     def stop(self) -> None:
         if self._server is not None:
@@ -158,6 +167,14 @@ def forget_account(account_id: str) -> int:
     if _backend is not None:
         _backend.inbox.forget(account_id)
     return dropped
+
+
+def in_process_sender(endpoint_url: str | None):
+    """The in-process sender when ``endpoint_url`` is this process's running server, else None."""
+    if _backend is None or _backend._server is None or endpoint_url is None \
+            or endpoint_url.rstrip("/") != _backend.endpoint_url:
+        return None
+    return _backend.sender()
 
 
 def backend_started() -> bool:

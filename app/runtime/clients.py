@@ -237,6 +237,11 @@ class Clients:
         events.register("after-call", after)
         if self.pin_account:
             events.register("before-send", pin)
+        from app.runtime.backend import in_process_sender
+
+        sender = in_process_sender(self.endpoint_url)
+        if sender is not None:      # the embedded server, answered without a socket
+            events.register("before-send", sender)
 
 
     def _tag_bucket(self, client, call: "Call | None") -> None:
