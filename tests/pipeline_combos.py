@@ -1,12 +1,12 @@
 """Runs pipeline toggle combinations in a fresh process and prints one JSON line per run.
 
 ``python tests/pipeline_combos.py CASE INDEX,INDEX,...`` where the indexes point into
-:func:`combinations` of that case. Used by tests/test_pipeline_combinations.py to spread
+:func:`combinations` of that case: a covering set in which every pair of values of any two
+on/off or choice toggles runs together at least once (see tests/pairwise.py). Used by tests/test_pipeline_combinations.py to spread
 the runs over two processes, each with its own embedded moto server.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 import time
@@ -19,14 +19,19 @@ if str(ROOT) not in sys.path:
 TRAFFIC_REQUESTS = 24
 
 
+def toggle_domains(case) -> dict[str, tuple]:
+    """The values each on/off or choice toggle of ``case`` can take."""
+    return {t.key: (False, True) if t.kind == "bool" else tuple(t.choices)
+            for t in case.toggles if t.kind in ("bool", "choice")}
+
+
 def combinations(case_id: str) -> list[dict]:
-    """Every combination of the case's on/off and choice toggles (the full product)."""
+    """Toggle values covering every pair of values of the case's on/off and choice toggles."""
     from app.core.cases import get_case
+    from tests.pairwise import pairwise
 
     case = get_case(case_id)
-    varied = [t for t in case.toggles if t.kind in ("bool", "choice")]
-    return [case.resolve(dict(zip((t.key for t in varied), combo)))
-            for combo in itertools.product(*[(False, True) if t.kind == "bool" else t.choices for t in varied])]
+    return [case.resolve(row) for row in pairwise(toggle_domains(case))]
 
 
 def run_one(case_id: str, values: dict) -> dict:
