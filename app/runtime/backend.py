@@ -197,6 +197,7 @@ def _install_hooks(inbox: Inbox) -> None:
     if _hooks_installed:
         return
     import moto
+    from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
@@ -252,6 +253,14 @@ def _install_hooks(inbox: Inbox) -> None:
         original_shard_add(self, old, new)
         inbox.mark_table(self.account_id, self.table.region_name, self.table.name)
 
+    # The server looks a request's host up in moto's package folder listing, read from disk on
+    # every request; the folder does not change while the process runs.
+    modules = tuple(moto_backends.list_of_moto_modules())
+
+    def list_of_moto_modules():
+        return modules
+
+    moto_backends.list_of_moto_modules = list_of_moto_modules
     notifications._get_s3_event = get_s3_event
     notifications._invoke_awslambda = invoke_awslambda
     sns_models.Subscription.publish = sub_publish
@@ -263,6 +272,7 @@ def _install_hooks(inbox: Inbox) -> None:
 
 def check_hooks() -> dict[str, bool]:
     """Which hooks are in place (a test asserts all are, so a moto upgrade fails loudly)."""
+    from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
@@ -270,6 +280,7 @@ def check_hooks() -> dict[str, bool]:
     from moto.sqs import models as sqs_models
 
     return {
+        "moto_modules": moto_backends.list_of_moto_modules.__module__ == __name__,
         "s3_event": notifications._get_s3_event.__module__ == __name__,
         "s3_lambda": notifications._invoke_awslambda.__module__ == __name__,
         "sns_lambda": lambda_models.LambdaBackend.send_sns_message.__module__ == __name__,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Iterator
 
 
@@ -30,7 +30,26 @@ class Span:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The span as plain data (a copy: later changes to the span do not show in it)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in _SPAN_FIELDS}
+
+
+def _plain(value: Any) -> Any:
+    # what dataclasses.asdict makes of a value, without its generic deep copy of every leaf
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
+
+
+_SPAN_FIELDS = fields(Span)
 
 
 class Trace:
