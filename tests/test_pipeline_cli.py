@@ -53,3 +53,25 @@ def test_run_refuses_a_bad_toggle_value(capsys):
     code = main(["run", "global-blog", "--set", "replica_region=mars-1", "--json"])
     err = capsys.readouterr().err
     assert code == 2 and "eu-west-1" in err
+
+
+@pytest.mark.slow
+def test_bench_runs_times_every_case_with_a_pipeline(capsys, monkeypatch):
+    from app.bench import runs
+    from app.core.cases import all_cases
+    from app.runtime.pipeline import load_pipeline
+
+    monkeypatch.setattr(runs, "REPEAT", 1)     # the shape of the section, not this machine's speed
+    assert main(["bench", "--only", "runs", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    section = report["runs"]
+    with_pipeline = {c.id for c in all_cases() if load_pipeline(c, c.resolve()) is not None}
+    assert set(section) - {"targets"} == with_pipeline
+    for case_id in with_pipeline:
+        figures = section[case_id]
+        assert figures["all_ok"], figures
+        assert figures["median_ms"] > 0
+        assert figures["target_ms"] == runs.TARGETS_MS.get(case_id, runs.DEFAULT_TARGET_MS)
+        assert figures["met"] == (figures["median_ms"] <= figures["target_ms"])
+        assert section["targets"][f"{case_id}_median_ms"]["met"] == figures["met"]
+    assert "machine" in report and set(report) & {"diagrams", "engine"} == set()

@@ -217,3 +217,29 @@ def test_a_closed_session_leaves_no_state_in_moto():
     assert any(s.account_id in b.keys() for b in BackendDict._instances)
     s.close()
     assert not any(s.account_id in b.keys() for b in BackendDict._instances)
+
+
+def test_sdk_calls_reach_the_server_in_process_and_presigned_urls_over_http(runtime_session, monkeypatch):
+    import socket
+    import urllib.request
+
+    s3 = runtime_session.clients.client("s3")
+    bucket = runtime_session.name("wire")
+    s3.create_bucket(Bucket=bucket)
+    opened = []
+    real = socket.create_connection
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: opened.append(a[0]) or real(*a, **k))
+    body = bytes(range(256)) * 40
+    s3.put_object(Bucket=bucket, Key="dir/naïve name.bin", Body=body, Metadata={"my_key": "v"})
+    got = s3.get_object(Bucket=bucket, Key="dir/naïve name.bin")
+    assert got["Body"].read() == body and got["ContentLength"] == len(body)
+    assert got["Metadata"] == {"my_key": "v"}
+    assert s3.head_object(Bucket=bucket, Key="dir/naïve name.bin")["ContentLength"] == len(body)
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket=bucket, Key="absent")
+    assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+    assert opened == []        # answered without a socket
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dir/naïve name.bin"})
+    with urllib.request.urlopen(url) as resp:       # a plain HTTP client goes to the server's port
+        assert resp.read() == body
+    assert opened

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSResponse
+from moto.core.request import (PRESERVED_HEADER_NAMES_ENVIRON_KEY, environ_key_for_header,
+                               should_preserve_original_header_name)
 from urllib3 import HTTPHeaderDict
 
 
@@ -86,18 +88,27 @@ class InProcessSender:
             "REMOTE_PORT": 0, "SERVER_NAME": self.host, "SERVER_PORT": self.port, "SERVER_PROTOCOL": "HTTP/1.1",
             "HTTP_HOST": url.netloc,
         }
-        for name, value in request.headers.items():
-            if isinstance(value, bytes):
-                value = value.decode("latin-1")
-            key = name.upper().replace("-", "_")
-            if "_" in name or key == "TRANSFER_ENCODING":
-                # the server drops underscored names (as werkzeug does); the body is already whole
-                continue
-            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                env[key] = value
-            else:
-                key = f"HTTP_{key}"
-                env[key] = f"{env[key]},{value}" if key in env and key != "HTTP_HOST" else value
+        headers = [(name, value.decode("latin-1") if isinstance(value, bytes) else value)
+                   for name, value in request.headers.items()]
+        for name, value in headers:
+            key = environ_key_for_header(name)
+            if "_" in name or key == "HTTP_TRANSFER_ENCODING":
+                continue   # dropped as the server drops them; the body here is already whole
+            if key.startswith("HTTP_") and key in env and key != "HTTP_HOST":
+                value = f"{env[key]},{value}"
+            env[key] = value.replace("\r\n", "")
+        # as the server's request handler does: S3 metadata names keep their underscores
+        dashed = {environ_key_for_header(name) for name, _ in headers if "_" not in name}
+        names: dict[str, str] = {}
+        values: dict[str, list[str]] = {}
+        for name, value in headers:
+            key = environ_key_for_header(name)
+            if should_preserve_original_header_name(name) and key not in dashed:
+                names.setdefault(key, name)
+                values.setdefault(key, []).append(value.replace("\r\n", ""))
+        for key, key_values in values.items():
+            env[key] = ",".join(key_values)
+        env[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
         env["CONTENT_LENGTH"] = str(len(body))
         return env
 
