@@ -2,8 +2,9 @@
 
 ``python tests/pipeline_combos.py CASE INDEX,INDEX,...`` where the indexes point into
 :func:`combinations` of that case: a covering set in which every pair of values of any two
-on/off or choice toggles runs together at least once (see tests/pairwise.py). Used by tests/test_pipeline_combinations.py to spread
-the runs over two processes, each with its own embedded moto server.
+on/off or choice toggles runs together at least once (see tests/pairwise.py). Used by
+tests/test_pipeline_combinations.py to spread the runs over two processes, each with its own
+embedded moto server.
 """
 from __future__ import annotations
 
