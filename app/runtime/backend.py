@@ -21,6 +21,7 @@ written for and :func:`check_hooks` fails loudly when they no longer fit.
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import os
 import socket
@@ -199,6 +200,7 @@ def _install_hooks(inbox: Inbox) -> None:
     import moto
     from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
+    from moto.cognitoidp import models as cognito_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
@@ -261,6 +263,9 @@ def _install_hooks(inbox: Inbox) -> None:
         return modules
 
     moto_backends.list_of_moto_modules = list_of_moto_modules
+    # Every user pool imports the same signing key shipped with moto, checking the RSA key each
+    # time (about 100 ms); it is imported once and shared, as its content already is.
+    cognito_models.jwk = _SharedKeys(cognito_models.jwk)
     notifications._get_s3_event = get_s3_event
     notifications._invoke_awslambda = invoke_awslambda
     sns_models.Subscription.publish = sub_publish
@@ -270,16 +275,43 @@ def _install_hooks(inbox: Inbox) -> None:
     _hooks_installed = True
 
 
+class _SharedKeys:
+    """joserfc's ``jwk`` module, with ``RSAKey.import_key`` remembering keys it imported from a dict."""
+
+    def __init__(self, module) -> None:
+        self._module = module
+        imported: dict[str, Any] = {}
+        lock = threading.Lock()
+
+        class RSAKey(module.RSAKey):
+            @classmethod
+            def import_key(cls, value, *args, **kwargs):
+                if args or kwargs or not isinstance(value, dict):
+                    return module.RSAKey.import_key(value, *args, **kwargs)
+                key = json.dumps(value, sort_keys=True)
+                with lock:
+                    if key not in imported:
+                        imported[key] = module.RSAKey.import_key(value)
+                    return imported[key]
+
+        self.RSAKey = RSAKey
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
 def check_hooks() -> dict[str, bool]:
     """Which hooks are in place (a test asserts all are, so a moto upgrade fails loudly)."""
     from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
+    from moto.cognitoidp import models as cognito_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
     from moto.sqs import models as sqs_models
 
     return {
+        "cognito_key": isinstance(cognito_models.jwk, _SharedKeys),
         "moto_modules": moto_backends.list_of_moto_modules.__module__ == __name__,
         "s3_event": notifications._get_s3_event.__module__ == __name__,
         "s3_lambda": notifications._invoke_awslambda.__module__ == __name__,
