@@ -17,9 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TRAFFIC_REQUESTS = 24
-
-
 def toggle_domains(case) -> dict[str, tuple]:
     """The values each on/off or choice toggle of ``case`` can take."""
     return {t.key: (False, True) if t.kind == "bool" else tuple(t.choices)
@@ -35,20 +32,12 @@ def combinations(case_id: str) -> list[dict]:
     return [case.resolve(row) for row in pairwise(toggle_domains(case))]
 
 
-def run_one(case_id: str, values: dict) -> dict:
+def run_one(case_id: str, values: dict, **options) -> dict:
+    """One run of the case with these toggle values and run options (a shorter traffic run...)."""
     from app.core.cases import get_case
-    from app.runtime.pipeline import run_pipeline
+    from app.runtime.pipeline import load_pipeline, run_pipeline
 
-    case = get_case(case_id)
-    if case_id == "todo-api":
-        from patterns.todo_api.pipeline import build_pipeline
-        from patterns.todo_api.traffic import Workload
-
-        pipeline = build_pipeline(values, Workload(requests=TRAFFIC_REQUESTS))
-    else:
-        from app.runtime.pipeline import load_pipeline
-
-        pipeline = load_pipeline(case, values)
+    pipeline = load_pipeline(get_case(case_id), values, **options)
     started = time.perf_counter()
     result = run_pipeline(pipeline, values, check_leftovers=True)
     return {"case": case_id, "values": values, "ok": result.ok, "seconds": round(time.perf_counter() - started, 2),

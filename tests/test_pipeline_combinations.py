@@ -20,6 +20,7 @@ import pytest
 
 from app.core.cases import get_case
 from patterns.global_blog.case import REPLICA_REGIONS
+from patterns.todo_api.traffic import Workload
 from tests.pipeline_combos import combinations, run_one, toggle_domains
 from tests.test_pairwise import uncovered
 
@@ -34,7 +35,7 @@ def _failed(run: dict) -> str:
 
 @pytest.mark.parametrize("values", combinations("todo-api"), ids=lambda v: ",".join(f"{k}={v[k]}" for k in v))
 def test_todo_api_combination(values):
-    run = run_one("todo-api", values)
+    run = run_one("todo-api", values, workload=Workload(requests=24))
     assert run["ok"], _failed(run)
     names = {c["name"] for c in run["checks"]}
     assert ("stage cache answers repeated GETs without Lambda" in names) == values["api_cache"]
