@@ -162,3 +162,20 @@ S3_PRESIGNED_MAX_EXPIRY_S = fact(
     "A pre-signed URL signed with Signature Version 4 is valid at most 7 days.", S3_PRESIGNED)
 LAMBDA_MAX_TIMEOUT_S = fact(
     "lambda.max_timeout_s", 900, "s", "A Lambda function runs at most 15 minutes (900 seconds).", LAMBDA_LIMITS)
+
+# -- Elastic Load Balancing (Application Load Balancer) --------------------------------------------
+ALB_TARGET_GROUPS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html"
+ALB_HEALTH_CHECKS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html"
+ALB_HEALTH_INTERVAL_S = fact(
+    "elb.alb.health_check_interval_s", 30, "s",
+    "An ALB target group checks each target's health every 30 seconds by default (5 to 300 s).", ALB_HEALTH_CHECKS)
+ALB_HEALTHY_THRESHOLD = fact(
+    "elb.alb.healthy_threshold", 5, "checks",
+    "A target becomes healthy after 5 consecutive successful health checks by default.", ALB_HEALTH_CHECKS)
+ALB_DEREGISTRATION_DELAY_S = fact(
+    "elb.alb.deregistration_delay_s", 300, "s",
+    "A deregistered target drains in-flight requests for 300 seconds by default before it is removed.",
+    ALB_TARGET_GROUPS)
+ALB_ROUTING_ALGORITHM = fact(
+    "elb.alb.routing_algorithm", "round_robin", "",
+    "An ALB target group spreads requests round robin over its healthy targets by default.", ALB_TARGET_GROUPS)

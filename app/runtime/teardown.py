@@ -326,6 +326,63 @@ for _kind in (
     register_kind(_kind)
 
 
+# -- EC2, Auto Scaling and load balancers: groups first, then balancers, instances, templates, networks ---------
+def _elb_tags(elb, arn: str) -> dict:
+    found = elb.describe_tags(ResourceArns=[arn]).get("TagDescriptions", [])
+    return key_values(found[0].get("Tags")) if found else {}
+
+
+def _delete_load_balancer(elb, lb, w) -> None:
+    for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"]).get("Listeners", []):
+        ignore_missing(elb.delete_listener, ListenerArn=listener["ListenerArn"])
+    ignore_missing(elb.delete_load_balancer, LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def _running_instances(ec2, w):
+    for reservation in paged("describe_instances", "Reservations")(ec2, w):
+        for i in reservation["Instances"]:
+            if i["State"]["Name"] not in ("terminated", "shutting-down"):
+                yield i
+
+
+def _delete_vpc(ec2, vpc, w) -> None:
+    where = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    for sg in ec2.describe_security_groups(Filters=where).get("SecurityGroups", []):
+        if sg["GroupName"] != "default":
+            ignore_missing(ec2.delete_security_group, GroupId=sg["GroupId"])
+    for subnet in ec2.describe_subnets(Filters=where).get("Subnets", []):
+        ignore_missing(ec2.delete_subnet, SubnetId=subnet["SubnetId"])
+    ignore_missing(ec2.delete_vpc, VpcId=vpc["VpcId"])
+
+
+for _kind in (
+    Kind("autoscaling", "autoscaling",
+         lambda asg, w: [g for g in paged("describe_auto_scaling_groups", "AutoScalingGroups")(asg, w)
+                         if g.get("Status") != "Delete in progress"],
+         _field("AutoScalingGroupName"), lambda asg, g, w: key_values(g.get("Tags")),
+         lambda asg, g, w: ignore_missing(asg.delete_auto_scaling_group,
+                                          AutoScalingGroupName=g["AutoScalingGroupName"], ForceDelete=True)),
+    Kind("elbv2", "elbv2", paged("describe_load_balancers", "LoadBalancers"), _field("LoadBalancerName"),
+         lambda elb, lb, w: _elb_tags(elb, lb["LoadBalancerArn"]), _delete_load_balancer,
+         label=lambda lb: "loadbalancer/" + lb["LoadBalancerName"]),
+    Kind("elbv2", "elbv2", paged("describe_target_groups", "TargetGroups"), _field("TargetGroupName"),
+         lambda elb, tg, w: _elb_tags(elb, tg["TargetGroupArn"]),
+         lambda elb, tg, w: ignore_missing(elb.delete_target_group, TargetGroupArn=tg["TargetGroupArn"]),
+         label=lambda tg: "targetgroup/" + tg["TargetGroupName"]),
+    Kind("ec2", "ec2", _running_instances, _field("InstanceId"), lambda ec2, i, w: key_values(i.get("Tags")),
+         lambda ec2, i, w: ignore_missing(ec2.terminate_instances, InstanceIds=[i["InstanceId"]]),
+         label=lambda i: "instance/" + i["InstanceId"]),
+    Kind("ec2", "ec2", paged("describe_launch_templates", "LaunchTemplates"), _field("LaunchTemplateName"),
+         lambda ec2, lt, w: key_values(lt.get("Tags")),
+         lambda ec2, lt, w: ignore_missing(ec2.delete_launch_template, LaunchTemplateId=lt["LaunchTemplateId"]),
+         label=lambda lt: "launch-template/" + lt["LaunchTemplateName"]),
+    Kind("ec2", "ec2", lambda ec2, w: [v for v in ec2.describe_vpcs().get("Vpcs", []) if not v.get("IsDefault")],
+         _field("VpcId"), lambda ec2, v, w: key_values(v.get("Tags")), _delete_vpc,
+         label=lambda v: "vpc/" + v["VpcId"]),
+):
+    register_kind(_kind)
+
+
 # -- running the table ---------------------------------------------------------------------------
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, ClientError):

@@ -6,6 +6,7 @@
 - :mod:`.iam`: policy evaluation with policy variables and conditions; an S3 client guard.
 - :mod:`.identity`: Cognito identity pool ids and credentials.
 - :mod:`.tokens`: Cognito user-pool JWT verification shared by the authorizer and the identity pool.
+- :mod:`.elb`: an Application Load Balancer forwarding to healthy targets; in-process web servers per target.
 
 Each is a plain class taking the boto3 clients, callables and :class:`~app.runtime.trace.Trace`
 it needs; none imports streamlit.
