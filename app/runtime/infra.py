@@ -523,7 +523,7 @@ class Infra:
                                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
         return lb, tg, listener["Listeners"][0]["ListenerArn"]
 
-    def load_balanced_group(self, base: str, app: Callable, *, desired: int = 2, max_size: int = 4,
+    def load_balanced_group(self, base: str, app: Callable, *, desired: int = 2, max_size: int = 4, min_size: int = 0,
                             instance_type: str = "t3.micro", health_path: str = "/health",
                             network: Network | None = None) -> LoadBalancedGroup:
         """An ALB in front of an EC2 Auto Scaling group (launch template, two subnets) whose instances
@@ -545,7 +545,7 @@ class Infra:
         asg.create_auto_scaling_group(
             AutoScalingGroupName=group, LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"],
                                                         "Version": "$Latest"},
-            MinSize=0, MaxSize=max_size, DesiredCapacity=desired, VPCZoneIdentifier=",".join(network.subnet_ids),
+            MinSize=min_size, MaxSize=max_size, DesiredCapacity=desired, VPCZoneIdentifier=",".join(network.subnet_ids),
             TargetGroupARNs=[tg["TargetGroupArn"]], HealthCheckType="ELB", HealthCheckGracePeriod=0)
         servers: dict[str, WebServer] = {}
 

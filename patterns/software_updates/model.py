@@ -97,3 +97,31 @@ def build(v: dict, ctx: Context) -> Plan:
              "Free tiers are not applied."]
     facts = {"instances": instances, "peak_origin_gbps": peak_gbps, "egress_gb": gb, "origin_gb": origin_gb}
     return Plan([rc], sheet, typical=rc.name, segments=[download], facts=facts, notes=notes)
+
+
+# -- pricing a run's release-day surge --------------------------------------------------------------
+_ZONES = {"us-east-1": "na", "us-west-2": "na", "eu-west-1": "eu", "eu-central-1": "eu", "ap-northeast-1": "jp",
+          "ap-southeast-2": "au", "sa-east-1": "sa"}
+
+
+def surge_cost(surge: dict, prices) -> CostSheet:
+    """The cost of one executed surge (its counted bytes, requests and instance-minutes) at the price book's
+    unit prices: CloudFront's transfer and requests per zone, or EC2's transfer out, plus the group's hours."""
+    sheet = CostSheet(prices)
+    minutes = surge["minutes"]
+    instance_hours = sum(m["instances_in_service"] for m in minutes) / 60
+    sheet.add("ec2.t3.micro", instance_hours, item="Instances (t3.micro, instance-minutes of the surge)")
+    sheet.add("elb.alb_hour", len(minutes) / 60)
+    origin_gb = sum(m["origin_bytes"] for m in minutes) / 1e9
+    sheet.add("elb.lcu_hour", origin_gb, item="ALB capacity units (processed bytes)")
+    share = {r: b / max(1, sum(surge["bytes_by_region"].values())) for r, b in surge["bytes_by_region"].items()}
+    if surge["served_by"] == "CloudFront":
+        for region, gb in ((r, b / 1e9) for r, b in surge["bytes_by_region"].items()):
+            sheet.add(f"cloudfront.dto.{_ZONES[region]}", gb, region=f"clients near {region}")
+            sheet.add(f"cloudfront.https.{_ZONES[region]}", surge["requests"] * share[region],
+                      region=f"clients near {region}")
+        sheet.add("cloudfront.origin_fetch", origin_gb, note="origin to CloudFront transfer is free")
+    else:
+        sheet.add("internet.egress", sum(surge["bytes_by_region"].values()) / 1e9,
+                  item="EC2 data transfer out to clients")
+    return sheet

@@ -12,7 +12,8 @@ metric of one period, decides the capacity as AWS describes target tracking:
   conservatively than out), never below the group's minimum or above its maximum;
 - ``DisableScaleIn`` in the policy disables scaling in.
 
-The decision is applied with ``set_desired_capacity`` in the backend, so the group
+The decision is applied with ``set_desired_capacity`` in the backend (or by ``apply(n)``,
+for a group whose targets must also be registered or deregistered), so the group
 launches or terminates instances there. Each decision is returned with its reason.
 
 Differences from AWS: periods are whatever the caller counts (a run compresses them);
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from app.runtime.trace import Trace
 
@@ -45,8 +46,10 @@ class Decision:
 class TargetTracking:
     """The target-tracking policy of one group, read from the backend (see the module docstring)."""
 
-    def __init__(self, autoscaling_client, group: str, *, scale_in_periods: int = 3, trace: Trace | None = None) -> None:
+    def __init__(self, autoscaling_client, group: str, *, scale_in_periods: int = 3, trace: Trace | None = None,
+                 apply: Callable[[int], Any] | None = None) -> None:
         self.client = autoscaling_client
+        self.apply = apply
         self.group = group
         self.scale_in_periods = scale_in_periods
         self.trace = trace if trace is not None else Trace()
@@ -92,8 +95,11 @@ class TargetTracking:
         if desired != in_service:
             with self.trace.span("autoscaling", "SetDesiredCapacity", self.group) as span:
                 span.detail.update(desired=desired, reason=reason)
-                self.client.set_desired_capacity(AutoScalingGroupName=self.group, DesiredCapacity=desired,
-                                                 HonorCooldown=False)
+                if self.apply is not None:
+                    self.apply(desired)
+                else:
+                    self.client.set_desired_capacity(AutoScalingGroupName=self.group, DesiredCapacity=desired,
+                                                     HonorCooldown=False)
         decision = Decision(period, metric_per_instance, in_service, desired, action, reason)
         self.decisions.append(decision)
         return decision
