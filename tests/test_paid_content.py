@@ -5,12 +5,10 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from app.cli import main
 from app.core.cases import get_case
 from app.runtime.pipeline import Pipeline, load_pipeline, run_pipeline
-from tests.conftest import APP_ENTRY
+from tests.runpage import open_run_page, press_run
 
 
 def _run(capsys, *sets: str) -> dict:
@@ -120,14 +118,9 @@ def test_the_private_key_never_reaches_the_function_environment(capsys):
 
 @pytest.mark.slow
 def test_run_page_shows_refusals_and_the_cache_trap():
-    at = AppTest.from_file(APP_ENTRY, default_timeout=300)
-    at.run()
-    at.switch_page("views/run.py").run()
-    at.selectbox(key="case").set_value("paid-content").run()
+    at = open_run_page("paid-content")
     at.toggle(key="toggle:paid-content:api_cache").set_value(True).run()
-    at.button(key="run-button").click().run()
-    assert not at.exception
-    passed, total = next(m.value for m in at.metric if m.label == "Checks passed").split(" / ")
+    passed, total = press_run(at)
     assert passed == total
     viewer = next(t.value for t in at.table if "Why refused" in t.value.columns)
     assert "key not in a trusted key group" in set(viewer["Why refused"])

@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from app.cli import main
 from patterns.software_updates.surge import Surge
-from tests.conftest import APP_ENTRY
+from tests.runpage import open_run_page, press_run
 
 
 def _run(capsys, cloudfront: str) -> dict:
@@ -53,14 +51,9 @@ def test_the_surge_adds_up_to_its_clients():
 
 @pytest.mark.slow
 def test_run_page_shows_the_surge_chart_and_its_cost():
-    at = AppTest.from_file(APP_ENTRY, default_timeout=300)
-    at.run()
-    at.switch_page("views/run.py").run()
-    at.selectbox(key="case").set_value("software-updates").run()
+    at = open_run_page("software-updates")
     at.slider(key="run:updates:clients").set_value(500).run()
-    at.button(key="run-button").click().run()
-    assert not at.exception
-    passed, total = next(m.value for m in at.metric if m.label == "Checks passed").split(" / ")
+    passed, total = press_run(at)
     assert passed == total
     assert next(m.value for m in at.metric if m.label == "Downloads") == "500"
     assert any("What this surge costs on AWS" in m.value for m in at.markdown)

@@ -22,7 +22,6 @@ The checks are in :mod:`patterns.global_blog.checks`.
 from __future__ import annotations
 
 import io
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
