@@ -1,7 +1,7 @@
 """The embedded AWS of this process: one moto server, shared by every session.
 
-:func:`get_backend` starts a ``ThreadedMotoServer`` on 127.0.0.1 at a free port the
-first time it is needed (thread-safe) and returns the same one afterwards. Each
+:func:`get_backend` starts a ``ThreadedMotoServer`` on 127.0.0.1 (never another interface) at a
+free port drawn at random the first time it is needed (thread-safe) and returns the same one afterwards. Each
 session works in its own AWS account on that server (see :mod:`app.runtime.session`),
 so there is never a reason to reset it: ``/moto-api/reset`` would wipe every account.
 
@@ -24,6 +24,7 @@ import collections
 import json
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MOTO_VERSION = "5.2.5"
+PORT_RANGE = (20_000, 60_999)     # the backend's port is drawn from here at random
 
 _lock = threading.Lock()
 _backend: "MotoBackend | None" = None
@@ -183,9 +185,18 @@ def backend_started() -> bool:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1 drawn at random from a wide range (not the next one the system would
+    hand out), so another local process cannot guess where the unauthenticated backend listens."""
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.randint(PORT_RANGE[0], PORT_RANGE[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on 127.0.0.1 between {PORT_RANGE[0]} and {PORT_RANGE[1]}")
 
 
 # -- hooks into moto ------------------------------------------------------------------
