@@ -15,6 +15,11 @@ inbox right after each of its own calls returns and runs the handlers in-process
 AWS sends (userIdentity, requestParameters, responseElements, sequencer); the
 server adds them, so SQS and SNS deliveries carry AWS's shape.
 
+moto also keeps every model object it ever made in its class's ``instances_tracked`` (for its
+dashboard and its reset, neither of which this app uses), so a finished session's functions,
+objects and items would stay in memory after its account was dropped; the server here does not
+track them, and a torn-down account's memory goes with it.
+
 These hooks depend on moto's internals; ``MOTO_VERSION`` is the version they were
 written for and :func:`check_hooks` fails loudly when they no longer fit.
 """
@@ -212,6 +217,7 @@ def _install_hooks(inbox: Inbox) -> None:
     from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
     from moto.cognitoidp import models as cognito_models
+    from moto.core import common_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
@@ -277,6 +283,13 @@ def _install_hooks(inbox: Inbox) -> None:
     # Every user pool imports the same signing key shipped with moto, checking the RSA key each
     # time (about 100 ms); it is imported once and shared, as its content already is.
     cognito_models.jwk = _SharedKeys(cognito_models.jwk)
+    def untracked_new(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    common_models.BaseModel.__new__ = untracked_new
+    from moto.core.model_instances import reset_model_data
+
+    reset_model_data()                   # what was made before the hooks is not held either
     notifications._get_s3_event = get_s3_event
     notifications._invoke_awslambda = invoke_awslambda
     sns_models.Subscription.publish = sub_publish
@@ -316,6 +329,7 @@ def check_hooks() -> dict[str, bool]:
     from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
     from moto.cognitoidp import models as cognito_models
+    from moto.core import common_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
@@ -324,6 +338,7 @@ def check_hooks() -> dict[str, bool]:
     return {
         "cognito_key": isinstance(cognito_models.jwk, _SharedKeys),
         "moto_modules": moto_backends.list_of_moto_modules.__module__ == __name__,
+        "untracked_models": common_models.BaseModel.__new__.__module__ == __name__,
         "s3_event": notifications._get_s3_event.__module__ == __name__,
         "s3_lambda": notifications._invoke_awslambda.__module__ == __name__,
         "sns_lambda": lambda_models.LambdaBackend.send_sns_message.__module__ == __name__,
