@@ -8,13 +8,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
+# Where `make run` listens: this machine only. A container that publishes the port sets ADDRESS=0.0.0.0.
+ADDRESS ?= 127.0.0.1
 SUDO   := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null 2>&1 && echo "sudo -n"))
 CAN_APT := $(shell command -v apt-get >/dev/null 2>&1 && ([ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null) && echo yes)
 
 .PHONY: run test setup graphviz chromium bench clean
 
 run: setup
-	$(PY) -m streamlit run app/ui/streamlit_app.py --server.port $(PORT) --server.headless true \
+	$(PY) -m streamlit run app/ui/streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT) \
+		--server.headless true \
 		--browser.gatherUsageStats false
 
 test: setup chromium

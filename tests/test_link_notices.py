@@ -32,8 +32,15 @@ def unescaped_markup(source: str) -> list[str]:
     """Markdown constructs that would act in ``source`` (a character not preceded by a backslash)."""
     bare = re.sub(r"\\.", "", source)                  # drop every escaped character
     found = [c for c in "*[]!<>`" if c in bare]
-    found += re.findall(r"https?://|www\.|:[a-z]+\[|(?<![A-Za-z0-9])_\w", bare)
+    found += re.findall(r":[a-z]+\[|(?<![A-Za-z0-9])_\w", bare)
+    # bare URLs become links after escapes are read, unless something joins them to the text before
+    found += re.findall(r"(?<!\u2060)(?:https?:|www\.)", re.sub(r"\\(.)", r"\1", source))
     return found
+
+
+def as_text(source: str) -> str:
+    """What the reader sees of ``source``: escapes read, invisible word joiners dropped."""
+    return re.sub(r"\\(.)", r"\1", source).replace("\u2060", "")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -44,13 +51,13 @@ def test_markdown_and_html_in_a_link_are_shown_as_text(page):
     assert len(shown) == 2
     for source in shown:
         assert unescaped_markup(source) == [], source
-    text = " ".join(re.sub(r"\\(.)", r"\1", s) for s in shown)
+    text = " ".join(as_text(s) for s in shown)
     assert repr(HOSTILE) in text and "**k**" in text       # every character is still there, as text
 
     at = open_page(page, case=HOSTILE)
     assert not at.exception
     [source] = notices(at)
-    assert unescaped_markup(source) == [] and HOSTILE in re.sub(r"\\(.)", r"\1", source)
+    assert unescaped_markup(source) == [] and HOSTILE in as_text(source)
 
 
 @pytest.mark.parametrize("page", PAGES)

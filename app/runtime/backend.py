@@ -1,7 +1,7 @@
 """The embedded AWS of this process: one moto server, shared by every session.
 
-:func:`get_backend` starts a ``ThreadedMotoServer`` on 127.0.0.1 at a free port the
-first time it is needed (thread-safe) and returns the same one afterwards. Each
+:func:`get_backend` starts a ``ThreadedMotoServer`` on 127.0.0.1 (never another interface) at a
+free port drawn at random the first time it is needed (thread-safe) and returns the same one afterwards. Each
 session works in its own AWS account on that server (see :mod:`app.runtime.session`),
 so there is never a reason to reset it: ``/moto-api/reset`` would wipe every account.
 
@@ -15,6 +15,11 @@ inbox right after each of its own calls returns and runs the handlers in-process
 AWS sends (userIdentity, requestParameters, responseElements, sequencer); the
 server adds them, so SQS and SNS deliveries carry AWS's shape.
 
+moto also keeps every model object it ever made in its class's ``instances_tracked`` (for its
+dashboard and its reset, neither of which this app uses), so a finished session's functions,
+objects and items would stay in memory after its account was dropped; the server here does not
+track them, and a torn-down account's memory goes with it.
+
 These hooks depend on moto's internals; ``MOTO_VERSION`` is the version they were
 written for and :func:`check_hooks` fails loudly when they no longer fit.
 """
@@ -24,6 +29,7 @@ import collections
 import json
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MOTO_VERSION = "5.2.5"
+PORT_RANGE = (20_000, 60_999)     # the backend's port is drawn from here at random
 
 _lock = threading.Lock()
 _backend: "MotoBackend | None" = None
@@ -183,9 +190,18 @@ def backend_started() -> bool:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1 drawn at random from a wide range (not the next one the system would
+    hand out), so another local process cannot guess where the unauthenticated backend listens."""
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.randint(PORT_RANGE[0], PORT_RANGE[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on 127.0.0.1 between {PORT_RANGE[0]} and {PORT_RANGE[1]}")
 
 
 # -- hooks into moto ------------------------------------------------------------------
@@ -201,6 +217,7 @@ def _install_hooks(inbox: Inbox) -> None:
     from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
     from moto.cognitoidp import models as cognito_models
+    from moto.core import common_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
@@ -266,6 +283,13 @@ def _install_hooks(inbox: Inbox) -> None:
     # Every user pool imports the same signing key shipped with moto, checking the RSA key each
     # time (about 100 ms); it is imported once and shared, as its content already is.
     cognito_models.jwk = _SharedKeys(cognito_models.jwk)
+    def untracked_new(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    common_models.BaseModel.__new__ = untracked_new
+    from moto.core.model_instances import reset_model_data
+
+    reset_model_data()                   # what was made before the hooks is not held either
     notifications._get_s3_event = get_s3_event
     notifications._invoke_awslambda = invoke_awslambda
     sns_models.Subscription.publish = sub_publish
@@ -305,6 +329,7 @@ def check_hooks() -> dict[str, bool]:
     from moto import backends as moto_backends
     from moto.awslambda import models as lambda_models
     from moto.cognitoidp import models as cognito_models
+    from moto.core import common_models
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
@@ -313,6 +338,7 @@ def check_hooks() -> dict[str, bool]:
     return {
         "cognito_key": isinstance(cognito_models.jwk, _SharedKeys),
         "moto_modules": moto_backends.list_of_moto_modules.__module__ == __name__,
+        "untracked_models": common_models.BaseModel.__new__.__module__ == __name__,
         "s3_event": notifications._get_s3_event.__module__ == __name__,
         "s3_lambda": notifications._invoke_awslambda.__module__ == __name__,
         "sns_lambda": lambda_models.LambdaBackend.send_sns_message.__module__ == __name__,

@@ -253,6 +253,32 @@ class SessionRegistry:
         self._factory = factory or RuntimeSession.moto
         self._sessions: dict[str, RuntimeSession] = {}
         self._lock = threading.Lock()
+        self._runs: dict[str, threading.Lock] = {}     # one run in flight per key
+
+    # -- one run at a time per key: a second press of Run must not share the first one's account --
+    def _run_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            return self._runs.setdefault(key, threading.Lock())
+
+    def claim_run(self, key: str) -> bool:
+        """True when no run of ``key`` is in flight (the caller now holds it until :meth:`release_run`)."""
+        return self._run_lock(key).acquire(blocking=False)
+
+    def release_run(self, key: str) -> None:
+        """End the run of ``key``; a session its run closed is dropped (its memory goes with it)."""
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is not None and session.closed:
+                del self._sessions[key]
+        self._run_lock(key).release()
+
+    def wait_run(self, key: str, timeout: float) -> bool:
+        """Wait until the run of ``key`` in flight ends; False when it is still running after ``timeout``."""
+        lock = self._run_lock(key)
+        if not lock.acquire(timeout=timeout):
+            return False
+        lock.release()
+        return True
 
     def get(self, key: str) -> RuntimeSession:
         """The session for ``key`` (a new one when there is none); reaps idle sessions first."""
@@ -272,7 +298,7 @@ class SessionRegistry:
     def reap_idle(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
         with self._lock:
-            idle = [k for k, s in self._sessions.items() if now - s.last_used > self.idle_s]
+            idle = [k for k, s in self._sessions.items() if s.closed or now - s.last_used > self.idle_s]
             sessions = [self._sessions.pop(k) for k in idle]
         for s in sessions:
             s.close()

@@ -3,10 +3,17 @@
 Kept out of the page file so the pieces are plain functions of a run result. Step
 times are measured on this machine (labelled "executed (this machine)"); the latency
 and cost engine's figures for the same configuration are labelled "modelled".
+
+:func:`press_run` makes a press of Run while this session's run is in flight wait for
+that run instead of starting a second one in the same account. Streamlit answers the
+second press by stopping the first script run at its next drawing call and starting a
+new one at once; :func:`keep_running` lets the first run go on to its end (drawing
+nothing more), so its result is kept for the page the second press shows.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+import threading
+from typing import Any, Callable, Iterable
 
 import plotly.graph_objects as go
 
@@ -17,6 +24,77 @@ MODELLED = "modelled"
 PHASE_COLORS = {"deploy": "#868e96", "drive": "#1c7ed6", "verify": "#2f9e44", "teardown": "#adb5bd"}
 STATUS_MARK = {"ok": ":material/check_circle:", "error": ":material/error:", "skipped": ":material/skip_next:"}
 STATUS_TEXT = {"ok": "", "error": " (failed)", "skipped": " (skipped)"}
+
+
+WAIT_S = 900.0
+_HANDOFF_MAX = 32
+_handoff: dict[str, dict[str, Any]] = {}     # results of runs whose script run was stopped, by session
+_handoff_lock = threading.Lock()
+_current = threading.local()
+
+
+def keep_result(name: str, value: Any) -> None:
+    """``st.session_state[name] = value``; when Streamlit has stopped this script run for a new one
+    (Run pressed again), the value is handed to that new run instead, which is waiting for it."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+    try:
+        st.session_state[name] = value
+    except ScriptControlException:
+        key = getattr(_current, "key", None)
+        if key is not None:
+            with _handoff_lock:
+                _handoff.setdefault(key, {})[name] = value
+                while len(_handoff) > _HANDOFF_MAX:      # a stopped run nobody waits for
+                    _handoff.pop(next(iter(_handoff)))
+        raise
+
+
+def press_run(session_key: str, run: Callable[[], None]) -> bool:
+    """Call ``run`` unless a run of this session is in flight; then wait for that one to end, saying so,
+    and return False (the page then shows the result that run kept)."""
+    import streamlit as st
+
+    from app.runtime.session import registry
+
+    runs = registry()
+    if not runs.claim_run(session_key):
+        with st.spinner("Run was pressed while this session's run is still in flight: waiting for that run to "
+                        "finish (one run at a time per session); its results appear below."):
+            runs.wait_run(session_key, WAIT_S)
+        with _handoff_lock:
+            kept = _handoff.pop(session_key, {})
+        for name, value in kept.items():
+            st.session_state[name] = value
+        st.info("Run was pressed again while a run was in flight; no second run was started. The results below "
+                "are those of the run in flight.", icon=":material/hourglass_bottom:")
+        return False
+    _current.key = session_key
+    try:
+        run()
+    finally:
+        _current.key = None
+        runs.release_run(session_key)
+    return True
+
+
+def keep_running(draw: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``draw`` for a run's progress, made harmless once Streamlit has stopped this script run: the
+    run goes on to its teardown and its result, and only the drawing stops."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+    stopped = False
+
+    def guarded(step: Any) -> None:
+        nonlocal stopped
+        if stopped:
+            return
+        try:
+            draw(step)
+        except ScriptControlException:
+            stopped = True
+    return guarded
 
 
 def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:

@@ -31,10 +31,17 @@ PAGE_KEY = "_page"            # set by the entry point to the page being shown
 _MARKUP = re.compile(r"[\\`*\[\]<>!$~|{}&#^]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[:@](?=\S)|(?<=\bwww)\.|^[-+=]")
 
 
+_AUTOLINK = re.compile(r"(?i)(?=\b(?:https?:|ftp:|mailto:|www\.))|(?<=@)")
+WORD_JOINER = "\u2060"
+
+
 def plain(text: Any) -> str:
     """``text`` as Markdown that shows exactly these characters, on one line: what could start
-    emphasis, a link, an image, HTML, a formula or a directive is escaped with a backslash."""
-    return _MARKUP.sub(lambda m: "\\" + m.group(0), " ".join(str(text).split()))
+    emphasis, a link, an image, HTML, a formula or a directive is escaped with a backslash. Bare
+    URLs and e-mail addresses, which the renderer turns into links after escapes are read, get an
+    invisible word joiner before them (or after the @), which keeps them text."""
+    one_line = " ".join(str(text).split())
+    return _MARKUP.sub(lambda m: "\\" + m.group(0), _AUTOLINK.sub(WORD_JOINER, one_line))
 
 
 _STICKY = "_sticky:"

@@ -2,18 +2,23 @@
 
 An upload is refused, with a message naming what is accepted, when it is empty,
 larger than the size limit, not an image Pillow can read, in a format the
-thumbnail function does not handle, or larger than the pixel limit (a guard
-against decompression bombs). Nothing is written anywhere before this passes.
+thumbnail function does not handle, larger than the pixel limit or than the memory
+bound once decoded (guards against decompression bombs, sized for a demo that many
+people share), so long and thin that it cannot be shown, or when its data cannot be
+decoded in full (the reason is given). Nothing is written anywhere before this passes.
 """
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 16_000_000                    # a 16-megapixel photo; more only costs a shared server memory
+MAX_DECODED_BYTES = 64 * 1024 * 1024       # the decoded first frame (pixels x bytes per pixel)
+MAX_ASPECT = 50                            # longest side at most 50 times the shortest, so it can be shown
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 SAMPLE_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mountain-lake.png"
 
@@ -65,20 +70,44 @@ def validate_image(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOA
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 fmt, (width, height) = img.format, img.size
-                if width * height > MAX_PIXELS:
-                    raise UploadRejected(f"{name} is {width}x{height} pixels, over the limit of "
-                                         f"{MAX_PIXELS // 1_000_000} megapixels.")
-                img.verify()
+                _check_size(name, width, height, img.mode)
+                img.load()                   # decode it all now: what cannot be decoded is refused here
     except UploadRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise UploadRejected(f"{name} is {size}, over the limit of {MAX_PIXELS // 1_000_000} megapixels.") from None
+    except UnidentifiedImageError:
         raise UploadRejected(f"{name} is not an image that can be read: upload {accepted_text(max_bytes)}.") from None
-    except Exception as exc:  # truncated or corrupt files fail in verify() with various errors
-        raise UploadRejected(f"{name} is damaged or not an image ({type(exc).__name__}): "
+    except Exception as exc:  # truncated or corrupt data fails while decoding, with various errors
+        raise UploadRejected(f"{name} is damaged and cannot be decoded ({type(exc).__name__}: {exc}): "
                              f"upload {accepted_text(max_bytes)}.") from None
     if fmt not in FORMATS:
         raise UploadRejected(f"{name} is a {fmt} image: upload {accepted_text(max_bytes)}.")
     return ImageUpload(name=name, data=bytes(data), format=fmt, width=width, height=height)
+
+
+def _check_size(name: str, width: int, height: int, mode: str) -> None:
+    """Refuse, before decoding, what would take too much memory or could not be shown."""
+    from PIL import Image
+
+    if width < 1 or height < 1:
+        raise UploadRejected(f"{name} is {width}x{height} pixels: an image has at least one pixel each way.")
+    if width * height > MAX_PIXELS:
+        raise UploadRejected(f"{name} is {width}x{height} pixels, over the limit of "
+                             f"{MAX_PIXELS // 1_000_000} megapixels.")
+    try:
+        bits = Image.getmodebands(mode) * (16 if mode.startswith("I;16") else 32 if mode in ("I", "F") else 8)
+    except (KeyError, ValueError):
+        bits = 32
+    decoded = width * height * bits // 8
+    if decoded > MAX_DECODED_BYTES:
+        raise UploadRejected(f"{name} is {width}x{height} pixels in {mode}, {_human(decoded)} once decoded, over "
+                             f"the limit of {_human(MAX_DECODED_BYTES)}: upload a smaller image.")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise UploadRejected(f"{name} is {width}x{height} pixels: its longest side may be at most {MAX_ASPECT} "
+                             "times its shortest, so that it and its thumbnail can be shown.")
 
 
 def sample_image() -> ImageUpload:

@@ -18,7 +18,8 @@ from app.engine.steps import price_spans
 from app.runtime.live import LIVE_REGIONS, LiveError, live_disabled_reason, live_session
 from app.runtime.pipeline import highlight as run_highlight
 from app.ui import state
-from app.ui.runs import EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, modelled, model_inputs, step_rows, waterfall
+from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, keep_result, keep_running,
+                         model_inputs, modelled, press_run, step_rows, waterfall)
 from app.ui.widgets import artifacts_as_kept, table
 
 SESSION_KEY = "_runtime_session_key"
@@ -94,12 +95,12 @@ def _run() -> None:
         else:
             session = registry().get(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex))
         result = run_pipeline(_pipeline(), values, session=session, own_session=True, check_leftovers=True,
-                              progress=progress)
+                              progress=keep_running(progress))
+        keep_result(f"run:{case.id}", {"result": result, "values": dict(values)})    # kept first
         passed = sum(c.ok for c in result.checks)
         status.update(label=f"{case.title}: {passed}/{len(result.checks)} checks passed in "
                             f"{result.measured_ms / 1000:,.1f} s ({EXECUTED})",
                       state="complete" if result.ok else "error", expanded=False)
-    st.session_state[f"run:{case.id}"] = {"result": result, "values": dict(values)}
 
 
 estimate = None
@@ -128,7 +129,7 @@ if st.button("Run on AWS" if live else "Run", type="primary", icon=":material/pl
              disabled=live and estimate is None,
              help="Deploy, drive, verify and tear down this architecture"
                   + (f" in AWS {region}." if live else " on the embedded backend.")):
-    _run()
+    press_run(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex), _run)    # one run at a time
 
 last = st.session_state.get(f"run:{case.id}")
 if last is None:
