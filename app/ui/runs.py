@@ -131,7 +131,7 @@ def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
                              "%{customdata[2]:.1f} ms " + EXECUTED + "<extra></extra>",
         })
     height = 120 + 26 * max(1, len(rows))
-    layout = {"title": {"text": title or f"Steps, measured ms ({EXECUTED})", "font": {"size": 14}},
+    layout = {"title": {"text": title or f"Steps, measured ms — {EXECUTED}", "font": {"size": 14}},
               "barmode": "overlay", "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 30},
               "xaxis": {"title": {"text": f"ms since the run started, {EXECUTED}"}},
               "yaxis": {"autorange": "reversed", "categoryorder": "array", "categoryarray": names},

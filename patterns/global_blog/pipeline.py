@@ -326,7 +326,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                 span.status = "error"
         ctx.routing.drain()   # S3 -> thumbnail function -> thumbnails bucket -> fan-out
         ctx.state.upload = {"grant": grant, "status": status, "body": body[:300], "accelerate": accelerate}
-        ctx.artifact("upload", {"request": f"PUT {grant['url'].split('?')[0]}", "status": status,
+        aws_url = f"https://{grant['bucket']}.s3.{ctx.session.region}.amazonaws.com/{grant['key']}"
+        ctx.artifact("upload", {"request": f"PUT {aws_url}", "status": status,
                                 "bytes": image.size_bytes, "content_type": image.content_type,
                                 "url_expires_in_s": grant.get("expires_in"),
                                 "transfer_acceleration": accelerate or "off"})

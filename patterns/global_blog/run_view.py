@@ -47,7 +47,8 @@ def artifacts(art: dict) -> None:
         u = art["upload"]
         acc = u["transfer_acceleration"]
         st.markdown(f"**Upload** through the pre-signed URL, called over HTTP: `{u['request']}` → {u['status']} "
-                    f"({u['bytes']:,} bytes, URL valid {u['url_expires_in_s']} s)"
+                    f"({u['bytes']:,} bytes, URL valid {u['url_expires_in_s']} s; the embedded backend answered "
+                    "for the bucket's AWS address)"
                     + ("" if acc == "off" else f"  \nTransfer Acceleration: bucket setting {acc['bucket_setting']}, "
                                                f"upload went to the {acc['endpoint']}"))
     if "fanout_message" in art and not art["fanout_message"].get("missing"):
@@ -58,7 +59,7 @@ def artifacts(art: dict) -> None:
         lag = r.get("lag") or {}
         if lag.get("n"):
             st.markdown(f"**Replication** {' ↔ '.join(r['regions'])}: {lag['n']} writes replicated, lag median "
-                        f"{lag['median_ms']} ms, max {lag['max_ms']} ms ({EXECUTED})")
+                        f"{lag['median_ms']} ms, max {lag['max_ms']} ms — {EXECUTED}")
         elif r.get("note"):
             st.markdown(f"**Replication**: {r['note']}")
         table(r.get("far_reads"), "art-far")

@@ -34,7 +34,7 @@ def artifacts(art: dict) -> None:
             st.caption("The bucket policy that decided: only the distribution may read")
             st.code(json.dumps(json.loads(policy), indent=2), language="json")
     if "viewer" in art:
-        st.markdown(f"**What viewers were answered** ({EXECUTED})")
+        st.markdown(f"**What viewers were answered** — {EXECUTED}")
         table([{"Request": v["request"], "Status": v["status"], "Edge cache": v.get("cache", ""),
                 "Why refused": v.get("refused", "")} for v in art["viewer"]], "art-viewer")
     grant = art.get("grant") or {}

@@ -35,7 +35,7 @@ def _figure(minutes: list[dict], by_edge: bool) -> go.Figure:
         {"type": "scatter", "mode": "lines+markers", "name": "instances in service", "x": x, "yaxis": "y2",
          "y": [m["instances_in_service"] for m in minutes], "line": {"color": "#2b8a3e", "width": 3}},
     ]
-    layout = {"title": {"text": f"Release-day surge, per simulated minute ({EXECUTED})", "font": {"size": 14}},
+    layout = {"title": {"text": f"Release-day surge, per simulated minute — {EXECUTED}", "font": {"size": 14}},
               "barmode": "group", "height": 380, "margin": {"l": 10, "r": 10, "t": 50, "b": 40},
               "xaxis": {"title": {"text": "simulated minute"}},
               "yaxis": {"title": {"text": "requests"}, "rangemode": "tozero"},

@@ -99,7 +99,7 @@ def _run() -> None:
         keep_result(f"run:{case.id}", {"result": result, "values": dict(values)})    # kept first
         passed = sum(c.ok for c in result.checks)
         status.update(label=f"{case.title}: {passed}/{len(result.checks)} checks passed in "
-                            f"{result.measured_ms / 1000:,.1f} s ({EXECUTED})",
+                            f"{result.measured_ms / 1000:,.1f} s — {EXECUTED}",
                       state="complete" if result.ok else "error", expanded=False)
 
 
