@@ -162,3 +162,10 @@ S3_PRESIGNED_MAX_EXPIRY_S = fact(
     "A pre-signed URL signed with Signature Version 4 is valid at most 7 days.", S3_PRESIGNED)
 LAMBDA_MAX_TIMEOUT_S = fact(
     "lambda.max_timeout_s", 900, "s", "A Lambda function runs at most 15 minutes (900 seconds).", LAMBDA_LIMITS)
+S3_KEY_MAX_BYTES = fact(
+    "s3.key_max_bytes", 1024, "bytes", "An S3 object key is at most 1,024 bytes of UTF-8.",
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html")
+S3_METADATA_MAX_BYTES = fact(
+    "s3.user_metadata_max_bytes", 2048, "bytes",
+    "User-defined object metadata is at most 2 KB (keys and values, in UTF-8); values sent through the "
+    "REST API must be US-ASCII.", "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html")
