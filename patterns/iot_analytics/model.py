@@ -22,6 +22,8 @@ from app.engine.services import athena_scan_bytes, bill_lambda, firehose_buffer,
 HOME = "us-east-1"
 TRANSFORM_BATCH_MB = 1.0      # data Firehose hands to the transform per invocation (assumption, its default buffer)
 
+RULE_ACTIONS = 1     # the topic rule has one action: put the message on the Kinesis stream
+
 PARAMS = (
     Param("devices", "Devices", "int", 10_000, "Devices sending telemetry.", min=10, max=1_000_000, step=10,
           unit="devices"),
@@ -95,12 +97,13 @@ def build(v: dict, ctx: Context) -> Plan:
     sheet = CostSheet(prices)
     sheet.add("iot.messages", msgs * math.ceil(kb / 5.0), note="metered in 5 KB increments")
     sheet.add("iot.rules", msgs)
+    sheet.add("iot.actions", msgs * RULE_ACTIONS, note=f"{RULE_ACTIONS} action per rule triggered (to Kinesis)")
     sheet.add("iot.connectivity", v["devices"] * SECONDS_PER_MONTH / 60.0, note="devices stay connected all month")
     shards = max(1, math.ceil(max(mib_s, rate / 1000.0)))
     sheet.add("kinesis.shard_hour", shards * HOURS_PER_MONTH, note=f"{shards} shard(s): 1 MB/s or 1,000 records/s each")
     sheet.add("kinesis.put_units", msgs * math.ceil(kb / 25.0), note="25 KB payload units")
-    sheet.add("firehose.ingest", msgs * max(5.0, math.ceil(kb / 5.0) * 5.0) / 1e6,
-              note="each record rounded up to 5 KB")
+    sheet.add("firehose.ingest.kinesis", msgs * max(5.0, math.ceil(kb / 5.0) * 5.0) / 1e6,
+              note="read from the Kinesis stream; each record rounded up to 5 KB")
     if parquet:
         sheet.add("firehose.format_conversion", ingest_gb)
     if v["firehose_transform"]:

@@ -6,7 +6,8 @@ Gateway stage cache (keyed by path and the caller, so each user's list and each 
 is its own entry) and DAX (item cache for GetItem, query cache for the list Query).
 With both on, DAX only sees what the stage cache missed. Costs: API requests and
 cache-hours, Lambda requests and GB-seconds, DynamoDB request units and storage, DAX
-node-hours, Cognito monthly active users, S3 uploads and storage, data transfer out.
+node-hours, Cognito monthly active users, S3 uploads, users' downloads of their files and storage, data
+transfer out.
 """
 from __future__ import annotations
 
@@ -53,6 +54,11 @@ PARAMS = (
     users_region_param(HOME),
     Param("uploads_per_month", "File uploads per month", "int", 20_000, "Files users attach, written straight to S3.",
           min=0, max=10_000_000, step=1_000, unit="uploads/month"),
+    Param("downloads_per_month", "File downloads per month", "int", 100_000,
+          "Users reading their own files straight from S3 with their STS credentials (GET requests).",
+          min=0, max=100_000_000, step=1_000, unit="downloads/month"),
+    Param("file_mb", "File size", "float", 0.5, "Average size of an attached file.", min=0.01, max=1_000.0, step=0.01,
+          unit="MB"),
     Param("stored_gb", "Files stored", "float", 50.0, "Data in the files bucket.", min=0.0, max=100_000.0, step=1.0,
           unit="GB"),
 )
@@ -188,8 +194,10 @@ def build(v: dict, ctx: Context) -> Plan:
         sheet.add(f"dax.node.{v['dax_node_type']}", v["dax_nodes"] * HOURS_PER_MONTH,
                   note=f"{v['dax_nodes']} nodes x 730 hours")
     sheet.add("cognito.mau.essentials", v["users"])
-    sheet.add("s3.put", v["uploads_per_month"])
+    sheet.add("s3.put", v["uploads_per_month"], item="PUT requests (users' uploads)")
+    sheet.add("s3.get", v["downloads_per_month"], item="GET requests (users reading their own files)")
     sheet.add("s3.storage", v["stored_gb"])
+    sheet.add("internet.egress", v["downloads_per_month"] * v["file_mb"] / 1e3, item="S3 data transfer out (files)")
     egress_gb = (gets * v["item_kb"] + lists * page_kb + writes * 0.5) / 1e6
     sheet.add("internet.egress", egress_gb, note="API responses")
 
