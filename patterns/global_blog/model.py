@@ -24,6 +24,7 @@ import math
 
 from app.core.params import Param
 from app.engine.books import const
+from app.engine.cache import cold_window_hit_ratios
 from app.engine.cdn import Traffic, bill_cloudfront, pricing_param
 from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
@@ -89,6 +90,12 @@ BREAK_EVEN = (
     BreakEven("global_tables", "requests_per_month", "Global tables: replicated writes and a second stack against "
               "nothing saved", "no cost: it buys latency for the far readers"),
 )
+
+
+def edge_run_hit_ratios(popularity, requests_by_edge: dict[str, int]) -> dict[str, float]:
+    """The modelled hit ratio of each edge location over a run: every edge caches on its own, starts
+    empty and keeps each object past the run (TTL of hours against a run of seconds)."""
+    return {edge: cold_window_hit_ratios(popularity, n)["front"] for edge, n in requests_by_edge.items()}
 
 
 def _rru(kb: float) -> float:

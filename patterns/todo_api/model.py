@@ -17,7 +17,7 @@ from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
                             zipf_cache, zipf_param)
-from app.engine.cache import stacked_ttl_hit_ratio
+from app.engine.cache import cold_window_hit_ratios, stacked_ttl_hit_ratio
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import (DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages,
@@ -84,6 +84,20 @@ def _rru(kb: float) -> float:
     return 0.5 * math.ceil(kb / 4.0)
 
 
+def run_hit_ratios(values: dict, workload) -> dict[str, float]:
+    """The modelled hit ratios of a traffic run (``patterns.todo_api.traffic.Workload``): its requests read
+    or update single todos, start with empty caches and end long before any TTL. Keys as the run
+    reports them: ``api_cache`` (the stage cache) and ``dax`` (the item cache, behind the stage cache
+    when both are on)."""
+    w = cold_window_hit_ratios(workload.popularity(), workload.requests, workload.read_ratio)
+    out: dict[str, float] = {}
+    if values.get("api_cache"):
+        out["api_cache"] = w["front"]
+    if values.get("dax"):
+        out["dax"] = w["behind_front"] if values.get("api_cache") else w["write_through"]
+    return out
+
+
 def build(v: dict, ctx: Context) -> Plan:
     lat, prices = ctx.latency, ctx.prices
     n = float(v["requests_per_month"])
@@ -112,10 +126,12 @@ def build(v: dict, ctx: Context) -> Plan:
         cap_kb = DAX_NODE_MEMORY_GB[v["dax_node_type"]] * 1e6 * CACHE_MEMORY_USABLE
         if v["api_cache"]:
             # DAX sees only the stage cache's misses: a key comes back to DAX once per stage TTL at most,
-            # so DAX hits only while its own TTL outlasts the stage cache's (exact sum, no size limit).
+            # so DAX hits while its own TTL outlasts the stage cache's, or when a write (write-through)
+            # filled its item cache since; writes do not fill the query cache.
             t_api = max(v["api_cache_ttl_s"], 1e-9)
             h_item = ctx.cache("dax_item", "DAX item cache (behind the stage cache)",
-                               lambda: stacked_ttl_hit_ratio(r_get, v["items"], skew, t_api, ttl),
+                               lambda: stacked_ttl_hit_ratio(r_get, v["items"], skew, t_api, ttl,
+                                                             write_rate=rate_per_second(writes)),
                                ttl_s=ttl, keys=v["items"]) if gets else 0.0
             h_query = ctx.cache("dax_query", "DAX query cache (behind the stage cache)",
                                 lambda: stacked_ttl_hit_ratio(r_list, v["users"], skew, t_api, ttl),
