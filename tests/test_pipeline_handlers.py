@@ -297,3 +297,88 @@ def test_deployment_package_imports_without_the_explorer(module, tmp_path):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["patterns.lambda_kit", "False"]   # plain boto3 clients, nothing of the explorer
+
+
+@pytest.mark.parametrize("sample", ["s3_put_unicode_key", "s3_put_long_key"])
+def test_thumbnail_takes_any_valid_key(clients, monkeypatch, load_event, sample):
+    """Keys with spaces as '+', a literal '+', parentheses, non-ASCII letters, an emoji, or 1,024 bytes long."""
+    from urllib.parse import unquote, unquote_plus
+
+    from app.core.facts import S3_KEY_MAX_BYTES, S3_METADATA_MAX_BYTES
+
+    event = load_event(sample)
+    key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+    assert not key.isascii()
+    s3 = clients.client("s3")
+    source, out_bucket = f"example-{clients.account_id}", f"thumbs-{clients.account_id}"
+    event["Records"][0]["s3"]["bucket"]["name"] = source
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=out_bucket)
+    s3.put_object(Bucket=source, Key=key, Body=SAMPLE_IMAGE.read_bytes())
+    monkeypatch.setenv("OUTPUT_BUCKET", out_bucket)
+    with bound(clients):
+        made = blog.thumbnail(event)["thumbnails"][0]
+    assert made["source"]["key"] == key
+    thumb_key = made["thumbnail"]["key"]
+    assert len(thumb_key.encode("utf-8")) <= S3_KEY_MAX_BYTES.value
+    stem = key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    assert thumb_key.startswith("thumbnails/" + stem[:40]) and thumb_key.endswith("-200.png")   # the sample is a PNG
+    head = s3.head_object(Bucket=out_bucket, Key=thumb_key)
+    meta = head["Metadata"]
+    assert all(v.isascii() for v in meta.values())
+    assert sum(len(k) + len(v) for k, v in meta.items()) <= S3_METADATA_MAX_BYTES.value
+    if meta["source-key"].endswith("..."):      # 1,024 bytes percent-encoded do not fit in 2 KB
+        assert key.startswith(unquote(meta["source-key"][:-3]))
+    else:
+        assert unquote(meta["source-key"]) == key
+    assert meta["original-size"] == "1200x800"
+    with Image.open(io.BytesIO(s3.get_object(Bucket=out_bucket, Key=thumb_key)["Body"].read())) as img:
+        assert max(img.size) == 200
+
+
+def test_metadata_is_ascii_within_s3s_limit():
+    from urllib.parse import unquote
+
+    from patterns.lambda_kit import ascii_metadata, fit_key
+
+    meta = ascii_metadata({"source-key": "uploads/Crème brûlée (2) + 猫 🐱.png", "n": "plain-ascii_1.0"})
+    assert meta["n"] == "plain-ascii_1.0"
+    assert meta["source-key"].isascii() and unquote(meta["source-key"]) == "uploads/Crème brûlée (2) + 猫 🐱.png"
+    long = ascii_metadata({"a": "é" * 2000, "b": "x"})
+    assert sum(len(k) + len(v) for k, v in long.items()) <= 2048
+    assert long["a"].endswith("...") and unquote(long["a"][:-3]) == "é" * len(unquote(long["a"][:-3]))
+    key = fit_key("thumbnails/" + "日" * 400, "-200.png")
+    assert len(key.encode()) <= 1024 and key.endswith("-200.png") and key.encode().decode() == key
+
+
+def test_handler_limits_match_the_facts():
+    """The handlers deploy without the explorer, so they state S3's limits themselves: the same values."""
+    from app.core.facts import S3_KEY_MAX_BYTES, S3_METADATA_MAX_BYTES
+    from patterns import lambda_kit
+
+    assert lambda_kit.S3_KEY_MAX_BYTES == S3_KEY_MAX_BYTES.value
+    assert lambda_kit.S3_METADATA_MAX_BYTES == S3_METADATA_MAX_BYTES.value
+
+
+def test_a_run_makes_the_thumbnail_of_an_upload_with_a_non_ascii_name():
+    from app.core.cases import get_case
+    from app.runtime.pipeline import load_pipeline, run_pipeline
+    from app.runtime.session import RuntimeSession
+
+    case = get_case("global-blog")
+    values = {t.key: t.default for t in case.toggles} | {"cloudfront": False}
+    name = "Été à Paris (plage) 日本 🌊.png"
+    image = validate_image(SAMPLE_IMAGE.read_bytes(), name)
+    session = RuntimeSession.moto()
+    try:
+        result = run_pipeline(load_pipeline(case, values, image=image), values, session=session, own_session=False)
+        assert result.ok, [c for c in result.checks if not c.ok]
+        s3 = session.clients.client("s3")
+        thumbs = [b["Name"] for b in s3.list_buckets()["Buckets"] if "thumbnails" in b["Name"]]
+        keys = [o["Key"] for b in thumbs for o in s3.list_objects_v2(Bucket=b).get("Contents", [])]
+        assert len(keys) == 1 and keys[0].startswith("thumbnails/") and "Été à Paris (plage) 日本 🌊" in keys[0]
+        data = s3.get_object(Bucket=thumbs[0], Key=keys[0])["Body"].read()
+        with Image.open(io.BytesIO(data)) as img:
+            assert max(img.size) == 200
+    finally:
+        session.close()

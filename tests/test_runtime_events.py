@@ -221,3 +221,34 @@ def test_object_removed_event_from_the_backend(runtime_session):
     assert record["eventName"] == "ObjectRemoved:Delete"
     assert record["s3"]["object"]["key"] == "old+file.txt"
     assert "size" not in record["s3"]["object"] and record["s3"]["object"]["sequencer"]
+
+
+def test_index_upload_takes_non_ascii_keys_through_sqs(runtime_session, load_event):
+    from urllib.parse import unquote_plus
+
+    s = runtime_session
+    t = _table(s)
+    b = s.name("example-bucket")
+    event = load_event("s3_put_unicode_key_via_sqs")
+    body = json.loads(event["Records"][0]["body"])
+    key = unquote_plus(body["Records"][0]["s3"]["object"]["key"])
+    assert "(plage) + 日本 🌊" in key
+    body["Records"][0]["s3"]["bucket"]["name"] = b
+    event["Records"][0]["body"] = json.dumps(body)
+    s.clients.client("s3").create_bucket(Bucket=b)
+    s.clients.client("s3").put_object(Bucket=b, Key=key, Body=b"photo")
+    s.lambdas.deploy("idx", f"{H}.index_upload", env={"TABLE": t})
+    assert s.lambdas.invoke("idx", event).payload == {"indexed": 1}
+    item = s.clients.client("dynamodb").get_item(TableName=t, Key={"pk": {"S": key}})["Item"]
+    assert item["size"] == {"N": "5"}
+
+
+def test_runtime_s3_events_encode_keys_as_the_samples_do(load_event):
+    from urllib.parse import unquote_plus
+
+    from app.runtime.events import encode_s3_key
+
+    for sample in ("s3_put_unicode_key", "s3_put_long_key"):
+        sent = load_event(sample)["Records"][0]["s3"]["object"]["key"]
+        key = unquote_plus(sent)
+        assert unquote_plus(encode_s3_key(key)) == key and encode_s3_key(key).isascii()

@@ -159,7 +159,7 @@ def test_kinesis_source_feeds_the_transform_with_record_metadata(acct, load_even
 
 def test_parquet_conversion_readable_by_duckdb(acct, tmp_path):
     import duckdb
-    stream, s3 = setup(acct, format="parquet")
+    stream, s3 = setup(acct, format="parquet", buffer_mib=64)
     stream.put_record_batch([json.dumps({"device": f"d{i % 3}", "temp": i}) for i in range(30)] + [b"not json"])
     key = stream.flush()
     assert key.endswith(".parquet")
@@ -183,6 +183,9 @@ def test_spans_and_bad_settings(acct):
     assert [s.operation for s in trace.spans] == ["CreateDeliveryStream", "PutObject", "Deliver"]
     with pytest.raises(ValueError, match="UNCOMPRESSED, GZIP"):
         FirehoseDelivery(None, None, "x", "b", role_arn="arn:aws:iam::1:role/r", compression="ZIP")
+    # Record format conversion needs a buffer of at least 64 MiB, as Firehose's API insists.
+    with pytest.raises(ValueError, match="at least 64, not 5: With record format conversion"):
+        FirehoseDelivery(None, None, "x", "b", role_arn="arn:aws:iam::1:role/r", format="parquet", buffer_mib=5)
     with pytest.raises(ValueError, match="from 0 to 900"):
         FirehoseDelivery(None, None, "x", "b", role_arn="arn:aws:iam::1:role/r", buffer_interval_s=1000)
 

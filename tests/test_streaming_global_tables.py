@@ -47,7 +47,9 @@ def test_write_replicates_to_every_region_once(acct):
     assert table.pump() == 2
     for region in REGIONS[1:]:
         item = get(acct, region, "p1")
-        assert item["title"] == {"S": "Hello"} and item["aws:rep:updateregion"] == {"S": "us-east-1"}
+        assert item["title"] == {"S": "Hello"} and table.last_writer(region, {"pk": {"S": "p1"}}) == "us-east-1"
+        # version 2019.11.21: the item arrives as written, without the legacy aws:rep:* attributes
+        assert item == {"pk": {"S": "p1"}, "author": {"S": "ana"}, "title": {"S": "Hello"}}
     assert table.replicated_writes() == {"us-east-1": 0, "eu-west-1": 1, "ap-southeast-2": 1}
     # the replicated writes come back through the replicas' streams and stop there
     assert table.pump() == 0 and table.counters["echoes_suppressed"] == 2
@@ -67,7 +69,8 @@ def test_bidirectional_and_plain_client_writes(acct):
     table.pump()
     for region in REGIONS:
         assert get(acct, region, "from-eu") and get(acct, region, "from-ap")
-    assert get(acct, "us-east-1", "from-ap")["aws:rep:updateregion"] == {"S": "ap-southeast-2"}
+    assert table.last_writer("us-east-1", {"pk": {"S": "from-ap"}}) == "ap-southeast-2"
+    assert not any(k.startswith("aws:rep:") for r in REGIONS for k in get(acct, r, "from-ap"))
     assert table.pump() == 0
     assert table.replicated_writes() == {"us-east-1": 2, "eu-west-1": 1, "ap-southeast-2": 1}
 

@@ -49,7 +49,7 @@ def run() -> dict:
         out["firehose_1000_json_gzip"] = _deliver(session, "plain", bucket, newline_delimiter=True, compression="GZIP")
         out["firehose_1000_with_transform"] = _deliver(session, "transformed", bucket, newline_delimiter=True,
                                                        transform_function="bench-transform")
-        out["firehose_1000_parquet"] = _deliver(session, "parquet", bucket, format="parquet")
+        out["firehose_1000_parquet"] = _deliver(session, "parquet", bucket, format="parquet", buffer_mib=64)
 
         athena = session.streaming.athena()
         columns = {"device": "string", "temp": "double", "seq": "bigint"}

@@ -59,4 +59,6 @@ def run(args) -> int:
         x = be["break_even_volume"]
         where = f"break-even at {x:,.0f} {be['volume_unit']}" if x else "no break-even in range"
         print(f"break-even {be['toggle']}: {be['title']}: {where} ({be['verdict']})")
+    for note in result.get("notes", []):
+        print(f"note: {note}")
     return 0

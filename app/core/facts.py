@@ -179,3 +179,10 @@ ALB_DEREGISTRATION_DELAY_S = fact(
 ALB_ROUTING_ALGORITHM = fact(
     "elb.alb.routing_algorithm", "round_robin", "",
     "An ALB target group spreads requests round robin over its healthy targets by default.", ALB_TARGET_GROUPS)
+S3_KEY_MAX_BYTES = fact(
+    "s3.key_max_bytes", 1024, "bytes", "An S3 object key is at most 1,024 bytes of UTF-8.",
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html")
+S3_METADATA_MAX_BYTES = fact(
+    "s3.user_metadata_max_bytes", 2048, "bytes",
+    "User-defined object metadata is at most 2 KB (keys and values, in UTF-8); values sent through the "
+    "REST API must be US-ASCII.", "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html")

@@ -56,6 +56,7 @@ class Price:
     conflict: str = ""
     note: str = ""
     free_tier: str = ""
+    plan: dict | None = None     # a flat-rate plan: name, allowances, what it includes and excludes
 
     @property
     def unit_label(self) -> str:
@@ -74,6 +75,8 @@ class Price:
             out["tiers"] = [dict(t) for t in self.tiers]
         if self.conflict:
             out["conflict"] = self.conflict
+        if self.plan:
+            out["plan"] = dict(self.plan)
         return out
 
 
@@ -98,13 +101,17 @@ class PriceBook:
     def keys(self) -> list[str]:
         return list(self.prices)
 
+    def plans(self, prefix: str = "cloudfront.plan.") -> list[Price]:
+        """The flat-rate plans under ``prefix``, cheapest first."""
+        return sorted((p for k, p in self.prices.items() if k.startswith(prefix) and p.plan), key=lambda p: p.usd)
+
 
 def _price_from(key: str, e: dict) -> Price:
     return Price(key=key, service=e["service"], item=e["item"], usd=float(e["usd"]), per=float(e["per"]),
                  unit=e["unit"], billing=e.get("billing", ""), source_url=e.get("source_url", ""),
                  evidence=e.get("evidence", ""), as_of=e.get("as_of", ""), assumption=bool(e.get("assumption")),
                  tiers=tuple(e.get("tiers", ())), conflict=e.get("conflict", ""), note=e.get("note", ""),
-                 free_tier=e.get("free_tier_not_applied", ""))
+                 free_tier=e.get("free_tier_not_applied", ""), plan=e.get("plan"))
 
 
 def available_regions() -> list[str]:

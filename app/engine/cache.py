@@ -185,7 +185,8 @@ def _gamma_cdf(k: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def stacked_ttl_hit_ratio(rate: float, n_keys: int, skew: float, ttl_front: float, ttl_back: float) -> HitModel:
+def stacked_ttl_hit_ratio(rate: float, n_keys: int, skew: float, ttl_front: float, ttl_back: float,
+                          write_rate: float = 0.0) -> HitModel:
     """Hit ratio of a TTL cache (``ttl_back``) that only sees the misses of another (``ttl_front``).
 
     DAX behind the API Gateway stage cache: per key, front misses come every ``ttl_front``
@@ -193,11 +194,24 @@ def stacked_ttl_hit_ratio(rate: float, n_keys: int, skew: float, ttl_front: floa
     front misses that arrive before its own entry expires: the k-th one arrives at
     ``k*ttl_front + Gamma(k, lambda)``, so the back cache hits ``sum_k P(k*ttl_front +
     Gamma(k, lambda) < ttl_back)`` times per fill. Neither cache is size-limited here.
+
+    ``write_rate``: writes (same popularity) that go through the back cache and fill it, as DAX's
+    write-through fills its item cache. A front miss then also hits when a write of its key came
+    within ``ttl_back`` (probability ``1 - exp(-w * ttl_back)`` per key, taken independent of the
+    renewal term), so DAX behind a stage cache with the same TTL is not zero.
     """
     counts, p = zipf_bins(int(n_keys), float(skew))
     lam = rate * p
-    if rate <= 0 or ttl_back <= ttl_front:
-        return HitModel(0.0, math.inf, 0.0, "TTL behind a TTL cache (exact sum under Poisson arrivals)")
+    filled = 1.0 - np.exp(-max(write_rate, 0.0) * p * ttl_back)
+    how = "TTL behind a TTL cache (exact sum under Poisson arrivals)" + (", plus write-through fills" if write_rate > 0
+                                                                         else "")
+    if rate <= 0:
+        return HitModel(0.0, math.inf, 0.0, how)
+    if ttl_back <= ttl_front:
+        lookups = counts * lam / (1.0 + lam * ttl_front)
+        total = float(np.sum(lookups))
+        return HitModel(float(np.sum(lookups * filled) / total) if total > 0 else 0.0, math.inf,
+                        float(np.sum(counts * filled)), how)
     k_max = int(math.ceil(ttl_back / ttl_front)) - 1 if ttl_front > 0 else 0
     if ttl_front <= 0 or k_max <= 0:
         return hit_ratio(rate, n_keys, skew, ttl=ttl_back)
@@ -215,11 +229,38 @@ def stacked_ttl_hit_ratio(rate: float, n_keys: int, skew: float, ttl_front: floa
         x = lam[few][:, None] * (ttl_back - ks[None, :] * ttl_front)
         m[few] = np.where(x > 0, _gamma_cdf(ks[None, :], x), 0.0).sum(axis=1)
     m = np.maximum(m, 0.0)
-    h = m / (1.0 + m)
+    h = 1.0 - (1.0 - m / (1.0 + m)) * (1.0 - filled)
     lookups = counts * lam / (1.0 + lam * ttl_front)
     total = float(np.sum(lookups))
-    return HitModel(float(np.sum(lookups * h) / total) if total > 0 else 0.0, math.inf, float(np.sum(counts * h)),
-                    "TTL behind a TTL cache (exact sum under Poisson arrivals)")
+    return HitModel(float(np.sum(lookups * h) / total) if total > 0 else 0.0, math.inf, float(np.sum(counts * h)), how)
+
+
+def cold_window_hit_ratios(popularity, requests: int, read_share: float = 1.0) -> dict[str, float]:
+    """Expected hit ratios over ``requests`` requests that start with empty caches and end before any
+    entry expires or is evicted (a run of a few seconds against TTLs of minutes).
+
+    Each request touches key ``k`` with probability ``popularity[k]`` and reads with probability
+    ``read_share`` (else it writes). Per key, with ``A = 1 - (1 - r p)^n`` (read at least once)
+    and ``B = 1 - (1 - p)^n`` (touched at least once):
+
+    * ``front``: a cache filled by read misses only (the stage cache, a CloudFront edge; writes
+      neither fill nor invalidate it): it misses once per key read, ``1 - sum A / (r n)``.
+    * ``write_through``: a cache filled by read misses and by writes (the DAX item cache): it misses
+      only when a key's first touch is a read, ``1 - sum r B / (r n)``.
+    * ``behind_front``: the write-through cache behind the front one sees each key's first read
+      and hits when a write came before it, ``sum (A - r B) / sum A``.
+    """
+    p = np.asarray(popularity, dtype=np.float64)
+    n, r = float(requests), float(read_share)
+    reads = r * n
+    if reads <= 0:
+        return {"front": 0.0, "write_through": 0.0, "behind_front": 0.0}
+    read_once = 1.0 - (1.0 - r * p) ** n
+    touched = 1.0 - (1.0 - p) ** n
+    first_reads = float(read_once.sum())
+    return {"front": 1.0 - first_reads / reads,
+            "write_through": 1.0 - float((r * touched).sum()) / reads,
+            "behind_front": float((read_once - r * touched).sum()) / first_reads if first_reads else 0.0}
 
 
 def monte_carlo_stacked(rate: float, n_keys: int, skew: float, ttl_front: float, ttl_back: float,

@@ -39,12 +39,13 @@ import re
 import time
 import uuid
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 
+from patterns.lambda_kit import ascii_metadata
 from patterns.lambda_kit import claims as _claims
 from patterns.lambda_kit import client as _client
+from patterns.lambda_kit import fit_key, s3_key
 from patterns.lambda_kit import item as _item
 from patterns.lambda_kit import json_body as _json_body
 from patterns.lambda_kit import marshal as _marshal
@@ -57,6 +58,7 @@ POSTS_PARTITION = "POST"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_TITLE = 200
 MAX_BODY = 20_000
+_AVOID_IN_KEYS = set('\\{}^%`[]"<>~#|')   # characters S3 advises against in object key names
 KEEP_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
@@ -112,7 +114,10 @@ def _upload_url(event: dict) -> dict:
     content_type = str(data.get("content_type") or "application/octet-stream")
     if not content_type.startswith("image/"):
         raise ValueError(f"content_type must be an image type such as image/png, not {content_type!r}")
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in filename.rsplit("/", 1)[-1])[:80] or "image"
+    # Any printable character the user typed stays (accents, CJK, emoji, parentheses); the ones S3
+    # advises against in keys become "_".
+    safe = "".join(c if c.isprintable() and c not in _AVOID_IN_KEYS else "_"
+                   for c in filename.rsplit("/", 1)[-1])[:80].strip() or "image"
     key = f"uploads/{uuid.uuid4().hex[:8]}-{safe}"
     expires = int(os.environ.get("UPLOAD_URL_TTL", "300"))
     accelerated = os.environ.get("USE_ACCELERATE", "") in ("1", "true", "on")
@@ -253,7 +258,7 @@ def thumbnail(event: dict, context: Any = None) -> dict:
             skipped += 1
             continue
         bucket = record["s3"]["bucket"]["name"]
-        key = unquote_plus(record["s3"]["object"]["key"])  # S3 sends keys URL-encoded, spaces as '+'
+        key = s3_key(record)   # S3 sends keys URL-encoded: spaces as '+', UTF-8 bytes as %XX
         if bucket == out_bucket and key.startswith(prefix):
             skipped += 1  # never resize our own output
             continue
@@ -261,10 +266,12 @@ def thumbnail(event: dict, context: Any = None) -> dict:
         data, info = make_thumbnail(original, max_side)
         base = key.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
         ext = {"JPEG": "jpg"}.get(info["format"], info["format"].lower())
-        thumb_key = f"{prefix}{base}-{max_side}.{ext}"
+        thumb_key = fit_key(f"{prefix}{base}", f"-{max_side}.{ext}")   # the source's name, within 1,024 bytes
+        # Metadata travels as HTTP headers and must be ASCII: the source key is percent-encoded.
         s3.put_object(Bucket=out_bucket, Key=thumb_key, Body=data, ContentType=info["content_type"],
-                      Metadata={"source-bucket": bucket, "source-key": key,
-                                "original-size": f"{info['original_width']}x{info['original_height']}"})
+                      Metadata=ascii_metadata({
+                          "original-size": f"{info['original_width']}x{info['original_height']}",
+                          "source-bucket": bucket, "source-key": key}))
         detail = {"source": {"bucket": bucket, "key": key, "bytes": len(original)},
                   "thumbnail": {"bucket": out_bucket, "key": thumb_key, "bytes": len(data),
                                 "width": info["width"], "height": info["height"], "format": info["format"]},

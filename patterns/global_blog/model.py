@@ -24,6 +24,9 @@ import math
 
 from app.core.params import Param
 from app.engine.books import const
+from app.engine.cache import cold_window_hit_ratios
+from app.engine.cdn import Traffic, bill_cloudfront, pricing_param
+from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
                             zipf_param)
@@ -51,6 +54,7 @@ PARAMS = (
     ttl_param("cloudfront_ttl_s", "CloudFront TTL", 86_400,
               "How long an edge keeps an object (default TTL 24 h when the origin sends no Cache-Control).",
               lo=60, hi=604_800),
+    pricing_param(),
     Param("api_calls_per_page", "API calls per page", "int", 2, "Posts API requests per page view.",
           min=0, max=20, step=1, unit="calls"),
     Param("write_share", "Writes among API calls", "float", 0.02, "Share of API calls that write (posts, comments).",
@@ -88,6 +92,12 @@ BREAK_EVEN = (
 )
 
 
+def edge_run_hit_ratios(popularity, requests_by_edge: dict[str, int]) -> dict[str, float]:
+    """The modelled hit ratio of each edge location over a run: every edge caches on its own, starts
+    empty and keeps each object past the run (TTL of hours against a run of seconds)."""
+    return {edge: cold_window_hit_ratios(popularity, n)["front"] for edge, n in requests_by_edge.items()}
+
+
 def _rru(kb: float) -> float:
     return 0.5 * math.ceil(kb / 4.0)
 
@@ -116,6 +126,8 @@ def build(v: dict, ctx: Context) -> Plan:
     classes: list[RequestClass] = []
     segments: list[RequestClass] = []
     cf_hits: dict[str, float] = {}
+    edge_traffic: list[Traffic] = []
+    cdn: dict = {}
     api_by_region: dict[str, float] = {r: 0.0 for r in serving}
 
     # -- static content -------------------------------------------------------------------
@@ -136,17 +148,24 @@ def build(v: dict, ctx: Context) -> Plan:
             else:
                 rc.add(Hop("Edge - origin round trip (in region)", "Network", lat.rtt(HOME, HOME)))
             rc.add(Hop("S3 GetObject", "Amazon S3", lat.op("s3.GetObject")))
-            zone = _cf_zone(ctx, user)
-            sheet.add(f"cloudfront.dto.{zone}", n_obj * v["object_kb"] / 1e6, region=f"readers near {user}")
-            sheet.add(f"cloudfront.https.{zone}", n_obj, region=f"readers near {user}")
+            edge_traffic.append(Traffic(_cf_zone(ctx, user), n_obj, n_obj * v["object_kb"] / 1e6,
+                                        f"readers near {user}"))
             sheet.add("s3.get", n_obj * (1 - h), item="GET requests from CloudFront (misses)", region=f"readers near {user}")
         else:
             rc.add(Hop(f"User - S3 round trip ({user} - {HOME})", "Network", lat.user_to_region(user, HOME)))
             rc.add(Hop("S3 GetObject", "Amazon S3", lat.op("s3.GetObject")))
             sheet.add("s3.get", n_obj, region=f"readers near {user}")
         classes.append(rc)
-    if not v["cloudfront"]:
+    if v["cloudfront"]:
+        cdn = bill_cloudfront(sheet, prices, edge_traffic, v["cloudfront_pricing"], "page views a month",
+                              volume=pages)
+        sheet.add("cloudfront.origin_fetch", objects * (1 - sum(cf_hits.values()) / max(len(cf_hits), 1))
+                  * v["object_kb"] / 1e6, note="transfer from an AWS origin to CloudFront is free")
+    else:
         sheet.add("internet.egress", objects * v["object_kb"] / 1e6, item="S3 data transfer out to readers")
+        cdn = bill_cloudfront(None, prices, [Traffic(_cf_zone(ctx, u), objects * s, objects * s * v["object_kb"] / 1e6,
+                                                     f"readers near {u}") for u, s in groups],
+                              v["cloudfront_pricing"], "page views a month", volume=pages)
 
     # -- the posts API ------------------------------------------------------------------------
     p_cold_by_region: dict[str, float] = {}
@@ -222,8 +241,8 @@ def build(v: dict, ctx: Context) -> Plan:
     sheet.add("internet.egress", api_calls * v["item_kb"] / 1e6, item="API responses to readers")
 
     # -- side flows -----------------------------------------------------------------------------
-    sheet.add("dynamodb.streams", 4 * SECONDS_PER_MONTH, item="Stream polling by the welcome function (1 shard)",
-              note="Lambda polls a stream shard four times a second")
+    sheet.add("dynamodb.streams.lambda", 4 * SECONDS_PER_MONTH, item="Stream polling by the welcome function (1 shard)",
+              note="Lambda polls a shard four times a second; reads by a Lambda trigger are free")
     bill_lambda(sheet, v["signups_per_month"], duration_ms=200, memory_mb=128, p_cold=1.0, book=lat,
                 label="welcome email")
     sheet.add("ses.emails", v["signups_per_month"])
@@ -261,7 +280,9 @@ def build(v: dict, ctx: Context) -> Plan:
         "(AWS DynamoDB developer guide), so it adds no latency to the writer.",
         "Free tiers are not applied.",
     ]
-    facts = {"regions_serving_api": serving, "cloudfront_hit_ratio_by_readers": cf_hits,
+    if cdn:
+        notes.append(describe_cdn(cdn))
+    facts = {"cloudfront_pricing": cdn, "regions_serving_api": serving, "cloudfront_hit_ratio_by_readers": cf_hits,
              "lambda_cold_start_share": p_cold_by_region, "api_calls": api_calls, "static_objects_fetched": objects,
              "writes": writes, "replicated_write_units_per_region": wru if v["global_tables"] else 0.0}
     far_page = next((c.name for c in classes if c.name == f"page object ({far})"), "")

@@ -1,10 +1,10 @@
 """Big data ingestion: device telemetry to reports.
 
 IoT Core receives device messages and a topic rule puts them on a Kinesis data
-stream; Kinesis Data Firehose batches them (optionally transformed by Lambda,
+stream; Amazon Data Firehose batches them (optionally transformed by Lambda,
 optionally converted to Parquet) into an S3 ingestion bucket. Each new object
 raises an S3 event on an SQS queue, a Lambda function runs an Athena query over
-the lake, and the results land in a reporting bucket that QuickSight and
+the lake, and the results land in a reporting bucket that Quick Sight and
 Redshift read.
 
 Pipeline steps the diagram can highlight: publish, rule, deliver, transform,
@@ -49,7 +49,7 @@ COMPONENTS = (
     Component("iot_core", "AWS IoT Core", "AWS IoT Core", "MQTT broker; a topic rule forwards messages to Kinesis."),
     Component("stream", "Kinesis data stream", "Amazon Kinesis Data Streams",
               "Durable, ordered buffer of telemetry, read by Firehose."),
-    Component("firehose", "Firehose stream", "Amazon Kinesis Data Firehose",
+    Component("firehose", "Firehose stream", "Amazon Data Firehose",
               "Batches records and writes them to the ingestion bucket."),
     Component("transform_fn", "Transform function", "AWS Lambda",
               "Cleans and enriches each batch for Firehose.", when="firehose_transform"),
@@ -59,7 +59,7 @@ COMPONENTS = (
     Component("process_fn", "Query function", "AWS Lambda", "Polls the queue and starts the Athena query."),
     Component("athena", "Amazon Athena", "Amazon Athena", "Serverless SQL over the objects in S3."),
     Component("reporting", "Reporting bucket", "Amazon S3", "Athena query results: the analysed data."),
-    Component("quicksight", "Amazon QuickSight", "Amazon QuickSight", "Dashboards over the reporting data."),
+    Component("quicksight", "Amazon Quick Sight", "Amazon Quick Sight", "Dashboards over the reporting data."),
     Component("redshift", "Amazon Redshift", "Amazon Redshift", "Warehouse loading the reporting data."),
 )
 
@@ -72,7 +72,7 @@ def diagram(v, kit) -> None:
         with Cluster("Ingestion"):
             core = IotCore("IoT Core\ntopic rule", nodeid="iot_core")
             stream = KinesisDataStreams("Kinesis\nData Streams", nodeid="stream")
-            hose = KinesisDataFirehose(f"Kinesis Data\nFirehose\nbuffer {interval} s", nodeid="firehose")
+            hose = KinesisDataFirehose(f"Amazon Data\nFirehose\nbuffer {interval} s", nodeid="firehose")
             transform = Lambda("Transform\nfunction", nodeid="transform_fn") if v["firehose_transform"] else None
         with Cluster("Data lake"):
             ingest = SimpleStorageServiceS3Bucket(
@@ -84,7 +84,7 @@ def diagram(v, kit) -> None:
             athena = Athena("Athena", nodeid="athena")
         with Cluster("Reporting"):
             reporting = SimpleStorageServiceS3Bucket("Reporting\nbucket\nquery results", nodeid="reporting")
-            sight = Quicksight("QuickSight", nodeid="quicksight")
+            sight = Quicksight("Quick Sight", nodeid="quicksight")
             shift = Redshift("Redshift", nodeid="redshift")
 
     devices >> kit.edge("MQTT publish", step="publish") >> core
@@ -118,7 +118,7 @@ CASE = Case(
         "and writes them to an S3 ingestion bucket every so often; a Lambda function can clean each batch on "
         "the way, and Firehose can convert it to Parquet. Every new object raises an S3 event on an SQS queue; "
         "a Lambda function picks it up and runs an Athena query over the lake. Athena writes the results to a "
-        "reporting bucket, where QuickSight builds dashboards and Redshift loads what the analysts need. "
+        "reporting bucket, where Quick Sight builds dashboards and Redshift loads what the analysts need. "
         "Nothing in the chain is a server to manage."
     ),
     takeaways=(
@@ -132,7 +132,7 @@ CASE = Case(
         "failed work (an S3 notification straight to Lambda would also do).",
         "Athena is serverless SQL over S3, billed by the data scanned, with results written to S3; a columnar "
         "format such as Parquet and partitioned keys cut both cost and time.",
-        "The reporting bucket feeds the tools people use: QuickSight for dashboards, Redshift to load "
+        "The reporting bucket feeds the tools people use: Quick Sight for dashboards, Redshift to load "
         "or query the data alongside the warehouse.",
     ),
     components=COMPONENTS,

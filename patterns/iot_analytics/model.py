@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from app.core.facts import FIREHOSE_CONVERSION_MIN_BUFFER_MIB
 from app.core.params import Param
 from app.engine.books import Dist, const
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
@@ -21,6 +22,8 @@ from app.engine.services import athena_scan_bytes, bill_lambda, firehose_buffer,
 
 HOME = "us-east-1"
 TRANSFORM_BATCH_MB = 1.0      # data Firehose hands to the transform per invocation (assumption, its default buffer)
+
+RULE_ACTIONS = 1     # the topic rule has one action: put the message on the Kinesis stream
 
 PARAMS = (
     Param("devices", "Devices", "int", 10_000, "Devices sending telemetry.", min=10, max=1_000_000, step=10,
@@ -60,13 +63,18 @@ def build(v: dict, ctx: Context) -> Plan:
     kb = v["message_kb"]
     mib_s = rate * kb / 1024.0
     ingest_gb = msgs * kb / 1e6
-    every_s, by = firehose_buffer(v["buffer_interval"], v["buffer_mb"], mib_s)
-    objects = SECONDS_PER_MONTH / every_s
     parquet = v["format"] == "parquet"
+    buffer_mb, raised = v["buffer_mb"], ""
+    if parquet and buffer_mb < FIREHOSE_CONVERSION_MIN_BUFFER_MIB.value:
+        buffer_mb = float(FIREHOSE_CONVERSION_MIN_BUFFER_MIB.value)
+        raised = (f"Buffer size raised from {v['buffer_mb']:g} to {FIREHOSE_CONVERSION_MIN_BUFFER_MIB.text}: "
+                  f"{FIREHOSE_CONVERSION_MIN_BUFFER_MIB.says}")
+    every_s, by = firehose_buffer(v["buffer_interval"], buffer_mb, mib_s)
+    objects = SECONDS_PER_MONTH / every_s
     stored_gb_month = ingest_gb * (v["parquet_ratio"] if parquet else 1.0)
     kept_gb = stored_gb_month * v["days_kept"] / 30.4
 
-    wait = firehose_wait(v["buffer_interval"], v["buffer_mb"], mib_s, lat)
+    wait = firehose_wait(v["buffer_interval"], buffer_mb, mib_s, lat)
     ingest = RequestClass("telemetry to S3", 1.0, group="ingest")
     ingest.add(Hop("Device - IoT Core", "Network", lat.user_to_edge()))
     ingest.add(Hop("IoT Core publish and rule", "AWS IoT Core", lat.op("iot.publish")))
@@ -95,12 +103,13 @@ def build(v: dict, ctx: Context) -> Plan:
     sheet = CostSheet(prices)
     sheet.add("iot.messages", msgs * math.ceil(kb / 5.0), note="metered in 5 KB increments")
     sheet.add("iot.rules", msgs)
+    sheet.add("iot.actions", msgs * RULE_ACTIONS, note=f"{RULE_ACTIONS} action per rule triggered (to Kinesis)")
     sheet.add("iot.connectivity", v["devices"] * SECONDS_PER_MONTH / 60.0, note="devices stay connected all month")
     shards = max(1, math.ceil(max(mib_s, rate / 1000.0)))
     sheet.add("kinesis.shard_hour", shards * HOURS_PER_MONTH, note=f"{shards} shard(s): 1 MB/s or 1,000 records/s each")
     sheet.add("kinesis.put_units", msgs * math.ceil(kb / 25.0), note="25 KB payload units")
-    sheet.add("firehose.ingest", msgs * max(5.0, math.ceil(kb / 5.0) * 5.0) / 1e6,
-              note="each record rounded up to 5 KB")
+    sheet.add("firehose.ingest.kinesis", msgs * max(5.0, math.ceil(kb / 5.0) * 5.0) / 1e6,
+              note="read from the Kinesis stream; each record rounded up to 5 KB")
     if parquet:
         sheet.add("firehose.format_conversion", ingest_gb)
     if v["firehose_transform"]:
@@ -118,7 +127,10 @@ def build(v: dict, ctx: Context) -> Plan:
     notes = [f"Firehose delivers every {every_s:.0f} s (the buffer {by} is reached first).",
              "Parquet size ratio and column share are inputs (typical values, not measured).",
              "Free tiers are not applied."]
-    facts = {"messages_per_month": msgs, "ingest_gb_per_month": ingest_gb, "firehose_delivery_every_s": every_s,
+    if raised:
+        notes.insert(0, raised)
+    facts = {"firehose_buffer_mib": buffer_mb, "messages_per_month": msgs, "ingest_gb_per_month": ingest_gb,
+             "firehose_delivery_every_s": every_s,
              "firehose_flush_trigger": by, "s3_objects_per_month": objects, "kinesis_shards": shards,
              "athena_gb_scanned_per_query": scan_gb, "stored_gb": kept_gb}
     return Plan([ingest], sheet, typical=ingest.name, segments=[query], facts=facts, notes=notes)

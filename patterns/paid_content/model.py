@@ -11,6 +11,8 @@ from __future__ import annotations
 
 
 from app.core.params import Param
+from app.engine.cdn import Traffic, bill_cloudfront, pricing_param
+from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
                             zipf_cache, zipf_param)
@@ -43,6 +45,7 @@ PARAMS = (
     duration_param(15.0),
     Param("stored_gb", "Videos stored", "float", 2_000.0, "Data in the content bucket.", min=1.0, max=1_000_000.0,
           step=1.0, unit="GB"),
+    pricing_param(),
 )
 
 EXECUTED_CACHES = {"api_cache": ("apigateway", "re:GET .*"), "cloudfront": ("cloudfront", "GET")}
@@ -83,6 +86,7 @@ def build(v: dict, ctx: Context) -> Plan:
     url.add(Hop("DynamoDB GetItem (premium?)", "Amazon DynamoDB", lat.op("dynamodb.GetItem")))
 
     first = RequestClass("video first byte", 0.5, group="video")
+    cdn: dict = {}
     sheet = CostSheet(prices)
     if v["cloudfront"]:
         h = ctx.cache("cloudfront", f"CloudFront edges near {user}",
@@ -94,14 +98,18 @@ def build(v: dict, ctx: Context) -> Plan:
         first.add(Hop(f"Edge - origin round trip ({user} - {HOME})", "Network",
                       lat.rtt(user, HOME)))
         first.add(Hop("S3 GetObject (origin access control)", "Amazon S3", lat.op("s3.GetObject")))
-        sheet.add(f"cloudfront.dto.{zone}", plays * v["video_mb"] / 1e3, region=f"viewers near {user}")
-        sheet.add(f"cloudfront.https.{zone}", segs, region=f"viewers near {user}")
+        cdn = bill_cloudfront(sheet, prices, [Traffic(zone, segs, plays * v["video_mb"] / 1e3, f"viewers near {user}")],
+                              v["cloudfront_pricing"], "plays a month", volume=plays)
         sheet.add("s3.get", segs * (1 - h), item="GET requests from CloudFront (misses)")
+        sheet.add("cloudfront.origin_fetch", plays * v["video_mb"] / 1e3 * (1 - h),
+                  note="transfer from an AWS origin to CloudFront is free")
     else:
         first.add(Hop(f"Viewer - S3 round trip ({user} - {HOME})", "Network", lat.user_to_region(user, HOME)))
         first.add(Hop("S3 GetObject (pre-signed URL)", "Amazon S3", lat.op("s3.GetObject")))
         sheet.add("s3.get", segs)
         sheet.add("internet.egress", plays * v["video_mb"] / 1e3, item="S3 data transfer out to viewers")
+        cdn = bill_cloudfront(None, prices, [Traffic(zone, segs, plays * v["video_mb"] / 1e3, f"viewers near {user}")],
+                              v["cloudfront_pricing"], "plays a month", volume=plays)
 
     sheet.add("apigw.rest.requests", plays + v["signups_per_month"])
     if v["api_cache"]:
@@ -120,5 +128,8 @@ def build(v: dict, ctx: Context) -> Plan:
              "CloudFront key pair and signed URLs cost nothing extra (no billing dimension in 'How AWS Pricing Works').",
              "The stage cache has about five entries per premium user (token x recently watched videos).",
              "Free tiers are not applied."]
-    facts = {"lambda_cold_start_share": p_cold, "segment_requests": segs, "viewer_zone": zone}
+    if cdn:
+        notes.append(describe_cdn(cdn))
+    facts = {"lambda_cold_start_share": p_cold, "segment_requests": segs, "viewer_zone": zone,
+             "cloudfront_pricing": cdn}
     return Plan([url, first], sheet, typical="video first byte", facts=facts, notes=notes)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from app.core.params import Param
 from app.engine.books import const
+from app.engine.cdn import Traffic, bill_cloudfront, pricing_param
+from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import requests_param, ttl_param, users_region_param, zipf_cache, zipf_param
 from app.engine.paths import Cache, Hop, RequestClass
@@ -39,6 +41,7 @@ PARAMS = (
     Param("client_mbps", "Client bandwidth", "float", 50.0, "Download bandwidth of a client.", min=1.0, max=1000.0,
           step=1.0, unit="Mbit/s"),
     users_region_param(HOME),
+    pricing_param(),
 )
 
 EXECUTED_CACHES = {"cloudfront": ("cloudfront", "GET")}
@@ -74,17 +77,20 @@ def build(v: dict, ctx: Context) -> Plan:
     peak_gbps = origin_gb * 8 / (HOURS_PER_MONTH * 3600) * v["peak_factor"]
     instances = asg_instances(peak_gbps, v["instance_gbps"], v["target_utilisation"], v["min_instances"])
     sheet = CostSheet(prices)
+    cdn: dict = {}
     sheet.add("ec2.m5.large", instances * HOURS_PER_MONTH, item=f"Instances ({instances} x m5.large)",
               note=f"peak origin egress {peak_gbps:.2f} Gbit/s")
     sheet.add("elb.alb_hour", HOURS_PER_MONTH)
     sheet.add("elb.lcu_hour", origin_gb, item="ALB capacity units (processed bytes)",
               note="1 LCU = 1 GB processed per hour for EC2 targets")
     if v["cloudfront"]:
-        sheet.add(f"cloudfront.dto.{zone}", gb, region=f"clients near {user}")
-        sheet.add(f"cloudfront.https.{zone}", n, region=f"clients near {user}")
+        cdn = bill_cloudfront(sheet, prices, [Traffic(zone, n, gb, f"clients near {user}")], v["cloudfront_pricing"],
+                              "downloads a month", volume=n)
         sheet.add("cloudfront.origin_fetch", origin_gb, note="origin to CloudFront transfer is free")
     else:
         sheet.add("internet.egress", gb, item="EC2 data transfer out to clients")
+        cdn = bill_cloudfront(None, prices, [Traffic(zone, n, gb, f"clients near {user}")], v["cloudfront_pricing"],
+                              "downloads a month", volume=n)
 
     rtt = lat.user_to_edge().p50 if v["cloudfront"] and h >= 0.5 else lat.user_to_region(user, HOME).p50
     mbps = min(v["client_mbps"], TCP_WINDOW_KB * 8 / 1000 / (rtt / 1000))
@@ -93,9 +99,10 @@ def build(v: dict, ctx: Context) -> Plan:
         f"first byte plus {v['update_mb']} MB at min(client {v['client_mbps']:g} Mbit/s, {TCP_WINDOW_KB:g} KB "
         f"window / {rtt:.0f} ms RTT)", assumption=True))])
     notes = ["Instance bandwidth, target utilisation and the TCP window are assumptions (inputs).",
-             "Only the first-10-TB CloudFront rate is sourced outside North America and Europe.",
              "Free tiers are not applied."]
-    facts = {"instances": instances, "peak_origin_gbps": peak_gbps, "egress_gb": gb, "origin_gb": origin_gb}
+    if cdn:
+        notes.append(describe_cdn(cdn))
+    facts = {"cloudfront_pricing": cdn, "instances": instances, "peak_origin_gbps": peak_gbps, "egress_gb": gb, "origin_gb": origin_gb}
     return Plan([rc], sheet, typical=rc.name, segments=[download], facts=facts, notes=notes)
 
 

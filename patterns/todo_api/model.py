@@ -6,7 +6,8 @@ Gateway stage cache (keyed by path and the caller, so each user's list and each 
 is its own entry) and DAX (item cache for GetItem, query cache for the list Query).
 With both on, DAX only sees what the stage cache missed. Costs: API requests and
 cache-hours, Lambda requests and GB-seconds, DynamoDB request units and storage, DAX
-node-hours, Cognito monthly active users, S3 uploads and storage, data transfer out.
+node-hours, Cognito monthly active users, S3 uploads, users' downloads of their files and storage, data
+transfer out.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
                             zipf_cache, zipf_param)
-from app.engine.cache import stacked_ttl_hit_ratio
+from app.engine.cache import cold_window_hit_ratios, stacked_ttl_hit_ratio
 from app.engine.paths import Cache, Hop, RequestClass
 from app.engine.run import BreakEven, Context, Plan
 from app.engine.services import (DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages,
@@ -53,6 +54,11 @@ PARAMS = (
     users_region_param(HOME),
     Param("uploads_per_month", "File uploads per month", "int", 20_000, "Files users attach, written straight to S3.",
           min=0, max=10_000_000, step=1_000, unit="uploads/month"),
+    Param("downloads_per_month", "File downloads per month", "int", 100_000,
+          "Users reading their own files straight from S3 with their STS credentials (GET requests).",
+          min=0, max=100_000_000, step=1_000, unit="downloads/month"),
+    Param("file_mb", "File size", "float", 0.5, "Average size of an attached file.", min=0.01, max=1_000.0, step=0.01,
+          unit="MB"),
     Param("stored_gb", "Files stored", "float", 50.0, "Data in the files bucket.", min=0.0, max=100_000.0, step=1.0,
           unit="GB"),
 )
@@ -76,6 +82,20 @@ BREAK_EVEN = (
 def _rru(kb: float) -> float:
     """Eventually consistent read: half an RRU per 4 KB started."""
     return 0.5 * math.ceil(kb / 4.0)
+
+
+def run_hit_ratios(values: dict, workload) -> dict[str, float]:
+    """The modelled hit ratios of a traffic run (``patterns.todo_api.traffic.Workload``): its requests read
+    or update single todos, start with empty caches and end long before any TTL. Keys as the run
+    reports them: ``api_cache`` (the stage cache) and ``dax`` (the item cache, behind the stage cache
+    when both are on)."""
+    w = cold_window_hit_ratios(workload.popularity(), workload.requests, workload.read_ratio)
+    out: dict[str, float] = {}
+    if values.get("api_cache"):
+        out["api_cache"] = w["front"]
+    if values.get("dax"):
+        out["dax"] = w["behind_front"] if values.get("api_cache") else w["write_through"]
+    return out
 
 
 def build(v: dict, ctx: Context) -> Plan:
@@ -106,10 +126,12 @@ def build(v: dict, ctx: Context) -> Plan:
         cap_kb = DAX_NODE_MEMORY_GB[v["dax_node_type"]] * 1e6 * CACHE_MEMORY_USABLE
         if v["api_cache"]:
             # DAX sees only the stage cache's misses: a key comes back to DAX once per stage TTL at most,
-            # so DAX hits only while its own TTL outlasts the stage cache's (exact sum, no size limit).
+            # so DAX hits while its own TTL outlasts the stage cache's, or when a write (write-through)
+            # filled its item cache since; writes do not fill the query cache.
             t_api = max(v["api_cache_ttl_s"], 1e-9)
             h_item = ctx.cache("dax_item", "DAX item cache (behind the stage cache)",
-                               lambda: stacked_ttl_hit_ratio(r_get, v["items"], skew, t_api, ttl),
+                               lambda: stacked_ttl_hit_ratio(r_get, v["items"], skew, t_api, ttl,
+                                                             write_rate=rate_per_second(writes)),
                                ttl_s=ttl, keys=v["items"]) if gets else 0.0
             h_query = ctx.cache("dax_query", "DAX query cache (behind the stage cache)",
                                 lambda: stacked_ttl_hit_ratio(r_list, v["users"], skew, t_api, ttl),
@@ -188,8 +210,10 @@ def build(v: dict, ctx: Context) -> Plan:
         sheet.add(f"dax.node.{v['dax_node_type']}", v["dax_nodes"] * HOURS_PER_MONTH,
                   note=f"{v['dax_nodes']} nodes x 730 hours")
     sheet.add("cognito.mau.essentials", v["users"])
-    sheet.add("s3.put", v["uploads_per_month"])
+    sheet.add("s3.put", v["uploads_per_month"], item="PUT requests (users' uploads)")
+    sheet.add("s3.get", v["downloads_per_month"], item="GET requests (users reading their own files)")
     sheet.add("s3.storage", v["stored_gb"])
+    sheet.add("internet.egress", v["downloads_per_month"] * v["file_mb"] / 1e3, item="S3 data transfer out (files)")
     egress_gb = (gets * v["item_kb"] + lists * page_kb + writes * 0.5) / 1e6
     sheet.add("internet.egress", egress_gb, note="API responses")
 

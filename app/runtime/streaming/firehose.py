@@ -1,4 +1,4 @@
-"""Kinesis Data Firehose delivery to S3: buffering, Lambda transform, framing, GZIP, Parquet.
+"""Amazon Data Firehose delivery to S3: buffering, Lambda transform, framing, GZIP, Parquet.
 
 moto keeps the delivery stream's configuration but writes one S3 object per
 PutRecord call at once, ignores buffering hints, compression and the transform,
@@ -67,6 +67,7 @@ COMPRESSIONS = ("UNCOMPRESSED", "GZIP")
 MAX_BATCH = facts.FIREHOSE_MAX_BATCH_RECORDS.value
 MAX_RECORD_BYTES = facts.FIREHOSE_MAX_RECORD_BYTES.value
 _SIZE, _INTERVAL = facts.FIREHOSE_BUFFER_MIB.value, facts.FIREHOSE_BUFFER_INTERVAL_S.value
+CONVERSION_MIN_MIB = facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.value
 
 
 class FirehoseDelivery(Traced):
@@ -86,6 +87,9 @@ class FirehoseDelivery(Traced):
             raise ValueError("format parquet needs compression UNCOMPRESSED (Parquet compresses itself)")
         if not _SIZE["min"] <= buffer_mib <= _SIZE["max"]:
             raise ValueError(f"buffer_mib must be a number from {_SIZE['min']} to {_SIZE['max']}, not {buffer_mib}")
+        if format == "parquet" and buffer_mib < CONVERSION_MIN_MIB:
+            raise ValueError(f"format parquet needs buffer_mib of at least {CONVERSION_MIN_MIB}, not {buffer_mib}: "
+                             f"{facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.says}")
         if not _INTERVAL["min"] <= buffer_interval_s <= _INTERVAL["max"]:
             raise ValueError(f"buffer_interval_s must be a number from {_INTERVAL['min']} to {_INTERVAL['max']}, "
                              f"not {buffer_interval_s}")

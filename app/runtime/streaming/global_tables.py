@@ -6,14 +6,17 @@ created with the home table's key schema, attributes and indexes, streams on wit
 NEW_AND_OLD_IMAGES) and replicates as the service does: it reads every replica's
 DynamoDB stream and applies each local write to every other replica.
 
-- Conflicts: last writer wins on ``aws:rep:updatetime`` (seconds, a Number), with
-  the origin region ``aws:rep:updateregion`` breaking ties, the attributes global
-  tables version 2017.11.29 kept on every item. ``put_item``/``delete_item`` stamp
-  them; a write made with a plain client (a Lambda handler's PutItem) is stamped
-  with the time the replicator reads it. A replicated write is a conditional write
-  that only lands if it is newer than the replica's item.
-- No ping-pong: every replicated write is remembered until it comes back through
-  the target's own stream, where it is recognised and not replicated again.
+- Version 2019.11.21 (the current one): items are replicated exactly as written, with
+  no ``aws:rep:*`` attributes (only the legacy 2017.11.29 version stamped
+  ``aws:rep:updatetime``/``aws:rep:updateregion`` on items). Conflicts are settled
+  last writer wins, on a write time and origin region the replicator keeps to itself
+  (the region breaks ties): ``put_item`` takes the time of the call; a write made with a
+  plain client (a Lambda handler's PutItem) takes the time the replicator reads it. A
+  replicated write lands in a replica only if it is newer than what that replica last
+  received; :meth:`GlobalTable.last_writer` says which region wrote an item last.
+- No ping-pong: every replicated write is remembered (its key and image) until it
+  comes back through the target's own stream, where it is recognised and not
+  replicated again.
 - Lag: for each replicated write, the time from the write (the end of the
   ``put_item``/``delete_item`` call, or the stream record's creation time for a
   plain write) until a strongly consistent read in the replica sees it, measured
@@ -42,9 +45,7 @@ from typing import Any
 from app.runtime.streaming import Clock, Counters, Traced
 from app.runtime.trace import Trace
 
-UPDATE_TIME = "aws:rep:updatetime"
-UPDATE_REGION = "aws:rep:updateregion"
-NEWER = "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND #r < :r)"
+GLOBAL_TABLES_VERSION = "2019.11.21"
 
 
 class GlobalTable(Traced):
@@ -64,6 +65,8 @@ class GlobalTable(Traced):
         self._iterators: dict[str, dict[str, str]] = {}
         self._echoes: Counter = Counter()
         self._written_at: dict[tuple, float] = {}
+        self._versions: dict[tuple[str, str], tuple[Decimal, str]] = {}   # (region, key) -> (write time, origin)
+        self._local: dict[tuple[str, str], list[Decimal]] = {}            # put_item times not yet replicated
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -116,15 +119,23 @@ class GlobalTable(Traced):
 
     # -- writes through the global table ----------------------------------------------
     def put_item(self, region: str, item: dict) -> dict:
-        """PutItem in one region, stamped for last-writer-wins; returns the stamped item."""
+        """PutItem in one region; the item is stored as given (no replication attributes) and returned."""
         self._check_region(region)
-        stamped = {**item, UPDATE_TIME: {"N": _stamp(self.clock())}, UPDATE_REGION: {"S": region}}
+        stamp = _stamp(self.clock())
+        key = self._key_of(item)
         # Held so a background pump cannot read the stream record before the write time is noted.
         with self._lock:
             with self.call_span("dynamodb", "PutItem", f"{region}/{self.table_name}", request_units=1.0):
-                self._ddb(region).put_item(TableName=self.table_name, Item=stamped)
-            self._written_at[(region, self._key_of(stamped), stamped[UPDATE_TIME]["N"])] = time.perf_counter()
-        return stamped
+                self._ddb(region).put_item(TableName=self.table_name, Item=item)
+            self._versions[(region, key)] = (stamp, region)
+            self._local.setdefault((region, key), []).append(stamp)
+            self._written_at[(region, key, str(stamp))] = time.perf_counter()
+        return dict(item)
+
+    def last_writer(self, region: str, key: dict) -> str | None:
+        """The region whose write the replica in ``region`` holds for ``key`` (None when unknown)."""
+        version = self._versions.get((region, _key_json(key)))
+        return version[1] if version else None
 
     def delete_item(self, region: str, key: dict) -> None:
         self._check_region(region)
@@ -158,41 +169,46 @@ class GlobalTable(Traced):
         if record["eventName"] == "REMOVE":
             echo = (region, key, "delete")
         else:
-            new = change["NewImage"]
-            echo = (region, key, new.get(UPDATE_TIME, {}).get("N"), new.get(UPDATE_REGION, {}).get("S"))
+            echo = (region, key, _key_json(change["NewImage"]))
         if self._echoes[echo]:
             self._echoes[echo] -= 1
             self.counters.add("echoes_suppressed")
             return 0
         created = change["ApproximateCreationDateTime"]
-        written = self._written_at.pop((region, key, "delete" if record["eventName"] == "REMOVE" else echo[2]), None)
+        if record["eventName"] == "REMOVE":
+            written = self._written_at.pop((region, key, "delete"), None)
+        else:
+            pending = self._local.get((region, key))
+            stamp = pending.pop(0) if pending else _stamp(self.clock())   # a plain write: read now
+            if pending is not None and not pending:
+                del self._local[(region, key)]
+            self._versions[(region, key)] = (stamp, region)
+            written = self._written_at.pop((region, key, str(stamp)), None)
         if written is None:        # a write made with a plain client: time it from the stream record
             written = time.perf_counter() - max(0.0, time.time() - created.timestamp())
         if record["eventName"] == "REMOVE":
             return sum(self._apply_delete(region, target, change["Keys"], written)
                        for target in self.regions if target != region)
         new = dict(change["NewImage"])
-        old = change.get("OldImage") or {}
-        if UPDATE_TIME not in new or new.get(UPDATE_TIME) == old.get(UPDATE_TIME) and new != old:
-            new[UPDATE_TIME], new[UPDATE_REGION] = {"N": _stamp(self.clock())}, {"S": region}
-        return sum(self._apply_put(region, target, new, written) for target in self.regions if target != region)
+        return sum(self._apply_put(region, target, new, (stamp, region), written)
+                   for target in self.regions if target != region)
 
-    def _apply_put(self, source: str, target: str, item: dict, written: float) -> int:
+    def _apply_put(self, source: str, target: str, item: dict, version: tuple[Decimal, str], written: float) -> int:
         ddb = self._ddb(target)
         key = {k: item[k] for k in self._key_names}
+        key_json = _key_json(key)
         with self._replicate_span(source, target, key) as span:
-            try:
-                with self.call_span("dynamodb", "PutItem", f"{target}/{self.table_name}", request_units=1.0):
-                    ddb.put_item(TableName=self.table_name, Item=item, ConditionExpression=NEWER,
-                                 ExpressionAttributeNames={"#t": UPDATE_TIME, "#r": UPDATE_REGION},
-                                 ExpressionAttributeValues={":t": item[UPDATE_TIME], ":r": item[UPDATE_REGION]})
-            except ddb.exceptions.ConditionalCheckFailedException:
+            held = self._versions.get((target, key_json))
+            if held is not None and held >= version:     # last writer wins: the replica holds a newer write
                 span.status = "superseded"
                 self.counters.add("superseded")
                 return 0
-            self._echoes[(target, _key_json(key), item[UPDATE_TIME]["N"], item[UPDATE_REGION]["S"])] += 1
+            with self.call_span("dynamodb", "PutItem", f"{target}/{self.table_name}", request_units=1.0):
+                ddb.put_item(TableName=self.table_name, Item=item)
+            self._versions[(target, key_json)] = version
+            self._echoes[(target, key_json, _key_json(item))] += 1
             seen = ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
-            if seen and seen.get(UPDATE_TIME) == item[UPDATE_TIME]:
+            if seen == item:
                 span.detail["lag_ms"] = self._sample(source, target, key, written)
         self.counters.add(f"replicated_writes:{target}")
         return 1
@@ -206,6 +222,7 @@ class GlobalTable(Traced):
                 span.status = "absent"
                 return 0
             self._echoes[(target, _key_json(key), "delete")] += 1
+            self._versions.pop((target, _key_json(key)), None)
             if "Item" not in ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True):
                 span.detail["lag_ms"] = self._sample(source, target, key, written)
         self.counters.add(f"replicated_deletes:{target}")
@@ -269,5 +286,5 @@ def _key_json(key: dict) -> str:
     return json.dumps(key, sort_keys=True)
 
 
-def _stamp(t: float) -> str:
-    return str(Decimal(repr(t)).quantize(Decimal("0.000001")))
+def _stamp(t: float) -> Decimal:
+    return Decimal(repr(t)).quantize(Decimal("0.000001"))
