@@ -124,7 +124,9 @@ def describe(summary: dict[str, Any]) -> str:
     text = (f"CloudFront flat-rate plan that fits this workload: {summary['fitting_plan']} "
             f"({summary['fitting_plan_usd']:,.0f} USD a month) against {payg:,.2f} USD pay-as-you-go")
     be = summary.get("break_even")
-    if be:
+    if not summary["fitting_plan_usd"]:
+        text += "; the plan costs nothing as long as its allowance lasts"
+    elif be:
         text += f"; the two cost the same at {be['at']:,.0f} {be['of']}"
     else:
         text += "; pay-as-you-go stays cheaper as long as the plan's allowance lasts"

@@ -111,9 +111,12 @@ _ZONES = {"us-east-1": "na", "us-west-2": "na", "eu-west-1": "eu", "eu-central-1
           "ap-southeast-2": "au", "sa-east-1": "sa"}
 
 
-def surge_cost(surge: dict, prices) -> CostSheet:
+def surge_cost(surge: dict, prices) -> tuple[CostSheet, dict | None]:
     """The cost of one executed surge (its counted bytes, requests and instance-minutes) at the price book's
-    unit prices: CloudFront's transfer and requests per zone, or EC2's transfer out, plus the group's hours."""
+    unit prices: CloudFront's transfer and requests per zone (pay-as-you-go, with the flat-rate plan that
+    would cover it), or EC2's transfer out, plus the group's hours."""
+    from app.engine.cdn import PAY_AS_YOU_GO, Traffic, bill_cloudfront
+
     sheet = CostSheet(prices)
     minutes = surge["minutes"]
     instance_hours = sum(m["instances_in_service"] for m in minutes) / 60
@@ -121,14 +124,12 @@ def surge_cost(surge: dict, prices) -> CostSheet:
     sheet.add("elb.alb_hour", len(minutes) / 60)
     origin_gb = sum(m["origin_bytes"] for m in minutes) / 1e9
     sheet.add("elb.lcu_hour", origin_gb, item="ALB capacity units (processed bytes)")
-    share = {r: b / max(1, sum(surge["bytes_by_region"].values())) for r, b in surge["bytes_by_region"].items()}
-    if surge["served_by"] == "CloudFront":
-        for region, gb in ((r, b / 1e9) for r, b in surge["bytes_by_region"].items()):
-            sheet.add(f"cloudfront.dto.{_ZONES[region]}", gb, region=f"clients near {region}")
-            sheet.add(f"cloudfront.https.{_ZONES[region]}", surge["requests"] * share[region],
-                      region=f"clients near {region}")
-        sheet.add("cloudfront.origin_fetch", origin_gb, note="origin to CloudFront transfer is free")
-    else:
-        sheet.add("internet.egress", sum(surge["bytes_by_region"].values()) / 1e9,
-                  item="EC2 data transfer out to clients")
-    return sheet
+    total = max(1, sum(surge["bytes_by_region"].values()))
+    if surge["served_by"] != "CloudFront":
+        sheet.add("internet.egress", total / 1e9, item="EC2 data transfer out to clients")
+        return sheet, None
+    traffic = [Traffic(_ZONES[region], surge["requests"] * b / total, b / 1e9, f"clients near {region}")
+               for region, b in surge["bytes_by_region"].items()]
+    plans = bill_cloudfront(sheet, prices, traffic, PAY_AS_YOU_GO, volume_label="requests")
+    sheet.add("cloudfront.origin_fetch", origin_gb, note="origin to CloudFront transfer is free")
+    return sheet, plans

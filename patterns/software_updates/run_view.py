@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.engine.books import load_price_book
+from app.engine.cdn import describe
 from app.ui.runs import EXECUTED, MODELLED
 from app.ui.widgets import table
 from patterns.software_updates.model import surge_cost
@@ -61,9 +62,12 @@ def artifacts(art: dict) -> None:
     m[2].metric("Most instances in service", max(x["instances_in_service"] for x in minutes))
     total_gb = sum(s["bytes_by_region"].values()) / 1e9
     m[3].metric("Delivered", f"{total_gb:,.1f} GB", help=f"Bytes sent to clients, from {s['served_by']}.")
-    sheet = surge_cost(s, load_price_book())
+    sheet, plans = surge_cost(s, load_price_book())
     st.markdown(f"**What this surge costs on AWS** ({MODELLED}: the run's counted bytes, requests and "
                 f"instance-minutes at the price book's unit prices): **{sheet.total:,.2f} USD**")
+    if plans is not None:
+        st.caption(f"{describe(plans)} A flat-rate plan is billed by the month, so it pays when surges like this "
+                   f"one come often. Plans and prices: {plans['plan_source']}")
     table([{"Service": line.service, "Item": line.item, "Quantity": f"{line.quantity:,.2f} {line.unit}",
             "USD": f"{line.monthly_usd:,.2f}"} for line in sheet.lines], "art-surge-cost")
     with st.expander("Scaling decisions, minute by minute"):
