@@ -102,6 +102,8 @@ def test_handlers_on_the_aws_sample_event_sign_urls_in_cloudfront_format(runtime
     url = json.loads(out["url"]["body"])["url"]
     parts = urlsplit(url)
     query = parse_qs(parts.query)
+    documented = urlsplit(load_event("cloudfront_signed_url_canned")["url"])
+    assert list(parse_qs(parts.query)) == list(parse_qs(documented.query))    # the same fields, in that order
     # CloudFront's documented canned-policy format: Expires, Signature, Key-Pair-Id.
     assert parts.netloc == "d111111abcdef8.cloudfront.net" and parts.path == "/videos/v1/video.mp4"
     assert set(query) == {"Expires", "Signature", "Key-Pair-Id"} and query["Key-Pair-Id"] == [out["key"].key_id]
@@ -126,3 +128,20 @@ def test_run_page_shows_refusals_and_the_cache_trap():
     assert "key not in a trusted key group" in set(viewer["Why refused"])
     trap = next(t.value for t in at.table if "Answer is about" in t.value.columns)
     assert list(trap["Answer is about"])[:2] == ["premium", "premium"]      # the leak, shown happening
+
+
+def test_the_edge_refuses_the_documented_sample_url_signed_by_a_key_it_does_not_trust(capsys, load_event):
+    """The Developer Guide's sample signed URL, presented to this run's distribution: parsed, then refused."""
+    from app.runtime.infra import Infra
+    from app.runtime.pipeline import RunContext
+    from app.runtime.session import RuntimeSession
+
+    with RuntimeSession.moto() as session:
+        ctx = RunContext(session, {}, "edge-test")
+        infra = Infra(ctx)
+        bucket = infra.bucket("content", files={"videos/v1/video.mp4": ("video/mp4", "max-age=60", b"v")})
+        group = infra.key_group("viewers", [infra.signing_key("trusted")])
+        dist = infra.cloudfront(bucket, comment="sample", trusted_key_groups=[group])
+        sample = urlsplit(load_event("cloudfront_signed_url_canned")["url"])
+        got = dist.get(f"{sample.path}?{sample.query}")
+        assert got.status == 403 and got.reason == "key not in a trusted key group"
