@@ -52,8 +52,16 @@ def artifacts(art: dict) -> None:
                     + ("" if acc == "off" else f"  \nTransfer Acceleration: bucket setting {acc['bucket_setting']}, "
                                                f"upload went to the {acc['endpoint']}"))
     if "fanout_message" in art and not art["fanout_message"].get("missing"):
-        st.markdown(f"**Fan-out message** ({art['fanout_message']['via']})")
-        st.json(art["fanout_message"], expanded=2)
+        message = art["fanout_message"]
+        records = (message.get("s3_event") or {}).get("Records") or [{}]
+        record = records[0]
+        st.markdown(f"**Fan-out message** read back from the queue ({message['via']})")
+        table([{"Event": record.get("eventName", ""), "Bucket": (record.get("s3") or {}).get("bucket", {}).get("name", ""),
+                "Key": (record.get("s3") or {}).get("object", {}).get("key", ""),
+                "Size (bytes)": (record.get("s3") or {}).get("object", {}).get("size", ""),
+                "Topic": (message.get("sns_envelope") or {}).get("TopicArn", "")}], "art-fanout")
+        if st.toggle("Raw JSON of the message", key="art-fanout-raw"):
+            st.json(message, expanded=2)
     if "replication" in art:
         r = art["replication"]
         lag = r.get("lag") or {}

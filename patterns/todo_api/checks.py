@@ -52,7 +52,7 @@ def add_checks(p: Pipeline, workload: Workload) -> None:
         s3, bucket, own = ctx.client("s3"), ctx.state.bucket, ctx.state.own
         stored = s3.get_object(Bucket=bucket, Key=own["key"])["Body"].read()
         listing = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        ctx.artifact("s3_listing", {"bucket": bucket, "keys": listing})
+        ctx.artifact("s3_listing", {bucket: listing})
         denied = ctx.state.denied
         planted = ctx.state.denied_key in listing
         return [

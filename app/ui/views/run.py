@@ -184,7 +184,10 @@ else:
     artifacts_as_kept(art, skip=("s3_listing", "dynamodb_items"))
 if "s3_listing" in art:
     with st.expander("S3 listing", icon=":material/folder:"):
-        st.json(art["s3_listing"], expanded=True)
+        table([{"Bucket": bucket, "Key": key} for bucket, keys in art["s3_listing"].items() for key in keys]
+              or [{"Bucket": bucket, "Key": "(empty)"} for bucket in art["s3_listing"]], "art-s3")
+        if st.toggle("Raw JSON", key="art-s3-raw"):
+            st.json(art["s3_listing"], expanded=True)
 if "dynamodb_items" in art:
     with st.expander("DynamoDB items", icon=":material/table:"):
         table(art["dynamodb_items"], "art-items")
