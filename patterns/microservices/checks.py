@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from patterns.microservices.pipeline import State
 
 
-def add_checks(p: Pipeline, values: dict[str, Any]) -> None:
+def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
     from patterns.microservices import pipeline as pl
 
     policy = values["routing_policy"]
@@ -32,24 +32,24 @@ def add_checks(p: Pipeline, values: dict[str, Any]) -> None:
         shares = ctx.state.shares
         if policy == "simple":
             home = shares[pl.HOME]
-            return Check("simple: every answer is the one record", home == {"simple": pl.RESOLUTIONS},
-                         f"{pl.RESOLUTIONS:,} resolutions: {home}")
+            return Check("simple: every answer is the one record", home == {"simple": resolutions},
+                         f"{resolutions:,} resolutions: {home}")
         if policy == "weighted":
             home, total = shares[pl.HOME], sum(pl.WEIGHTS.values())
-            gaps = {k: abs(home.get(k, 0) / pl.RESOLUTIONS - w / total) * 100 for k, w in pl.WEIGHTS.items()}
+            gaps = {k: abs(home.get(k, 0) / resolutions - w / total) * 100 for k, w in pl.WEIGHTS.items()}
             return Check("weighted: answers in proportion to the weights (within 3 points)",
                          all(g <= 3 for g in gaps.values()),
-                         f"{pl.RESOLUTIONS:,} resolutions: {home} for weights {pl.WEIGHTS}; "
+                         f"{resolutions:,} resolutions: {home} for weights {pl.WEIGHTS}; "
                          + ", ".join(f"{k} off by {g:.1f} points" for k, g in gaps.items()))
         if policy == "latency":
             rtt = {c: {r: pl.inter_region_rtt_ms(c, r) for r in (pl.HOME, pl.LATENCY_REGION)} for c in shares}
-            ok = shares[pl.HOME] == {pl.HOME: pl.RESOLUTIONS} and \
-                shares[pl.LATENCY_REGION] == {pl.LATENCY_REGION: pl.RESOLUTIONS}
+            ok = shares[pl.HOME] == {pl.HOME: resolutions} and \
+                shares[pl.LATENCY_REGION] == {pl.LATENCY_REGION: resolutions}
             return Check("latency: each client gets its lowest-latency region", ok,
                          f"answers {shares}; median round trips (ms, latency book) {rtt}")
         home = shares[pl.HOME]
-        return Check("failover: the healthy primary answers every query", home == {"primary": pl.RESOLUTIONS},
-                     f"{pl.RESOLUTIONS:,} resolutions while the primary is healthy: {home}")
+        return Check("failover: the healthy primary answers every query", home == {"primary": resolutions},
+                     f"{resolutions:,} resolutions while the primary is healthy: {home}")
 
     @p.verify("Orders were taken by ECS tasks and stored in DynamoDB", service="dynamodb")
     def v_orders(ctx: RunContext["State"]):

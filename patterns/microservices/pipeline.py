@@ -112,7 +112,10 @@ def place_order(ctx: RunContext[State], client_region: str, customer: str, produ
             "catalog": body.get("catalog")}
 
 
-def build_pipeline(values: dict[str, Any], **options: Any) -> Pipeline:
+def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) -> Pipeline:
+    """``resolutions``: how many times each client region resolves the orders name (at least 1,000)."""
+    if resolutions < RESOLUTIONS:
+        raise ValueError(f"resolutions={resolutions} is too few to measure the weights: use at least {RESOLUTIONS:,}")
     policy = values["routing_policy"]
     p = Pipeline("microservices", state=State, live_unsupported=(
         "its load balancers, containers, instances, DNS answers, Redis and SQL run in the embedded backend's "
@@ -216,18 +219,18 @@ def build_pipeline(values: dict[str, Any], **options: Any) -> Pipeline:
     second_edge = {"weighted": "canary", "latency": "second_region", "failover": "standby"}.get(policy)
     regions = (HOME, LATENCY_REGION) if policy == "latency" else (HOME,)
 
-    @p.drive(f"Resolve {ORDERS} {RESOLUTIONS:,} times per client region", service="route53",
+    @p.drive(f"Resolve {ORDERS} {resolutions:,} times per client region", service="route53",
              edges=("dns", "orders") + ((second_edge,) if policy in ("weighted", "latency") else ()))
     def resolve(ctx: RunContext[State]) -> None:
         resolver = ctx.state.resolver
         for region in regions:
-            with ctx.trace.span("route53", f"Resolve x{RESOLUTIONS}", ORDERS, detail={"client_region": region}):
+            with ctx.trace.span("route53", f"Resolve x{resolutions}", ORDERS, detail={"client_region": region}):
                 shares: dict[str, int] = {}
-                for _ in range(RESOLUTIONS):
+                for _ in range(resolutions):
                     record = resolver.resolve(ORDERS, region, span=False).record or "simple"
                     shares[record] = shares.get(record, 0) + 1
                 ctx.state.shares[region] = shares
-        ctx.artifact("resolutions", {r: {k: {"answers": n, "share": n / RESOLUTIONS} for k, n in s.items()}
+        ctx.artifact("resolutions", {r: {k: {"answers": n, "share": n / resolutions} for k, n in s.items()}
                                      for r, s in ctx.state.shares.items()})
 
     @p.drive("Place orders: catalog synchronously, OrderPlaced asynchronously", service="ecs",
@@ -285,5 +288,5 @@ def build_pipeline(values: dict[str, Any], **options: Any) -> Pipeline:
         ctx.state.depth["after"] = queue_depth(ctx)
         ctx.artifact("queue_depth", dict(ctx.state.depth))
 
-    checks.add_checks(p, values)
+    checks.add_checks(p, values, resolutions)
     return p
