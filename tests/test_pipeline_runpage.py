@@ -116,3 +116,15 @@ def test_a_case_without_a_pipeline_says_which_cases_run():
     text = " ".join(i.value for i in at.info)
     assert "MyTodoList" in text and "MyBlog.com" in text
     assert not [b for b in at.button if b.key == "run-button"]
+
+
+@pytest.mark.slow
+def test_run_microservices_from_the_page():
+    at = _run_page("microservices")
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total and int(total) >= 9
+    assert _metric(at, "Queue depth after orders") == "3" and _metric(at, "Queue depth after billing") == "0"
+    dns = next(d.value for d in at.dataframe if "client region" in d.value.columns)
+    assert dns["answers"].sum() == 1000 and set(dns["record"]) == {"simple"}
