@@ -211,6 +211,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
         changes += [{"Name": f"catalog.{ZONE}", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": catalog_host}]},
                     {"Name": f"billing.{ZONE}", "Type": "CNAME", "TTL": 300,
                      "ResourceRecords": [{"Value": ctx.state.billing.dns_name}]}]
+        if policy == "weighted":
+            ctx.deployed["canary_weight"] = WEIGHTS["canary"] / sum(WEIGHTS.values())
         r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
             {"Action": "CREATE", "ResourceRecordSet": r} for r in changes]})
         ctx.state.resolver = Resolver(r53, zone, rtt_ms=inter_region_rtt_ms, trace=ctx.trace, clock=ctx.clock)
