@@ -527,16 +527,25 @@ class Infra:
             "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         return Network(vpc, subnets, sg, zones)
 
-    def _bound(self, app: Callable) -> Callable:
-        """``app`` run with the run's clients bound, as a server's instance or task role gives it credentials."""
+    def _balancer(self, elbv2, lb: dict, tg: dict, app: Callable):
+        """The ALB's data plane and the servers on its targets (made on first request), each running ``app``
+        with the run's clients bound, as an instance or task role gives a server its credentials."""
         from app.runtime.clients import bound
+        from app.runtime.dataplanes.elb import LoadBalancerPlane, WebServer
 
-        clients = self.session.clients
+        clients, servers = self.session.clients, {}
 
-        def run(request, server):
+        def served(request, server):
             with bound(clients):
                 return app(request, server)
-        return run
+
+        def server_for(target: str) -> WebServer:
+            if target not in servers:
+                servers[target] = WebServer(target, served)
+            return servers[target]
+        plane = LoadBalancerPlane(elbv2, tg["TargetGroupArn"], server_for, name=lb["LoadBalancerName"],
+                                  trace=self.session.trace, clock=self.ctx.clock)
+        return plane, servers
 
     def _ec2_tags(self, base: str) -> Callable[[str], dict]:
         tags = [{"Key": k, "Value": v} for k, v in {**self.session.tags, "Name": self.ctx.name(base)}.items()]
@@ -564,8 +573,6 @@ class Infra:
         """An ALB in front of an EC2 Auto Scaling group (launch template, two subnets) whose instances
         the backend launches and registers as targets; each instance's web server is ``app(request,
         server)`` run in-process (:mod:`app.runtime.dataplanes.elb`)."""
-        from app.runtime.dataplanes.elb import LoadBalancerPlane, WebServer
-
         network = network or self.network(base)
         ec2, asg = self._client("ec2"), self._client("autoscaling")
         lb, tg, listener = self.alb(base, network, health_path=health_path)
@@ -582,16 +589,7 @@ class Infra:
                                                         "Version": "$Latest"},
             MinSize=min_size, MaxSize=max_size, DesiredCapacity=desired, VPCZoneIdentifier=",".join(network.subnet_ids),
             TargetGroupARNs=[tg["TargetGroupArn"]], HealthCheckType="ELB", HealthCheckGracePeriod=0)
-        servers: dict[str, WebServer] = {}
-        served = self._bound(app)
-
-        def server_for(target: str) -> WebServer:
-            if target not in servers:
-                servers[target] = WebServer(target, served)
-            return servers[target]
-
-        plane = LoadBalancerPlane(self._client("elbv2"), tg["TargetGroupArn"], server_for, name=lb["LoadBalancerName"],
-                                  trace=self.session.trace, clock=self.ctx.clock)
+        plane, servers = self._balancer(self._client("elbv2"), lb, tg, app)
         handle = LoadBalancedGroup(lb["LoadBalancerName"], lb["DNSName"], lb["LoadBalancerArn"], tg["TargetGroupArn"],
                                    listener, group, template["LaunchTemplateId"], network, plane, servers, asg)
         plane.refresh()
@@ -606,8 +604,6 @@ class Infra:
         targets). moto's ECS starts no tasks for a service, so each task's network interface is created in
         the service's subnets and its IP registered in the target group, as the ECS scheduler does; the
         container is ``app(request, server)`` run in-process (:mod:`app.runtime.dataplanes.elb`)."""
-        from app.runtime.dataplanes.elb import LoadBalancerPlane, WebServer
-
         region = region or self.session.region
         network = self.network(base, cidr=cidr, port=port, region=region)
         lb, tg, _ = self.alb(base, network, target_type="ip", port=port, region=region)
@@ -629,16 +625,7 @@ class Infra:
                                             )["NetworkInterface"]["PrivateIpAddress"] for i in range(tasks)]
         elb = self._client("elbv2", region)
         elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": ip, "Port": port} for ip in ips])
-        servers: dict[str, WebServer] = {}
-        served = self._bound(app)
-
-        def server_for(target: str) -> WebServer:
-            if target not in servers:
-                servers[target] = WebServer(target, served)
-            return servers[target]
-
-        plane = LoadBalancerPlane(elb, tg["TargetGroupArn"], server_for, name=lb["LoadBalancerName"],
-                                  trace=self.session.trace, clock=self.ctx.clock)
+        plane, servers = self._balancer(elb, lb, tg, app)
         plane.refresh()
         self.ctx.deployed[f"{base}_tasks"] = self.ctx.deployed.get(f"{base}_tasks", 0) + tasks
         return ContainerService(lb["LoadBalancerName"], region, lb["DNSName"], cluster, service["serviceArn"], task_def,

@@ -53,7 +53,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
 
     @p.verify("Orders were taken by ECS tasks and stored in DynamoDB", service="dynamodb")
     def v_orders(ctx: RunContext["State"]):
-        ddb, ecs = ctx.client("dynamodb"), ctx.client("ecs")
+        ddb = ctx.client("dynamodb")
         stored = [ddb.get_item(TableName=ctx.state.orders_table, Key={"order_id": {"S": o["order_id"]}}).get("Item")
                   for o in ctx.state.orders if o.get("order_id")]
         services = {}
@@ -62,7 +62,6 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                 cluster=site.service.cluster_arn, services=[site.service.service_arn])["services"][0]
             healthy = site.service.plane.refresh()
             services[name] = (site.service.region, svc["desiredCount"], len(healthy))
-        del ecs
         ok = bool(stored) and len(stored) == len(ctx.state.orders) and all(stored) and all(o["status"] == 201 for o in ctx.state.orders)
         return [
             Check("every order stored in the orders table", ok,

@@ -21,7 +21,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, Callable
 
-from patterns.lambda_kit import client, item, json_body, marshal, response
+from patterns.lambda_kit import client, item, marshal, response
 
 DEPLOY_WITH = ("patterns.lambda_kit",)
 
