@@ -126,5 +126,7 @@ def test_run_microservices_from_the_page():
     passed, total = _metric(at, "Checks passed").split(" / ")
     assert passed == total and int(total) >= 9
     assert _metric(at, "Queue depth after orders") == "3" and _metric(at, "Queue depth after billing") == "0"
-    dns = next(d.value for d in at.dataframe if "client region" in d.value.columns)
-    assert dns["answers"].sum() == 1000 and set(dns["record"]) == {"simple"}
+    dns = next(t.value for t in at.table if "Client region" in t.value.columns)
+    assert dns["Answers"].astype(int).sum() == 1000 and set(dns["Record"]) == {"simple"}
+    orders = next(t.value for t in at.table if "Task" in t.value.columns)
+    assert len(orders) == 3 and set(orders["Status"].astype(int)) == {201}

@@ -20,13 +20,13 @@ def options() -> dict:
 def artifacts(art: dict) -> None:
     if "resolutions" in art:
         st.markdown(f"**Which `{ORDERS}` record answered**, per client region ({EXECUTED})")
-        table([{"client region": region, "record": record, "answers": v["answers"], "share": f"{v['share']:.1%}"}
+        table([{"client_region": region, "record": record, "answers": v["answers"], "share": f"{v['share']:.1%}"}
                for region, records in art["resolutions"].items() for record, v in records.items()], "art-dns")
     if "orders" in art:
         st.markdown("**Orders placed**: the record that answered, the task that served, the catalog hop")
         table([{"record": o["record"], "region": o["region"], "status": o["status"], "task": o["task"],
-                "order": o["order_id"], "total (cents)": o["total_cents"],
-                "catalog (ElastiCache)": (o.get("catalog") or {}).get("cache"),
+                "order": o["order_id"], "total_cents": o["total_cents"],
+                "elasticache": (o.get("catalog") or {}).get("cache"),
                 "error": o.get("error")} for o in art["orders"]], "art-orders")
     if "failover" in art:
         f = art["failover"]
