@@ -116,3 +116,17 @@ def test_a_case_without_a_pipeline_says_which_cases_run():
     text = " ".join(i.value for i in at.info)
     assert "MyTodoList" in text and "MyBlog.com" in text
     assert not [b for b in at.button if b.key == "run-button"]
+
+
+@pytest.mark.slow
+def test_run_microservices_from_the_page():
+    at = _run_page("microservices")
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total and int(total) >= 9
+    assert _metric(at, "Queue depth after orders") == "3" and _metric(at, "Queue depth after billing") == "0"
+    dns = next(t.value for t in at.table if "Client region" in t.value.columns)
+    assert dns["Answers"].astype(int).sum() == 1000 and set(dns["Record"]) == {"simple"}
+    orders = next(t.value for t in at.table if "Task" in t.value.columns)
+    assert len(orders) == 3 and set(orders["Status"].astype(int)) == {201}

@@ -186,3 +186,12 @@ S3_METADATA_MAX_BYTES = fact(
     "s3.user_metadata_max_bytes", 2048, "bytes",
     "User-defined object metadata is at most 2 KB (keys and values, in UTF-8); values sent through the "
     "REST API must be US-ASCII.", "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html")
+
+# -- Route 53 ------------------------------------------------------------------------------------------
+R53_HEALTH = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html"
+R53_HEALTH_INTERVAL_S = fact(
+    "route53.health_check.interval_s", 30, "s",
+    "A Route 53 health check probes its endpoint every 30 seconds (standard) or 10 seconds (fast).", R53_HEALTH)
+R53_FAILURE_THRESHOLD = fact(
+    "route53.health_check.failure_threshold", 3, "checks",
+    "An endpoint is unhealthy after 3 consecutive failed checks by default (1 to 10).", R53_HEALTH)

@@ -279,8 +279,8 @@ def _add_tags(model, params: dict, tags: dict[str, str]) -> None:
             current = list(params.get(name) or [])
             have = {t.get("Key") for t in current if isinstance(t, dict)}
             member = shape.member.members if hasattr(shape.member, "members") else {}
-            key_name = "Key" if "Key" in member else "TagKey"
-            value_name = "Value" if "Value" in member else "TagValue"
+            key_name = next((n for n in ("Key", "key") if n in member), "TagKey")
+            value_name = next((n for n in ("Value", "value") if n in member), "TagValue")
             current += [{key_name: k, value_name: v} for k, v in tags.items() if k not in have]
             params[name] = current
         return

@@ -296,9 +296,33 @@ class LoadBalancedGroup:
         return self.in_service()
 
     def stats(self) -> dict:
-        """Requests and bytes each instance's server answered, and the balancer's counters."""
+        """Requests and bytes each target's server answered, and the balancer's counters."""
         return {"balancer": dict(self.plane.counters),
                 "instances": {t: s.stats() for t, s in sorted(self.servers.items())}}
+
+
+@dataclass
+class ContainerService:
+    """An ECS service (cluster, task definition, service) behind an ALB; each task's container runs
+    ``app`` in-process and is registered by its IP in the ALB's target group."""
+
+    name: str
+    region: str
+    dns_name: str
+    cluster_arn: str
+    service_arn: str
+    task_definition_arn: str
+    target_group_arn: str
+    task_ips: list[str]
+    plane: Any = field(repr=False)
+    servers: dict = field(repr=False)
+
+    def request(self, method: str, path: str, headers: Mapping[str, Any] | None = None, body: Any = None):
+        return self.plane.request(method, path, headers, body)
+
+    def stats(self) -> dict:
+        return {"balancer": dict(self.plane.counters),
+                "tasks": {t: s.stats() for t, s in sorted(self.servers.items())}}
 
 
 # -- the builders ---------------------------------------------------------------------------------
@@ -487,9 +511,9 @@ class Infra:
         return Dax(cluster["ClusterName"], endpoint, node_type, nodes, client)
 
     # VPC, ALB and EC2 Auto Scaling ---------------------------------------------------------------
-    def network(self, base: str, *, cidr: str = "10.0.0.0/16", port: int = 80) -> Network:
+    def network(self, base: str, *, cidr: str = "10.0.0.0/16", port: int = 80, region: str | None = None) -> Network:
         """A VPC with a subnet in each of two Availability Zones and a security group open on ``port``."""
-        ec2 = self._client("ec2")
+        ec2 = self._client("ec2", region)
         tags = self._ec2_tags(base)
         vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[tags("vpc")])["Vpc"]["VpcId"]
         zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
@@ -503,15 +527,35 @@ class Infra:
             "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         return Network(vpc, subnets, sg, zones)
 
+    def _balancer(self, elbv2, lb: dict, tg: dict, app: Callable):
+        """The ALB's data plane and the servers on its targets (made on first request), each running ``app``
+        with the run's clients bound, as an instance or task role gives a server its credentials."""
+        from app.runtime.clients import bound
+        from app.runtime.dataplanes.elb import LoadBalancerPlane, WebServer
+
+        clients, servers = self.session.clients, {}
+
+        def served(request, server):
+            with bound(clients):
+                return app(request, server)
+
+        def server_for(target: str) -> WebServer:
+            if target not in servers:
+                servers[target] = WebServer(target, served)
+            return servers[target]
+        plane = LoadBalancerPlane(elbv2, tg["TargetGroupArn"], server_for, name=lb["LoadBalancerName"],
+                                  trace=self.session.trace, clock=self.ctx.clock)
+        return plane, servers
+
     def _ec2_tags(self, base: str) -> Callable[[str], dict]:
         tags = [{"Key": k, "Value": v} for k, v in {**self.session.tags, "Name": self.ctx.name(base)}.items()]
         return lambda kind: {"ResourceType": kind, "Tags": tags}
 
     def alb(self, base: str, network: Network, *, target_type: str = "instance", port: int = 80,
-            health_path: str = "/health") -> tuple[dict, dict, str]:
+            health_path: str = "/health", region: str | None = None) -> tuple[dict, dict, str]:
         """An internet-facing ALB with a target group and an HTTP listener forwarding to it:
         (load balancer, target group, listener ARN)."""
-        elb = self._client("elbv2")
+        elb = self._client("elbv2", region)
         name = self.ctx.name(base)[:32].rstrip("-")
         lb = elb.create_load_balancer(Name=name, Subnets=network.subnet_ids, SecurityGroups=[network.security_group_id],
                                       Scheme="internet-facing", Type="application")["LoadBalancers"][0]
@@ -529,8 +573,6 @@ class Infra:
         """An ALB in front of an EC2 Auto Scaling group (launch template, two subnets) whose instances
         the backend launches and registers as targets; each instance's web server is ``app(request,
         server)`` run in-process (:mod:`app.runtime.dataplanes.elb`)."""
-        from app.runtime.dataplanes.elb import LoadBalancerPlane, WebServer
-
         network = network or self.network(base)
         ec2, asg = self._client("ec2"), self._client("autoscaling")
         lb, tg, listener = self.alb(base, network, health_path=health_path)
@@ -547,21 +589,47 @@ class Infra:
                                                         "Version": "$Latest"},
             MinSize=min_size, MaxSize=max_size, DesiredCapacity=desired, VPCZoneIdentifier=",".join(network.subnet_ids),
             TargetGroupARNs=[tg["TargetGroupArn"]], HealthCheckType="ELB", HealthCheckGracePeriod=0)
-        servers: dict[str, WebServer] = {}
-
-        def server_for(target: str) -> WebServer:
-            if target not in servers:
-                servers[target] = WebServer(target, app)
-            return servers[target]
-
-        plane = LoadBalancerPlane(self._client("elbv2"), tg["TargetGroupArn"], server_for, name=lb["LoadBalancerName"],
-                                  trace=self.session.trace, clock=self.ctx.clock)
+        plane, servers = self._balancer(self._client("elbv2"), lb, tg, app)
         handle = LoadBalancedGroup(lb["LoadBalancerName"], lb["DNSName"], lb["LoadBalancerArn"], tg["TargetGroupArn"],
                                    listener, group, template["LaunchTemplateId"], network, plane, servers, asg)
         plane.refresh()
         self.ctx.deployed.update({f"{base}_instances": desired, f"{base}_instance_type": instance_type,
                                   f"{base}_load_balancers": 1})
         return handle
+
+    def container_service(self, base: str, app: Callable, *, tasks: int = 2, region: str | None = None,
+                          image: str = "public.ecr.aws/docker/library/python:3.11-slim", port: int = 8080,
+                          cidr: str = "10.0.0.0/16") -> ContainerService:
+        """An ECS cluster, a Fargate task definition and a service of ``tasks`` tasks behind an ALB (IP
+        targets). moto's ECS starts no tasks for a service, so each task's network interface is created in
+        the service's subnets and its IP registered in the target group, as the ECS scheduler does; the
+        container is ``app(request, server)`` run in-process (:mod:`app.runtime.dataplanes.elb`)."""
+        region = region or self.session.region
+        network = self.network(base, cidr=cidr, port=port, region=region)
+        lb, tg, _ = self.alb(base, network, target_type="ip", port=port, region=region)
+        ecs, ec2 = self._client("ecs", region), self._client("ec2", region)
+        cluster = ecs.create_cluster(clusterName=self.ctx.name(base))["cluster"]["clusterArn"]
+        task_def = ecs.register_task_definition(
+            family=self.ctx.name(base), networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+            memory="512", containerDefinitions=[{"name": base, "image": image, "essential": True, "cpu": 256,
+                                                 "memory": 512, "portMappings": [{"containerPort": port}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        service = ecs.create_service(
+            cluster=cluster, serviceName=self.ctx.name(base), taskDefinition=task_def, desiredCount=tasks,
+            launchType="FARGATE", loadBalancers=[{"targetGroupArn": tg["TargetGroupArn"], "containerName": base,
+                                                  "containerPort": port}],
+            networkConfiguration={"awsvpcConfiguration": {"subnets": network.subnet_ids, "assignPublicIp": "DISABLED",
+                                                          "securityGroups": [network.security_group_id]}})["service"]
+        ips = [ec2.create_network_interface(SubnetId=network.subnet_ids[i % len(network.subnet_ids)],
+                                            Groups=[network.security_group_id], Description=f"{base} task {i + 1}",
+                                            )["NetworkInterface"]["PrivateIpAddress"] for i in range(tasks)]
+        elb = self._client("elbv2", region)
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": ip, "Port": port} for ip in ips])
+        plane, servers = self._balancer(elb, lb, tg, app)
+        plane.refresh()
+        self.ctx.deployed[f"{base}_tasks"] = self.ctx.deployed.get(f"{base}_tasks", 0) + tasks
+        return ContainerService(lb["LoadBalancerName"], region, lb["DNSName"], cluster, service["serviceArn"], task_def,
+                                tg["TargetGroupArn"], ips, plane, servers)
 
     # CloudFront -----------------------------------------------------------------------------------
     def signing_key(self, base: str) -> SigningKey:

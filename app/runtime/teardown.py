@@ -350,6 +350,8 @@ def _delete_vpc(ec2, vpc, w) -> None:
     for sg in ec2.describe_security_groups(Filters=where).get("SecurityGroups", []):
         if sg["GroupName"] != "default":
             ignore_missing(ec2.delete_security_group, GroupId=sg["GroupId"])
+    for eni in ec2.describe_network_interfaces(Filters=where).get("NetworkInterfaces", []):
+        ignore_missing(ec2.delete_network_interface, NetworkInterfaceId=eni["NetworkInterfaceId"])
     for subnet in ec2.describe_subnets(Filters=where).get("Subnets", []):
         ignore_missing(ec2.delete_subnet, SubnetId=subnet["SubnetId"])
     ignore_missing(ec2.delete_vpc, VpcId=vpc["VpcId"])
@@ -379,6 +381,68 @@ for _kind in (
     Kind("ec2", "ec2", lambda ec2, w: [v for v in ec2.describe_vpcs().get("Vpcs", []) if not v.get("IsDefault")],
          _field("VpcId"), lambda ec2, v, w: key_values(v.get("Tags")), _delete_vpc,
          label=lambda v: "vpc/" + v["VpcId"]),
+):
+    register_kind(_kind)
+
+
+# -- ECS, RDS, ElastiCache and Route 53 ------------------------------------------------------------------------
+def _ecs_tags(ecs, arn: str) -> dict:
+    return key_values(ecs.list_tags_for_resource(resourceArn=arn).get("tags"), "key", "value")
+
+
+def _active_clusters(ecs, w):
+    arns = list(paged("list_clusters", "clusterArns")(ecs, w))
+    found = ecs.describe_clusters(clusters=arns)["clusters"] if arns else []
+    return [c for c in found if c.get("status") != "INACTIVE"]      # deleted clusters stay listed, inactive
+
+
+def _delete_cluster(ecs, c, w) -> None:
+    arn = c["clusterArn"]
+    for svc in ecs.list_services(cluster=arn).get("serviceArns", []):
+        ignore_missing(ecs.delete_service, cluster=arn, service=svc, force=True)
+    for task in ecs.list_tasks(cluster=arn).get("taskArns", []):
+        ignore_missing(ecs.stop_task, cluster=arn, task=task)
+    ignore_missing(ecs.delete_cluster, cluster=arn)
+
+
+def _delete_zone(r53, zone, w) -> None:
+    zid = zone["Id"].rsplit("/", 1)[-1]
+    records = r53.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+    changes = [{"Action": "DELETE", "ResourceRecordSet": r} for r in records
+               if not (r["Type"] in ("NS", "SOA") and r["Name"] == zone["Name"])]
+    if changes:
+        r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": changes})
+    ignore_missing(r53.delete_hosted_zone, Id=zid)
+
+
+def _r53_tags(kind: str, rid: str, r53) -> dict:
+    return key_values(r53.list_tags_for_resource(ResourceType=kind, ResourceId=rid)["ResourceTagSet"].get("Tags"))
+
+
+for _kind in (
+    Kind("ecs", "ecs", _active_clusters, _field("clusterName"), lambda ecs, c, w: _ecs_tags(ecs, c["clusterArn"]),
+         _delete_cluster, label=lambda c: "cluster/" + c["clusterName"]),
+    Kind("ecs", "ecs", listed("list_task_definitions", "taskDefinitionArns"), _plain,
+         lambda ecs, arn, w: _ecs_tags(ecs, arn),
+         lambda ecs, arn, w: ignore_missing(ecs.deregister_task_definition, taskDefinition=arn),
+         label=lambda arn: "task-definition/" + arn.rsplit("/", 1)[-1]),
+    Kind("rds", "rds", lambda rds, w: [d for d in paged("describe_db_instances", "DBInstances")(rds, w)
+                                       if d.get("DBInstanceStatus") != "deleting"],
+         _field("DBInstanceIdentifier"), lambda rds, d, w: key_values(d.get("TagList")),
+         lambda rds, d, w: ignore_missing(rds.delete_db_instance, DBInstanceIdentifier=d["DBInstanceIdentifier"],
+                                          SkipFinalSnapshot=True)),
+    Kind("elasticache", "elasticache", lambda ec, w: [c for c in paged("describe_cache_clusters", "CacheClusters")(ec, w)
+                                                      if c.get("CacheClusterStatus") != "deleting"],
+         _field("CacheClusterId"),
+         lambda ec, c, w: key_values(ec.list_tags_for_resource(ResourceName=c["ARN"]).get("TagList")),
+         lambda ec, c, w: ignore_missing(ec.delete_cache_cluster, CacheClusterId=c["CacheClusterId"])),
+    Kind("route53", "route53", paged("list_hosted_zones", "HostedZones"), _field("Name"),
+         lambda r53, z, w: _r53_tags("hostedzone", z["Id"].rsplit("/", 1)[-1], r53), _delete_zone,
+         label=lambda z: "hostedzone/" + z["Name"], global_service=True),
+    Kind("route53", "route53", paged("list_health_checks", "HealthChecks"), _field("Id"),
+         lambda r53, hc, w: _r53_tags("healthcheck", hc["Id"], r53),
+         lambda r53, hc, w: ignore_missing(r53.delete_health_check, HealthCheckId=hc["Id"]),
+         label=lambda hc: "healthcheck/" + hc["Id"], global_service=True),
 ):
     register_kind(_kind)
 

@@ -30,7 +30,8 @@ POLICIES = ("simple", "weighted", "latency", "failover")
 TOGGLES = (
     Toggle("routing_policy", "Route 53 routing policy (orders record)", "choice", "simple",
            "How Route 53 answers queries for orders.example.com: one target, weights, lowest latency "
-           "or primary/secondary.",
+           "or primary/secondary. Not offered here: geolocation (answers by the client's continent or "
+           "country, with a default record) and multivalue answer (up to eight healthy records at random).",
            choices=POLICIES,
            exam_point="Simple returns one record set with no health check; weighted splits traffic by relative "
                       "weight (canary, blue/green); latency answers with the region of lowest measured latency "

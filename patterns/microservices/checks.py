@@ -1,0 +1,130 @@
+"""Micro-services' checks: what the run did, read back from the backend (the verify steps of the pipeline)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.runtime.pipeline import Check, Pipeline, RunContext
+
+if TYPE_CHECKING:
+    from patterns.microservices.pipeline import State
+
+
+def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
+    from patterns.microservices import pipeline as pl
+
+    policy = values["routing_policy"]
+
+    @p.verify("The orders record set and its health checks are in the hosted zone", service="route53")
+    def v_records(ctx: RunContext["State"]):
+        records = ctx.state.resolver.records(pl.ORDERS)
+        fields = {"weighted": "Weight", "latency": "Region", "failover": "Failover"}.get(policy)
+        described = [{k: r.get(k) for k in ("SetIdentifier", "Weight", "Region", "Failover", "HealthCheckId") if k in r}
+                     for r in records]
+        checks_listed = {h["Id"] for h in ctx.client("route53").list_health_checks()["HealthChecks"]}
+        wanted = 1 if policy == "simple" else 2
+        ok = len(records) == wanted and (fields is None or all(fields in r for r in records)) and \
+            all(r.get("HealthCheckId") in checks_listed for r in records if policy != "simple")
+        return Check(f"{policy} record set for {pl.ORDERS} read back", ok,
+                     f"{len(records)} record(s): {described}; {len(checks_listed)} health check(s) in the account")
+
+    @p.verify("Route 53 answers per the routing policy", service="route53")
+    def v_answers(ctx: RunContext["State"]):
+        shares = ctx.state.shares
+        if policy == "simple":
+            home = shares[pl.HOME]
+            return Check("simple: every answer is the one record", home == {"simple": resolutions},
+                         f"{resolutions:,} resolutions: {home}")
+        if policy == "weighted":
+            home, total = shares[pl.HOME], sum(pl.WEIGHTS.values())
+            gaps = {k: abs(home.get(k, 0) / resolutions - w / total) * 100 for k, w in pl.WEIGHTS.items()}
+            return Check("weighted: answers in proportion to the weights (within 3 points)",
+                         all(g <= 3 for g in gaps.values()),
+                         f"{resolutions:,} resolutions: {home} for weights {pl.WEIGHTS}; "
+                         + ", ".join(f"{k} off by {g:.1f} points" for k, g in gaps.items()))
+        if policy == "latency":
+            rtt = {c: {r: pl.inter_region_rtt_ms(c, r) for r in (pl.HOME, pl.LATENCY_REGION)} for c in shares}
+            ok = shares[pl.HOME] == {pl.HOME: resolutions} and \
+                shares[pl.LATENCY_REGION] == {pl.LATENCY_REGION: resolutions}
+            return Check("latency: each client gets its lowest-latency region", ok,
+                         f"answers {shares}; median round trips (ms, latency book) {rtt}")
+        home = shares[pl.HOME]
+        return Check("failover: the healthy primary answers every query", home == {"primary": resolutions},
+                     f"{resolutions:,} resolutions while the primary is healthy: {home}")
+
+    @p.verify("Orders were taken by ECS tasks and stored in DynamoDB", service="dynamodb")
+    def v_orders(ctx: RunContext["State"]):
+        ddb = ctx.client("dynamodb")
+        stored = [ddb.get_item(TableName=ctx.state.orders_table, Key={"order_id": {"S": o["order_id"]}}).get("Item")
+                  for o in ctx.state.orders if o.get("order_id")]
+        services = {}
+        for name, site in ctx.state.sites.items():
+            svc = ctx.client("ecs", site.service.region).describe_services(
+                cluster=site.service.cluster_arn, services=[site.service.service_arn])["services"][0]
+            healthy = site.service.plane.refresh()
+            services[name] = (site.service.region, svc["desiredCount"], len(healthy))
+        ok = bool(stored) and len(stored) == len(ctx.state.orders) and all(stored) and all(o["status"] == 201 for o in ctx.state.orders)
+        return [
+            Check("every order stored in the orders table", ok,
+                  f"{len(stored)} of {len(ctx.state.orders)} orders read back; served by tasks "
+                  f"{sorted({o['task'] for o in ctx.state.orders})}"),
+            Check("ECS services and their ALB targets read back",
+                  all(d == t == 2 for _, d, t in services.values()),
+                  "; ".join(f"{n} in {r}: desired {d}, healthy targets {t}" for n, (r, d, t) in services.items())),
+        ]
+
+    @p.verify("The catalog answered synchronously, cache-aside through ElastiCache", service="lambda")
+    def v_catalog(ctx: RunContext["State"]):
+        hops = [o["catalog"] for o in ctx.state.orders if o.get("catalog")]
+        redis = ctx.state.redis.stats()
+        reads = ctx.state.catalog_reads
+        out = [Check("orders got prices from the catalog over HTTP", bool(hops) and len(hops) == len(ctx.state.orders)
+                     and all(h["status"] == 200 for h in hops),
+                     f"catalog hops: {[h['cache'] for h in hops]} (ElastiCache answer per order)"),
+               Check("ElastiCache: first read a miss, a repeated product a hit (cache-aside)",
+                     len(hops) >= 3 and hops[0]["cache"] == "miss" and redis["hits"] >= 1
+                     and (hops[2]["cache"] == "hit" or values["api_cache"] and reads[-1]["redis"] == "hit"),
+                     f"per order: {[h['cache'] for h in hops]}; hits {redis['hits']}, misses {redis['misses']}, "
+                     f"sets {redis['sets']} ({redis['data_plane']})")]
+        if values["api_cache"]:
+            stage = ctx.state.catalog.stage_cache.counters
+            out.append(Check("api_cache: repeated GET answered by the stage cache, Lambda and ElastiCache not reached",
+                             all(r["stage_cache"] == "hit" and not r["lambda_invoked"] and r["redis_gets"] == 0
+                                 for r in reads[:2]) and reads[2]["lambda_invoked"],
+                             f"reads {reads}; stage cache hits {stage['hits']}, misses {stage['misses']}"))
+        else:
+            out.append(Check("no stage cache: every catalog GET invokes Lambda and reads ElastiCache",
+                             all(r["lambda_invoked"] and r["redis_gets"] == 1 for r in reads), f"reads {reads}"))
+        return out
+
+    @p.verify("OrderPlaced went through SNS and SQS to billing", service="sqs")
+    def v_billing(ctx: RunContext["State"]):
+        d = ctx.state.depth
+        placed = [o for o in ctx.state.orders if o.get("order_id")]
+        invoices = ctx.state.db.execute("SELECT order_id, billed_by FROM invoices")
+        billed = {row[0] for row in invoices}
+        via_alb = [ctx.state.billing.request("GET", f"/invoices/{o['order_id']}") for o in placed]
+        db = ctx.client("rds").describe_db_instances(DBInstanceIdentifier=ctx.state.db_instance)["DBInstances"][0]
+        return [
+            Check("queue depth: empty, one message per order, drained",
+                  d["before"] == 0 and d["before_drain"] == len(placed) and d["after"] == 0,
+                  f"before {d['before']}, after orders {d['before_drain']}, after the workers drained {d['after']}"),
+            Check("an invoice per order in the billing database", billed == {o["order_id"] for o in placed},
+                  f"{len(billed)} invoices by workers {sorted({r[1] for r in invoices})}; RDS {db['Engine']} "
+                  f"{db['DBInstanceStatus']} at {db['Endpoint']['Address']} ({ctx.state.db.label})"),
+            Check("billing's load balancer serves the invoices", bool(via_alb) and all(r.status == 200 for r in via_alb),
+                  f"GET /invoices/<id> answered {[r.status for r in via_alb]} by instances "
+                  f"{sorted({r.served_by for r in via_alb})}"),
+        ]
+
+    if policy == "failover":
+        @p.verify("After the primary fails, the secondary answers and the order completes", service="route53")
+        def v_failover(ctx: RunContext["State"]):
+            f = ctx.state.failover
+            primary = ctx.state.sites["first"].health_check
+            config = ctx.client("route53").get_health_check(HealthCheckId=primary)["HealthCheck"]["HealthCheckConfig"]
+            ok = f["answered_before"] == "primary" and f["answers_after"] == {"secondary": 100} and \
+                not f["primary_healthy_after"] and f["order"]["status"] == 201 and f["order"]["region"] == pl.STANDBY_REGION
+            return Check("failover to the secondary after the primary's health check fails", ok,
+                         f"primary health check {primary}: Inverted={config.get('Inverted')} -> unhealthy; "
+                         f"answers before: {f['answered_before']}, after: {f['answers_after']}; order "
+                         f"{f['order']['order_id']} {f['order']['status']} in {f['order']['region']}")

@@ -1,0 +1,294 @@
+"""Micro-services, executed: Route 53 in front of three services of different kinds.
+
+Deploy creates, in the run's own account: the orders service (an ECS cluster, task
+definition and service behind an ALB, its tasks writing to a DynamoDB table), with a second
+orders site for the weighted (canary), latency (second region) and failover (standby region)
+policies; the catalog (API Gateway -> Lambda, cache-aside through an ElastiCache cluster;
+the stage cache with ``api_cache`` on); billing (an ALB and an EC2 Auto Scaling group whose
+instances drain an SQS queue subscribed to the order events topic, writing invoices to an RDS
+database); and a hosted zone with the ``orders`` record set in the chosen routing policy,
+health checks for its endpoints, and records for catalog and billing.
+
+Drive resolves ``orders.example.com`` 1,000 times per client region through the resolver
+emulation (which reads records and health checks back from the backend), places orders at
+the endpoint that answered (orders calls the catalog synchronously and publishes
+``OrderPlaced`` asynchronously), reads the catalog again, lets the billing workers drain the
+queue, and for ``failover`` marks the primary's health check failed and orders again.
+
+Emulated where moto has no data plane (app/runtime/dataplanes): the ALBs and the containers
+and instances behind them (in-process), the Route 53 resolver, ElastiCache (a real Redis
+server when REDIS_URL is set), the REST API invocation and stage cache, and the billing SQL
+(SQLite in-process behind the RDS instance). The checks are in :mod:`patterns.microservices.checks`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from app.core import facts
+from app.runtime.dataplanes import elasticache, endpoints
+from app.runtime.dataplanes.rds import SqlDatabase
+from app.runtime.dataplanes.route53 import Resolver
+from app.runtime.infra import ContainerService, LoadBalancedGroup, Queue, RestApi, Route, StageCache
+from app.runtime.pipeline import Pipeline, RunContext
+from patterns.microservices import checks, handlers
+from patterns.microservices.case import HOME, LATENCY_REGION, STANDBY_REGION
+
+ZONE = "example.com"
+ORDERS = f"orders.{ZONE}"
+RESOLUTIONS = 1000
+WEIGHTS = {"blue": 90, "canary": 10}
+CACHE_TTL_S = 300
+PRODUCTS = {"p-100": ("Espresso machine", 24900), "p-200": ("Coffee grinder", 8900), "p-300": ("Milk jug", 1500)}
+LATENCY_BOOK = Path(__file__).resolve().parents[2] / "assets" / "latency.json"
+# The second orders site per policy: (record id, region).
+SECOND = {"weighted": ("canary", HOME), "latency": (LATENCY_REGION, LATENCY_REGION),
+          "failover": ("secondary", STANDBY_REGION)}
+
+
+@lru_cache(maxsize=1)
+def _rtt_table() -> dict:
+    return json.loads(LATENCY_BOOK.read_text())["inter_region_rtt"]["p50"]
+
+
+def inter_region_rtt_ms(a: str, b: str) -> float:
+    """The latency book's median round trip between two regions (cloudping.co)."""
+    return float(_rtt_table()[a][b])
+
+
+@dataclass
+class Site:
+    record: str            # SetIdentifier of its record ("" for a simple record)
+    service: ContainerService
+    health_check: str = ""
+
+
+@dataclass
+class State:
+    """What the steps of a micro-services run share."""
+
+    orders_table: str = ""
+    products_table: str = ""
+    redis: Any = None
+    redis_endpoint: str = ""
+    catalog: RestApi | None = None
+    topic: str = ""
+    queue: Queue | None = None
+    db: SqlDatabase | None = None
+    db_instance: str = ""
+    billing: LoadBalancedGroup | None = None
+    sites: dict[str, Site] = field(default_factory=dict)
+    zone_id: str = ""
+    resolver: Resolver | None = None
+    shares: dict[str, dict[str, int]] = field(default_factory=dict)
+    orders: list[dict] = field(default_factory=list)
+    depth: dict[str, int] = field(default_factory=dict)
+    catalog_reads: list[dict] = field(default_factory=list)
+    failover: dict[str, Any] = field(default_factory=dict)
+
+
+def queue_depth(ctx: RunContext[State]) -> int:
+    attrs = ctx.client("sqs").get_queue_attributes(QueueUrl=ctx.state.queue.url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def place_order(ctx: RunContext[State], client_region: str, customer: str, product_id: str, quantity: int) -> dict:
+    """Resolve the orders name as the client would, then POST the order to the endpoint that answered."""
+    answer = ctx.state.resolver.resolve(ORDERS, client_region)
+    site = next(s for s in ctx.state.sites.values() if s.service.dns_name == answer.value)
+    reply = site.service.request("POST", "/orders", body={"customer": customer, "product_id": product_id,
+                                                          "quantity": quantity})
+    try:
+        body = reply.json()
+    except ValueError:
+        body = {"error": reply.text}
+    return {"error": body.get("error") or body.get("message"), "client_region": client_region, "record": answer.record or "simple", "endpoint": answer.value,
+            "region": site.service.region, "status": reply.status, "task": reply.served_by,
+            "order_id": body.get("order_id"), "total_cents": body.get("total_cents"),
+            "catalog": body.get("catalog")}
+
+
+def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) -> Pipeline:
+    """``resolutions``: how many times each client region resolves the orders name (at least 1,000)."""
+    if resolutions < RESOLUTIONS:
+        raise ValueError(f"resolutions={resolutions} is too few to measure the weights: use at least {RESOLUTIONS:,}")
+    policy = values["routing_policy"]
+    p = Pipeline("microservices", state=State, live_unsupported=(
+        "its load balancers, containers, instances, DNS answers, Redis and SQL run in the embedded backend's "
+        "emulated data planes, which have no meaning against AWS"))
+
+    @p.deploy("Create the orders and products tables", service="dynamodb")
+    def tables(ctx: RunContext[State]) -> None:
+        ctx.state.orders_table = ctx.infra.table("orders", "order_id")
+        ctx.state.products_table = products = ctx.infra.table("products", "product_id")
+        ddb = ctx.client("dynamodb")
+        for pid, (name, cents) in PRODUCTS.items():
+            ddb.put_item(TableName=products, Item={"product_id": {"S": pid}, "name": {"S": name},
+                                                   "price_cents": {"N": str(cents)}})
+
+    @p.deploy("Create the catalog's ElastiCache cluster", service="elasticache")
+    def cache_cluster(ctx: RunContext[State]) -> None:
+        ec = ctx.client("elasticache")
+        cluster = ec.create_cache_cluster(CacheClusterId=ctx.name("catalog")[:40], Engine="redis",
+                                          CacheNodeType="cache.t4g.micro", NumCacheNodes=1)["CacheCluster"]
+        ctx.state.redis_endpoint = endpoint = f"redis://{cluster['CacheClusterId']}.cache.amazonaws.com:6379"
+        ctx.state.redis = elasticache.connect(clock=ctx.clock, trace=ctx.trace, name=cluster["CacheClusterId"])
+        endpoints.bind(ctx.clients, endpoint, ctx.state.redis)
+        ctx.on_teardown(lambda: endpoints.unbind(ctx.clients, endpoint))
+        if hasattr(ctx.state.redis, "close"):
+            ctx.on_teardown(ctx.state.redis.close)
+        ctx.deployed.update(cache_nodes=1, cache_node_type="cache.t4g.micro")
+
+    @p.deploy("Deploy the catalog function and API", service="apigateway")
+    def catalog(ctx: RunContext[State]) -> None:
+        fn = ctx.lambdas.deploy("catalog", handler="patterns.microservices.handlers.catalog", memory_mb=256,
+                                env={"PRODUCTS_TABLE": ctx.state.products_table, "CACHE_TTL_S": str(CACHE_TTL_S),
+                                     "REDIS_ENDPOINT": ctx.state.redis_endpoint}, description="Catalog lookups")
+        ctx.state.catalog = ctx.infra.rest_api(
+            "catalog-api", [Route("GET", "/products/{id}", fn.arn, cache_key=("method.request.path.id",),
+                                       fresh_on_request=True)],
+            cache=StageCache() if values["api_cache"] else None)
+
+    @p.deploy("Create the order events topic and the billing queue", service="sns")
+    def messaging(ctx: RunContext[State]) -> None:
+        ctx.state.topic = ctx.infra.topic("order-events")
+        ctx.state.queue = q = ctx.infra.queue("billing")
+        ctx.client("sns").subscribe(TopicArn=ctx.state.topic, Protocol="sqs", Endpoint=q.arn)
+
+    @p.deploy("Create the billing database", service="rds")
+    def database(ctx: RunContext[State]) -> None:
+        db = ctx.client("rds").create_db_instance(
+            DBInstanceIdentifier=ctx.name("billing"), Engine="postgres", DBInstanceClass="db.t4g.micro",
+            AllocatedStorage=20, MasterUsername="billing", ManageMasterUserPassword=True)["DBInstance"]
+        ctx.state.db_instance = db["DBInstanceIdentifier"]
+        ctx.state.db = SqlDatabase(db["Endpoint"]["Address"], db["Engine"], trace=ctx.trace)
+        ctx.state.db.execute(handlers.SCHEMA)
+        ctx.on_teardown(ctx.state.db.close)
+        ctx.deployed.update(rds_instances=1, rds_instance_class="db.t4g.micro")
+
+    @p.deploy("Launch the billing fleet behind its load balancer", service="autoscaling")
+    def billing_fleet(ctx: RunContext[State]) -> None:
+        ctx.state.billing = ctx.infra.load_balanced_group("billing", handlers.billing_app(ctx.state.db), desired=2)
+
+    @p.deploy("Deploy the orders service on ECS", service="ecs")
+    def orders_service(ctx: RunContext[State]) -> None:
+        def site(base: str, record: str, region: str, cidr: str) -> Site:
+            app = handlers.orders_app(table=ctx.state.orders_table, topic_arn=ctx.state.topic, region=region,
+                                      catalog_get=lambda pid: ctx.state.catalog.request("GET", f"/products/{pid}"))
+            return Site(record, ctx.infra.container_service(base, app, tasks=2, region=region, cidr=cidr))
+        first = {"simple": "", "weighted": "blue", "latency": HOME, "failover": "primary"}[policy]
+        ctx.state.sites = {"first": site("orders", first, HOME, "10.1.0.0/16")}
+        if policy in SECOND:
+            record, region = SECOND[policy]
+            ctx.state.sites["second"] = site("orders-2", record, region, "10.2.0.0/16")
+
+    @p.deploy("Create the hosted zone, health checks and records", service="route53")
+    def dns(ctx: RunContext[State]) -> None:
+        r53 = ctx.client("route53")
+        ctx.state.zone_id = zone = r53.create_hosted_zone(Name=ZONE, CallerReference=ctx.name("zone"))["HostedZone"][
+            "Id"].rsplit("/", 1)[-1]
+        changes = []
+        for s in ctx.state.sites.values():
+            record = {"Name": ORDERS, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": s.service.dns_name}]}
+            if policy != "simple":
+                s.health_check = r53.create_health_check(CallerReference=ctx.name(f"hc-{s.record}"), HealthCheckConfig={
+                    "Type": "HTTP", "FullyQualifiedDomainName": s.service.dns_name, "Port": 80,
+                    "ResourcePath": "/health", "RequestInterval": facts.R53_HEALTH_INTERVAL_S.value,
+                    "FailureThreshold": facts.R53_FAILURE_THRESHOLD.value})["HealthCheck"]["Id"]
+                record.update(SetIdentifier=s.record, HealthCheckId=s.health_check)
+            if policy == "weighted":
+                record["Weight"] = WEIGHTS[s.record]
+            elif policy == "latency":
+                record["Region"] = s.service.region
+            elif policy == "failover":
+                record["Failover"] = "PRIMARY" if s.record == "primary" else "SECONDARY"
+            changes.append(record)
+        catalog_host = f"{ctx.state.catalog.id}.execute-api.{HOME}.amazonaws.com"
+        changes += [{"Name": f"catalog.{ZONE}", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": catalog_host}]},
+                    {"Name": f"billing.{ZONE}", "Type": "CNAME", "TTL": 300,
+                     "ResourceRecords": [{"Value": ctx.state.billing.dns_name}]}]
+        if policy == "weighted":
+            ctx.deployed["canary_weight"] = WEIGHTS["canary"] / sum(WEIGHTS.values())
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+            {"Action": "CREATE", "ResourceRecordSet": r} for r in changes]})
+        ctx.state.resolver = Resolver(r53, zone, rtt_ms=inter_region_rtt_ms, trace=ctx.trace, clock=ctx.clock)
+
+    # -- drive ---------------------------------------------------------------------------------
+    second_edge = {"weighted": "canary", "latency": "second_region", "failover": "standby"}.get(policy)
+    regions = (HOME, LATENCY_REGION) if policy == "latency" else (HOME,)
+
+    @p.drive(f"Resolve {ORDERS} {resolutions:,} times per client region", service="route53",
+             edges=("dns", "orders") + ((second_edge,) if policy in ("weighted", "latency") else ()))
+    def resolve(ctx: RunContext[State]) -> None:
+        resolver = ctx.state.resolver
+        for region in regions:
+            with ctx.trace.span("route53", f"Resolve x{resolutions}", ORDERS, detail={"client_region": region}):
+                shares: dict[str, int] = {}
+                for _ in range(resolutions):
+                    record = resolver.resolve(ORDERS, region, span=False).record or "simple"
+                    shares[record] = shares.get(record, 0) + 1
+                ctx.state.shares[region] = shares
+        ctx.artifact("resolutions", {r: {k: {"answers": n, "share": n / resolutions} for k, n in s.items()}
+                                     for r, s in ctx.state.shares.items()})
+
+    @p.drive("Place orders: catalog synchronously, OrderPlaced asynchronously", service="ecs",
+             edges=("dns", "orders", "orders_db", "catalog_call", "catalog", "catalog_cache", "publish", "deliver"))
+    def place(ctx: RunContext[State]) -> None:
+        ctx.state.depth["before"] = queue_depth(ctx)
+        for i, (pid, qty) in enumerate((("p-100", 1), ("p-200", 2), ("p-100", 1))):
+            ctx.state.orders.append(place_order(ctx, regions[i % len(regions)], f"customer-{i + 1}", pid, qty))
+        ctx.state.depth["after_orders"] = queue_depth(ctx)
+        ctx.artifact("orders", ctx.state.orders)
+
+    @p.drive("Read the catalog again", service="apigateway", edges=("catalog", "api_cache", "catalog_cache"))
+    def catalog_again(ctx: RunContext[State]) -> None:
+        fn, redis = ctx.lambdas.get("catalog"), ctx.state.redis
+
+        def read(when: str, **headers: str) -> None:
+            before, hits, misses = fn.invocations, redis.counters["hits"], redis.counters["misses"]
+            reply = ctx.state.catalog.request("GET", "/products/p-200", headers=headers)
+            got_hit, got_miss = redis.counters["hits"] - hits, redis.counters["misses"] - misses
+            ctx.state.catalog_reads.append({
+                "when": when, "status": reply.status, "stage_cache": reply.cache or "off",
+                "lambda_invoked": fn.invocations > before, "redis_gets": got_hit + got_miss,
+                "redis": "hit" if got_hit else "miss" if got_miss else "not reached"})
+        read("again")
+        read("again")
+        if values["api_cache"]:      # a client asking for a fresh copy passes the stage cache: Redis answers
+            read("with Cache-Control: max-age=0", **{"Cache-Control": "max-age=0"})
+        ctx.artifact("catalog_reads", ctx.state.catalog_reads)
+
+    if policy == "failover":
+        @p.drive("Fail the primary's health check and order again", service="route53",
+                 edges=("health_check", "standby"))
+        def fail_primary(ctx: RunContext[State]) -> None:
+            r53, primary = ctx.client("route53"), ctx.state.sites["first"]
+            before = ctx.state.resolver.resolve(ORDERS, HOME).record
+            r53.update_health_check(HealthCheckId=primary.health_check, Inverted=True)
+            # Route 53 declares the endpoint unhealthy after FailureThreshold failed checks: the run's clock
+            # moves on by that time (which also outlasts the record's TTL in resolvers' caches).
+            ctx.clock.advance(facts.R53_HEALTH_INTERVAL_S.value * facts.R53_FAILURE_THRESHOLD.value)
+            answers = [ctx.state.resolver.resolve(ORDERS, HOME, span=False).record for _ in range(100)]
+            order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+            ctx.state.failover = {"answered_before": before, "answers_after": {a: answers.count(a) for a in set(answers)},
+                                  "primary_healthy_after": ctx.state.resolver.healthy(primary.health_check),
+                                  "order": order}
+            ctx.state.orders.append(order)
+            ctx.artifact("failover", ctx.state.failover)
+
+    @p.drive("Billing workers drain the queue", service="sqs", edges=("deliver", "billing", "billing_db"))
+    def drain(ctx: RunContext[State]) -> None:
+        sqs, q, billing = ctx.client("sqs"), ctx.state.queue, ctx.state.billing
+        ctx.state.depth["before_drain"] = queue_depth(ctx)
+        for _ in range(3):                     # a few polls per worker, round robin over the fleet
+            for worker in billing.in_service():
+                handlers.drain(sqs, q.url, q.arn, ctx.session.region, ctx.state.db, worker)
+        ctx.state.depth["after"] = queue_depth(ctx)
+        ctx.artifact("queue_depth", dict(ctx.state.depth))
+
+    checks.add_checks(p, values, resolutions)
+    return p
