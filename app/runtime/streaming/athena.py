@@ -20,7 +20,12 @@ comes from moto's StartQueryExecution, so moto lists it) and does the work itsel
 
 States are recorded here (QUEUED, RUNNING, SUCCEEDED or FAILED with the reason)
 and served by ``get_query_execution``/``get_query_results`` in Athena's response
-shape. The query runs synchronously inside ``start_query_execution``. SQL is
+shape. The query runs synchronously inside ``start_query_execution``. A partitioned
+table whose partitions are registered in the Glue catalog is read from those
+partitions only (as Athena does: unregistered data is not seen), and partitions are
+pruned by the query's top-level ``key = 'value'`` and ``key IN (...)`` predicates on
+partition keys (any other predicate on them reads every partition, an upper bound);
+bytes scanned then count only the partitions read. SQL is
 DuckDB's dialect, which agrees with Athena's (Trino) for ordinary SELECTs; only
 SELECT and WITH statements are run, and DuckDB may touch no file outside the query's
 scratch folder. Differences from AWS: no DDL; no partition projection or MSCK REPAIR
@@ -177,7 +182,17 @@ class AthenaEmulator(Traced):
                 continue
             storage = table["StorageDescriptor"]
             folder = os.path.join(scratch, name)
-            files, size = self._download(storage["Location"], folder)
+            keys = [p["Name"] for p in table.get("PartitionKeys", [])]
+            registered = self._partitions(database, name) if keys else []
+            if registered:
+                files, size = [], 0
+                for values, location in _pruned(registered, keys, sql):
+                    where = os.path.join(folder, *(f"{k}={v}" for k, v in zip(keys, values)))
+                    got, n = self._download(location, where)
+                    files, size = files + got, size + n
+                self.counters.add("partitions_read", len(_pruned(registered, keys, sql)))
+            else:
+                files, size = self._download(storage["Location"], folder)
             scanned += size
             columns = {c["Name"]: HIVE_TO_DUCKDB.get(c["Type"].lower(), "VARCHAR") for c in storage.get("Columns", [])}
             parts = [p["Name"] for p in table.get("PartitionKeys", [])]
@@ -187,6 +202,13 @@ class AthenaEmulator(Traced):
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')       # "database"."table" works too
             con.execute(f'CREATE VIEW "{database}"."{name}" AS {reader}')
         return scanned
+
+    def _partitions(self, database: str, table: str) -> list[tuple[list[str], str]]:
+        """The table's partitions registered in the Glue catalog: (values, location)."""
+        found = []
+        for page in self.glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table):
+            found += [(p["Values"], p["StorageDescriptor"]["Location"]) for p in page["Partitions"]]
+        return found
 
     def _has_database(self, database: str) -> bool:
         try:
@@ -226,6 +248,23 @@ class AthenaEmulator(Traced):
 def _text(value: Any) -> str:
     """A value as Athena prints it in results (booleans in lower case)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _pruned(partitions: list[tuple[list[str], str]], keys: list[str], sql: str) -> list[tuple[list[str], str]]:
+    """The partitions a query reads: those its top-level equality and IN predicates on partition keys admit."""
+    m = re.search(r"\bwhere\b(.*?)(\bgroup\s+by\b|\border\s+by\b|\blimit\b|\bhaving\b|$)", sql, re.I | re.S)
+    if not m or re.search(r"\bor\b", m.group(1), re.I):
+        return partitions
+    wanted: dict[str, set[str]] = {}
+    for term in re.split(r"\band\b", m.group(1), flags=re.I):
+        eq = re.fullmatch(r"\s*\"?(\w+)\"?\s*=\s*'([^']*)'\s*\)?\s*", term)
+        listed = re.fullmatch(r"\s*\"?(\w+)\"?\s+in\s*\(([^)]*)\)\s*", term, re.I)
+        if eq and eq.group(1) in keys:
+            wanted.setdefault(eq.group(1), set()).add(eq.group(2))
+        elif listed and listed.group(1) in keys:
+            wanted.setdefault(listed.group(1), set()).update(re.findall(r"'([^']*)'", listed.group(2)))
+    return [(values, loc) for values, loc in partitions
+            if all(values[keys.index(k)] in allowed for k, allowed in wanted.items())]
 
 
 def _reader(files: list[str], columns: dict[str, str], partitions: list[str], parquet: bool) -> str:

@@ -36,7 +36,9 @@ delivery itself, into the real moto bucket:
   attemptEndingTimestamp, rawData, sequenceNumber, subSequenceNumber; no
   dataCatalogTable, as no Glue table is involved here).
 - Keys: ``<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>`` in UTC, from
-  the arrival time of the oldest record in the object.
+  the arrival time of the oldest record in the object. A prefix with timestamp
+  expressions (``dt=!{timestamp:yyyy-MM-dd}/``, Java date patterns yyyy MM dd HH mm ss)
+  is evaluated at that time instead, and then, as on AWS, no YYYY/MM/DD/HH is added.
 
 Differences from AWS: the processor buffer and the delivery buffer are one buffer
 (the transform runs when the delivery buffer flushes); buffer size is measured on
@@ -49,6 +51,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -360,7 +363,19 @@ class FirehoseDelivery(Traced):
 
     def _key(self, prefix: str, arrival: float, suffix: str) -> str:
         t = datetime.fromtimestamp(arrival, tz=timezone.utc)
-        return f"{prefix}{t:%Y/%m/%d/%H}/{self.name}-1-{t:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}{suffix}"
+        folder = _TIMESTAMP.sub(lambda m: _java_date(m.group(1), t), prefix)
+        if folder == prefix:
+            folder = f"{prefix}{t:%Y/%m/%d/%H}/"
+        return f"{folder}{self.name}-1-{t:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}{suffix}"
+
+
+_TIMESTAMP = re.compile(r"!\{timestamp:([^}]*)\}")
+_JAVA_DATE = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+
+
+def _java_date(pattern: str, t: datetime) -> str:
+    """A Java DateTimeFormatter pattern of the letters Firehose prefixes use (yyyy-MM-dd...) applied to ``t``."""
+    return t.strftime(re.sub("|".join(_JAVA_DATE), lambda m: _JAVA_DATE[m.group(0)], pattern))
 
 
 def _chunks(records: list[dict], limit: int):

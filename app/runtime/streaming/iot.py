@@ -17,6 +17,8 @@ payload)`` does what the rules engine does: for every enabled rule whose
   typed by ``hashKeyType``/``rangeKeyType``, STRING by default) and the output in
   ``payloadField`` (default ``payload``).
 - ``dynamoDBv2``: PutItem of the output, each top-level field a column.
+- ``sqs``: SendMessage of the output JSON to ``queueUrl`` (base64-encoded when
+  ``useBase64`` is true), the usual kind of a rule's ``errorAction``.
 
 Substitution templates are evaluated against the incoming message and topic.
 Counters per rule: ``matched``, ``actions_run``, ``errors``. A failed action is
@@ -26,6 +28,7 @@ and again after ``reload_rules()``.
 """
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -38,15 +41,16 @@ from app.runtime.streaming import Clock, Counters, Invoke, Traced, invoke_payloa
 from app.runtime.streaming.iot_sql import Context, Query, parse, substitute
 from app.runtime.trace import Trace
 
-ACTIONS = ("kinesis", "lambda", "dynamoDB", "dynamoDBv2")
+ACTIONS = ("kinesis", "lambda", "dynamoDB", "dynamoDBv2", "sqs")
 _serialize = TypeSerializer().serialize
 
 
 class IotRulesEngine(Traced):
     def __init__(self, iot, *, kinesis=None, dynamodb=None, invoke: Invoke | None = None, iot_data=None,
-                 trace: Trace | None = None, clock: Clock = time.time, calls_traced: bool = False,
+                 sqs=None, trace: Trace | None = None, clock: Clock = time.time, calls_traced: bool = False,
                  tags: dict[str, str] | None = None) -> None:
         self.iot, self.kinesis, self.dynamodb, self.invoke, self.iot_data = iot, kinesis, dynamodb, invoke, iot_data
+        self.sqs = sqs
         self.trace, self.clock, self.calls_traced = trace or Trace(), clock, calls_traced
         self.tags = dict(tags or {})           # put on every rule this engine creates
         self.counters: dict[str, Counters] = {}
@@ -146,6 +150,12 @@ class IotRulesEngine(Traced):
             raise ValueError("dynamoDBv2 needs a JSON object as the rule's output")
         table = substitute(params["putItem"]["tableName"], ctx)
         self.dynamodb.put_item(TableName=table, Item={k: _serialize(_for_dynamodb(v)) for k, v in output.items()})
+
+
+    def _action_sqs(self, params: dict, output: Any, ctx: Context) -> None:
+        body = _bytes(output)
+        text = base64.b64encode(body).decode("ascii") if params.get("useBase64") else body.decode()
+        self.sqs.send_message(QueueUrl=params["queueUrl"], MessageBody=text)
 
 
 def _check_action(action: dict) -> None:

@@ -82,7 +82,7 @@ class StreamingServices:
 
     def iot_rules(self, **options: Any) -> IotRulesEngine:
         return IotRulesEngine(self._client("iot"), kinesis=self._client("kinesis"), dynamodb=self._client("dynamodb"),
-                              invoke=self._invoke("iot"), iot_data=self._client("iot-data"),
+                              invoke=self._invoke("iot"), iot_data=self._client("iot-data"), sqs=self._client("sqs"),
                               trace=self.session.trace, calls_traced=True, tags=self.session.tags, **options)
 
     def global_table(self, table_name: str, regions: list[str], **options: Any) -> GlobalTable:

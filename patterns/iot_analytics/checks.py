@@ -1,0 +1,162 @@
+"""The IoT analytics run's checks, each read back from the backend with its figures in ``detail``."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from typing import Any
+
+from app.runtime.pipeline import Check, Pipeline, RunContext
+
+
+def _objects(ctx: RunContext, bucket: str, prefix: str) -> list[dict]:
+    out = []
+    for page in ctx.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out += page.get("Contents", [])
+    return out
+
+
+def _rows(ctx: RunContext, bucket: str, key: str) -> list[dict]:
+    """The records of one delivered object (JSON lines, or Parquet read with DuckDB)."""
+    body = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    if key.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return pq.read_table(io.BytesIO(body)).to_pylist()
+    if key.endswith(".gz"):
+        body = gzip.decompress(body)
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
+    transform, parquet, interval = values["firehose_transform"], values["format"] == "parquet", values["buffer_interval"]
+
+    @p.verify("The fleet is registered with certificates and a policy", service="iot")
+    def v_fleet(ctx: RunContext):
+        iot, fleet = ctx.client("iot"), ctx.state.fleet
+        typed = {t["thingName"] for t in iot.list_things(thingTypeName=fleet.thing_type)["things"]}
+        active = attached = 0
+        for thing, arn in fleet.things.items():
+            principals = iot.list_thing_principals(thingName=thing)["principals"]
+            cert = iot.describe_certificate(certificateId=arn.rsplit("/", 1)[1])["certificateDescription"]
+            active += arn in principals and cert["status"] == "ACTIVE"
+            attached += fleet.policy in [x["policyName"] for x in iot.list_attached_policies(target=arn)["policies"]]
+        n = len(fleet.things)
+        return Check("each device is a thing of the thing type with an active certificate and the fleet policy",
+                     typed == set(fleet.things) and active == attached == n,
+                     f"{len(typed)} things of type {fleet.thing_type}, {active}/{n} active certificates attached, "
+                     f"policy {fleet.policy} on {attached}/{n}")
+
+    @p.verify("The rule routes telemetry and its errors", service="iot")
+    def v_rule(ctx: RunContext):
+        st = ctx.state
+        rule = next(iter(st.rules.stats()), "")
+        stored = ctx.client("iot").get_topic_rule(ruleName=rule)["rule"]
+        sqs = ctx.client("sqs")
+        bodies = []
+        while True:
+            got = sqs.receive_message(QueueUrl=st.errors.url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                break
+            bodies += [json.loads(m["Body"]) for m in got]
+        malformed = st.published.get("malformed", 0)
+        ctx.artifact("error_queue", bodies)
+        counts = st.rules.stats()[rule]
+        return [
+            Check("the topic rule reads back with its WHERE clause, Kinesis action and SQS error action",
+                  "WHERE" in stored["sql"] and "kinesis" in stored["actions"][0] and "sqs" in stored["errorAction"],
+                  f"sql {stored['sql']!r}; action kinesis to {stored['actions'][0]['kinesis']['streamName']}; "
+                  f"error action sqs"),
+            Check("malformed messages reach the rule's error queue, and only they",
+                  len(bodies) == malformed == counts.get("errors", 0) and all("device_id" not in b for b in bodies),
+                  f"{malformed} published without a device id, {counts.get('errors', 0)} Kinesis action errors, "
+                  f"{len(bodies)} messages read back from the error queue"),
+        ]
+
+    @p.verify("Firehose buffered, transformed and laid out the objects", service="firehose")
+    def v_firehose(ctx: RunContext):
+        st = ctx.state
+        objs = _objects(ctx, st.ingest, "telemetry/")
+        rows_by_key = {o["Key"]: _rows(ctx, st.ingest, o["Key"]) for o in objs}
+        spans = [(max(r["ts"] for r in rows) - min(r["ts"] for r in rows)) / 1000 for rows in rows_by_key.values()]
+        c = st.firehose.counters.as_dict()
+        laid_out = all(re.match(r"telemetry/dt=\d{4}-\d{2}-\d{2}/", k) for k in rows_by_key)
+        kinds = all(k.endswith(".parquet") for k in rows_by_key) if parquet else \
+            all(not k.endswith(".parquet") for k in rows_by_key)
+        out = [
+            Check(f"objects hold at most {interval} s of records each (buffer interval, compressed time)",
+                  bool(objs) and max(spans) < interval,
+                  f"{len(objs)} objects; widest spans {max(spans, default=0):.0f} s of device time; flushes: "
+                  f"{c.get('flush_interval', 0)} by interval, {c.get('flush_size', 0)} by size "
+                  f"(buffer {st.buffer_mib:g} MiB)"),
+            Check("objects land under date partitions in the chosen format", laid_out and kinds,
+                  f"{len(st.days)} days: " + ", ".join(sorted({k.split('/')[1] for k in rows_by_key}))
+                  + f"; {'Parquet' if parquet else 'JSON lines'}"),
+        ]
+        delivered = [r for rows in rows_by_key.values() for r in rows]
+        calibrating = st.published.get("calibrating", 0)
+        if transform:
+            out.append(Check("the transform enriched every record and dropped the calibrating readings",
+                             c.get("transform_dropped", 0) == calibrating and all("temperature_f" in r for r in delivered)
+                             and not any(r["status"] == "calibrating" for r in delivered),
+                             f"{c.get('transform_invocations', 0)} invocations: {c.get('transform_ok', 0)} Ok, "
+                             f"{c.get('transform_dropped', 0)} Dropped ({calibrating} calibrating published), "
+                             f"{c.get('transform_processingfailed', 0)} ProcessingFailed"))
+        else:
+            out.append(Check("without a transform the records arrive as the devices sent them",
+                             not c.get("transform_invocations") and sum(r["status"] == "calibrating" for r in delivered)
+                             == calibrating, f"{calibrating} calibrating readings delivered as sent, no Lambda"))
+        pub = sum(st.published.values())
+        filtered = st.published.get("sensor_fault", 0)
+        errors = st.published.get("malformed", 0)
+        dropped = c.get("transform_dropped", 0)
+        failed = c.get("records_processing_failed", 0) + c.get("records_format_conversion_failed", 0)
+        ledger = {"published": pub, "delivered_to_s3": len(delivered), "dropped_by_transform": dropped,
+                  "error_action": errors, "left_out_by_where": filtered, "failed_in_firehose": failed}
+        ctx.artifact("ledger", ledger)
+        out.append(Check("every record is accounted for",
+                         pub == len(delivered) + dropped + errors + filtered + failed,
+                         f"published {pub} = delivered {len(delivered)} + dropped by the transform {dropped} + "
+                         f"error action {errors} + left out by the rule's WHERE {filtered} + failed in Firehose {failed}"))
+        return out
+
+    @p.verify("Glue holds a partition per day", service="glue")
+    def v_glue(ctx: RunContext):
+        from patterns.iot_analytics.pipeline import DATABASE, TABLE
+
+        glue = ctx.client("glue")
+        parts = glue.get_partitions(DatabaseName=DATABASE, TableName=TABLE)["Partitions"]
+        table = glue.get_table(DatabaseName=DATABASE, Name=TABLE)["Table"]
+        days = sorted(p["Values"][0] for p in parts)
+        return Check("the S3 events registered one Glue partition per day", days == sorted(ctx.state.days)
+                     and all(p["StorageDescriptor"]["Location"].endswith(f"dt={p['Values'][0]}/") for p in parts),
+                     f"table {DATABASE}.{TABLE} ({table['StorageDescriptor']['SerdeInfo']['SerializationLibrary']}) "
+                     f"partitions read back: {', '.join(days)}")
+
+    @p.verify("Athena answered the reports", service="athena")
+    def v_athena(ctx: RunContext):
+        st = ctx.state
+        s3 = ctx.client("s3")
+        allq, day = st.queries
+        bucket, key = re.match(r"s3://([^/]+)/(.*)$", allq["output"]).groups()
+        csv = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        readings = sum(int(r["readings"]) for r in allq["rows"])
+        delivered = ctx.artifacts["ledger"]["delivered_to_s3"]
+        json_bytes = st.firehose.counters["bytes_in"]
+        out = [
+            Check("the report's result CSV is in the reporting bucket at Athena's path",
+                  key.endswith(f"{allq['id']}.csv") and csv.splitlines()[0].startswith('"dt","device_id"')
+                  and len(csv.splitlines()) == len(allq["rows"]) + 1,
+                  f"s3://{bucket}/{key}: {len(csv.splitlines()) - 1} rows; counts {readings} readings of "
+                  f"{delivered} delivered"),
+            Check("a query on one day scans less than a query on all days (partition pruning)",
+                  0 < day["bytes_scanned"] < allq["bytes_scanned"] and readings == delivered,
+                  f"all days {allq['bytes_scanned']:,} bytes, one day {day['bytes_scanned']:,} bytes scanned"),
+        ]
+        if parquet:
+            out.append(Check("Parquet scans fewer bytes than the same records as JSON",
+                             allq["bytes_scanned"] < json_bytes,
+                             f"Parquet, all days: {allq['bytes_scanned']:,} bytes scanned; the records as JSON "
+                             f"Firehose received: {json_bytes:,} bytes"))
+        return out

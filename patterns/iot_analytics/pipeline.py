@@ -1,0 +1,233 @@
+"""Big data ingestion, executed: device telemetry through IoT Core, Kinesis and Firehose to S3, Glue and Athena.
+
+Deploy creates, in the run's own account: an IoT thing type and one thing per device, each
+with its own active certificate carrying the fleet's policy; a Kinesis data stream; the
+ingestion and reporting buckets; the rule's error queue and the S3-event queue (SQS); the
+Glue table of the telemetry (partitioned by ``dt``, JSON or Parquet as ``format`` says); the
+functions (the Firehose transform when ``firehose_transform`` is on, and the partition
+registrar fed by the S3-event queue); the Firehose stream reading the Kinesis stream; and the
+topic rule whose SQL selects telemetry (its WHERE clause leaves out sensor faults) and puts it
+on the stream keyed by ``${device_id}``, with an SQS error action.
+
+Drive replays three days of telemetry in compressed time: each day the devices publish for
+``duration`` simulated minutes, ``rate`` messages a minute each. The run's streaming clock
+moves forward between messages (no sleeping), so Firehose flushes by its ``buffer_interval``
+(or its buffer size) as it would over those hours. A message without a device id makes the
+rule's Kinesis action fail (an empty partition key) and goes to the error queue. Every
+object Firehose writes raises an S3 event to SQS; the registrar adds its day's partition to
+Glue. Then the report queries run on Athena (DuckDB behind the Athena API) over all days and
+over one day, their result CSVs landing in the reporting bucket.
+
+Emulated where moto has no data plane: the IoT rules engine, Firehose delivery, Athena's SQL
+and Lambda execution (in-process). Checks: :mod:`patterns.iot_analytics.checks`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core import facts
+from app.runtime.infra import Fleet, Queue
+from app.runtime.pipeline import Pipeline, RunContext
+from app.runtime.streaming import ManualClock
+from patterns.iot_analytics import checks
+
+DAYS = 3
+DATABASE, TABLE = "telemetry_lake", "telemetry"
+PREFIX = "telemetry/dt=!{timestamp:yyyy-MM-dd}/"
+RESULTS_PREFIX = "athena-results/"
+TOPIC = "fleet/{thing}/telemetry"
+RULE_SQL = "SELECT *, topic(2) AS thing FROM 'fleet/+/telemetry' WHERE temperature > -40"
+CONSUMERS = ("Amazon Quick Sight (formerly QuickSight) builds dashboards on the reporting bucket through an Athena "
+             "data source; Amazon Redshift loads the results with COPY from S3, or queries the lake in place with "
+             "Redshift Spectrum. Neither runs here: they read the objects this run leaves in the reporting bucket.")
+FLEET_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "iot:Connect", "Resource": "arn:aws:iot:*:*:client/${iot:Connection.Thing.ThingName}"},
+    {"Effect": "Allow", "Action": "iot:Publish",
+     "Resource": "arn:aws:iot:*:*:topic/fleet/${iot:Connection.Thing.ThingName}/telemetry"}]}
+COLUMNS = {"device_id": "string", "thing": "string", "ts": "bigint", "temperature": "double",
+           "humidity": "double", "battery": "int", "status": "string"}
+ENRICHED = {"temperature_f": "double", "quality": "string"}
+
+
+def report_sql(day: str | None = None) -> str:
+    where = f"WHERE dt = '{day}' " if day else ""
+    return (f"SELECT dt, device_id, count(*) AS readings, round(avg(temperature), 2) AS avg_temperature, "
+            f"max(temperature) AS max_temperature FROM {TABLE} {where}GROUP BY dt, device_id ORDER BY dt, device_id")
+
+
+@dataclass
+class Telemetry:
+    """The simulated fleet's traffic: ``devices`` publishing ``rate`` messages a minute for ``duration``
+    simulated minutes on each of the run's days."""
+
+    devices: int = 4
+    rate: int = 4
+    duration: int = 6
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("devices", 1, 50), ("rate", 1, 30), ("duration", 1, 60)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+
+    def describe(self) -> dict:
+        return {"devices": self.devices, "messages_per_minute": self.rate, "minutes_per_day": self.duration,
+                "days": DAYS, "messages": self.devices * self.rate * self.duration * DAYS}
+
+
+@dataclass
+class State:
+    """What the steps of an IoT analytics run share."""
+
+    fleet: Fleet | None = None
+    stream: str = ""
+    ingest: str = ""
+    reporting: str = ""
+    errors: Queue | None = None
+    events: Queue | None = None
+    firehose: Any = None
+    rules: Any = None
+    athena: Any = None
+    clock: ManualClock | None = None
+    buffer_mib: float = 0
+    published: dict[str, int] = field(default_factory=dict)
+    days: list[str] = field(default_factory=list)
+    queries: list[dict] = field(default_factory=list)
+
+
+def _message(n: int, device: str, day: int, ts: float) -> dict:
+    """The n-th reading of a device on a day: calibrating readings, a sensor fault and a malformed one mixed in."""
+    reading = {"device_id": device, "ts": int(ts * 1000), "temperature": round(18 + (n * 7 % 13) * 0.5 + day, 2),
+               "humidity": round(40 + n * 3 % 20, 1), "battery": 100 - (n * 5 % 90), "status": "ok"}
+    if n % 11 == 5:
+        reading["status"] = "calibrating"
+    if n % 37 == 17:
+        reading["temperature"] = -999.0            # a sensor fault: the rule's WHERE leaves it out
+    if n % 29 == 13:
+        del reading["device_id"]                   # malformed: no device id to key the Kinesis record
+    return reading
+
+
+def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -> Pipeline:
+    telemetry = telemetry or Telemetry()
+    parquet, transform, interval = values["format"] == "parquet", values["firehose_transform"], values["buffer_interval"]
+    p = Pipeline("iot-analytics", state=State, live_unsupported=(
+        "its topic rule, Firehose delivery and Athena queries run on the embedded backend's emulations, which have "
+        "no meaning against AWS"))
+
+    @p.deploy("Register the device fleet", service="iot")
+    def fleet(ctx: RunContext[State]) -> None:
+        ctx.state.fleet = ctx.infra.iot_fleet("sensor", telemetry.devices, policy=FLEET_POLICY)
+        ctx.state.stream = ctx.infra.kinesis_stream("telemetry")
+
+    @p.deploy("Create the buckets, queues and Glue table", service="glue")
+    def storage(ctx: RunContext[State]) -> None:
+        st = ctx.state
+        st.ingest, st.reporting = ctx.infra.bucket("ingest"), ctx.infra.bucket("reporting")
+        st.errors, st.events = ctx.infra.queue("rule-errors"), ctx.infra.queue("object-created")
+        st.athena = ctx.streaming.athena(clock=ctx.clock)
+        columns = {**COLUMNS, **(ENRICHED if transform else {})}
+        st.athena.create_table(DATABASE, TABLE, f"s3://{st.ingest}/telemetry/", columns,
+                               format=values["format"], partition_keys={"dt": "string"})
+
+    @p.deploy("Deploy the functions and wire S3 to SQS to Lambda", service="lambda")
+    def functions(ctx: RunContext[State]) -> None:
+        if transform:
+            ctx.lambdas.deploy("firehose-transform", handler="patterns.iot_analytics.handlers.firehose_transform",
+                               memory_mb=256, timeout_s=60, description="Enriches or drops telemetry for Firehose")
+        ctx.lambdas.deploy("register-partitions", handler="patterns.iot_analytics.handlers.register_partitions",
+                           env={"GLUE_DATABASE": DATABASE, "GLUE_TABLE": TABLE}, timeout_s=30,
+                           description="Adds each new object's day to the Glue table")
+        ctx.routing.s3_to_sqs(ctx.state.ingest, ctx.state.events.arn, prefix="telemetry/")
+        ctx.routing.sqs_to_lambda(ctx.state.events.arn, "register-partitions", report_batch_item_failures=True)
+
+    @p.deploy("Create the Firehose stream from Kinesis", service="firehose")
+    def firehose(ctx: RunContext[State]) -> None:
+        st = ctx.state
+        st.buffer_mib = facts.FIREHOSE_BUFFER_MIB.value["default"]
+        if parquet:
+            st.buffer_mib = max(st.buffer_mib, facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.value)
+        start = (int(ctx.clock()) // 86400 - DAYS) * 86400 + 8 * 3600      # 08:00 UTC, three days ago
+        st.clock = ManualClock(start)
+        st.firehose = ctx.streaming.firehose(
+            ctx.name("telemetry")[-64:], st.ingest, source_stream=st.stream,
+            transform_function="firehose-transform" if transform else None, buffer_mib=st.buffer_mib,
+            buffer_interval_s=interval, format=values["format"], newline_delimiter=not parquet, prefix=PREFIX,
+            error_prefix="errors/", clock=st.clock)
+        ctx.deployed.update(buffer_mb=st.buffer_mib)
+        ctx.artifact("buffering", {
+            "buffer_mib": st.buffer_mib, "buffer_interval_s": interval, "format": values["format"],
+            "notice": (f"Parquet conversion: the buffer size is {st.buffer_mib:g} MiB, the least AWS allows with "
+                       f"record format conversion ({facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.says})") if parquet
+            else f"buffer {st.buffer_mib:g} MiB ({facts.FIREHOSE_BUFFER_MIB.says})",
+            "time": f"compressed: {DAYS} days of telemetry replayed on a simulated clock that moves between "
+                    f"messages, so a {interval} s buffer interval elapses without waiting"})
+
+    @p.deploy("Create the topic rule with its error action", service="iot")
+    def rule(ctx: RunContext[State]) -> None:
+        st = ctx.state
+        st.rules = ctx.streaming.iot_rules(clock=st.clock)
+        role = ctx.streaming.service_role("iot")
+        st.rules.create_rule(ctx.name("telemetry_to_kinesis").replace("-", "_"), RULE_SQL, [
+            {"kinesis": {"streamName": st.stream, "partitionKey": "${device_id}", "roleArn": role}}],
+            error_action={"sqs": {"queueUrl": st.errors.url, "roleArn": role, "useBase64": False}})
+
+    @p.drive("Devices publish three days of telemetry", service="iot", edges=(
+            "publish", "rule", "deliver", "land") + (("transform",) if transform else ()) + (
+            ("schema",) if parquet else ()))
+    def publish(ctx: RunContext[State]) -> None:
+        st, clock = ctx.state, ctx.state.clock
+        counts = st.published
+        things = list(st.fleet.things)
+        step = 60.0 / telemetry.rate
+        for day in range(DAYS):
+            for slot in range(telemetry.duration * telemetry.rate):
+                for i, thing in enumerate(things):
+                    n = slot * len(things) + i
+                    reading = _message(n, thing, day, clock())
+                    kind = ("malformed" if "device_id" not in reading else "sensor_fault"
+                            if reading["temperature"] <= -40 else reading["status"])
+                    counts[kind] = counts.get(kind, 0) + 1
+                    st.rules.publish(TOPIC.format(thing=thing), reading, client_id=thing)
+                st.firehose.poll_source()
+                clock.advance(step)
+            st.days.append(_day(clock()))
+            clock.advance(86400 - telemetry.duration * 60)                     # to the next morning
+            st.firehose.tick()
+        clock.advance(interval)
+        st.firehose.tick()
+        ctx.artifact("telemetry", {**telemetry.describe(), "published": dict(counts), "rule": RULE_SQL,
+                                   "rule_stats": st.rules.stats(), "firehose": st.firehose.counters.as_dict()})
+
+    @p.drive("S3 events register the partitions in Glue", service="sqs", edges=("s3_event", "consume", "catalog"))
+    def partitions(ctx: RunContext[State]) -> None:
+        ctx.routing.drain()
+
+    @p.drive("Run the report queries on Athena", service="athena", edges=("query", "scan", "catalog", "results"))
+    def report(ctx: RunContext[State]) -> None:
+        st = ctx.state
+        output = f"s3://{st.reporting}/{RESULTS_PREFIX}"
+        for label, sql in (("all days", report_sql()), (f"one day ({st.days[-1]})", report_sql(st.days[-1]))):
+            qid = st.athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DATABASE},
+                                                  ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
+            execution = st.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+            rows = st.athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+            header = [c["VarCharValue"] for c in rows[0]["Data"]]
+            st.queries.append({"query": label, "sql": sql, "id": qid, "state": execution["Status"]["State"],
+                               "output": execution["ResultConfiguration"]["OutputLocation"],
+                               "bytes_scanned": execution["Statistics"]["DataScannedInBytes"],
+                               "rows": [dict(zip(header, [c.get("VarCharValue") for c in r["Data"]]))
+                                        for r in rows[1:]]})
+        ctx.artifact("athena", {"format": values["format"], "queries": st.queries})
+        ctx.artifact("consumers", CONSUMERS)
+
+    checks.add_checks(p, values, telemetry)
+    return p
+
+
+def _day(t: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d")
