@@ -133,3 +133,31 @@ def test_database_qualified_names_and_booleans(acct):
     assert ex["Status"]["State"] == "SUCCEEDED", ex["Status"]
     rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1:]
     assert [[c["VarCharValue"] for c in r["Data"]] for r in rows] == [["x", "true"], ["y", "false"]]
+
+
+def test_registered_partitions_are_read_and_pruned_by_the_query(acct, tmp_path):
+    import duckdb
+    athena, s3 = make(acct)
+    bucket = f"ingest-{acct.account_id}"
+    for day, temps in {"2026-11-26": [1.0, 2.0], "2026-11-27": [10.0, 20.0, 30.0], "2026-11-28": [5.0]}.items():
+        path = tmp_path / f"{day}.parquet"
+        rows = ", ".join(f"('d1', {t})" for t in temps)
+        duckdb.connect().execute(f"COPY (SELECT * FROM (VALUES {rows}) v(device, temp)) TO '{path}' (FORMAT parquet)")
+        s3.put_object(Bucket=bucket, Key=f"pq/dt={day}/part-0.parquet", Body=path.read_bytes())
+    athena.create_table("telemetry", "daily", f"s3://{bucket}/pq/", COLUMNS, format="parquet",
+                        partition_keys={"dt": "string"})
+    glue = acct.client("glue")
+    storage = glue.get_table(DatabaseName="telemetry", Name="daily")["Table"]["StorageDescriptor"]
+    for day in ("2026-11-26", "2026-11-27"):          # 2026-11-28 is not registered: Athena does not see it
+        glue.create_partition(DatabaseName="telemetry", TableName="daily", PartitionInput={
+            "Values": [day], "StorageDescriptor": {**storage, "Location": f"s3://{bucket}/pq/dt={day}/"}})
+    qid, every = run(athena, acct, "SELECT dt, sum(temp) AS total FROM daily GROUP BY dt ORDER BY dt")
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1:]
+    assert [[c["VarCharValue"] for c in r["Data"]] for r in rows] == [["2026-11-26", "3.0"], ["2026-11-27", "60.0"]]
+    assert every["Statistics"]["DataScannedInBytes"] == (bucket_size(s3, bucket, "pq/dt=2026-11-26/")
+                                                        + bucket_size(s3, bucket, "pq/dt=2026-11-27/"))
+    qid, one = run(athena, acct, "SELECT sum(temp) AS total FROM daily WHERE dt = '2026-11-27' AND temp > 0")
+    assert athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1]["Data"][0]["VarCharValue"] == "60.0"
+    assert one["Statistics"]["DataScannedInBytes"] == bucket_size(s3, bucket, "pq/dt=2026-11-27/")
+    _, either = run(athena, acct, "SELECT count(*) FROM daily WHERE dt = '2026-11-27' OR temp > 1")
+    assert either["Statistics"]["DataScannedInBytes"] == every["Statistics"]["DataScannedInBytes"]   # not pruned

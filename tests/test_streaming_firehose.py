@@ -200,3 +200,17 @@ def test_direct_put_refused_on_a_kinesis_source_stream(acct):
         assert exc.value.response["Error"]["Code"] == "InvalidArgumentException"
         assert "Kinesis stream src" in exc.value.response["Error"]["Message"]
     assert stream.counters["records_in"] == 0
+
+
+def test_prefix_with_timestamp_expressions_replaces_the_default_hour_folders(acct):
+    clock = ManualClock(1_764_576_000.0)          # 2025-12-01 08:00:00 UTC
+    stream, s3 = setup(acct, clock, buffer_interval_s=60, prefix="telemetry/dt=!{timestamp:yyyy-MM-dd}/")
+    stream.put_record(json.dumps({"i": 1}))
+    clock.advance(60)
+    key = stream.tick()
+    assert key.startswith("telemetry/dt=2025-12-01/ingest-1-2025-12-01-08-00-00-")
+    plain = FirehoseDelivery(acct.client("firehose"), s3, "plain", stream.bucket, role_arn=stream.role_arn,
+                             clock=clock, buffer_interval_s=60, prefix="raw/")
+    plain.put_record(b"x")
+    clock.advance(60)
+    assert plain.tick().startswith("raw/2025/12/01/08/plain-1-")

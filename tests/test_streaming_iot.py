@@ -138,3 +138,20 @@ def test_rules_are_read_from_moto_and_disabled_ones_skipped(acct):
     assert seen == [("on", {"v": 1})]
     with pytest.raises(ValueError, match="kinesis, lambda, dynamoDB, dynamoDBv2"):
         engine.create_rule("bad", "SELECT * FROM 'a'", [{"sns": {}}])
+
+
+def test_sqs_error_action_receives_what_the_failed_action_would_have_sent(acct):
+    sqs = acct.client("sqs")
+    url = sqs.create_queue(QueueName="rule-errors")["QueueUrl"]
+    kinesis = acct.client("kinesis")
+    kinesis.create_stream(StreamName="telemetry", ShardCount=1)
+    engine = IotRulesEngine(acct.client("iot"), kinesis=kinesis, sqs=sqs)
+    engine.create_rule("keyed", "SELECT * FROM 'fleet/+/telemetry'",
+                       [{"kinesis": {"streamName": "telemetry", "partitionKey": "${device_id}",
+                                     "roleArn": "arn:aws:iam::1:role/iot"}}],
+                       error_action={"sqs": {"queueUrl": url, "roleArn": "arn:aws:iam::1:role/iot"}})
+    engine.publish("fleet/a/telemetry", {"device_id": "a", "temperature": 20})
+    engine.publish("fleet/b/telemetry", {"temperature": 21})       # no device id: an empty partition key
+    assert engine.stats()["keyed"] == {"matched": 2, "actions_run": 2, "errors": 1}
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in got] == [{"temperature": 21}]
