@@ -8,7 +8,7 @@ the lake, and the results land in a reporting bucket that Quick Sight and
 Redshift read.
 
 Pipeline steps the diagram can highlight: publish, rule, deliver, transform,
-schema, land, s3_event, consume, query, scan, catalog, results, dashboard, load.
+schema, land, s3_event, consume, register, query, scan, catalog, results, dashboard, load.
 """
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ COMPONENTS = (
     Component("glue", "Glue Data Catalog", "AWS Glue", "Table schema of the telemetry, used by Athena."),
     Component("ingest", "Ingestion bucket", "Amazon S3", "Raw telemetry objects, one per Firehose delivery."),
     Component("queue", "SQS queue", "Amazon SQS", "Receives the bucket's object-created notifications."),
-    Component("process_fn", "Query function", "AWS Lambda", "Polls the queue and starts the Athena query."),
+    Component("process_fn", "Query function", "AWS Lambda",
+              "Polls the queue, registers each new day's partition in the Glue Data Catalog and can start the "
+              "Athena report query."),
     Component("athena", "Amazon Athena", "Amazon Athena", "Serverless SQL over the objects in S3."),
     Component("reporting", "Reporting bucket", "Amazon S3", "Athena query results: the analysed data."),
     Component("quicksight", "Amazon Quick Sight", "Amazon Quick Sight", "Dashboards over the reporting data."),
@@ -99,6 +101,7 @@ def diagram(v, kit) -> None:
     hose >> kit.edge(f"PutObject every {interval} s\n(or buffer full)", step="land") >> ingest
     ingest >> kit.edge("ObjectCreated", step="s3_event", asynchronous=True) >> queue
     queue >> kit.edge("poll", step="consume", asynchronous=True) >> fn
+    fn >> kit.edge("CreatePartition", step="register", style="dotted") >> glue
     fn >> kit.edge("StartQueryExecution", step="query") >> athena
     ingest >> kit.edge("scan: needed columns" if parquet else "scan: whole objects", step="scan") >> athena
     athena >> kit.edge("table", step="catalog", style="dotted") >> glue

@@ -23,7 +23,6 @@ and Lambda execution (in-process). Checks: :mod:`patterns.iot_analytics.checks`.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,11 +200,11 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
         ctx.artifact("telemetry", {**telemetry.describe(), "published": dict(counts), "rule": RULE_SQL,
                                    "rule_stats": st.rules.stats(), "firehose": st.firehose.counters.as_dict()})
 
-    @p.drive("S3 events register the partitions in Glue", service="sqs", edges=("s3_event", "consume", "catalog"))
+    @p.drive("S3 events register the partitions in Glue", service="sqs", edges=("s3_event", "consume", "register"))
     def partitions(ctx: RunContext[State]) -> None:
         ctx.routing.drain()
 
-    @p.drive("Run the report queries on Athena", service="athena", edges=("query", "scan", "catalog", "results"))
+    @p.drive("Run the report queries on Athena", service="athena", edges=("scan", "catalog", "results"))
     def report(ctx: RunContext[State]) -> None:
         st = ctx.state
         output = f"s3://{st.reporting}/{RESULTS_PREFIX}"
