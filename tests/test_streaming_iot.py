@@ -155,3 +155,16 @@ def test_sqs_error_action_receives_what_the_failed_action_would_have_sent(acct):
     assert engine.stats()["keyed"] == {"matched": 2, "actions_run": 2, "errors": 1}
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"]) for m in got] == [{"temperature": 21}]
+
+
+def test_a_payload_over_the_broker_limit_is_refused_and_reaches_no_rule(acct):
+    from botocore.exceptions import ClientError
+
+    seen = []
+    engine = IotRulesEngine(acct.client("iot"), invoke=lambda name, ev: seen.append(ev))
+    engine.create_rule("all", "SELECT * FROM 'big/+'",
+                       [{"lambda": {"functionArn": f"arn:aws:lambda:us-east-1:{acct.account_id}:function:f"}}])
+    with pytest.raises(ClientError, match="RequestEntityTooLargeException"):
+        engine.publish("big/1", {"blob": "x" * (128 * 1024)})
+    engine.publish("big/1", {"blob": "x" * 1000})
+    assert engine.refused == 1 and len(seen) == 1 and engine.stats()["all"]["matched"] == 1

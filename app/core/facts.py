@@ -195,3 +195,10 @@ R53_HEALTH_INTERVAL_S = fact(
 R53_FAILURE_THRESHOLD = fact(
     "route53.health_check.failure_threshold", 3, "checks",
     "An endpoint is unhealthy after 3 consecutive failed checks by default (1 to 10).", R53_HEALTH)
+
+# -- AWS IoT Core -----------------------------------------------------------------------------------
+IOT_QUOTAS = "https://docs.aws.amazon.com/general/latest/gr/iot-core.html"
+IOT_MAX_PAYLOAD_BYTES = fact(
+    "iot.message_broker.max_payload_bytes", 128 * 1024, "bytes",
+    "The IoT Core message broker accepts a message payload of at most 128 KB; a larger publish is refused "
+    "(RequestEntityTooLargeException) and never reaches a rule.", IOT_QUOTAS)

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from app.core.facts import IOT_MAX_PAYLOAD_BYTES
 from app.runtime.pipeline import Check, Pipeline, RunContext
 
 
@@ -64,6 +65,12 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
         ctx.artifact("error_queue", bodies)
         counts = st.rules.stats()[rule]
         return [
+            Check("oversized messages are refused by the broker and reach no rule",
+                  len(st.refused) == len(st.days) == st.rules.refused
+                  and all(r["error"] == "RequestEntityTooLargeException" for r in st.refused),
+                  f"{len(st.refused)} diagnostics dumps of {st.refused[0]['bytes']:,} bytes refused with "
+                  f"{st.refused[0]['error']} (limit {IOT_MAX_PAYLOAD_BYTES.value:,} bytes)" if st.refused
+                  else "no oversized message was refused"),
             Check("the topic rule reads back with its WHERE clause, Kinesis action and SQS error action",
                   "WHERE" in stored["sql"] and "kinesis" in stored["actions"][0] and "sqs" in stored["errorAction"],
                   f"sql {stored['sql']!r}; action kinesis to {stored['actions'][0]['kinesis']['streamName']}; "
@@ -112,11 +119,12 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
         errors = st.published.get("malformed", 0)
         dropped = c.get("transform_dropped", 0)
         failed = c.get("records_processing_failed", 0) + c.get("records_format_conversion_failed", 0)
-        ledger = {"published": pub, "delivered_to_s3": len(delivered), "dropped_by_transform": dropped,
+        ledger = {"sent_by_devices": pub + len(st.refused), "refused_by_broker": len(st.refused), "published": pub, "delivered_to_s3": len(delivered), "dropped_by_transform": dropped,
                   "error_action": errors, "left_out_by_where": filtered, "failed_in_firehose": failed}
         ctx.artifact("ledger", ledger)
         out.append(Check("every record is accounted for",
                          pub == len(delivered) + dropped + errors + filtered + failed,
+                         f"sent {pub + len(st.refused)}, {len(st.refused)} refused by the broker; "
                          f"published {pub} = delivered {len(delivered)} + dropped by the transform {dropped} + "
                          f"error action {errors} + left out by the rule's WHERE {filtered} + failed in Firehose {failed}"))
         return out

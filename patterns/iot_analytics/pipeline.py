@@ -23,8 +23,11 @@ and Lambda execution (in-process). Checks: :mod:`patterns.iot_analytics.checks`.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from app.core import facts
 from app.runtime.infra import Fleet, Queue
@@ -47,6 +50,7 @@ FLEET_POLICY = {"Version": "2012-10-17", "Statement": [
      "Resource": "arn:aws:iot:*:*:topic/fleet/${iot:Connection.Thing.ThingName}/telemetry"}]}
 COLUMNS = {"device_id": "string", "thing": "string", "ts": "bigint", "temperature": "double",
            "humidity": "double", "battery": "int", "status": "string"}
+DUMP_BYTES = facts.IOT_MAX_PAYLOAD_BYTES.value + 1024       # one oversized message per day
 ENRICHED = {"temperature_f": "double", "quality": "string"}
 
 
@@ -92,6 +96,7 @@ class State:
     clock: ManualClock | None = None
     buffer_mib: float = 0
     published: dict[str, int] = field(default_factory=dict)
+    refused: list[dict] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
     queries: list[dict] = field(default_factory=list)
 
@@ -192,12 +197,19 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
                     st.rules.publish(TOPIC.format(thing=thing), reading, client_id=thing)
                 st.firehose.poll_source()
                 clock.advance(step)
+            dump = {"device_id": things[0], "ts": int(clock() * 1000), "diagnostics": "0" * DUMP_BYTES}
+            try:                    # a diagnostics dump over the broker's payload limit: refused at the door
+                st.rules.publish(TOPIC.format(thing=things[0]), dump, client_id=things[0])
+            except ClientError as exc:
+                st.refused.append({"device": things[0], "bytes": len(json.dumps(dump)),
+                                   "error": exc.response["Error"]["Code"]})
             st.days.append(_day(clock()))
             clock.advance(86400 - telemetry.duration * 60)                     # to the next morning
             st.firehose.tick()
         clock.advance(interval)
         st.firehose.tick()
         ctx.artifact("telemetry", {**telemetry.describe(), "published": dict(counts), "rule": RULE_SQL,
+                                   "refused_by_broker": st.refused,
                                    "rule_stats": st.rules.stats(), "firehose": st.firehose.counters.as_dict()})
 
     @p.drive("S3 events register the partitions in Glue", service="sqs", edges=("s3_event", "consume", "register"))

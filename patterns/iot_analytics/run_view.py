@@ -39,12 +39,14 @@ def artifacts(art: dict) -> None:
     if "ledger" in art:
         lg = art["ledger"]
         st.markdown("**Every record accounted for** (read back from S3, the error queue and Firehose's counters)")
-        m = st.columns(5)
-        m[0].metric("Published", lg["published"])
+        m = st.columns(6)
+        m[0].metric("Published", lg["published"], help=f"{lg['sent_by_devices']} sent; {lg['refused_by_broker']} "
+                    "over the broker's payload limit were refused and reached no rule.")
         m[1].metric("Delivered to S3", lg["delivered_to_s3"])
         m[2].metric("Dropped by the transform", lg["dropped_by_transform"])
         m[3].metric("Error action (SQS)", lg["error_action"])
         m[4].metric("Left out by WHERE", lg["left_out_by_where"])
+        m[5].metric("Refused (too large)", lg["refused_by_broker"])
     if "athena" in art:
         queries = art["athena"]["queries"]
         st.markdown(f"**Athena report** ({EXECUTED}: SQL run over the lake's {art['athena']['format']} objects); "

@@ -20,7 +20,9 @@ payload)`` does what the rules engine does: for every enabled rule whose
 - ``sqs``: SendMessage of the output JSON to ``queueUrl`` (base64-encoded when
   ``useBase64`` is true), the usual kind of a rule's ``errorAction``.
 
-Substitution templates are evaluated against the incoming message and topic.
+A payload larger than the broker's limit (``facts.IOT_MAX_PAYLOAD_BYTES``) is refused
+with RequestEntityTooLargeException, as IoT Core's Publish answers, and counted in
+``refused``; it reaches no rule. Substitution templates are evaluated against the incoming message and topic.
 Counters per rule: ``matched``, ``actions_run``, ``errors``. A failed action is
 counted, kept in ``errors`` and, if the rule has an ``errorAction`` of a supported
 kind, that action runs with the same output. Rules are read on the first publish
@@ -37,6 +39,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from app.core import facts
+from app.runtime.dataplanes import aws_error
 from app.runtime.streaming import Clock, Counters, Invoke, Traced, invoke_payload
 from app.runtime.streaming.iot_sql import Context, Query, parse, substitute
 from app.runtime.trace import Trace
@@ -55,6 +59,7 @@ class IotRulesEngine(Traced):
         self.tags = dict(tags or {})           # put on every rule this engine creates
         self.counters: dict[str, Counters] = {}
         self.errors: list[dict] = []
+        self.refused = 0                       # publishes refused by the broker (payload too large)
         self._rules: list[tuple[str, Query, dict]] | None = None
 
     # -- rules ---------------------------------------------------------------------
@@ -94,6 +99,10 @@ class IotRulesEngine(Traced):
             self.reload_rules()
         raw = json.dumps(payload).encode() if isinstance(payload, dict) else (
             payload.encode() if isinstance(payload, str) else bytes(payload))
+        if len(raw) > facts.IOT_MAX_PAYLOAD_BYTES.value:
+            self.refused += 1
+            raise aws_error("RequestEntityTooLargeException", f"Payload of {len(raw)} bytes is larger than the "
+                            f"{facts.IOT_MAX_PAYLOAD_BYTES.value} bytes allowed", "Publish", status=413)
         try:
             message = json.loads(raw)
         except ValueError:
