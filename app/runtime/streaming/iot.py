@@ -27,6 +27,10 @@ Counters per rule: ``matched``, ``actions_run``, ``errors``. A failed action is
 counted, kept in ``errors`` and, if the rule has an ``errorAction`` of a supported
 kind, that action runs with the same output. Rules are read on the first publish
 and again after ``reload_rules()``.
+
+Differences from AWS: an error action here receives the output the failed action would have
+sent; on AWS it receives an error message (``ruleName``, ``topic``, ``clientId``,
+``base64OriginalPayload`` and the ``failures`` with each failed action's resource and error).
 """
 from __future__ import annotations
 
