@@ -1,15 +1,249 @@
-"""Exam questions of a case: ``questions.json`` in the case's folder, read and checked here."""
+"""Exam questions of a case: ``questions.json`` in the case's folder, read and checked here.
+
+The file holds ``{"questions": [...]}``; each question is a scenario in the style of the
+SAA-C03 and SAP-C02 exams, tied to one toggle of the case and to one of its takeaways:
+
+- ``id``: unique across every case;
+- ``exam``: ``SAA-C03`` or ``SAP-C02``; ``domain``: one of that exam's domains (``DOMAINS``);
+- ``scenario`` and ``question``: the text;
+- ``options``: at least three, each ``{"id", "text", "reason"}`` (why it is right or wrong);
+- ``answers``: the ids of the right options (more than one makes it a multiple-answer question);
+- ``toggle``: ``{"key", "from", "to"}``: the option the question is about and the flip that shows
+  its evidence (values written as on the command line); ``given``: other toggles set for the
+  evidence (optional, defaults otherwise);
+- ``takeaway``: the index of the case's takeaway the answer rests on;
+- ``answered_by``: the component that answers the request once the toggle is at ``to``.
+
+``load_questions`` reads and validates; a bad bank raises :class:`QuestionError` naming the
+question and the field. Pure Python: no streamlit.
+"""
 from __future__ import annotations
 
-import importlib.resources
+import csv
+import io
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from app.core.params import ParamError
+
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "SAA-C03": ("Design Secure Architectures", "Design Resilient Architectures",
+                "Design High-Performing Architectures", "Design Cost-Optimized Architectures"),
+    "SAP-C02": ("Design Solutions for Organizational Complexity", "Design for New Solutions",
+                "Continuous Improvement for Existing Solutions", "Accelerate Workload Migration and Modernization"),
+}
+REQUIRED = ("id", "exam", "domain", "scenario", "question", "options", "answers", "toggle", "takeaway",
+            "answered_by")
+DIRECTIONS = ("up", "down", "same")
+# A modelled change smaller than this share of the figure counts as "same".
+SAME_WITHIN = 0.01
 
 
-def load_questions(case) -> list[dict[str, Any]] | None:
-    """The case's questions as data, or None when its folder has no ``questions.json``."""
+class QuestionError(ValueError):
+    """A question bank that cannot be used; the message names the question and the field."""
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    exam: str
+    domain: str
+    scenario: str
+    question: str
+    options: tuple[Option, ...]
+    answers: tuple[str, ...]
+    toggle: str
+    from_value: Any
+    to_value: Any
+    given: Mapping[str, Any]
+    takeaway: int
+    answered_by: str
+
+    @property
+    def multiple(self) -> bool:
+        return len(self.answers) > 1
+
+    def option(self, option_id: str) -> Option:
+        return next(o for o in self.options if o.id == option_id)
+
+    def is_right(self, chosen: Iterable[str]) -> bool:
+        return set(chosen) == set(self.answers)
+
+    def evidence_values(self, case) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The toggle values before and after the flip (the case's defaults, then ``given``)."""
+        base = case.resolve(dict(self.given))
+        return {**base, self.toggle: self.from_value}, {**base, self.toggle: self.to_value}
+
+
+def _fail(case_id: str, qid: Any, message: str) -> QuestionError:
+    return QuestionError(f"{case_id} question {qid!r}: {message}")
+
+
+def parse_question(case, raw: Mapping[str, Any]) -> Question:
+    """One question checked against its case (toggles, takeaways, components)."""
+    qid = raw.get("id") if isinstance(raw, Mapping) else None
+    if not isinstance(raw, Mapping):
+        raise _fail(case.id, qid, "is not an object")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise _fail(case.id, qid, f"missing {', '.join(missing)}")
+    unknown = sorted(set(raw) - set(REQUIRED) - {"given"})
+    if unknown:
+        raise _fail(case.id, qid, f"unknown field {', '.join(unknown)}")
+    for key in ("id", "exam", "domain", "scenario", "question", "answered_by"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise _fail(case.id, qid, f"{key} must be non-empty text")
+    if raw["exam"] not in DOMAINS:
+        raise _fail(case.id, qid, f"exam {raw['exam']!r} is not one of {', '.join(DOMAINS)}")
+    if raw["domain"] not in DOMAINS[raw["exam"]]:
+        raise _fail(case.id, qid, f"domain {raw['domain']!r} is not a domain of {raw['exam']}: "
+                                  + "; ".join(DOMAINS[raw["exam"]]))
+    options = raw["options"]
+    if not isinstance(options, list) or len(options) < 3:
+        raise _fail(case.id, qid, "needs at least three options")
+    parsed: list[Option] = []
+    for o in options:
+        if not isinstance(o, Mapping) or set(o) != {"id", "text", "reason"} or \
+                not all(isinstance(o[k], str) and o[k].strip() for k in ("id", "text", "reason")):
+            raise _fail(case.id, qid, f"option {o!r} needs exactly id, text and reason, each non-empty text")
+        parsed.append(Option(o["id"], o["text"], o["reason"]))
+    ids = [o.id for o in parsed]
+    if len(set(ids)) != len(ids):
+        raise _fail(case.id, qid, "option ids repeat")
+    answers = raw["answers"]
+    if not isinstance(answers, list) or not answers or len(set(answers)) != len(answers):
+        raise _fail(case.id, qid, "answers must be a non-empty list without repeats")
+    absent = [a for a in answers if a not in ids]
+    if absent:
+        raise _fail(case.id, qid, f"answer {', '.join(map(str, absent))} is not among the options {', '.join(ids)}")
+    if len(answers) == len(ids):
+        raise _fail(case.id, qid, "every option is an answer")
+    flip = raw["toggle"]
+    if not isinstance(flip, Mapping) or set(flip) != {"key", "from", "to"}:
+        raise _fail(case.id, qid, "toggle needs exactly key, from and to")
+    try:
+        toggle = case.toggle(flip["key"])
+        before, after = toggle.parse(flip["from"]), toggle.parse(flip["to"])
+        given = dict(raw.get("given") or {})
+        if flip["key"] in given:
+            raise ParamError(f"given sets {flip['key']}, the toggle the question flips")
+        given_values = case.resolve(given)
+    except ParamError as exc:
+        raise _fail(case.id, qid, str(exc)) from None
+    if before == after:
+        raise _fail(case.id, qid, "toggle from and to are the same value")
+    takeaway = raw["takeaway"]
+    if isinstance(takeaway, bool) or not isinstance(takeaway, int) or not 0 <= takeaway < len(case.takeaways):
+        raise _fail(case.id, qid, f"takeaway must be an index from 0 to {len(case.takeaways) - 1}")
+    keys = {c.key for c in case.components}
+    if raw["answered_by"] not in keys:
+        raise _fail(case.id, qid, f"answered_by {raw['answered_by']!r} is not a component: {', '.join(sorted(keys))}")
+    after_values = {**given_values, flip["key"]: after}
+    if raw["answered_by"] not in {c.key for c in case.present_components(after_values)}:
+        raise _fail(case.id, qid, f"answered_by {raw['answered_by']!r} is not on the diagram once "
+                                  f"{flip['key']} is {toggle.to_text(after)}")
+    return Question(raw["id"], raw["exam"], raw["domain"], raw["scenario"], raw["question"], tuple(parsed),
+                    tuple(answers), flip["key"], before, after, {k: given_values[k] for k in given},
+                    takeaway, raw["answered_by"])
+
+
+def parse_bank(case, data: Any) -> list[Question]:
+    if not isinstance(data, Mapping) or not isinstance(data.get("questions"), list):
+        raise QuestionError(f"{case.id} questions.json must be an object with a list under \"questions\"")
+    questions = [parse_question(case, raw) for raw in data["questions"]]
+    seen: set[str] = set()
+    for q in questions:
+        if q.id in seen:
+            raise _fail(case.id, q.id, "id repeats")
+        seen.add(q.id)
+    return questions
+
+
+def load_questions(case) -> list[Question] | None:
+    """The case's questions, validated, or None when its folder has no ``questions.json``."""
+    import importlib.resources
+
     folder = importlib.resources.files(case.package)
     path = folder / "questions.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))["questions"]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise QuestionError(f"{case.id} questions.json is not valid JSON: {exc}") from None
+    return parse_bank(case, data)
+
+
+# -- predictions ------------------------------------------------------------------------------------
+def direction(before: float, after: float, within: float = SAME_WITHIN) -> str:
+    """``up``, ``down`` or ``same`` (a change within ``within`` of the larger figure is the same)."""
+    scale = max(abs(before), abs(after))
+    if scale == 0 or abs(after - before) <= within * scale:
+        return "same"
+    return "up" if after > before else "down"
+
+
+@dataclass
+class Attempt:
+    """One question answered in a session, with the prediction made before the reveal."""
+
+    case: str
+    question: str
+    exam: str
+    domain: str
+    chosen: tuple[str, ...]
+    right: bool
+    prediction: dict[str, str] = field(default_factory=dict)   # latency, cost, component: predicted
+    actual: dict[str, str] = field(default_factory=dict)       # the same, from the model and the diagram
+
+    def prediction_score(self) -> tuple[int, int]:
+        keys = [k for k in self.prediction if k in self.actual]
+        return sum(self.prediction[k] == self.actual[k] for k in keys), len(keys)
+
+
+def weak_topics(attempts: Iterable[Attempt]) -> list[dict[str, Any]]:
+    """Score by exam domain, weakest first (share of right answers, then predictions)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for a in attempts:
+        row = rows.setdefault((a.exam, a.domain), {"exam": a.exam, "domain": a.domain, "answered": 0, "right": 0,
+                                                   "predictions": 0, "predictions_right": 0})
+        row["answered"] += 1
+        row["right"] += int(a.right)
+        good, total = a.prediction_score()
+        row["predictions"] += total
+        row["predictions_right"] += good
+    out = list(rows.values())
+    for r in out:
+        r["share_right"] = r["right"] / r["answered"]
+    return sorted(out, key=lambda r: (r["share_right"], r["exam"], r["domain"]))
+
+
+CSV_COLUMNS = ("case", "question", "exam", "domain", "chosen", "right", "predicted_latency", "modelled_latency",
+               "predicted_cost", "modelled_cost", "predicted_component", "component_on_diagram")
+
+
+def attempts_csv(attempts: Iterable[Attempt]) -> str:
+    """The session's answers and predictions, one row each, then the score by exam domain."""
+    attempts = list(attempts)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for a in attempts:
+        w.writerow([a.case, a.question, a.exam, a.domain, " ".join(a.chosen), "yes" if a.right else "no",
+                    a.prediction.get("latency", ""), a.actual.get("latency", ""),
+                    a.prediction.get("cost", ""), a.actual.get("cost", ""),
+                    a.prediction.get("component", ""), a.actual.get("component", "")])
+    w.writerow([])
+    w.writerow(("exam", "domain", "answered", "right", "share_right", "predictions", "predictions_right"))
+    for r in weak_topics(attempts):
+        w.writerow([r["exam"], r["domain"], r["answered"], r["right"], f"{r['share_right']:.2f}", r["predictions"],
+                    r["predictions_right"]])
+    return buf.getvalue()

@@ -1,0 +1,131 @@
+"""The exam question banks: every case has one, valid, tied to its toggles, takeaways and components."""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+
+import pytest
+
+from app.core.cases import all_cases, parts
+from app.core.questions import (DOMAINS, Attempt, QuestionError, attempts_csv, direction, parse_bank,
+                                weak_topics)
+
+CASES = all_cases()
+
+
+def raw_bank(case) -> dict:
+    import importlib.resources
+    return json.loads((importlib.resources.files(case.package) / "questions.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_case_has_at_least_eight_valid_questions(case):
+    questions = parts(case).questions
+    assert questions is not None and len(questions) >= 8
+    for q in questions:
+        assert q.domain in DOMAINS[q.exam]
+        ids = [o.id for o in q.options]
+        assert set(q.answers) <= set(ids) and len(q.answers) < len(ids)
+        assert all(o.reason.startswith(("Right", "Wrong")) for o in q.options), q.id
+        right = {o.id for o in q.options if o.reason.startswith("Right")}
+        assert right == set(q.answers), f"{q.id}: the reasons say {sorted(right)} are right"
+        if q.multiple:
+            assert "Select" in q.question, f"{q.id}: a multiple-answer question says how many to select"
+        before, after = q.evidence_values(case)
+        assert before[q.toggle] != after[q.toggle]
+        assert q.answered_by in {c.key for c in case.present_components(after)}
+        assert 0 <= q.takeaway < len(case.takeaways)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_toggle_is_covered_by_a_question(case):
+    covered = {q.toggle for q in parts(case).questions}
+    assert covered == {t.key for t in case.toggles}
+
+
+def test_question_ids_are_unique_across_cases():
+    ids = [q.id for c in CASES for q in parts(c).questions]
+    assert len(ids) == len(set(ids))
+
+
+def test_both_exams_and_several_domains_are_asked():
+    qs = [q for c in CASES for q in parts(c).questions]
+    assert {q.exam for q in qs} == set(DOMAINS)
+    assert len({q.domain for q in qs}) >= 6
+    assert any(q.multiple for q in qs) and any(not q.multiple for q in qs)
+
+
+def test_current_service_names():
+    text = " ".join(json.dumps(raw_bank(c)) for c in CASES)
+    assert "Kinesis Data Firehose" not in text and "Kinesis Firehose" not in text
+    assert "QuickSight" not in text
+    assert "ElastiCache for Redis " not in text
+
+
+BREAKS = [
+    (lambda q: q.update(answers=["Z"]), "not among the options"),
+    (lambda q: q.update(exam="CLF-C02"), "exam"),
+    (lambda q: q.update(domain="Design Everything"), "domain"),
+    (lambda q: q["toggle"].update(key="nope"), "unknown toggle"),
+    (lambda q: q["toggle"].update(to=q["toggle"]["from"]), "same value"),
+    (lambda q: q.update(takeaway=99), "takeaway"),
+    (lambda q: q.update(answered_by="nope"), "answered_by"),
+    (lambda q: q["options"][0].pop("reason"), "reason"),
+    (lambda q: q.pop("scenario"), "missing scenario"),
+    (lambda q: q.update(options=q["options"][:2]), "three options"),
+]
+
+
+@pytest.mark.parametrize("breaker,message", BREAKS, ids=[m for _, m in BREAKS])
+def test_a_broken_question_is_refused_with_its_id(breaker, message):
+    case = CASES[0]
+    data = copy.deepcopy(raw_bank(case))
+    breaker(data["questions"][0])
+    with pytest.raises(QuestionError, match=message) as exc:
+        parse_bank(case, data)
+    assert data["questions"][0]["id"] in str(exc.value)
+
+
+def test_repeated_ids_are_refused():
+    case = CASES[0]
+    data = raw_bank(case)
+    data["questions"].append(copy.deepcopy(data["questions"][0]))
+    with pytest.raises(QuestionError, match="id repeats"):
+        parse_bank(case, data)
+
+
+def test_an_absent_component_after_the_flip_is_refused():
+    case = next(c for c in CASES for t in c.toggles if any(p.when == t.key for p in c.components))
+    toggle = next(t for t in case.toggles if any(p.when == t.key for p in case.components))
+    comp = next(p for p in case.components if p.when == toggle.key)
+    data = raw_bank(case)
+    q = data["questions"][0]
+    q.pop("given", None)
+    q.update(toggle={"key": toggle.key, "from": "on", "to": "off"}, answered_by=comp.key)
+    with pytest.raises(QuestionError, match="not on the diagram"):
+        parse_bank(case, data)
+
+
+def test_direction():
+    assert direction(100, 120) == "up"
+    assert direction(100, 80) == "down"
+    assert direction(100, 100.5) == "same"
+    assert direction(0, 0) == "same"
+
+
+def test_weak_topics_and_csv():
+    attempts = [Attempt("c", "q1", "SAA-C03", "Design Secure Architectures", ("A",), True,
+                        {"latency": "up", "cost": "same", "component": "x"}, {"latency": "up", "cost": "up",
+                                                                               "component": "x"}),
+                Attempt("c", "q2", "SAA-C03", "Design Cost-Optimized Architectures", ("B", "C"), False),
+                Attempt("c", "q3", "SAA-C03", "Design Secure Architectures", ("A",), False)]
+    topics = weak_topics(attempts)
+    assert [t["domain"] for t in topics] == ["Design Cost-Optimized Architectures", "Design Secure Architectures"]
+    assert topics[1]["right"] == 1 and topics[1]["answered"] == 2 and topics[1]["predictions_right"] == 2
+    rows = list(csv.reader(io.StringIO(attempts_csv(attempts))))
+    assert rows[1][:6] == ["c", "q1", "SAA-C03", "Design Secure Architectures", "A", "yes"]
+    assert rows[1][6:] == ["up", "up", "same", "up", "x", "x"]
+    assert rows[2][4:6] == ["B C", "no"]
+    assert rows[5][0] == "exam" and rows[6][1] == "Design Cost-Optimized Architectures" and rows[6][4] == "0.00"
