@@ -45,6 +45,22 @@ def plain(text: Any) -> str:
 
 
 _STICKY = "_sticky:"
+# Query parameters a page keeps beside the case and toggles (a question, a step): not toggles.
+VIEW_KEYS: set[str] = set()
+
+
+def view_keys(*names: str) -> dict[str, str]:
+    """Declare the page's own query parameters (before :func:`sidebar`) and return the URL's values for them."""
+    VIEW_KEYS.update(names)
+    params = st.query_params.to_dict()
+    return {n: params[n] for n in names if n in params}
+
+
+def add_notice(message: str) -> None:
+    """A bad-link notice found by the page itself; shown like the sidebar's, until the view changes."""
+    warnings = st.session_state.setdefault(_WARNINGS, [])
+    if message not in warnings:
+        warnings.append(message)
 
 
 def _restore(key: str, default: Any) -> None:
@@ -82,7 +98,7 @@ def seed_from_url() -> None:
     case = get_case(case_id or case_ids()[0])
     st.session_state[CASE_KEY] = case.id
     for key, raw in params.items():
-        if key == CASE_KEY or key.startswith("_"):
+        if key == CASE_KEY or key.startswith("_") or key in VIEW_KEYS:
             continue
         try:
             toggle = case.toggle(key)

@@ -14,6 +14,7 @@ PAGES = [
     st.Page("views/explore.py", title="Explore", icon=":material/account_tree:", default=True),
     st.Page("views/whatif.py", title="What if", icon=":material/compare_arrows:"),
     st.Page("views/run.py", title="Run", icon=":material/play_circle:"),
+    st.Page("views/study.py", title="Study", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

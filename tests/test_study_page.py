@@ -1,0 +1,151 @@
+"""The Study page through AppTest: a question answered, its evidence shown, a prediction checked, the CSV."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from app.core.cases import all_cases, parts
+from tests.conftest import APP_ENTRY
+
+CASES = all_cases()
+PAGE = "views/study.py"
+WORDS = {"up": "up", "down": "down", "about the same": "same"}
+
+
+def open_study(**query) -> AppTest:
+    at = AppTest.from_file(APP_ENTRY, default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """What the page handed to Streamlit for download, by media file name."""
+    files: dict[str, bytes] = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, data, mimetype, kind, filename=None):
+        file_id = real(self, data, mimetype, kind, filename)
+        files[file_id] = data if isinstance(data, bytes) else data.encode()
+        return file_id
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
+
+
+def answer(at: AppTest, q, chosen) -> AppTest:
+    if q.multiple:
+        for o in chosen:
+            at.checkbox(key=f"study:pick:{q.id}:{o}").check()
+        at.run()
+    else:
+        at.radio(key=f"study:pick:{q.id}").set_value(chosen[0]).run()
+    return at.button(key=f"study:submit:{q.id}").click().run()
+
+
+def text_of(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_a_question_answered_its_evidence_and_a_prediction_checked(case, downloads):
+    bank = parts(case).questions
+    q = bank[-1]
+    at = open_study(case=case.id, q=q.id)
+    assert not at.exception
+    assert at.query_params["q"] == q.id and at.query_params["step"] == "question"
+    assert q.question[:40] in text_of(at).replace("\\", "")
+
+    wrong = [o.id for o in q.options if o.id not in q.answers][:1]
+    at = answer(at, q, wrong)
+    assert not at.exception
+    assert at.error and "the answer is " + ", ".join(q.answers) in at.error[0].value
+    shown = text_of(at).replace("\\", "")
+    for o in q.options:
+        assert o.reason[:50] in shown, f"the reason of {o.id} is shown"
+    assert at.query_params["step"] == "predict"
+
+    # Predict: latency up, cost down, the component the question names.
+    at.radio(key=f"study:pl:{q.id}").set_value("up")
+    at.radio(key=f"study:pc:{q.id}").set_value("down")
+    at.selectbox(key=f"study:pa:{q.id}").set_value(q.answered_by).run()
+    at.button(key=f"study:reveal:{q.id}").click().run()
+    assert not at.exception
+    assert at.query_params["step"] == "reveal"
+
+    images = [i.proto.imgs[0] for i in at.get("image")]
+    assert [i.alt.split(":")[0] for i in images] == ["Evidence diagram before", "Evidence diagram after"]
+    assert images[0].url != images[1].url, "the flip changes the diagram"
+    metrics = {m.label: m for m in at.metric}
+    assert all("(modelled)" in label for label in metrics) and len(metrics) == 2
+    table = at.dataframe[0].value
+    checks = dict(zip(table["What"], table["Check"]))
+    evidence = dict(zip(table["What"], table["Evidence"]))
+    assert checks["Component that answers"] == "right"
+    latency_delta = next(m for label, m in metrics.items() if label.startswith("Latency")).delta
+    went = WORDS[evidence["Latency (p50)"].split(" (")[0]]
+    assert checks["Latency (p50)"] == ("right" if went == "up" else "wrong")
+    if went == "up":
+        assert latency_delta.startswith("+")
+    elif went == "down":
+        assert latency_delta.startswith("-")
+    cost_went = WORDS[evidence["Monthly cost"].split(" (")[0]]
+    assert checks["Monthly cost"] == ("right" if cost_went == "down" else "wrong")
+
+    has_run = parts(case).pipeline is not None
+    links = at.get("link_button")
+    assert len(links) == int(has_run)
+    if has_run:
+        assert f"case={case.id}" in links[0].proto.url
+        assert f"{q.toggle}={case.toggle(q.toggle).to_text(q.to_value)}" in links[0].proto.url
+
+    # The score, weakest domain first, and its CSV.
+    button = [d for d in at.get("download_button") if d.key == "study:csv"][0]
+    data = downloads[button.proto.url.rsplit("/", 1)[1].split(".")[0]].decode()
+    rows = list(csv.reader(io.StringIO(data)))
+    assert rows[0][:6] == ["case", "question", "exam", "domain", "chosen", "right"]
+    assert rows[1][:6] == [case.id, q.id, q.exam, q.domain, wrong[0], "no"]
+    assert rows[1][6:] == ["up", went, "down", cost_went, q.answered_by, q.answered_by]
+    assert [q.exam, q.domain, "1", "0", "0.00", "3", str(sum(c == "right" for c in checks.values()))] in rows
+
+
+def test_a_right_answer_is_scored_right_and_multiple_answers_use_checkboxes():
+    case, q = next((c, q) for c in CASES for q in parts(c).questions if q.multiple)
+    at = answer(open_study(case=case.id, q=q.id), q, list(q.answers))
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Right")
+    assert at.session_state["study:attempts"][(case.id, q.id)].right
+
+
+def test_a_bad_question_id_opens_the_first_question_with_an_escaped_notice():
+    case = CASES[0]
+    at = open_study(case=case.id, q="**nope**<b>")
+    assert not at.exception
+    first = parts(case).questions[0]
+    assert at.query_params["q"] == first.id
+    notices = [w.value for w in at.warning]
+    assert any("unknown question" in n and "\\*\\*nope\\*\\*\\<b\\>" in n for n in notices), notices
+    assert not any("Ignored from the link" in n for n in notices), "q is not taken for a toggle"
+
+
+def test_a_link_restores_question_and_step():
+    case = CASES[1]
+    q = parts(case).questions[2]
+    at = open_study(case=case.id, q=q.id, step="predict")
+    assert not at.exception
+    assert at.query_params["q"] == q.id and at.query_params["step"] == "predict"
+    assert any("Opened from a link" in i.value for i in at.info)
+    assert at.button(key=f"study:reveal:{q.id}").disabled
+
+
+def test_a_bad_step_falls_back_to_the_question_with_a_notice():
+    case = CASES[0]
+    q = parts(case).questions[1]
+    at = open_study(case=case.id, q=q.id, step="jump")
+    assert at.query_params["step"] == "question" and at.query_params["q"] == q.id
+    assert any("unknown step" in w.value for w in at.warning)
