@@ -134,3 +134,37 @@ def test_markdown_in_a_link_is_shown_as_text(browser, base_url):
     assert alert.locator("a, img, strong, em, code").count() == 0
     assert [u for u in fetched if u.startswith(("http://127.0.0.1:9/", "http://evil.example"))] == []   # nothing fetched
     page.close()
+
+
+def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, base_url):
+    from app.core.cases import all_cases, parts
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    case = all_cases()[0]
+    q = next(q for q in parts(case).questions if not q.multiple)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base_url}/study?case={case.id}&q={q.id}")
+    page.get_by_role("heading", name=f"Study: {case.title}").wait_for(timeout=30_000)
+    page.get_by_text(q.option(q.answers[0]).text[:40]).first.click()
+    page.get_by_role("button", name="Check my answer").click()
+    page.get_by_text("Right: " + ", ".join(q.answers)).wait_for(timeout=30_000)
+    for o in q.options:
+        page.get_by_text(o.reason[:40]).first.wait_for(timeout=10_000)
+    page.wait_for_url("**step=predict**", timeout=10_000)
+
+    page.get_by_role("radiogroup", name="Latency (p50) will go").get_by_text("down").click()
+    page.get_by_role("radiogroup", name="Monthly cost will go").get_by_text("up").click()
+    page.get_by_role("combobox", name="Which component now answers the request?").click()
+    label = next(c.label for c in case.components if c.key == q.answered_by)
+    page.get_by_role("option", name=label, exact=True).click()
+    page.get_by_role("button", name="Commit my prediction and reveal").click()
+    after = page.locator("img[alt^='Evidence diagram after']")
+    after.wait_for(state="visible", timeout=60_000)
+    page.locator("img[alt^='Evidence diagram before']").wait_for(state="visible", timeout=10_000)
+    page.get_by_text("Your prediction against the evidence").wait_for(timeout=10_000)
+    page.get_by_text("(modelled)").first.wait_for(timeout=10_000)
+    assert page.evaluate("() => [...document.querySelectorAll(\"img[alt^='Evidence diagram']\")]"
+                         ".every(i => i.complete && i.naturalWidth > 300)"), "both evidence diagrams loaded"
+    page.wait_for_url("**step=reveal**", timeout=10_000)
+    page.screenshot(path=str(SHOTS / "study-evidence.png"), full_page=True)
+    page.close()

@@ -75,6 +75,8 @@ BREAKS = [
     (lambda q: q["options"][0].pop("reason"), "reason"),
     (lambda q: q.pop("scenario"), "missing scenario"),
     (lambda q: q.update(options=q["options"][:2]), "three options"),
+    (lambda q: q.update(workload={"nope": 1}), "unknown workload input"),
+    (lambda q: q.update(given={q["toggle"]["key"]: q["toggle"]["to"]}), "given sets"),
 ]
 
 
@@ -105,6 +107,19 @@ def test_an_absent_component_after_the_flip_is_refused():
     q.pop("given", None)
     q.update(toggle={"key": toggle.key, "from": "on", "to": "off"}, answered_by=comp.key)
     with pytest.raises(QuestionError, match="not on the diagram"):
+        parse_bank(case, data)
+
+
+def test_a_scenario_workload_is_checked_and_kept():
+    case, q = next((c, q) for c in CASES for q in parts(c).questions if q.workload)
+    model = parts(case).model
+    keys = {p.key for p in model.PARAMS}
+    assert set(q.workload) <= keys
+    data = raw_bank(case)
+    raw = next(r for r in data["questions"] if r["id"] == q.id)
+    param = next(p for p in model.PARAMS if p.key in q.workload and p.max is not None)
+    raw["workload"] = {param.key: param.max * 10}
+    with pytest.raises(QuestionError, match="out of range"):
         parse_bank(case, data)
 
 

@@ -149,3 +149,32 @@ def test_a_bad_step_falls_back_to_the_question_with_a_notice():
     at = open_study(case=case.id, q=q.id, step="jump")
     assert at.query_params["step"] == "question" and at.query_params["q"] == q.id
     assert any("unknown step" in w.value for w in at.warning)
+
+
+def test_next_question_moves_on_and_into_the_url():
+    case = CASES[0]
+    bank = parts(case).questions
+    q = bank[0]
+    at = answer(open_study(case=case.id, q=q.id), q, list(q.answers))
+    at.button(key=f"study:next:{q.id}").click().run()
+    assert not at.exception
+    assert at.query_params["q"] == bank[1].id and at.query_params["step"] == "question"
+
+
+def test_a_scenario_workload_drives_the_evidence_and_a_reveal_link_without_a_prediction():
+    case, q = next((c, q) for c in CASES for q in parts(c).questions if q.workload)
+    at = open_study(case=case.id, q=q.id, step="reveal")
+    assert not at.exception
+    assert "Workload as in the scenario" in text_of(at)
+    table = at.dataframe[0].value
+    assert set(table["You predicted"]) == {"not made"} and set(table["Check"]) == {"no prediction"}
+    from app.engine.run import run
+    before, after = q.evidence_values(case)
+    scenario = run(case.id, {**after, **q.workload}, samples=20_000, with_break_even=False)
+    default = run(case.id, after, samples=20_000, with_break_even=False)
+    shown = next(m for m in at.metric if m.label.startswith("Latency"))
+    assert scenario["monthly_cost_usd"] != default["monthly_cost_usd"] or \
+        scenario["latency_ms"]["p50"] != default["latency_ms"]["p50"]
+    cost = next(m for m in at.metric if m.label.startswith("Monthly"))
+    assert cost.value == f"{scenario['monthly_cost_usd']:,.2f} USD"
+    assert shown.value

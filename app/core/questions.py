@@ -10,7 +10,8 @@ SAA-C03 and SAP-C02 exams, tied to one toggle of the case and to one of its take
 - ``answers``: the ids of the right options (more than one makes it a multiple-answer question);
 - ``toggle``: ``{"key", "from", "to"}``: the option the question is about and the flip that shows
   its evidence (values written as on the command line); ``given``: other toggles set for the
-  evidence (optional, defaults otherwise);
+  evidence (optional, defaults otherwise); ``workload``: workload inputs of the case's model set for
+  the evidence (optional, the model's defaults otherwise), when the scenario needs another volume;
 - ``takeaway``: the index of the case's takeaway the answer rests on;
 - ``answered_by``: the component that answers the request once the toggle is at ``to``.
 
@@ -25,7 +26,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from app.core.params import ParamError
+from app.core.params import ParamError, resolve
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "SAA-C03": ("Design Secure Architectures", "Design Resilient Architectures",
@@ -66,6 +67,7 @@ class Question:
     given: Mapping[str, Any]
     takeaway: int
     answered_by: str
+    workload: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def multiple(self) -> bool:
@@ -95,7 +97,7 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise _fail(case.id, qid, f"missing {', '.join(missing)}")
-    unknown = sorted(set(raw) - set(REQUIRED) - {"given"})
+    unknown = sorted(set(raw) - set(REQUIRED) - {"given", "workload"})
     if unknown:
         raise _fail(case.id, qid, f"unknown field {', '.join(unknown)}")
     for key in ("id", "exam", "domain", "scenario", "question", "answered_by"):
@@ -140,6 +142,18 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
         raise _fail(case.id, qid, str(exc)) from None
     if before == after:
         raise _fail(case.id, qid, "toggle from and to are the same value")
+    workload = dict(raw.get("workload") or {})
+    if workload:
+        from app.core.cases import parts
+
+        model = parts(case).model
+        if model is None:
+            raise _fail(case.id, qid, "sets a workload but the case has no model")
+        try:
+            resolved = resolve(model.PARAMS, workload, what=f"workload input for {case.id}")
+        except ParamError as exc:
+            raise _fail(case.id, qid, str(exc)) from None
+        workload = {k: resolved[k] for k in workload}
     takeaway = raw["takeaway"]
     if isinstance(takeaway, bool) or not isinstance(takeaway, int) or not 0 <= takeaway < len(case.takeaways):
         raise _fail(case.id, qid, f"takeaway must be an index from 0 to {len(case.takeaways) - 1}")
@@ -152,7 +166,7 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
                                   f"{flip['key']} is {toggle.to_text(after)}")
     return Question(raw["id"], raw["exam"], raw["domain"], raw["scenario"], raw["question"], tuple(parsed),
                     tuple(answers), flip["key"], before, after, {k: given_values[k] for k in given},
-                    takeaway, raw["answered_by"])
+                    takeaway, raw["answered_by"], workload)
 
 
 def parse_bank(case, data: Any) -> list[Question]:

@@ -146,7 +146,7 @@ else:
     st.error(f"Not quite: you chose {', '.join(attempt.chosen) or 'nothing'}; the answer is "
              f"{', '.join(q.answers)}.", icon=":material/cancel:")
 for o in q.options:
-    mark = ":material/check: " if o.id in q.answers else ":material/close: "
+    mark = ":green[:material/check:] " if o.id in q.answers else ":red[:material/close:] "
     yours = " (your choice)" if attempt and o.id in attempt.chosen else ""
     st.markdown(f"{mark}**{state.plain(labels[o.id])}**{yours}  \n{state.plain(o.reason)}")
 st.caption(f"Takeaway: {state.plain(case.takeaways[q.takeaway])}")
@@ -160,15 +160,27 @@ def again() -> None:
     st.session_state.pop(f"study:pick:{q.id}", None)
 
 
-st.button("Answer again", on_click=again, key=f"study:again:{q.id}", icon=":material/replay:")
+def next_question() -> None:
+    st.session_state[Q_KEY] = ids[(ids.index(q.id) + 1) % len(ids)]
+
+
+cols = st.columns([1, 1, 4])
+cols[0].button("Answer again", on_click=again, key=f"study:again:{q.id}", icon=":material/replay:")
+cols[1].button("Next question", on_click=next_question, key=f"study:next:{q.id}", icon=":material/arrow_forward:")
 
 # -- see the evidence: predict, then reveal ---------------------------------------------------------------
 toggle = case.toggle(q.toggle)
 before, after = q.evidence_values(case)
-flip = f"{toggle.label}: {toggle.to_text(q.from_value)} → {toggle.to_text(q.to_value)}"
+unit = f" {toggle.unit}" if toggle.unit else ""
+flip = f"{toggle.label}: {toggle.to_text(q.from_value)}{unit} → {toggle.to_text(q.to_value)}{unit}"
 st.subheader("See the evidence")
-others = ", ".join(f"{k} = {case.toggle(k).to_text(v)}" for k, v in after.items() if k != q.toggle)
-st.markdown(f"Flip **{state.plain(flip)}**" + (f" (other options: {state.plain(others)})" if others else "") + ".")
+others = "; ".join(f"{case.toggle(k).label} {case.toggle(k).to_text(v)}" for k, v in after.items() if k != q.toggle)
+load = "; ".join(f"{p.label} {p.to_text(q.workload[p.key])}{' ' + p.unit if p.unit else ''}"
+                 for p in (parts(case).model.PARAMS if q.workload else ()) if p.key in q.workload)
+st.markdown(f"Flip **{state.plain(flip)}**." + (f" The other options, for this comparison: {state.plain(others)}."
+                                               if others else "")
+            + (f" Workload as in the scenario: {state.plain(load)} (the rest as on the What if page's defaults)."
+               if load else ""))
 present = case.present_components(after)
 comp_label = {c.key: c.label for c in case.components}
 
@@ -196,8 +208,8 @@ if step == "predict":
     st.stop()
 
 # step == "reveal"
-a = modelled(case.id, json.dumps(before)) if parts(case).model else None
-b = modelled(case.id, json.dumps(after)) if parts(case).model else None
+a = modelled(case.id, json.dumps({**before, **q.workload})) if parts(case).model else None
+b = modelled(case.id, json.dumps({**after, **q.workload})) if parts(case).model else None
 actual = {"component": q.answered_by}
 if a and b:
     which = most_changed(a, b)
@@ -211,7 +223,7 @@ left, right = st.columns(2, gap="large")
 try:
     for col, vals, name in ((left, before, "Before"), (right, after, "After")):
         with col:
-            st.markdown(f"**{name}: {state.plain(toggle.label)} = {toggle.to_text(vals[q.toggle])}**")
+            st.markdown(f"**{name}: {state.plain(toggle.label)} = {toggle.to_text(vals[q.toggle])}{unit}**")
             st.image(render(case, vals).svg, width="stretch",
                      alt=f"Evidence diagram {name.lower()}: {case.title} with {q.toggle}={toggle.to_text(vals[q.toggle])}")
 except DotMissing as exc:
@@ -222,7 +234,7 @@ if a and b:
     m[0].metric(f"Latency p50 of {which}, before → after (modelled)", _fmt_ms(b_ms),
                 delta=f"{b_ms - a_ms:+,.2f} ms", delta_color="inverse",
                 help=f"Before: {_fmt_ms(a_ms)}. The requests this flip changes most; {SAMPLES:,} requests "
-                     "simulated per configuration from the latency book, default workload.")
+                     "simulated per configuration from the latency book; workload defaults unless the scenario sets it.")
     m[1].metric("Monthly cost, before → after (modelled)", f"{b['cost']:,.2f} USD",
                 delta=f"{b['cost'] - a['cost']:+,.2f} USD", delta_color="inverse",
                 help=f"Before: {a['cost']:,.2f} USD a month. Price book, free tiers not applied.")
