@@ -167,4 +167,14 @@ def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, bas
                          ".every(i => i.complete && i.naturalWidth > 300)"), "both evidence diagrams loaded"
     page.wait_for_url("**step=reveal**", timeout=10_000)
     page.screenshot(path=str(SHOTS / "study-evidence.png"), full_page=True)
+
+    # The copied link opens the same question at the same step in a new browser context.
+    other = browser.new_context(viewport={"width": 390, "height": 844})
+    copy = other.new_page()
+    copy.goto(page.url)
+    copy.locator("img[alt^='Evidence diagram after']").wait_for(state="visible", timeout=60_000)
+    copy.get_by_text(q.question[:40]).first.wait_for(timeout=10_000)
+    assert f"q={q.id}" in copy.url and "step=reveal" in copy.url
+    copy.screenshot(path=str(SHOTS / "study-evidence-phone.png"), full_page=True)
+    other.close()
     page.close()

@@ -178,3 +178,14 @@ def test_a_scenario_workload_drives_the_evidence_and_a_reveal_link_without_a_pre
     cost = next(m for m in at.metric if m.label.startswith("Monthly"))
     assert cost.value == f"{scenario['monthly_cost_usd']:,.2f} USD"
     assert shown.value
+
+
+def test_the_question_is_kept_across_pages():
+    case = CASES[0]
+    q = parts(case).questions[3]
+    at = open_study(case=case.id, q=q.id)
+    at.switch_page("views/explore.py").run()
+    assert "q" not in at.query_params
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.query_params["q"] == q.id

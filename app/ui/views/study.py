@@ -80,8 +80,10 @@ if not st.session_state.get("study:seeded"):
         step = "question"
     st.session_state[Q_KEY] = qid or bank[0].id
     st.session_state[step_key(st.session_state[Q_KEY])] = step
+LAST_KEY = f"study:last:{case.id}"   # the selectbox's value forgets itself while another page is shown
 if st.session_state.get(Q_KEY) not in by_id:
-    st.session_state[Q_KEY] = bank[0].id
+    st.session_state[Q_KEY] = st.session_state.get(LAST_KEY) if st.session_state.get(LAST_KEY) in by_id \
+        else bank[0].id
 
 ids = [q.id for q in bank]
 number = {q.id: i + 1 for i, q in enumerate(bank)}
@@ -89,6 +91,7 @@ chosen_id = st.selectbox("Question", ids, key=Q_KEY,
                          format_func=lambda i: f"{number[i]}. {by_id[i].exam} · {by_id[i].domain} · "
                                                f"{case.toggle(by_id[i].toggle).label}")
 q = by_id[chosen_id]
+st.session_state[LAST_KEY] = q.id
 step = st.session_state.setdefault(step_key(q.id), "question")
 state.write_url(case, values, {"q": q.id, "step": step})
 attempt = attempts.get((case.id, q.id))
