@@ -16,7 +16,7 @@ from app.core.cases import parts
 from app.core.diagram import DotMissing, render
 from app.core.questions import Attempt, attempts_csv, direction, weak_topics
 from app.engine.run import run as run_model
-from app.ui import state
+from app.ui import state, widgets
 
 STEPS = ("question", "predict", "reveal")
 SAMPLES = 20_000
@@ -29,8 +29,7 @@ def modelled(case_id: str, values_json: str) -> dict:
     p50 = {"all requests": out["latency_ms"]["p50"]}
     p50.update({f"{g} requests": v["p50"] for g, v in out["latency_by_group_ms"].items()})
     p50.update({s: v["p50"] for s, v in out["segments_ms"].items()})
-    return {"p50": p50, "cost": out["monthly_cost_usd"],
-            "last_hop": out["waterfall"]["hops"][-1]["hop"] if out["waterfall"]["hops"] else ""}
+    return {"p50": p50, "cost": out["monthly_cost_usd"]}
 
 
 def most_changed(a: dict, b: dict) -> str:
@@ -105,9 +104,9 @@ def score() -> None:
     st.sidebar.markdown("**Study score**")
     st.sidebar.caption(f"{sum(x.right for x in done)} of {len(done)} answered right this session.")
     st.subheader("Score this session, weakest exam domain first")
-    st.dataframe([{"Exam": t["exam"], "Domain": t["domain"], "Answered": t["answered"], "Right": t["right"],
-                   "Predictions right": f"{t['predictions_right']} of {t['predictions']}"}
-                  for t in weak_topics(done)], hide_index=True, width="stretch")
+    widgets.table([{"Exam": t["exam"], "Domain": t["domain"], "Answered": t["answered"], "Right": t["right"],
+                    "Predictions right": f"{t['predictions_right']} of {t['predictions']}"}
+                   for t in weak_topics(done)], key="study:topics")
     st.download_button("Download answers and score (CSV)", attempts_csv(done), file_name="study-score.csv",
                        mime="text/csv", icon=":material/download:", key="study:csv")
 
@@ -234,12 +233,15 @@ except DotMissing as exc:
 
 if a and b:
     m = st.columns(2)
+    same = {"latency": actual["latency"] == "same", "cost": actual["cost"] == "same"}
     m[0].metric(f"Latency p50 of {which}, before → after (modelled)", _fmt_ms(b_ms),
-                delta=f"{b_ms - a_ms:+,.2f} ms", delta_color="inverse",
+                delta=f"{b_ms - a_ms:+,.2f} ms" + (" (about the same)" if same["latency"] else ""),
+                delta_color="off" if same["latency"] else "inverse",
                 help=f"Before: {_fmt_ms(a_ms)}. The requests this flip changes most; {SAMPLES:,} requests "
                      "simulated per configuration from the latency book; workload defaults unless the scenario sets it.")
     m[1].metric("Monthly cost, before → after (modelled)", f"{b['cost']:,.2f} USD",
-                delta=f"{b['cost'] - a['cost']:+,.2f} USD", delta_color="inverse",
+                delta=f"{b['cost'] - a['cost']:+,.2f} USD" + (" (about the same)" if same["cost"] else ""),
+                delta_color="off" if same["cost"] else "inverse",
                 help=f"Before: {a['cost']:,.2f} USD a month. Price book, free tiers not applied.")
     st.caption("**Modelled** by the latency and cost engine (the What if page shows the breakdown); changes "
                "within 1% count as about the same.")
@@ -264,9 +266,7 @@ on_diagram = "on the after diagram" if q.answered_by in {c.key for c in present}
 rows.append({"What": "Component that answers", "You predicted": comp_label.get(prediction.get("component"), "not made"),
              "Evidence": f"{comp_label[q.answered_by]} ({on_diagram})", "Check": verdict("component")})
 st.markdown("**Your prediction against the evidence**")
-st.dataframe(rows, hide_index=True, width="stretch")
-if b and b["last_hop"]:
-    st.caption(f"The model's typical request after the flip ends at: {state.plain(b['last_hop'])} (modelled).")
+widgets.table(rows, key="study:checks")
 
 if parts(case).pipeline is not None:
     query = {"case": case.id, **{t.key: t.to_text(after[t.key]) for t in case.toggles}}
