@@ -1,0 +1,106 @@
+"""Numbers as a student reads them: one formatter for every figure on screen.
+
+Rules: thousands separators, SI-style suffixes for large counts, milliseconds below a second and
+seconds above, US dollars with cents only below $100, and never e-notation.
+
+API (all return ``str``):
+
+* ``count(x, unit="")``: ``950`` -> "950", ``30_500_000`` -> "30.5 M", ``1.2e9`` -> "1.2 B",
+  ``12_345`` -> "12,345" (below a million the full number with separators); a unit is appended
+  after a space ("30.5 M requests/month").
+* ``number(x, unit="")``: a measured quantity (sizes, ratios): up to three significant digits,
+  separators, never e-notation ("0.5 KB", "1,024 MB", "0.002"); above a million as ``count``.
+* ``duration(ms)``: "850 µs", "12.3 ms", "505 ms", "1.59 s", "30.4 s", "2 min 5 s".
+* ``usd(x)``: "$0.02", "$12.50", "$1,234", "$30.5 M"; negative amounts as "-$3.10".
+* ``percent(share)``: 0.934 -> "93%", 0.0042 -> "0.4%".
+* ``signed(text, delta)``: "+" or "-" in front of an already formatted magnitude.
+"""
+from __future__ import annotations
+
+import math
+
+_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
+
+
+def _trim(text: str) -> str:
+    """'30.50' -> '30.5', '2.00' -> '2'."""
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _sig(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, thousands separators, no exponent."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    magnitude = math.floor(math.log10(abs(x)))
+    decimals = max(0, digits - 1 - magnitude)
+    return _trim(f"{round(x, decimals):,.{decimals}f}")
+
+
+def _suffixed(x: float) -> str | None:
+    for scale, suffix in _SUFFIXES:
+        if abs(x) >= scale:
+            return f"{_sig(x / scale)} {suffix}"
+    return None
+
+
+def _with_unit(text: str, unit: str) -> str:
+    return f"{text} {unit}" if unit else text
+
+
+def count(x: float, unit: str = "") -> str:
+    """A count of things: full number with separators below a million, then 30.5 M, 1.2 B."""
+    return _with_unit(_suffixed(x) or f"{round(x):,}", unit)
+
+
+def number(x: float, unit: str = "") -> str:
+    """A quantity: three significant digits (no exponent), suffixed from a million up."""
+    if abs(x) >= 1000:
+        return _with_unit(_suffixed(x) or f"{round(x):,}", unit)
+    return _with_unit(_sig(x), unit)
+
+
+def duration(ms: float) -> str:
+    """A time given in milliseconds: µs below 1 ms, ms below a second, s above, minutes from 10 min."""
+    a = abs(ms)
+    sign = "-" if ms < 0 else ""
+    if a == 0:
+        return "0 ms"
+    if a < 1:
+        return f"{sign}{_sig(a * 1000)} µs"
+    if a < 1000:
+        return f"{sign}{_sig(a)} ms"
+    s = a / 1000
+    if s < 600:
+        return f"{sign}{_sig(s)} s"
+    minutes, seconds = divmod(round(s), 60)
+    if minutes < 60:
+        return f"{sign}{minutes} min {seconds} s" if seconds else f"{sign}{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{sign}{hours} h {minutes} min" if minutes else f"{sign}{hours} h"
+
+
+def usd(x: float) -> str:
+    """US dollars: cents below $100, whole dollars with separators above, M and B from a million."""
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    if a < 100:
+        return f"{sign}${a:,.2f}"
+    return f"{sign}${_suffixed(a) or f'{round(a):,}'}"
+
+
+def percent(share: float) -> str:
+    """A share from 0 to 1 as a percentage: whole percent, one decimal below 1%."""
+    p = share * 100
+    if p != 0 and abs(p) < 1:
+        return f"{_trim(f'{p:.1f}')}%"
+    return f"{round(p):,}%"
+
+
+def signed(text: str, delta: float) -> str:
+    """Prefix a formatted magnitude with the sign of ``delta`` ("+$3.10", "-505 ms")."""
+    return ("-" if delta < 0 else "+") + text.lstrip("-")
+
+
+__all__ = ["count", "number", "duration", "usd", "percent", "signed"]

@@ -1,0 +1,55 @@
+"""The number formatter: what a student reads for counts, durations, money and shares."""
+from __future__ import annotations
+
+import pytest
+
+from app.core import format as fmt
+
+
+@pytest.mark.parametrize("x,unit,text", [
+    (950, "", "950"), (12_345, "", "12,345"), (30_500_000, "requests/month", "30.5 M requests/month"),
+    (1.2e9, "", "1.2 B"), (1e10, "", "10 B"), (2e12, "", "2 T"), (999_999, "", "999,999"), (0, "", "0"),
+])
+def test_counts_use_separators_then_suffixes(x, unit, text):
+    assert fmt.count(x, unit) == text
+
+
+@pytest.mark.parametrize("x,unit,text", [
+    (0.5, "KB", "0.5 KB"), (1024, "MB", "1,024 MB"), (0.002, "", "0.002"), (7.77e7, "", "77.7 M"),
+    (20.0, "ms", "20 ms"), (1.0, "KB", "1 KB"), (0.000123, "", "0.000123"),
+])
+def test_quantities_have_three_significant_digits_and_no_exponent(x, unit, text):
+    assert fmt.number(x, unit) == text
+
+
+@pytest.mark.parametrize("ms,text", [
+    (0.85, "850 µs"), (12.34, "12.3 ms"), (505.28, "505 ms"), (15_900, "15.9 s"), (1590, "1.59 s"),
+    (30_420, "30.4 s"), (125_000, "125 s"), (900_000, "15 min"), (-505.28, "-505 ms"), (0, "0 ms"),
+])
+def test_durations_are_ms_below_a_second_and_s_above(ms, text):
+    assert fmt.duration(ms) == text
+
+
+@pytest.mark.parametrize("x,text", [
+    (0.02, "$0.02"), (12.5, "$12.50"), (99.994, "$99.99"), (1234.56, "$1,235"), (30_500_000, "$30.5 M"),
+    (-3.1, "-$3.10"),
+])
+def test_money_has_cents_only_below_100_dollars(x, text):
+    assert fmt.usd(x) == text
+
+
+@pytest.mark.parametrize("share,text", [(0.934, "93%"), (0.0042, "0.4%"), (1.0, "100%"), (0, "0%")])
+def test_percentages(share, text):
+    assert fmt.percent(share) == text
+
+
+def test_no_function_writes_e_notation_over_many_magnitudes():
+    for exp in range(-6, 13):
+        x = 1.2345 * 10 ** exp
+        for text in (fmt.count(x), fmt.number(x), fmt.duration(x), fmt.usd(x), fmt.percent(x / 1e6)):
+            assert "e+" not in text and "e-" not in text, text
+
+
+def test_signed_puts_the_sign_of_the_delta_in_front():
+    assert fmt.signed(fmt.usd(-3.1), -3.1) == "-$3.10"
+    assert fmt.signed(fmt.duration(12.0), 12.0) == "+12 ms"
