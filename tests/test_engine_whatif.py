@@ -51,7 +51,9 @@ def test_b_options_move_the_numbers_and_the_deltas():
     at.toggle(key="whatif:B:todo-api:dax").set_value(False).run()
     assert not at.exception
     assert metric(at, "Monthly cost").value != cost_with_dax
-    assert metric(at, "Monthly cost").delta == "+0.00 USD"
+    # A zero delta reads "no change", in grey, never "+0.00" with a red arrow.
+    assert metric(at, "Monthly cost").delta == "no change"
+    assert metric(at, "Monthly cost").proto.color == 2              # grey
     assert any("same options as A" in c for c in captions(at))
 
 
@@ -91,3 +93,38 @@ def test_hit_ratios_of_the_last_run_feed_the_comparison():
     at.toggle(key="whatif:M:todo-api:run").set_value(True).run()
     assert not at.exception
     assert any("| dax_item |" in m.value and "75.0%" in m.value and "| executed |" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("case", case_ids())
+def test_b_starts_with_the_option_the_case_is_about_and_deltas_name_their_direction(case):
+    from app.engine.run import model_of
+    at = open_page(case)
+    spec = model_of(__import__("app.core.cases", fromlist=["get_case"]).get_case(case)).WHATIF
+    b = next(w for w in at.get(("toggle", "selectbox")[0]) + at.get("selectbox")
+             if w.key == f"whatif:B:{case}:{spec.toggle}")
+    assert b.value != at.session_state[f"toggle:{case}:{spec.toggle}"]
+    text = " ".join(captions(at))
+    assert "same options as A" not in text and "instead of" in text
+    for m in at.metric:
+        assert "e+" not in m.value and "e+" not in (m.delta or "")
+        assert m.delta == "no change" or m.delta.endswith(("(faster)", "(slower)", "(less)", "(more)"))
+        if m.delta != "no change":                    # lower is better: green, higher is worse: red
+            assert m.proto.color == (1 if m.delta.startswith("-") else 0), m.delta
+
+
+def test_a_what_if_link_reopens_the_same_a_b_and_workload():
+    at = open_page("todo-api")
+    at.toggle(key="whatif:B:todo-api:api_cache").set_value(True).run()
+    at.slider(key="whatif:W:todo-api:item_kb").set_value(4.0).run()
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert link["_b.api_cache"] == "on" and link["_b.dax"] == "on" and link["_w.item_kb"] == "4"
+
+    again = AppTest.from_file(APP_ENTRY, default_timeout=60)
+    for k, v in link.items():
+        again.query_params[k] = v
+    again.switch_page(PAGE).run()          # the link opens the What if page itself
+    assert not again.exception
+    assert again.toggle(key="whatif:B:todo-api:api_cache").value is True
+    assert again.toggle(key="whatif:B:todo-api:dax").value is True
+    assert again.slider(key="whatif:W:todo-api:item_kb").value == 4.0
+    assert metric(again, "Monthly cost").value == metric(at, "Monthly cost").value

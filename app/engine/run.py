@@ -56,6 +56,24 @@ class BreakEven:
     points: int = 25
 
 
+@dataclass(frozen=True)
+class WhatIf:
+    """The option a case's What if is about: B starts as A with ``toggle`` set to ``on``
+    (or to ``off`` when A already has ``on``)."""
+
+    toggle: str
+    on: Any = True
+    off: Any = False
+
+
+def default_b(case: Case, values_a: Mapping[str, Any]) -> dict[str, Any]:
+    """Configuration B as the What if page first shows it: A with the case's declared option changed."""
+    spec = getattr(model_of(case), "WHATIF", None)
+    if spec is None:
+        return dict(values_a)
+    return {**values_a, spec.toggle: spec.off if values_a.get(spec.toggle) == spec.on else spec.on}
+
+
 @dataclass
 class Context:
     prices: PriceBook
@@ -276,5 +294,5 @@ def latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, *, samp
     return out
 
 
-__all__ = ["run", "build", "Plan", "Context", "CacheInfo", "BreakEven", "params_of", "resolve_values",
+__all__ = ["run", "build", "WhatIf", "default_b", "Plan", "Context", "CacheInfo", "BreakEven", "params_of", "resolve_values",
            "describe_params", "break_even_curve", "latency_gain", "latency_report", "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]

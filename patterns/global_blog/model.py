@@ -31,7 +31,7 @@ from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
                             zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, Context, Plan
+from app.engine.run import BreakEven, WhatIf, Context, Plan
 from app.engine.services import DAX_NODE_MEMORY_GB, bill_lambda, lambda_stages, rate_per_second
 
 HOME = "us-east-1"
@@ -81,6 +81,9 @@ PARAMS = (
 )
 
 EXECUTED_CACHES = {"dax_home": ("dax", "GetItem")}
+
+# The option the What if page compares first (B = A with this option changed).
+WHATIF = WhatIf("cloudfront")
 
 BREAK_EVEN = (
     BreakEven("cloudfront", "requests_per_month", "CloudFront against S3 requests and internet egress",

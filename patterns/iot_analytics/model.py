@@ -17,7 +17,7 @@ from app.core.params import Param
 from app.engine.books import Dist, const
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
 from app.engine.paths import Hop, RequestClass
-from app.engine.run import BreakEven, Context, Plan
+from app.engine.run import BreakEven, WhatIf, Context, Plan
 from app.engine.services import athena_scan_bytes, bill_lambda, firehose_buffer, firehose_wait
 
 HOME = "us-east-1"
@@ -49,6 +49,9 @@ PARAMS = (
     Param("column_fraction", "Columns a query reads", "float", 0.25, "Share of the columns a report uses.",
           min=0.05, max=1.0, step=0.05, unit="share"),
 )
+
+# The option the What if page compares first (B = A with this option changed).
+WHATIF = WhatIf("format", on="parquet", off="json")
 
 BREAK_EVEN = (
     BreakEven("format", "queries_per_month", "Parquet conversion against Athena bytes scanned",

@@ -22,7 +22,7 @@ from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
                             zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, Context, Plan
+from app.engine.run import BreakEven, WhatIf, Context, Plan
 from app.engine.services import asg_instances, bill_lambda, lambda_stages, rate_per_second
 
 HOME, EU, STANDBY = "us-east-1", "eu-west-1", "us-west-2"
@@ -53,6 +53,9 @@ PARAMS = (
 )
 
 EXECUTED_CACHES = {"api_cache": ("apigateway", "re:GET /products.*")}
+
+# The option the What if page compares first (B = A with this option changed).
+WHATIF = WhatIf("api_cache")
 
 BREAK_EVEN = (
     BreakEven("api_cache", "requests_per_month", "Catalog stage cache-hours against Lambda invocations avoided",

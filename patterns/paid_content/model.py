@@ -17,7 +17,7 @@ from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
                             zipf_cache, zipf_param)
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, Context, Plan
+from app.engine.run import BreakEven, WhatIf, Context, Plan
 from app.engine.services import bill_lambda, lambda_stages, rate_per_second
 
 HOME = "us-east-1"
@@ -49,6 +49,9 @@ PARAMS = (
 )
 
 EXECUTED_CACHES = {"api_cache": ("apigateway", "re:GET .*"), "cloudfront": ("cloudfront", "GET")}
+
+# The option the What if page compares first (B = A with this option changed).
+WHATIF = WhatIf("cloudfront")
 
 BREAK_EVEN = (
     BreakEven("cloudfront", "requests_per_month", "CloudFront delivery against S3 pre-signed downloads",

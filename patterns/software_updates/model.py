@@ -15,7 +15,7 @@ from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import requests_param, ttl_param, users_region_param, zipf_cache, zipf_param
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, Context, Plan
+from app.engine.run import BreakEven, WhatIf, Context, Plan
 from app.engine.services import asg_instances, rate_per_second
 
 HOME = "us-east-1"
@@ -45,6 +45,9 @@ PARAMS = (
 )
 
 EXECUTED_CACHES = {"cloudfront": ("cloudfront", "GET")}
+
+# The option the What if page compares first (B = A with this option changed).
+WHATIF = WhatIf("cloudfront")
 
 BREAK_EVEN = (
     BreakEven("cloudfront", "requests_per_month", "CloudFront against EC2 instances and EC2 egress",

@@ -19,7 +19,7 @@ from app.engine.kit import (duration_param, memory_param, requests_param, runtim
                             zipf_cache, zipf_param)
 from app.engine.cache import cold_window_hit_ratios, stacked_ttl_hit_ratio
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, Context, Plan
+from app.engine.run import BreakEven, WhatIf, Context, Plan
 from app.engine.services import (DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages,
                                  rate_per_second)
 
@@ -70,6 +70,9 @@ EXECUTED_CACHES = {
     "api_cache_get": ("apigateway", "re:GET /todos/[^/]+"),
     "api_cache_list": ("apigateway", "GET /todos"),
 }
+
+# The option the What if page compares first (B = A with this option changed).
+WHATIF = WhatIf("dax")
 
 BREAK_EVEN = (
     BreakEven("dax", "requests_per_month", "DAX node-hours against DynamoDB read units saved",

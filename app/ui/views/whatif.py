@@ -12,12 +12,13 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.core.cases import Case, get_case
+from app.core import format as fmt
+from app.core.cases import Case, case_ids, get_case
 from app.core.params import ParamError
 from app.engine import run as run_engine
 from app.engine.books import load_latency_book, load_price_book
 from app.engine.executed import hit_ratios_from_spans
-from app.engine.run import BreakEven, break_even_curve, latency_gain, model_of, resolve_values
+from app.engine.run import BreakEven, break_even_curve, default_b, latency_gain, model_of, resolve_values
 from app.ui import state
 
 SAMPLES = 40_000
@@ -79,13 +80,33 @@ def _table(rows: list[dict]) -> None:
                           ["| " + " | ".join(esc(r[c]) for c in cols) + " |" for r in rows]))
 
 
-def _fmt_ms(ms: float) -> str:
-    return f"{ms / 1000:,.2f} s" if ms >= 10_000 else f"{ms:,.2f} ms" if ms >= 1 else f"{ms * 1000:,.0f} µs"
+_fmt_ms = fmt.duration
 
+# The link's B, workload and break-even option (``_b.KEY``, ``_w.KEY``, ``_be``): read once per session,
+# before the sidebar rewrites the URL with A.
+LINK_SEEDED = "_whatif_link_seeded"
+link_warnings: list[str] = []
+if not st.session_state.get(LINK_SEEDED):
+    st.session_state[LINK_SEEDED] = True
+    raw = st.query_params.to_dict()
+    if raw.get("case") in case_ids():
+        linked = get_case(raw["case"])
+        params = {"B": {t.key: t for t in linked.toggles}, "W": {p.key: p for p in model_of(linked).PARAMS}}
+        for name, text in raw.items():
+            side = {"_b.": "B", "_w.": "W"}.get(name[:3])
+            if side and name[3:] in params[side]:
+                try:
+                    st.session_state[_key(linked, side, name[3:])] = params[side][name[3:]].parse(text)
+                except ParamError as exc:
+                    link_warnings.append(f"Ignored from the link: {exc}.")
+        if raw.get("_be") in {b.toggle for b in getattr(model_of(linked), "BREAK_EVEN", ())}:
+            st.session_state[_key(linked, "BE", "toggle")] = raw["_be"]
 
 # -- inputs -----------------------------------------------------------------------------------------
 case, values_a = state.sidebar("Current configuration (A)")
 module = model_of(case)
+for message in link_warnings:
+    st.warning(message, icon=":material/link_off:")
 
 st.title(f"What if? {case.title}")
 st.caption("Compare the current configuration (A, the options in the sidebar) with another one (B). "
@@ -95,11 +116,12 @@ with st.container(border=True):
     st.markdown("**Configuration B**")
     cols = st.columns(min(3, max(1, len(case.toggles))))
     values_b = {}
+    # B starts as A with the option the case is about changed, so the comparison says something at once.
+    start_b = default_b(case, values_a)
     for i, t in enumerate(case.toggles):
         key = _key(case, "B", t.key)
         if key not in st.session_state:
-            # Start B one step away from A: the first option flipped, so the comparison says something at once.
-            st.session_state[key] = (not values_a[t.key]) if (i == 0 and t.kind == "bool") else values_a[t.key]
+            st.session_state[key] = start_b[t.key]
         values_b[t.key] = _widget(cols[i % len(cols)], t, key)
 
 with st.expander("Workload (applies to A and B)", expanded=False, icon=":material/tune:"):
@@ -154,21 +176,42 @@ basis_b = "executed" if any(c["basis"] == "executed" for c in res_b["caches"].va
 
 
 def _diff_text(a: dict, b: dict) -> str:
-    changed = [f"{k}: {case.toggle(k).to_text(a[k])} → {case.toggle(k).to_text(b[k])}" for k in a if a[k] != b[k]]
-    return ", ".join(changed) if changed else "same options as A"
+    changed = [f"{case.toggle(k).label}: {case.toggle(k).to_text(b[k])} instead of {case.toggle(k).to_text(a[k])}"
+               for k in a if a[k] != b[k]]
+    return "B: " + "; ".join(changed) + "." if changed else \
+        "B has the same options as A: change an option of B to compare."
 
 
-st.caption(f"B differs from A in: {_diff_text(values_a, values_b)}")
+st.caption(_diff_text(values_a, values_b))
+
+# The URL keeps B, the workload (where it differs from the defaults) and the break-even option.
+link = {f"_b.{t.key}": t.to_text(values_b[t.key]) for t in case.toggles}
+link.update({f"_w.{p.key}": p.to_text(workload[p.key]) for p in module.PARAMS if workload[p.key] != p.default})
+if st.session_state.get(_key(case, "BE", "toggle")):
+    link["_be"] = str(st.session_state[_key(case, "BE", "toggle")])
+state.write_url(case, values_a, link)
+
+
+def _delta(a: float, b: float, show, words: tuple[str, str]) -> tuple[str, str]:
+    """A delta in words and the colour that says better (lower, green) or worse (higher, red);
+    a zero delta is "no change", in grey."""
+    if show(abs(b - a)) == show(0.0) or (a and abs(b - a) / abs(a) < 0.0005):
+        return "no change", "off"
+    return f"{fmt.signed(show(abs(b - a)), b - a)} ({words[0] if b < a else words[1]})", "inverse"
+
 
 # -- headline numbers ---------------------------------------------------------------------------------
 m = st.columns(4)
 for i, q in enumerate(("p50", "p90", "p99")):
     a, b = res_a["latency_ms"][q], res_b["latency_ms"][q]
-    m[i].metric(f"Latency {q}: A → B", _fmt_ms(b), delta=f"{b - a:+,.2f} ms", delta_color="inverse",
-                help=f"A: {_fmt_ms(a)}. All requests of the workload mixed ({SAMPLES:,} simulated per configuration).")
+    text, colour = _delta(a, b, fmt.duration, ("faster", "slower"))
+    m[i].metric(f"Latency {q}: A → B", _fmt_ms(b), delta=text, delta_color=colour,
+                help=f"A: {_fmt_ms(a)}. All requests of the workload mixed ({SAMPLES:,} simulated per "
+                     "configuration). Lower is better: green means B is faster.")
 ca, cb = res_a["monthly_cost_usd"], res_b["monthly_cost_usd"]
-m[3].metric("Monthly cost: A → B", f"{cb:,.2f} USD", delta=f"{cb - ca:+,.2f} USD", delta_color="inverse",
-            help=f"A: {ca:,.2f} USD a month. Free tiers not applied.")
+text, colour = _delta(ca, cb, fmt.usd, ("less", "more"))
+m[3].metric("Monthly cost: A → B", fmt.usd(cb), delta=text, delta_color=colour,
+            help=f"A: {fmt.usd(ca)} a month. Free tiers not applied. Lower is better: green means B costs less.")
 
 # -- latency percentiles ---------------------------------------------------------------------------------
 left, right = st.columns(2, gap="large")
