@@ -69,7 +69,9 @@ def test_break_even_for_global_tables_and_cloudfront():
     at = open_page("global-blog")
     at.selectbox(key="whatif:BE:global-blog:toggle").set_value("global_tables").run()
     assert not at.exception
-    assert any("global_tables" in c and "**Modelled**" in c for c in captions(at))
+    # The caption names the option by its label and says what it does, never by its internal key.
+    assert any("DynamoDB global tables on instead of off" in c and "**Modelled**" in c for c in captions(at))
+    assert not any("global_tables" in c for c in captions(at))
 
 
 def test_measured_hit_ratios_are_labelled_executed():
@@ -128,3 +130,12 @@ def test_a_what_if_link_reopens_the_same_a_b_and_workload():
     assert again.toggle(key="whatif:B:todo-api:dax").value is True
     assert again.slider(key="whatif:W:todo-api:item_kb").value == 4.0
     assert metric(again, "Monthly cost").value == metric(at, "Monthly cost").value
+
+
+@pytest.mark.parametrize("case", case_ids())
+def test_numbers_on_the_page_never_use_e_notation(case):
+    at = open_page(case)
+    text = " ".join(captions(at) + [m.value for m in at.markdown] + [m.value for m in at.metric])
+    assert "e+0" not in text and "e+1" not in text
+    for s in at.slider:
+        assert s.label.endswith(")") or not s.proto.format.strip("%,dg "), s.label   # a unit beside the label

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from app.core import format as fmt
 from app.core.cases import Case, get_case, parts
 from app.core.params import Param, ParamError, resolve
 from app.engine.books import LatencyBook, PriceBook, load_latency_book, load_price_book
@@ -268,7 +269,7 @@ def _assumptions(plan: Plan, ctx: Context) -> list[dict]:
         for st in rc.stages:
             for d in (getattr(st, "dist", None), getattr(st, "hit", None), getattr(st, "miss", None)):
                 if d is not None and d.assumption and d.source not in seen:
-                    seen[d.source] = {"what": f"latency: {st.label}", "value": f"p50 {d.p50:.3g} ms, p90 {d.p90:.3g} ms",
+                    seen[d.source] = {"what": f"latency: {st.label}", "value": f"p50 {fmt.duration(d.p50)}, p90 {fmt.duration(d.p90)}",
                                       "basis": d.source}
     for line in plan.costs.lines:
         if line.assumption:

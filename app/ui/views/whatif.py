@@ -22,6 +22,12 @@ from app.engine.run import BreakEven, break_even_curve, default_b, latency_gain,
 from app.ui import state
 
 SAMPLES = 40_000
+# The engine's break-even verdicts as the end of a sentence about the option.
+VERDICTS = {"pays for itself above the break-even volume": "it pays for itself above the break-even volume",
+            "cheaper below the break-even volume only": "it is cheaper below the break-even volume only",
+            "cheaper over the whole range": "it is cheaper over the whole range",
+            "costs more over the whole range": "it costs more over the whole range",
+            "the curves cross more than once": "the two cost curves cross more than once"}
 BE_POINTS = 11
 COLORS = {"A": "#1f77b4", "B": "#ff7f0e"}
 LATENCY_BOOK = "assets/latency.json"
@@ -51,16 +57,18 @@ def _key(case: Case, side: str, name: str) -> str:
 
 def _widget(container, p, key: str):
     st.session_state.setdefault(key, p.default)
-    help_text = f"{p.help} ({p.unit})" if getattr(p, "unit", "") else p.help
+    unit = getattr(p, "unit", "")
+    help_text = p.help
+    label = f"{p.label} ({unit})" if unit and p.kind in ("int", "float") else p.label
     if p.kind == "bool":
         return container.toggle(p.label, key=key, help=help_text)
     if p.kind == "choice":
         return container.selectbox(p.label, list(p.choices), key=key, help=help_text)
     if p.kind == "int":
-        return container.slider(p.label, min_value=int(p.min), max_value=int(p.max), step=int(p.step or 1), key=key,
-                                help=help_text)
-    return container.slider(p.label, min_value=float(p.min), max_value=float(p.max), step=float(p.step or 0.01),
-                            key=key, help=help_text)
+        return container.slider(label, min_value=int(p.min), max_value=int(p.max), step=int(p.step or 1), key=key,
+                                help=help_text, format=f"%,d {unit}".rstrip() if unit else "%,d")
+    return container.slider(label, min_value=float(p.min), max_value=float(p.max), step=float(p.step or 0.01),
+                            key=key, help=help_text, format=f"%g {unit}".rstrip() if unit else "%g")
 
 
 def _figure(traces: list[dict], layout: dict) -> go.Figure:
@@ -231,7 +239,7 @@ with left:
                f"assumptions (listed below).")
     if res_a["segments_ms"] or res_b["segments_ms"]:
         segs = list(dict.fromkeys(list(res_a["segments_ms"]) + list(res_b["segments_ms"])))
-        _table([{"Part of the path": s.replace("_", " "),
+        _table([{"Part of the path": s.replace("_", " ").capitalize(),
                        "A p50": _fmt_ms(res_a["segments_ms"][s]["p50"]) if s in res_a["segments_ms"] else "",
                        "B p50": _fmt_ms(res_b["segments_ms"][s]["p50"]) if s in res_b["segments_ms"] else "",
                        "A p99": _fmt_ms(res_a["segments_ms"][s]["p99"]) if s in res_a["segments_ms"] else "",
@@ -248,7 +256,7 @@ with right:
         traces.append({"type": "bar", "orientation": "h", "name": f"{side}: {res['waterfall']['class']}",
                        "y": names, "x": [h["ms"] for h in hops], "base": [h["start_ms"] for h in hops],
                        "marker": {"color": COLORS[side]},
-                       "hovertext": [f"{h['service']}: {h['ms']:.3g} ms (p50). {h['source']}" for h in hops]})
+                       "hovertext": [f"{h['service']}: {fmt.duration(h['ms'])} (p50). {h['source']}" for h in hops]})
     fig = _figure(traces, {"height": max(300, 24 * len(labels) + 60), "yaxis": {"autorange": "reversed"},
                            "xaxis": {"title": {"text": "ms from the start (each hop at its median)"}}})
     st.plotly_chart(fig, width="stretch", key="fig_waterfall")
@@ -280,41 +288,48 @@ with right:
         st.info("This case has no option to price against a volume.")
     else:
         chosen = st.selectbox("Option", list(specs), key=_key(case, "BE", "toggle"),
-                              format_func=lambda k: f"{k}: {specs[k].title}")
+                              format_func=lambda k: f"{case.toggle(k).label}: {specs[k].title}")
         spec = specs[chosen]
         be = break_even(case.id, json.dumps({**values_b, **workload}), chosen)
         lines = [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
                   "line": {"dash": "dash", "color": "green"}} for x in be["break_even_volumes"]]
         lines.append({"type": "line", "xref": "x", "yref": "paper", "x0": be["current_volume"],
                       "x1": be["current_volume"], "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "grey"}})
-        notes = [{"x": math.log10(x), "y": 1, "xref": "x", "yref": "paper", "text": f"break-even {x:,.3g}",
+        notes = [{"x": math.log10(x), "y": 1, "xref": "x", "yref": "paper", "text": f"break-even {fmt.count(x)}",
                   "showarrow": False, "yanchor": "bottom"} for x in be["break_even_volumes"]]
         notes.append({"x": math.log10(be["current_volume"]), "y": 0.02, "xref": "x", "yref": "paper",
                       "text": " workload", "showarrow": False, "yanchor": "bottom", "xanchor": "left"})
         fig = _figure([{"type": "scatter", "mode": "lines+markers", "x": be["volumes"], "y": be[f"cost_{k}_usd"],
-                        "name": f"{chosen} = {case.toggle(chosen).to_text(be[k])}"} for k in ("on", "off")],
+                        "name": f"{case.toggle(chosen).label}: {case.toggle(chosen).to_text(be[k])}",
+                        "line": {"dash": "solid" if k == "on" else "dash",
+                                 "color": "#2ca02c" if k == "on" else "#d62728"}} for k in ("on", "off")],
                       {"height": 360, "shapes": lines, "annotations": notes,
                        "xaxis": {"type": "log", "title": {"text": f"{be['volume_label']} ({be['volume_unit']})"}},
                        "yaxis": {"type": "log", "title": {"text": "USD / month"}}})
         st.plotly_chart(fig, width="stretch", key="fig_breakeven")
-        where = (f"break-even at **{be['break_even_volume']:,.0f} {be['volume_unit']}**"
+        toggle = case.toggle(chosen)
+        if toggle.kind == "bool":
+            option = f"{toggle.label} on instead of off"
+        else:
+            option = f"{toggle.label}: {toggle.to_text(be['on'])} instead of {toggle.to_text(be['off'])}"
+        where = (f"break-even at **{fmt.count(be['break_even_volume'], be['volume_unit'])}**"
                  if be["break_even_volume"] else "no break-even in the slider range")
-        gains = [f"{g} p50 {d['p50']:+,.2f} ms" for g, d in be["latency_gain_ms"].items() if abs(d["p50"]) >= 0.05]
-        gained = ("Latency gained with it on: " + ", ".join(gains) + ".") if gains else \
-            "It does not change the modelled latency."
-        st.caption(f"**Modelled** for configuration B's other options and the workload above: {where}; "
-                   f"{chosen} {be['verdict']}. It saves {spec.saves}. {gained} Prices **published** (price book, "
+        gains = [f"{g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} {'faster' if d['p50'] > 0 else 'slower'}"
+                 for g, d in be["latency_gain_ms"].items() if abs(d["p50"]) >= 0.05]
+        gained = ("Latency: " + ", ".join(gains) + ".") if gains else "It does not change the modelled latency."
+        st.caption(f"**Modelled** for configuration B's other options and the workload above. {option}: {where}; "
+                   f"{VERDICTS.get(be['verdict'], be['verdict'])}. It saves {spec.saves}. {gained} Prices **published** (price book, "
                    f"links in the cost lines).")
 
 # -- details --------------------------------------------------------------------------------------------
 st.subheader("Cost line items")
-st.dataframe([{"Config": side, "Service": l["service"], "Item": l["item"], "Quantity": round(l["quantity"], 4),
-               "Unit": l["unit"], "Unit price (USD)": l["unit_price_usd"], "Monthly (USD)": round(l["monthly_usd"], 2),
+st.dataframe([{"Config": side, "Service": l["service"], "Item": l["item"], "Quantity": fmt.number(l["quantity"]),
+               "Unit": l["unit"], "Unit price (USD)": l["unit_price_usd"], "Monthly": fmt.usd(l["monthly_usd"]),
                "Basis": "assumption" if l["assumption"] else "published", "Source": l["source"]}
               for side, res in (("A", res_a), ("B", res_b)) for l in res["cost_breakdown"]],
              hide_index=True, width="stretch", height=320,
              column_config={"Source": st.column_config.LinkColumn("Source", display_text="pricing page")})
-st.caption(f"Totals: A {res_a['monthly_cost_usd']:,.2f} USD, B {res_b['monthly_cost_usd']:,.2f} USD a month, each "
+st.caption(f"Totals: A {fmt.usd(res_a['monthly_cost_usd'])}, B {fmt.usd(res_b['monthly_cost_usd'])} a month, each "
            "the sum of its lines (quantity × unit price).")
 
 left, right = st.columns(2, gap="large")
