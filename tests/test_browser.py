@@ -177,4 +177,29 @@ def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, bas
     assert f"q={q.id}" in copy.url and "step=reveal" in copy.url
     copy.screenshot(path=str(SHOTS / "study-evidence-phone.png"), full_page=True)
     other.close()
+
+
+SIZES = [(1440, 900), (1920, 1080), (390, 844)]
+
+
+@pytest.mark.parametrize("width,height", SIZES, ids=lambda x: str(x))
+def test_what_if_reads_as_a_student_expects(browser, base_url, width, height):
+    """No e-notation, no internal keys, units beside the workload sliders; screenshots kept."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    for case in ("todo-api", "iot-analytics"):
+        page.goto(f"{base_url}/whatif?case={case}")
+        page.get_by_text("Latency p50: A → B").first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SHOTS / f"whatif-{case}-{width}x{height}-top.png"))
+        page.get_by_text("Workload (applies to A and B)").click()
+        page.get_by_text("(requests/month)" if case == "todo-api" else "(devices)").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+        assert "e+" not in text
+        assert "same options as A" not in text and "instead of" in text
+        for key in ("database_read", "global_tables", "requests_per_month", "+0.00"):
+            assert key not in text, key
+        page.screenshot(path=str(SHOTS / f"whatif-{case}-{width}x{height}.png"), full_page=True)
     page.close()

@@ -227,10 +227,13 @@ with left:
     st.subheader("Latency percentiles")
     groups = list(dict.fromkeys(list(res_a["latency_by_group_ms"]) + list(res_b["latency_by_group_ms"])))
     xs = [f"{g} {q}" for g in groups for q in ("p50", "p90", "p99")]
+    top = max(max(r["latency_ms"].values()) for r in (res_a, res_b))
+    unit, scale = ("s", 1000.0) if top >= 1000 else ("ms", 1.0)     # the axis speaks the metrics' unit
     fig = _figure([{"type": "bar", "name": side, "x": xs, "marker": {"color": COLORS[side]},
-                    "y": [res["latency_by_group_ms"].get(g, {}).get(q) for g in groups for q in ("p50", "p90", "p99")]}
+                    "y": [(res["latency_by_group_ms"].get(g, {}).get(q) or 0) / scale
+                          for g in groups for q in ("p50", "p90", "p99")]}
                    for side, res in (("A", res_a), ("B", res_b))],
-                  {"barmode": "group", "height": 340, "yaxis": {"title": {"text": "ms"}}})
+                  {"barmode": "group", "height": 340, "yaxis": {"title": {"text": unit}, "tickformat": ",~r"}})
     st.plotly_chart(fig, width="stretch", key="fig_latency")
     st.caption(f"**Modelled** ({basis_a} hit ratios in A, {basis_b} in B): {SAMPLES:,} requests simulated hop by "
                f"hop from the latency book ({LATENCY_BOOK}); inter-region round trips **published** by "
@@ -258,10 +261,10 @@ with right:
                        "marker": {"color": COLORS[side]},
                        "hovertext": [f"{h['service']}: {fmt.duration(h['ms'])} (p50). {h['source']}" for h in hops]})
     fig = _figure(traces, {"height": max(300, 24 * len(labels) + 60), "yaxis": {"autorange": "reversed"},
-                           "xaxis": {"title": {"text": "ms from the start (each hop at its median)"}}})
+                           "xaxis": {"title": {"text": "ms from the start"}, "tickformat": ",~r"}})
     st.plotly_chart(fig, width="stretch", key="fig_waterfall")
     links = {h["url"] for res in (res_a, res_b) for h in res["waterfall"]["hops"] if h["url"]}
-    st.caption("**Modelled** from the latency book; * marks an assumption (no published figure). "
+    st.caption("**Modelled** from the latency book, each hop at its median; * marks an assumption (no published figure). "
                "Published sources of the other hops: " + ", ".join(f"[{i + 1}]({u})" for i, u in
                                                                    enumerate(sorted(links))))
 
