@@ -137,5 +137,8 @@ def test_numbers_on_the_page_never_use_e_notation(case):
     at = open_page(case)
     text = " ".join(captions(at) + [m.value for m in at.markdown] + [m.value for m in at.metric])
     assert "e+0" not in text and "e+1" not in text
+    # The waterfall's caption lists what it shows; it never ends on an empty list.
+    assert not any(c.rstrip().endswith(":") for c in captions(at))
+    assert any("each hop at its median" in c for c in captions(at))
     for s in at.slider:
         assert s.label.endswith(")") or not s.proto.format.strip("%,dg "), s.label   # a unit beside the label

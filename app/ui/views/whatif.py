@@ -263,10 +263,16 @@ with right:
     fig = _figure(traces, {"height": max(300, 24 * len(labels) + 60), "yaxis": {"autorange": "reversed"},
                            "xaxis": {"title": {"text": "ms from the start"}, "tickformat": ",~r"}})
     st.plotly_chart(fig, width="stretch", key="fig_waterfall")
-    links = {h["url"] for res in (res_a, res_b) for h in res["waterfall"]["hops"] if h["url"]}
-    st.caption("**Modelled** from the latency book, each hop at its median; * marks an assumption (no published figure). "
-               "Published sources of the other hops: " + ", ".join(f"[{i + 1}]({u})" for i, u in
-                                                                   enumerate(sorted(links))))
+    shown = [h for res in (res_a, res_b) for h in res["waterfall"]["hops"]]
+    published = dict.fromkeys(h["url"] for h in shown if h["url"] and not h["assumption"])
+    assumed = list(dict.fromkeys(h["hop"] for h in shown if h["assumption"]))
+    parts = ["**Modelled** from the latency book, each hop at its median."]
+    if published:
+        parts.append("Published sources of the hops shown: " +
+                     ", ".join(f"[{i + 1}]({u})" for i, u in enumerate(published)) + ".")
+    if assumed:
+        parts.append("Assumptions (marked *, no published figure): " + ", ".join(assumed) + ".")
+    st.caption(" ".join(parts))
 
 # -- cost ---------------------------------------------------------------------------------------------
 left, right = st.columns(2, gap="large")
