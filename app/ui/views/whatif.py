@@ -117,7 +117,8 @@ for message in link_warnings:
     st.warning(message, icon=":material/link_off:")
 
 st.title(f"What if? {case.title}")
-st.caption("Compare the current configuration (A, the options in the sidebar) with another one (B). "
+st.caption("Compare the current configuration (A, the options in the sidebar; on a phone, open it with » at "
+           "the top left) with another one (B). "
            "Latency and cost are modelled from the price and latency books; every figure names its sources.")
 
 with st.container(border=True):
