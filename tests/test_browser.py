@@ -100,9 +100,16 @@ def checks_passed(page) -> tuple[int, int]:
 def test_a_second_press_of_run_while_it_runs_starts_no_second_run(browser, base_url, gap_s):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(base_url + "/run?case=todo-api")           # its run (traffic included) takes longer than 2 s
+    page.goto(base_url + "/run?case=todo-api")
     button = page.get_by_role("button", name="Run", exact=True)
     button.wait_for(timeout=60_000)
+    # The longest traffic run (2,000 requests), so the run is still in flight when the second press comes.
+    page.get_by_text("Traffic run").first.click()
+    requests = page.locator("[data-testid='stSlider']").filter(has_text="Requests").locator("input[type='range']")
+    requests.focus()
+    page.keyboard.press("End")
+    page.wait_for_timeout(1500)
+    assert requests.input_value() == "2000"
     button.click()
     time.sleep(gap_s)
     button.click()
