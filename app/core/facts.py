@@ -202,3 +202,43 @@ IOT_MAX_PAYLOAD_BYTES = fact(
     "iot.message_broker.max_payload_bytes", 128 * 1024, "bytes",
     "The IoT Core message broker accepts a message payload of at most 128 KB; a larger publish is refused "
     "(RequestEntityTooLargeException) and never reaches a rule.", IOT_QUOTAS)
+
+# -- Names and behaviours stated in the case texts ---------------------------------------------------
+ROUTE53_POLICIES = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy.html"
+ROUTE53_ROUTING_POLICIES = fact(
+    "route53.routing_policies", {
+        "simple": "one resource answers for the name",
+        "failover": "active-passive: the secondary answers while the primary's health check fails",
+        "geolocation": "by where the user is (continent, country, US state)",
+        "geoproximity": "by where the resources are, with a bias that shifts traffic between them",
+        "latency": "the Region with the lowest latency for the user",
+        "IP-based": "by the CIDR block the query comes from",
+        "multivalue answer": "up to eight healthy records, chosen at random",
+        "weighted": "in proportions you set (canary, blue/green)"},
+    "", "Route 53 offers eight routing policies for a record.", ROUTE53_POLICIES)
+ELASTICACHE_ENGINES = fact(
+    "elasticache.engines", ("Valkey", "Redis OSS", "Memcached"), "",
+    "ElastiCache runs Valkey, Redis OSS or Memcached; 'ElastiCache for Redis' is now ElastiCache for Redis OSS.",
+    "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/WhatIs.html")
+FIREHOSE_NAME = fact(
+    "firehose.name", "Amazon Data Firehose", "",
+    "Amazon Kinesis Data Firehose was renamed Amazon Data Firehose in February 2024.",
+    "https://docs.aws.amazon.com/firehose/latest/dev/what-is-this-service.html")
+QUICK_SIGHT_NAME = fact(
+    "quicksight.name", "Amazon Quick Sight", "", "Amazon QuickSight is now named Amazon Quick Sight.",
+    "https://aws.amazon.com/quicksight/")
+SES_SANDBOX = fact(
+    "ses.sandbox", {"max_per_24h": 200, "max_per_second": 1}, "",
+    "A new SES account is in the sandbox: it sends only to verified addresses and domains, at most 200 "
+    "messages in 24 hours and 1 a second, until production access is granted.",
+    "https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html")
+GLOBAL_TABLES_VERSION = fact(
+    "dynamodb.global_tables.version", "2019.11.21", "",
+    "Global tables version 2019.11.21 (the current one) replicates items as written; only the legacy "
+    "2017.11.29 version added aws:rep:* attributes.",
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GlobalTables.html")
+GLOBAL_TABLES_MRSC = fact(
+    "dynamodb.global_tables.mrsc", {"regions": 3, "or": "two Regions and a witness"}, "",
+    "Multi-Region strong consistency (GA 2025) needs three Regions, or two and a witness; the table must be "
+    "empty when it starts, and every write waits for a cross-Region round trip.",
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_HowItWorks.html")

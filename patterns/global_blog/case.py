@@ -20,6 +20,7 @@ from diagrams.aws.network import APIGateway, CloudFront, CloudFrontEdgeLocation
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket
 
 from app.core.cases import Case, Component
+from app.core.facts import GLOBAL_TABLES_MRSC, SES_SANDBOX
 from app.core.params import Toggle
 
 HOME_REGION = "us-east-1"
@@ -83,7 +84,9 @@ COMPONENTS = (
               "Ordered log of item changes, kept 24 hours."),
     Component("welcome", "Welcome email function", "AWS Lambda",
               "Triggered by new user items; its role may call ses:SendEmail."),
-    Component("ses", "Amazon SES", "Amazon SES", "Sends the welcome email from a verified address."),
+    Component("ses", "Amazon SES", "Amazon SES",
+              "Sends the welcome email from a verified address; in the SES sandbox only to verified recipients, "
+              f"at most {SES_SANDBOX.value['max_per_24h']} messages a day, until production access is granted."),
     Component("uploads", "Uploads bucket", "Amazon S3", "Original images, written through pre-signed PUT URLs."),
     Component("thumb_fn", "Thumbnail function", "AWS Lambda", "Resizes each new image."),
     Component("thumbs", "Thumbnails bucket", "Amazon S3", "Resized images."),
@@ -204,6 +207,12 @@ CASE = Case(
         "function there too. DAX clusters are regional and do not replicate.",
         "DynamoDB Streams turn writes into events: a Lambda function on the stream reacts to each new user, "
         "and its IAM role, not a stored key, is what allows it to send mail through SES.",
+        "The welcome function deploys unchanged, but a new SES account starts in the sandbox: "
+        + SES_SANDBOX.says[len("A new SES account is in the sandbox: "):].rstrip(".")
+        + ".",
+        "Global tables can also run with multi-Region strong consistency: it "
+        + GLOBAL_TABLES_MRSC.says[len("Multi-Region strong consistency (GA 2025) "):].rstrip(".")
+        + ", so readers never see an old version but writers pay in latency.",
         "Clients upload straight to S3 with a pre-signed URL, so no server handles the bytes; the URL "
         "carries the signer's permissions and expires (when signed with a role's temporary credentials, "
         "no later than those credentials).",

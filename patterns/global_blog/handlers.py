@@ -28,7 +28,9 @@ Environment:
     THUMB_PREFIX       key prefix of thumbnails (default ``thumbnails/``)
 
 The module needs only the standard library, boto3, Pillow (a Lambda layer on AWS) and
-patterns/lambda_kit.py, which is packaged with it, so it deploys unchanged.
+patterns/lambda_kit.py, which is packaged with it, so it deploys unchanged. While the SES account
+is in the sandbox, welcome emails reach only verified recipients (and a daily cap applies) until
+production access is granted.
 """
 from __future__ import annotations
 

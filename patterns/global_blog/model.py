@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from app.core.facts import GLOBAL_TABLES_MRSC
 from app.core.params import Param
 from app.engine.books import const
 from app.engine.cache import cold_window_hit_ratios
@@ -55,6 +56,10 @@ PARAMS = (
               "How long an edge keeps an object (default TTL 24 h when the origin sends no Cache-Control).",
               lo=60, hi=604_800),
     pricing_param(),
+    Param("consistency", "Global tables consistency", "choice", "eventual",
+          "With global tables: eventual (asynchronous replication, last writer wins) or multi-Region strong "
+          "(every write waits for a cross-Region round trip; reads are strongly consistent).",
+          choices=("eventual", "strong")),
     Param("api_calls_per_page", "API calls per page", "int", 2, "Posts API requests per page view.",
           min=0, max=20, step=1, unit="calls"),
     Param("write_share", "Writes among API calls", "float", 0.02, "Share of API calls that write (posts, comments).",
@@ -119,6 +124,7 @@ def build(v: dict, ctx: Context) -> Plan:
     api_calls = pages * v["api_calls_per_page"]
     total = objects + api_calls
     serving = [HOME, far] if v["global_tables"] else [HOME]
+    strong = v["global_tables"] and v["consistency"] == "strong"
 
     def served_by(user: str) -> str:
         if not v["global_tables"]:
@@ -212,6 +218,10 @@ def build(v: dict, ctx: Context) -> Plan:
                 if v["dax"]:
                     rc.add(Hop("DAX write-through", "Amazon DynamoDB Accelerator", lat.op("dax.miss_overhead")))
                 rc.add(Hop(f"DynamoDB PutItem ({region})", "Amazon DynamoDB", lat.op("dynamodb.PutItem")))
+                if strong:
+                    other = next(r for r in serving if r != region)
+                    rc.add(Hop(f"Strong consistency: commit round trip ({region} - {other})", "Network",
+                               lat.rtt(region, other)))
             classes.append(rc)
 
     writes = api_calls * v["write_share"]
@@ -227,7 +237,8 @@ def build(v: dict, ctx: Context) -> Plan:
         bill_lambda(sheet, calls, duration_ms=v["lambda_duration_ms"] + mean_db, memory_mb=v["lambda_memory_mb"],
                     p_cold=p_cold_by_region.get(region, 0.0), book=lat, runtime=v["lambda_runtime"],
                     label="posts function", region=region)
-        sheet.add("dynamodb.rru", reads_here * (1 - h) * _rru(v["item_kb"]), region=region)
+        sheet.add("dynamodb.rru", reads_here * (1 - h) * _rru(v["item_kb"]) * (2 if strong else 1), region=region,
+                  note="strongly consistent reads: 1 RRU per 4 KB" if strong else "")
         sheet.add("dynamodb.storage", v["posts"] * v["item_kb"] / 1e6, region=region)
         if v["dax"]:
             sheet.add(f"dax.node.{v['dax_node_type']}", v["dax_nodes"] * HOURS_PER_MONTH, region=region,
@@ -285,6 +296,10 @@ def build(v: dict, ctx: Context) -> Plan:
     ]
     if cdn:
         notes.append(describe_cdn(cdn))
+    if strong:
+        notes.append(f"Multi-Region strong consistency: {GLOBAL_TABLES_MRSC.says} With two Regions the third "
+                     "member is a witness (not billed here: assumption); reads are modelled as strongly consistent "
+                     "and every write adds the round trip to the other Region.")
     facts = {"cloudfront_pricing": cdn, "regions_serving_api": serving, "cloudfront_hit_ratio_by_readers": cf_hits,
              "lambda_cold_start_share": p_cold_by_region, "api_calls": api_calls, "static_objects_fetched": objects,
              "writes": writes, "replicated_write_units_per_region": wru if v["global_tables"] else 0.0}

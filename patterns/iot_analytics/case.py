@@ -116,7 +116,7 @@ CASE = Case(
     tagline="Telemetry from devices to reports, serverless end to end.",
     story=(
         "A fleet of devices reports measurements every few seconds. AWS IoT Core receives them over MQTT, and "
-        "a topic rule puts each message on a Kinesis data stream, which holds it durably and in order. Kinesis "
+        "a topic rule puts each message on a Kinesis data stream, which holds it durably and in order. Amazon "
         "Data Firehose reads the stream and, instead of writing one tiny object per message, buffers records "
         "and writes them to an S3 ingestion bucket every so often; a Lambda function can clean each batch on "
         "the way, and Firehose can convert it to Parquet. Every new object raises an S3 event on an SQS queue; "

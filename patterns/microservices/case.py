@@ -20,6 +20,8 @@ from diagrams.aws.integration import SimpleNotificationServiceSnsTopic, SimpleQu
 from diagrams.aws.network import APIGateway, ElbApplicationLoadBalancer, Route53, Route53HostedZone
 
 from app.core.cases import Case, Component
+from app.core.facts import (APIGW_CACHE_TTL_DEFAULT_S, APIGW_CACHE_TTL_MAX_S, ELASTICACHE_ENGINES,
+                            ROUTE53_ROUTING_POLICIES)
 from app.core.params import Toggle
 
 HOME = "us-east-1"
@@ -38,7 +40,8 @@ TOGGLES = (
                       "to the user; failover is active-passive and needs a health check on the primary."),
     Toggle("api_cache", "API Gateway caching (catalog)", "bool", False,
            "The catalog API's stage caches GET /products, so repeated lookups skip Lambda and Redis.",
-           exam_point="API Gateway caching is set per stage (TTL 300 s by default, up to 3600 s) and can be "
+           exam_point=f"API Gateway caching is set per stage (TTL {APIGW_CACHE_TTL_DEFAULT_S.text} by default, up to "
+                      f"{APIGW_CACHE_TTL_MAX_S.text}) and can be "
                       "overridden per method; it also shields the callers' own services from catalog latency."),
 )
 
@@ -72,7 +75,9 @@ COMPONENTS = (
     Component("api_cache", "Stage cache", "Amazon API Gateway", "Answers repeated GET /products.",
               when="api_cache"),
     Component("lambda", "Catalog function", "AWS Lambda", "Looks products up, Redis first."),
-    Component("redis", "ElastiCache for Redis", "Amazon ElastiCache", "Product cache in the VPC."),
+    Component("redis", "ElastiCache for Redis OSS", "Amazon ElastiCache",
+              f"Product cache in the VPC (ElastiCache also runs {ELASTICACHE_ENGINES.value[0]}, the engine AWS now "
+              "leads with)."),
     Component("topic", "Order events topic", "Amazon SNS", "OrderPlaced events for any interested service."),
     Component("queue", "Billing queue", "Amazon SQS", "Subscribed to the topic; buffers work for billing."),
     Component("alb_c", "Billing load balancer", "Elastic Load Balancing (ALB)", "Front door of the billing service."),
@@ -100,9 +105,10 @@ def diagram(v, kit) -> None:
                 canary_ecs = ElasticContainerServiceService("Orders service\nv2", nodeid="canary_ecs")
         with Cluster("catalog - serverless"):
             api = APIGateway("Catalog API", nodeid="api")
-            cache = ElasticacheCacheNode("Stage cache\nGET, TTL 300 s", nodeid="api_cache") if v["api_cache"] else None
+            cache = ElasticacheCacheNode(f"Stage cache\nGET, TTL {APIGW_CACHE_TTL_DEFAULT_S.text}",
+                                         nodeid="api_cache") if v["api_cache"] else None
             fn = Lambda("Catalog\nfunction", nodeid="lambda")
-            redis = ElasticacheForRedis("ElastiCache\nRedis", nodeid="redis")
+            redis = ElasticacheForRedis("ElastiCache\nRedis OSS", nodeid="redis")
         with Cluster("async messaging"):
             topic = SimpleNotificationServiceSnsTopic("SNS topic\norder events", nodeid="topic")
             queue = SimpleQueueServiceSqsQueue("SQS queue\nbilling", nodeid="queue")
@@ -179,7 +185,8 @@ CASE = Case(
     story=(
         "A shop is split into three services, each built the way that suits it. Orders runs as containers "
         "on ECS behind an Application Load Balancer and keeps its orders in DynamoDB. The catalog is fully "
-        "serverless: API Gateway, a Lambda function and an ElastiCache for Redis cache of products. Billing "
+        "serverless: API Gateway, a Lambda function and an ElastiCache for Redis OSS cache of products (Valkey "
+        "is the other Redis-compatible engine ElastiCache offers). Billing "
         "is an older application on an EC2 Auto Scaling group with an RDS database. Route 53 gives each "
         "service its own name in one hosted zone. When an order comes in, the orders service asks the "
         "catalog for prices synchronously, because it cannot answer without them, and announces the order "
@@ -195,6 +202,9 @@ CASE = Case(
         "Weighted records split traffic by relative weight (canary, blue/green); latency records answer with "
         "the region closest to the user in network terms; failover records are active-passive and switch "
         "when the primary's health check fails.",
+        f"Route 53 has {len(ROUTE53_ROUTING_POLICIES.value)} routing policies; the four above can be tried here, "
+        "the others are: " + "; ".join(f"{name}, {what}" for name, what in ROUTE53_ROUTING_POLICIES.value.items()
+                                       if name not in POLICIES) + ".",
         "Synchronous calls couple availability and latency: if the catalog is slow, ordering is slow. "
         "Caching (API Gateway, ElastiCache) reduces the coupling; it does not remove it.",
         "Asynchronous calls through SNS and SQS decouple services: SNS fans one event out to every "

@@ -2,7 +2,7 @@
 
 Clients in the US (near us-east-1) and Europe (near eu-west-1) resolve names with
 Route 53 and place orders: ALB -> ECS orders service -> DynamoDB, a synchronous call
-to the catalog (API Gateway -> Lambda -> ElastiCache Redis, optionally behind the stage
+to the catalog (API Gateway -> Lambda -> ElastiCache for Redis OSS, optionally behind the stage
 cache) and an OrderPlaced event published to SNS, delivered to the billing queue and
 worked by EC2 instances writing to RDS (the asynchronous path is reported on its own).
 Clients also browse the catalog directly.
@@ -91,7 +91,7 @@ def build(v: dict, ctx: Context) -> Plan:
               Hop("API Gateway (REST)", "Amazon API Gateway", lat.op("apigw.rest"))]
         if v["api_cache"]:
             st.append(Cache("Catalog stage cache", "Amazon API Gateway", "api_cache", h_api, lat.op("apigw.cache_hit")))
-        st += fn + [Hop("ElastiCache Redis GET", "Amazon ElastiCache", lat.op("elasticache.GET"))]
+        st += fn + [Hop("ElastiCache (Redis OSS) GET", "Amazon ElastiCache", lat.op("elasticache.GET"))]
         return st
 
     classes: list[RequestClass] = []
