@@ -130,3 +130,20 @@ def test_run_microservices_from_the_page():
     assert dns["Answers"].astype(int).sum() == 1000 and set(dns["Record"]) == {"simple"}
     orders = next(t.value for t in at.table if "Task" in t.value.columns)
     assert len(orders) == 3 and set(orders["Status"].astype(int)) == {201}
+
+
+def test_what_if_shows_the_last_runs_hit_ratios_beside_the_model_for_that_run():
+    from tests.runpage import open_run_page, press_run
+
+    at = open_run_page("todo-api")
+    at.toggle(key="toggle:todo-api:api_cache").set_value(True).run()
+    at.slider(key="run:todo:requests").set_value(400).run()
+    passed, total = press_run(at)
+    assert passed == total
+    measured = next(m.value for m in at.metric if m.label == "Stage cache hit ratio")
+    at.switch_page("views/whatif.py").run()
+    assert not at.exception
+    compared = next(t.value for t in at.table if "Measured in the run" in t.value.columns)
+    row = compared[compared["Cache"] == "Stage cache"].iloc[0]
+    assert abs(float(row["Measured in the run"].rstrip("%")) - float(measured.rstrip("%"))) <= 0.5   # rounding
+    assert abs(float(row["Difference"].split()[0])) <= 10      # a 400-request run against its own workload

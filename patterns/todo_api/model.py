@@ -101,6 +101,23 @@ def run_hit_ratios(values: dict, workload) -> dict[str, float]:
     return out
 
 
+def compare_with_run(values: dict, artifacts: dict) -> list[dict]:
+    """Each cache a traffic run measured, beside the model's hit ratio for that run's own workload."""
+    from patterns.todo_api.traffic import Workload
+
+    traffic = artifacts.get("traffic")
+    if not traffic:
+        return []
+    modelled = run_hit_ratios(values, Workload(**traffic["workload"]))
+    labels = {"api_cache": "Stage cache", "dax": "DAX item cache"}
+    return [{"cache": labels[name], "measured": traffic[name]["hit_ratio"], "modelled": ratio,
+             "requests": traffic["reads"] + traffic["writes"]}
+            for name, ratio in modelled.items() if (traffic.get(name) or {}).get("hit_ratio") is not None]
+
+
+RUN_COMPARISON = compare_with_run      # the What if page shows a run's measured hit ratios beside these
+
+
 def build(v: dict, ctx: Context) -> Plan:
     lat, prices = ctx.latency, ctx.prices
     n = float(v["requests_per_month"])

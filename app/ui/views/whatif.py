@@ -143,6 +143,15 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
                "label those caches *executed*.")
     last_run = st.session_state.get(f"run:{case.id}")
     from_run = hit_ratios_from_spans(case, last_run["result"].spans) if last_run else {}
+    compare = getattr(module, "RUN_COMPARISON", None)
+    side_by_side = compare(last_run["values"], last_run["result"].artifacts) if last_run and compare else []
+    if side_by_side:
+        st.markdown("**The last run's traffic, measured and modelled**: each cache's hit ratio as the run "
+                    "measured it (*executed*) beside the model's figure for that run's own workload (*modelled*)")
+        st.table([{"Cache": r["cache"], "Measured in the run": fmt.percent(r["measured"]),
+                   "Modelled for that run": fmt.percent(r["modelled"]),
+                   "Difference": f"{(r['measured'] - r['modelled']) * 100:+.1f} points",
+                   "Requests": fmt.count(r["requests"])} for r in side_by_side], hide_index=True)
     if from_run:
         use_run = st.toggle("Use the hit ratios of the last run on the Run page", key=_key(case, "M", "run"))
         st.caption("Last run: " + ", ".join(f"{n} {m['hit_ratio']:.1%} ({m['hits']}/{m['lookups']} lookups)"
