@@ -89,7 +89,7 @@ def test_hit_ratios_of_the_last_run_feed_the_comparison():
     at = open_page("todo-api")
     # The Run page keeps its last result here; its spans carry one cache outcome per DAX lookup.
     spans = [{"service": "dax", "operation": "GetItem", "cache": "hit" if i % 4 else "miss"} for i in range(40)]
-    at.session_state["run:todo-api"] = {"result": SimpleNamespace(spans=spans), "values": {}}
+    at.session_state["run:todo-api"] = {"result": SimpleNamespace(spans=spans, artifacts={}), "values": {}}
     at.run()
     assert any("dax_item 75.0% (30/40 lookups)" in c for c in captions(at))
     at.toggle(key="whatif:M:todo-api:run").set_value(True).run()
