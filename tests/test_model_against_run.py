@@ -7,17 +7,13 @@ write (write-through), alone or behind the stage cache. Agreement within 3 perce
 """
 from __future__ import annotations
 
-import json
-import time
-import uuid
-
 import numpy as np
 import pytest
 
 from app.core.cases import get_case
 from app.runtime.dataplanes.cloudfront import CloudFrontEdge
-from app.runtime.pipeline import load_pipeline, run_pipeline
-from app.runtime.streaming import ManualClock
+from app.runtime.pipeline import RunContext, load_pipeline, run_pipeline
+from app.runtime.infra import Infra
 from patterns.global_blog.model import edge_run_hit_ratios
 from patterns.todo_api.model import run_hit_ratios
 from patterns.todo_api.traffic import Workload
@@ -44,27 +40,11 @@ def test_todo_caches_model_against_run(api_cache, dax):
         assert measured["dax"] > 0 and modelled["dax"] > 0    # write-through fills DAX behind the stage cache
 
 
-def test_cloudfront_edges_model_against_run(moto_endpoint):
-    import boto3
-
-    kw = dict(endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
-              aws_secret_access_key="testing")
-    cf, s3 = boto3.client("cloudfront", **kw), boto3.client("s3", **kw)
-    bucket = f"site-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=bucket)
+def test_cloudfront_edges_model_against_run(runtime_session):
     objects = 300
-    for i in range(objects):
-        s3.put_object(Bucket=bucket, Key=f"o/{i:04d}.css", Body=b"x" * 64, ContentType="text/css")
-    dist = cf.create_distribution(DistributionConfig={
-        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "site", "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
-                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
-                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}})["Distribution"]
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": {"StringEquals": {"AWS:SourceArn": dist["ARN"]}}}]}))
-    edge = CloudFrontEdge(cf, s3, dist["Id"], clock=ManualClock(time.time()))
+    infra = Infra(RunContext(runtime_session, {}, "edge-model"))
+    bucket = infra.bucket("site", files={f"o/{i:04d}.css": ("text/css", "", b"x" * 64) for i in range(objects)})
+    edge = infra.cloudfront(bucket, comment="model against run").edge
     popularity = Workload(items=objects, skew=0.9).popularity()
     rng = np.random.default_rng(20261201)
     regions = {"us-east-1": 1300, "eu-west-1": 900}       # readers near home and near the replica region

@@ -365,7 +365,8 @@ class Infra:
         name = self.ctx.name(base)
         s3.create_bucket(Bucket=name)
         for key, (content_type, cache_control, body) in (files or {}).items():
-            s3.put_object(Bucket=name, Key=key, Body=body, ContentType=content_type, CacheControl=cache_control)
+            extra = {"CacheControl": cache_control} if cache_control else {}
+            s3.put_object(Bucket=name, Key=key, Body=body, ContentType=content_type, **extra)
         if cors_put:
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
                 "AllowedMethods": ["PUT"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}]})
