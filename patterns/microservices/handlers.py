@@ -1,7 +1,7 @@
 """The three services' request handlers.
 
 - :func:`catalog` is the catalog's Lambda function behind an API Gateway REST proxy
-  integration: ``GET /products/{id}`` reads cache-aside, ElastiCache for Redis first (the
+  integration: ``GET /products/{id}`` reads cache-aside, ElastiCache (Redis OSS or Valkey) first (the
   cluster at ``REDIS_ENDPOINT``), DynamoDB (``PRODUCTS_TABLE``) on a miss, then stores the
   product in Redis for ``CACHE_TTL_S`` seconds.
 - :func:`orders_app` builds the orders container's HTTP request handler (one per ECS task):

@@ -1,4 +1,4 @@
-"""ElastiCache for Redis's data plane: a real Redis-protocol server when ``REDIS_URL`` is set, else an
+"""ElastiCache's data plane (Redis OSS or Valkey engines): a real Redis-protocol server when ``REDIS_URL`` is set, else an
 in-process emulation.
 
 moto creates cache clusters but serves no Redis protocol. :func:`connect` gives a client
