@@ -210,3 +210,21 @@ def test_what_if_reads_as_a_student_expects(browser, base_url, width, height):
             assert key not in text, key
         page.screenshot(path=str(SHOTS / f"whatif-{case}-{width}x{height}.png"), full_page=True)
     page.close()
+
+
+def test_pages_request_nothing_from_outside_the_machine(browser, base_url):
+    """Every request of every page (favicon, fonts, scripts) goes to the app's own server."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    for path, heading in (("/?case=todo-api", "MyTodoList"), ("/whatif?case=todo-api", None),
+                          ("/run?case=todo-api", None)):
+        page.goto(base_url + path)
+        if heading:
+            page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+        page.wait_for_load_state("networkidle", timeout=30_000)
+    page.close()
+    assert requested, "the pages made no request at all"
+    outside = [url for url in requested
+               if not url.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:"))]
+    assert outside == []

@@ -8,7 +8,9 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=":material/hub:", layout="wide")
+# The favicon is a file of the app: a ":material/...:" page icon makes every browser fetch it from a public host.
+FAVICON = ROOT / "assets" / "favicon.png"
+st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page("views/explore.py", title="Explore", icon=":material/account_tree:", default=True),
