@@ -42,8 +42,9 @@ if module is None:
     st.stop()
 
 st.caption("Real boto3 calls against an embedded moto server in an account of your own; Lambda handlers run "
-           "in-process, and what moto lacks (API Gateway invocation, DAX, the CloudFront edge, global-table "
-           f"replication, the identity pool) is emulated. Step times are {EXECUTED}; figures from the latency "
+           "in-process, and the data planes moto lacks (API Gateway invocation, DAX, the CloudFront edge, load "
+           "balancers, Route 53 answers, IoT rules, Firehose delivery, Athena queries, global-table replication, "
+           f"identity pools, scaling policies) are emulated. Step times are {EXECUTED}; figures from the latency "
            f"and cost engine are {MODELLED} for AWS.")
 
 
