@@ -95,7 +95,7 @@ class DataPlanes:
             policy = {"Version": "2012-10-17", "Statement": []}     # no policy: nothing admits the caller
         endpoint = clients.endpoint_url
         url = f"{endpoint}/{bucket}/{key}" if endpoint else f"https://{bucket}.s3.{clients.region}.amazonaws.com/{key}"
-        headers = {"x-moto-account-id": clients.account_id} if endpoint else {}
+        headers = self._account_header()
         with self.session.trace.span("s3", "GET (anonymous HTTP)", f"{bucket}/{key}", detail=dict(detail or {})) as span:
             decision = evaluate([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", caller={"AWS": "*"})
             span.detail["bucket_policy"] = decision.reason
@@ -117,6 +117,9 @@ class DataPlanes:
         embedded backend the request also names the owner's account in moto's header."""
         from app.runtime import http
 
+        return http.request(method, url, data=data, headers={**(headers or {}), **self._account_header()})
+
+    def _account_header(self) -> dict[str, str]:
+        """On the embedded backend, the header naming the bucket owner's account (see the two calls above)."""
         clients = self.session.clients
-        extra = {"x-moto-account-id": clients.account_id} if clients.endpoint_url else {}
-        return http.request(method, url, data=data, headers={**(headers or {}), **extra})
+        return {"x-moto-account-id": clients.account_id} if clients.endpoint_url else {}
