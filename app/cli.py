@@ -26,6 +26,7 @@ COMMANDS = (
     "app.commands.params",
     "app.commands.prices",
     "app.commands.run",
+    "app.commands.report",
     "app.commands.cleanup",
 )
 

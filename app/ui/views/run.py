@@ -14,10 +14,12 @@ import streamlit as st
 
 from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
+from app.core.report import Configuration
 from app.engine.steps import price_spans
 from app.runtime.live import LIVE_REGIONS, LiveError, live_disabled_reason, live_session
 from app.runtime.pipeline import highlight as run_highlight
 from app.ui import state
+from app.ui.report import downloads as report_downloads
 from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, keep_result, keep_running,
                          model_inputs, modelled, press_run, step_rows, waterfall)
 from app.ui.widgets import artifacts_as_kept, table
@@ -211,6 +213,9 @@ else:
                + (f" ({shown})" if shown else "")
                + " and the default monthly workload of the What if page (not the few hundred requests of this "
                "run, whose hit ratios are measured above). Hover a bar for its source.")
+st.subheader("Downloads")
+report_downloads(case, [Configuration("", report["values"] if report else run_values, report)], run=result,
+                 highlight=run_highlight(result), key="run-report")
 with st.expander("Run as JSON"):
     st.download_button("Download", json.dumps(result.to_dict(), indent=1, default=str),
                        file_name=f"{case.id}-run-{result.run_id}.json", mime="application/json",

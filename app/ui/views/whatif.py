@@ -15,11 +15,13 @@ import streamlit as st
 from app.core import format as fmt
 from app.core.cases import Case, case_ids, get_case
 from app.core.params import ParamError
+from app.core.report import Configuration
 from app.engine import run as run_engine
 from app.engine.books import load_latency_book, load_price_book
 from app.engine.executed import hit_ratios_from_spans
 from app.engine.run import BreakEven, break_even_curve, default_b, latency_gain, model_of, resolve_values
 from app.ui import state
+from app.ui.report import downloads as report_downloads
 
 SAMPLES = 40_000
 # The engine's break-even verdicts as the end of a sentence about the option.
@@ -230,6 +232,9 @@ ca, cb = res_a["monthly_cost_usd"], res_b["monthly_cost_usd"]
 text, colour = _delta(ca, cb, fmt.usd, ("less", "more"))
 m[3].metric("Monthly cost: A → B", fmt.usd(cb), delta=text, delta_color=colour,
             help=f"A: {fmt.usd(ca)} a month. Free tiers not applied. Lower is better: green means B costs less.")
+
+report_downloads(case, [Configuration("A", res_a["values"], res_a), Configuration("B", res_b["values"], res_b)],
+                 key="whatif-report")
 
 # -- latency percentiles ---------------------------------------------------------------------------------
 left, right = st.columns(2, gap="large")

@@ -1,0 +1,36 @@
+"""The report downloads of the Run and What if pages: one HTML file that reads offline, and the cost CSV.
+
+Both are built only when their button is pressed (Streamlit calls the function then), so a rerun
+of the page costs nothing for them.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import streamlit as st
+
+from app.core import report
+from app.core.cases import Case
+
+
+def downloads(case: Case, configurations: list[report.Configuration], *, run: Any = None,
+              highlight: Iterable[str] = (), key: str) -> None:
+    """Two download buttons side by side: the report (HTML) and the cost breakdown (CSV)."""
+    stem = report.file_stem(case, configurations, run)
+    highlight = frozenset(highlight)
+
+    def page() -> str:
+        made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return report.html(case, configurations, run=run, highlight=highlight, generated=made)
+
+    cols = st.columns([1, 1, 3])
+    cols[0].download_button("Report (HTML)", page, file_name=f"{stem}.html", mime="text/html",
+                            icon=":material/download:", key=f"{key}:html",
+                            help="One file that opens offline: the diagram, the options, the modelled latency and "
+                                 "cost" + (", the run's trace, checks and artifacts." if run is not None else "."))
+    has_costs = any(c.modelled for c in configurations)
+    cols[1].download_button("Cost breakdown (CSV)", lambda: report.cost_csv(configurations),
+                            file_name=f"{stem}-costs.csv", mime="text/csv", icon=":material/download:",
+                            key=f"{key}:csv", disabled=not has_costs,
+                            help="Every modelled cost line: quantity, unit, unit price, monthly USD and its source.")
