@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from app.core.cases import get_case
+from app.core.cases import all_cases, get_case, parts
 from app.core.diagram import render
 from tests.browser import CHROMIUM_ARGS, ROOT, app_server, chromium_path
 
@@ -143,11 +143,9 @@ def test_markdown_in_a_link_is_shown_as_text(browser, base_url):
     page.close()
 
 
-def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, base_url):
-    from app.core.cases import all_cases, parts
-
+@pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.id)
+def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, base_url, case):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    case = all_cases()[0]
     q = next(q for q in parts(case).questions if not q.multiple)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{base_url}/study?case={case.id}&q={q.id}")
@@ -173,7 +171,12 @@ def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, bas
     assert page.evaluate("() => [...document.querySelectorAll(\"img[alt^='Evidence diagram']\")]"
                          ".every(i => i.complete && i.naturalWidth > 300)"), "both evidence diagrams loaded"
     page.wait_for_url("**step=reveal**", timeout=10_000)
-    page.screenshot(path=str(SHOTS / "study-evidence.png"), full_page=True)
+    before_src, after_src = (page.locator(f"img[alt^='Evidence diagram {w}']").get_attribute("src")
+                             for w in ("before", "after"))
+    assert before_src != after_src, "the flip changes the diagram"
+    if parts(case).model is not None:
+        page.get_by_text("Monthly cost, before → after (modelled)").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(SHOTS / f"study-evidence-{case.id}.png"), full_page=True)
 
     # The copied link opens the same question at the same step in a new browser context.
     other = browser.new_context(viewport={"width": 390, "height": 844})
@@ -182,8 +185,96 @@ def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, bas
     copy.locator("img[alt^='Evidence diagram after']").wait_for(state="visible", timeout=60_000)
     copy.get_by_text(q.question[:40]).first.wait_for(timeout=10_000)
     assert f"q={q.id}" in copy.url and "step=reveal" in copy.url
-    copy.screenshot(path=str(SHOTS / "study-evidence-phone.png"), full_page=True)
+    copy.screenshot(path=str(SHOTS / f"study-evidence-phone-{case.id}.png"), full_page=True)
     other.close()
+
+
+def test_a_prediction_is_checked_against_the_evidence_in_a_browser(browser, base_url):
+    """A wrong answer, then a prediction: the cost right, the component wrong, the latency as the evidence says;
+    the page marks each and the session's score counts the right ones."""
+    from app.core.questions import direction
+    from app.engine.run import run as run_model
+
+    case = get_case("todo-api")
+    q = next(q for q in parts(case).questions if not q.multiple)
+    before, after = q.evidence_values(case)
+    cost = [run_model(case.id, {**v, **q.workload}, samples=2_000, with_break_even=False)["monthly_cost_usd"]
+            for v in (before, after)]
+    cost_went = direction(*cost)
+    wrong_component = next(c for c in case.present_components(after) if c.key != q.answered_by)
+    wrong_option = next(o for o in q.options if o.id not in q.answers)
+    words = {"up": "up", "down": "down", "same": "about the same"}
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base_url}/study?case={case.id}&q={q.id}")
+    page.get_by_role("heading", name=f"Study: {case.title}").wait_for(timeout=30_000)
+    page.get_by_text(wrong_option.text[:40]).first.click()
+    page.get_by_role("button", name="Check my answer").click()
+    page.get_by_text(f"Not quite: you chose {wrong_option.id}").wait_for(timeout=30_000)
+
+    page.get_by_role("radiogroup", name="Latency (p50) will go").get_by_text("down").click()
+    page.get_by_role("radiogroup", name="Monthly cost will go").get_by_text(words[cost_went], exact=True).click()
+    page.get_by_role("combobox", name="Which component now answers the request?").click()
+    page.get_by_role("option", name=wrong_component.label, exact=True).click()
+    page.get_by_role("button", name="Commit my prediction and reveal").click()
+    page.get_by_text("Your prediction against the evidence").wait_for(timeout=60_000)
+    table = page.locator("[data-testid='stTable']").filter(has_text="You predicted").first
+    table.wait_for(timeout=10_000)
+    rows = {r[0]: r for r in table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.querySelectorAll('th, td')].map(c => c.innerText.trim()))")}
+    rows = {k: r[-4:] for k, r in rows.items()}     # What, You predicted, Evidence, Check
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "study-prediction-checked.png"))
+    assert rows["Monthly cost"][1] == words[cost_went] and rows["Monthly cost"][3] == "right"
+    assert rows["Monthly cost"][2].startswith(words[cost_went])
+    assert rows["Component that answers"][1:] == [wrong_component.label, rows["Component that answers"][2], "wrong"]
+    assert rows["Component that answers"][2].startswith(next(c.label for c in case.components
+                                                             if c.key == q.answered_by))
+    latency_right = rows["Latency (p50)"][2].startswith("down")
+    assert rows["Latency (p50)"][3] == ("right" if latency_right else "wrong")
+    score = page.locator("[data-testid='stTable']").filter(has_text="Predictions right").first
+    cells = score.locator("tbody tr").first.evaluate("r => [...r.querySelectorAll('th, td')].map(c => c.innerText.trim())")
+    assert cells[-3:] == ["1", "0", f"{1 + latency_right} of 3"], cells      # answered, right, predictions right
+    page.close()
+
+
+def test_a_downloaded_report_reads_offline_from_another_folder(browser, tmp_path):
+    """The report of a run, opened from a folder of its own with the network cut: the diagram with every
+    icon, the thumbnail the run made, the tables; and not one request beyond the file itself."""
+    from app.cli import main
+
+    folder = tmp_path / "elsewhere" / "reports"
+    folder.mkdir(parents=True)
+    target = folder / "blog.html"
+    assert main(["report", "global-blog", "--set", "dax=on", "--run", "-o", str(target)]) == 0
+    context = browser.new_context(offline=True, viewport={"width": 1440, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda r: requested.append(r.url))
+    context.route("**/*", lambda route: route.abort() if not route.request.url.startswith(("file:", "data:"))
+                  else route.continue_())
+    page = context.new_page()
+    page.goto(target.as_uri())
+    page.get_by_role("heading", name="MyBlog.com: report of a run").wait_for(timeout=10_000)
+    counts = page.evaluate("""async () => {
+        const probe = src => new Promise(res => { const i = new Image(); i.onload = () => res(i.naturalWidth > 0);
+                                                  i.onerror = () => res(false); i.src = src; });
+        const icons = [...document.querySelectorAll('svg.diagram image')]
+            .map(el => el.getAttribute('xlink:href') || el.getAttribute('href'));
+        const imgs = [...document.querySelectorAll('img')];
+        return {icons: icons.length, iconsLoaded: (await Promise.all(icons.map(probe))).filter(Boolean).length,
+                imgs: imgs.length, imgsLoaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+                width: document.querySelector('svg.diagram').getBoundingClientRect().width};
+    }""")
+    page.screenshot(path=str(SHOTS / "report-offline.png"), full_page=True)
+    assert counts["icons"] >= 8 and counts["iconsLoaded"] == counts["icons"], counts
+    assert counts["imgs"] >= 2 and counts["imgsLoaded"] == counts["imgs"], counts    # the image and its thumbnail
+    assert counts["width"] > 800, counts
+    for cls in ("options", "latency", "costs", "checks", "trace"):
+        assert page.locator(f"table.{cls}").first.is_visible(), cls
+    assert page.locator("table.checks .fail").count() == 0 and page.locator("table.checks .pass").count() > 5
+    assert page.locator("table.options").first.inner_text().count("on") >= 2
+    assert requested == [target.as_uri()], requested
+    context.close()
 
 
 SIZES = [(1440, 900), (1920, 1080), (390, 844)]
