@@ -355,3 +355,13 @@ def test_the_run_page_downloads_a_report_of_the_run(downloads):
     assert page.table("trace") and "Artifacts" in page.all_text()
     rows = list(csv.DictReader(io.StringIO(downloads(buttons["csv"]))))
     assert rows and {r["configuration"] for r in rows} == {"current"}
+
+
+def test_the_inline_diagram_keeps_its_icons_and_tooltips_but_no_links():
+    svg = ('<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/x.dtd">\n'
+           '<svg width="10pt" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+           '<g id="a_node1"><a xlink:href="?node=dax" target="_top" xlink:title="DAX: the cache">'
+           '<image xlink:href="data:image/png;base64,AAAA"/></a></g></svg>')
+    out = report.inline_svg(svg)
+    assert out.startswith('<svg class="diagram"') and "http" not in out and "?node=" not in out
+    assert 'xlink:title="DAX: the cache"' in out and 'xlink:href="data:image/png;base64,AAAA"' in out

@@ -106,14 +106,18 @@ def _label(configuration: Configuration) -> str:
 # -- the diagram ----------------------------------------------------------------------------------
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->", re.S)
 _NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
+_ANCHOR = re.compile(r"<a\b[^>]*>")
+_LINK_ATTRS = re.compile(r'\s+(xlink:href|href|target)="[^"]*"')
 
 
 def inline_svg(svg: str) -> str:
     """Graphviz's SVG document as an element of an HTML page: no XML prologue, no namespace
     declarations (the HTML parser puts ``<svg>`` and ``xlink:href`` in their namespaces itself),
-    scaled to the page's width."""
+    no links out of its nodes, scaled to the page's width."""
     svg = _PROLOGUE.sub("", svg)
     svg = _NAMESPACES.sub("", svg)
+    # A node's link points into the app, which a file does not have: the node keeps its tooltip only.
+    svg = _ANCHOR.sub(lambda m: _LINK_ATTRS.sub("", m.group(0)), svg)
     return svg.replace("<svg ", '<svg class="diagram" role="img" ', 1).strip()
 
 
