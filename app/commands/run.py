@@ -1,10 +1,15 @@
-"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--json]`: execute a case's pipeline.
+"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--fault NAME=VALUE ...] [--json]`: execute a case's pipeline.
 
 Runs every step against the embedded moto server (default) or, with
 ``--backend live --yes``, against AWS in ``--region``; prints the trace (steps and
 their measured times) and the verification checks. Exits 1 when a check fails,
 3 when the case has no pipeline, 2 on bad input, 4 when AWS cannot be used. ``CASE`` may also be one of the
 runtime's own pipelines, ``runtime:<name>``.
+
+``--fault NAME=VALUE`` (repeatable; the names that apply to the case are listed when a wrong one is
+given) injects faults on the embedded backend until the end of the drive phase; then the faults
+clear and the dead-letter queues are redriven as part of the run (``--no-redrive`` leaves the dead
+letters where they are). The output's ``ledger`` counts each flow's events.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ RUNTIME_PARAMS = (Param("uploads", "Objects or items sent", "int", 3, "how many 
 
 
 def register(sub) -> None:
+    from app.runtime.faults import FAULTS
     from app.runtime.live import LIVE_REGIONS
     from app.runtime.testpipelines.pipelines import PIPELINES
 
@@ -29,6 +35,10 @@ def register(sub) -> None:
     p.add_argument("--backend", choices=("moto", "live"), default="moto",
                    help="moto: the embedded server (default); live: your AWS account (needs --yes)")
     add_set_option(p)
+    p.add_argument("--fault", dest="faults", action="append", default=[], metavar="NAME=VALUE",
+                   help="inject a fault on the embedded backend (" + ", ".join(FAULTS) + "); repeatable")
+    p.add_argument("--no-redrive", dest="redrive", action="store_false",
+                   help="leave the dead letters in their queues when the faults clear (default: redrive them)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--region", default="us-east-1", choices=LIVE_REGIONS, help="AWS region of a live run")
     p.add_argument("--profile", default=None, help="AWS profile of a live run (else the usual credential chain)")
@@ -58,6 +68,13 @@ def run(args) -> int:
         print(f"error: case {case_id!r} has no executable pipeline (patterns/<case>/pipeline.py with "
               "build_pipeline); `diagram` and `simulate` work for it", file=sys.stderr)
         return 3
+    from app.runtime.faults import parse_faults
+
+    faults = parse_faults(args.faults, pipeline.faults, case_id)
+    if faults and args.backend == "live":
+        print("error: faults are injected on the embedded backend only: drop --fault or --backend live",
+              file=sys.stderr)
+        return 2
     estimate = None
     if args.backend == "live" and pipeline.live_unsupported:
         print(f"error: {case_id} runs on the embedded backend only: {pipeline.live_unsupported}", file=sys.stderr)
@@ -80,7 +97,7 @@ def run(args) -> int:
             return EXIT_ENVIRONMENT if isinstance(exc, AwsUnavailable) else 2
         result = run_pipeline(pipeline, values, session=session, own_session=True, check_leftovers=True)
     else:
-        result = run_pipeline(pipeline, values, check_leftovers=True)
+        result = run_pipeline(pipeline, values, check_leftovers=True, faults=faults, redrive=args.redrive)
     out = result.to_dict()
     out["case"] = case_id
     if estimate is not None:
@@ -128,6 +145,11 @@ def _print_text(out: dict) -> None:
                   f"{mark}")
         if step["error"]:
             print(f"      error: {step['error']}")
+    if out.get("ledger"):
+        print("ledger (events per flow):")
+        for name, n in out["ledger"].items():
+            print(f"  {name:<36} in {n['in']:>5}  processed {n['processed']:>5}  dead-lettered {n['dead_lettered']:>4}"
+                  f"  lost {n['lost']:>3}" + (f"  redriven {n['redriven']}" if n.get("redriven") else ""))
     td = out.get("teardown") or {}
     if td:
         print(f"  teardown: {td.get('deleted', 0)} resources deleted in {td.get('measured_ms', 0):.0f} ms")

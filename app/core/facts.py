@@ -242,3 +242,54 @@ GLOBAL_TABLES_MRSC = fact(
     "Multi-Region strong consistency (GA 2025) needs three Regions, or two and a witness; the table must be "
     "empty when it starts, and every write waits for a cross-Region round trip.",
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_HowItWorks.html")
+
+# -- Failures, retries and dead letters (what the run's injected faults exercise) -------------------
+FAULTS_CHECKED = "2026-12-02"
+LAMBDA_ASYNC_ERRORS = "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html"
+LAMBDA_ASYNC_CONFIG = "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html"
+LAMBDA_SQS_CONFIG = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html"
+SQS_DLQ = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html"
+SQS_VISIBILITY = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html"
+SDK_RETRIES = "https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html"
+LAMBDA_ASYNC_RETRIES = fact(
+    "lambda.async.max_retry_attempts", 2, "retries",
+    "An asynchronous invocation (S3, SNS, Invoke with InvocationType=Event) that returns an error is run two "
+    "more times by default (0 to 2 configurable), then sent to the dead-letter queue or on-failure "
+    "destination, if any.", LAMBDA_ASYNC_ERRORS, FAULTS_CHECKED)
+LAMBDA_ASYNC_RETRY_WAITS_S = fact(
+    "lambda.async.retry_waits_s", (60, 120), "s",
+    "Lambda waits about one minute before the first retry of a failed asynchronous invocation and two "
+    "minutes before the second.", LAMBDA_ASYNC_ERRORS, FAULTS_CHECKED)
+LAMBDA_ASYNC_MAX_EVENT_AGE_S = fact(
+    "lambda.async.max_event_age_s", 6 * 3600, "s",
+    "Lambda keeps an asynchronous event in its queue for at most 6 hours by default (60 s to 6 h): throttled "
+    "(429) and system-error events are retried until then, the interval growing from 1 second to 5 minutes.",
+    LAMBDA_ASYNC_CONFIG, FAULTS_CHECKED)
+SQS_VISIBILITY_TIMEOUT_DEFAULT_S = fact(
+    "sqs.visibility_timeout_default_s", 30, "s",
+    "A received SQS message stays invisible for the queue's visibility timeout (30 s by default, at most "
+    "12 hours); when it is not deleted in that time, it is received again.", SQS_VISIBILITY, FAULTS_CHECKED)
+SQS_LAMBDA_VISIBILITY_FACTOR = fact(
+    "sqs.lambda.visibility_timeout_factor", 6, "x function timeout",
+    "AWS advises a source queue's visibility timeout of at least six times the function's timeout, so that "
+    "Lambda can retry a throttled batch.", LAMBDA_SQS_CONFIG, FAULTS_CHECKED)
+SQS_MAX_RECEIVE_COUNT = fact(
+    "sqs.redrive.max_receive_count", {"min": 1, "max": 1000, "used": 5}, "receives",
+    "A redrive policy moves a message to the dead-letter queue once it has been received maxReceiveCount "
+    "times (1 to 1,000) without being deleted; for a Lambda event source a count of at least 5 lets "
+    "transient failures be retried first.", SQS_DLQ, FAULTS_CHECKED)
+DDB_STREAM_RETRIES = fact(
+    "lambda.stream.max_retry_attempts", {"default": -1, "max": 10000, "used": 2}, "retries",
+    "A DynamoDB stream event source retries a failed batch until its records expire (-1, the default), or "
+    "MaximumRetryAttempts times (0 to 10,000); the batch is then skipped and described to the on-failure destination.",
+    "https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html", FAULTS_CHECKED)
+SDK_STANDARD_MAX_ATTEMPTS = fact(
+    "sdk.retry.standard.max_attempts", 3, "attempts",
+    "An AWS SDK in standard retry mode makes at most three attempts of a request (the first and two retries) "
+    "for throttling and transient errors such as ProvisionedThroughputExceededException.", SDK_RETRIES,
+    FAULTS_CHECKED)
+SDK_STANDARD_BACKOFF = fact(
+    "sdk.retry.standard.backoff_s", {"base": 1, "factor": 2, "max": 20}, "s",
+    "Standard mode waits a random time (full jitter) of up to base x 2^(retry - 1) seconds before each retry, "
+    "at most 20 seconds; the app counts the mean of that jitter on the run's clock.", SDK_RETRIES,
+    FAULTS_CHECKED)

@@ -118,6 +118,8 @@ class Clients:
         self._cache: dict[tuple[str, str], Any] = {}
         self._observers: list[CallObserver] = []
         self._interceptors: dict[tuple[str, str], Callable[[dict], "tuple[int, dict] | None"]] = {}
+        # Injected faults: ``hook(service, operation, params, region)`` returns an error answer or None.
+        self._fault_hooks: list[Callable[[str, str, dict, str], "tuple[int, dict] | None"]] = []
         self.tags = dict(tags or {})
         self._config = Config(retries={"max_attempts": max_attempts, "mode": "standard"},
                               connect_timeout=5, read_timeout=60, account_id_endpoint_mode="disabled")
@@ -140,6 +142,15 @@ class Clients:
         """Answer ``service.operation`` calls locally: ``fn(params)`` returns ``(status, parsed)``, or None to
         let the call go to the backend. Used to run Lambda's Invoke in-process on moto."""
         self._interceptors[(service, operation)] = fn
+
+    def add_fault_hook(self, hook: Callable[[str, str, dict, str], "tuple[int, dict] | None"]) -> None:
+        """Ask ``hook(service, operation, params, region)`` before every call of these clients (and of those
+        derived from them): an ``(status, parsed)`` answer fails the call as AWS would, None lets it through."""
+        self._fault_hooks.append(hook)
+
+    def remove_fault_hook(self, hook) -> None:
+        if hook in self._fault_hooks:
+            self._fault_hooks.remove(hook)
 
     def client(self, service: str, region: str | None = None):
         region = region or self.region
@@ -186,6 +197,7 @@ class Clients:
                         session_token=token, endpoint_url=self.endpoint_url, default_chain=self._default_chain,
                         tags=self.tags, pin_account=self.pin_account)
         other._observers = self._observers
+        other._fault_hooks = self._fault_hooks
         return other
 
     # -- observation ------------------------------------------------------------
@@ -218,8 +230,14 @@ class Clients:
                 observer(call)
 
         def local_answer(model, context, **_):
-            fn = self._interceptors.get((service, model.name))
             call: Call | None = context.get("_call")
+            for hook in list(self._fault_hooks):
+                if call is not None:
+                    failed = hook(service, model.name, call.params, region)
+                    if failed is not None:
+                        call.answered_locally = True
+                        return _LocalResponse(failed[0]), failed[1]
+            fn = self._interceptors.get((service, model.name))
             if fn is None or call is None:
                 return None
             answer = fn(call.params)

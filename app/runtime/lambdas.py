@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from app.core import facts
 from app.runtime.clients import Clients, bound
 from app.runtime.events import payload_bytes
 from app.runtime.trace import Trace
@@ -71,7 +72,7 @@ BASIC_EXECUTION = {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:Cr
 
 
 MAX_HELD_LOG_EVENTS = 500
-ASYNC_RETRY_WAITS_S = (60, 120)   # Lambda's approximate waits before the first and second retry
+ASYNC_RETRY_WAITS_S = facts.LAMBDA_ASYNC_RETRY_WAITS_S.value   # Lambda's waits before the first and second retry
 
 # -- per-invocation environment and output ------------------------------------------------
 _env_overlay: contextvars.ContextVar[dict | None] = contextvars.ContextVar("lambda_env", default=None)
@@ -188,6 +189,11 @@ def _wrap_std_streams() -> None:
         sys.stderr = _SinkStream(sys.stderr)
 
 
+def in_invocation() -> bool:
+    """Whether the calling code runs inside a Lambda invocation of this process."""
+    return _env_overlay.get() is not None
+
+
 # -- context and results ------------------------------------------------------------------
 class LambdaContext:
     """The context object the Lambda Python runtime passes to a handler."""
@@ -293,6 +299,7 @@ class Lambdas:
         self._lock = threading.Lock()
         self.on_invoked: list[Callable[[Function, InvokeResult], None]] = []
         self.failed_events = 0   # asynchronous events that failed every attempt
+        self.faults = None       # the run's injected faults (app.runtime.faults.FaultRegistry), if any
         if local:
             _install()
             clients.intercept("lambda", "Invoke", self._invoke_api)
@@ -403,7 +410,7 @@ class Lambdas:
         """Run the function with ``event`` (synchronous invocation) and record a span."""
         fn = self.get(name)
         with self._trace.span("lambda", "Invoke", fn.name, payload_bytes=payload_bytes(event)) as span:
-            result = self._run_local(fn, event) if self._local else self._run_remote(fn, event)
+            result = self._run_local(fn, event, source) if self._local else self._run_remote(fn, event)
             span.detail.update({"request_id": result.request_id, "memory_mb": fn.memory_mb,
                                 "billed_ms": result.billed_ms, "duration_ms": round(result.duration_ms, 3)})
             if source:
@@ -428,8 +435,12 @@ class Lambdas:
         for attempt in range(fn.max_retry_attempts):
             if result.ok:
                 return result
-            self._note("RetryWait", fn.name, modelled_wait_s=ASYNC_RETRY_WAITS_S[min(attempt, 1)],
-                       source=source, attempt=attempt + 1)
+            wait = ASYNC_RETRY_WAITS_S[min(attempt, 1)]
+            if self.faults is not None:      # a run with faults counts the wait on its clock
+                self.faults.wait(wait, service="lambda", resource=fn.name, reason="asynchronous retry",
+                                 source=source, attempt=attempt + 1)
+            else:
+                self._note("RetryWait", fn.name, modelled_wait_s=wait, source=source, attempt=attempt + 1)
             result = self.invoke(fn.name, event, source=source)
         if not result.ok:
             self.failed_events += 1
@@ -501,7 +512,7 @@ class Lambdas:
             parsed["LogResult"] = base64.b64encode(result.logs.encode()[-4096:]).decode()
         return 200, parsed
 
-    def _run_local(self, fn: Function, event: Any) -> InvokeResult:
+    def _run_local(self, fn: Function, event: Any, source: str = "") -> InvokeResult:
         request_id = str(uuid.uuid4())
         _wrap_std_streams()
         fn.invocations += 1
@@ -512,9 +523,15 @@ class Lambdas:
         payload: Any = None
         error: str | None = None
 
+        fault = self.faults.lambda_fault(fn.name, source) if self.faults is not None else None
+
         def run():
             _env_overlay.set(env)
             _log_sink.set(lines)
+            if fault:
+                from app.runtime.faults import InjectedFault
+
+                raise InjectedFault(fault)
             with bound(self._clients):
                 return fn.callable(json.loads(json.dumps(event)), context)
 

@@ -109,7 +109,7 @@ class Pipeline:
     """An ordered list of steps for one case (see the module docstring)."""
 
     def __init__(self, case: str, steps: Iterable[Step] = (), *, state: Callable[[], Any] | None = None,
-                 live_unsupported: str | None = None) -> None:
+                 live_unsupported: str | None = None, faults: Iterable[str] = ()) -> None:
         self.case = case
         self.steps: list[Step] = list(steps)
         # What the steps share: a dataclass (its fields with defaults), made anew for each run.
@@ -117,6 +117,8 @@ class Pipeline:
         # Why this pipeline cannot run against live AWS (None: it can). A pipeline that relies on
         # the embedded backend's emulated data planes says so, rather than emulate against AWS.
         self.live_unsupported = live_unsupported
+        # The injected faults (app.runtime.faults.FAULTS) that apply to this run: those with a flow to fail.
+        self.faults: tuple[str, ...] = tuple(faults)
 
     def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any],
             edges: Iterable[str] = ()) -> Step:
@@ -263,12 +265,17 @@ class RunResult:
     spans: list[dict] = field(default_factory=list)
     measured_ms: float = 0.0
     deployed: dict[str, Any] = field(default_factory=dict)
+    ledger: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case": self.case, "backend": self.backend, "ok": self.ok, "run_id": self.run_id,
-                "region": self.region, "measured_ms": round(self.measured_ms, 3), "deployed": self.deployed,
-                "steps": [s.to_dict() for s in self.steps], "checks": [c.to_dict() for c in self.checks],
-                "artifacts": _jsonable(self.artifacts), "teardown": self.teardown}
+        out = {"case": self.case, "backend": self.backend, "ok": self.ok, "run_id": self.run_id,
+               "region": self.region, "measured_ms": round(self.measured_ms, 3), "deployed": self.deployed,
+               "steps": [s.to_dict() for s in self.steps], "checks": [c.to_dict() for c in self.checks],
+               "artifacts": _jsonable(self.artifacts), "teardown": self.teardown, "ledger": _jsonable(self.ledger)}
+        if self.faults is not None:
+            out["faults"] = _jsonable(self.faults)
+        return out
 
 
 def _jsonable(obj: Any) -> Any:
@@ -301,11 +308,55 @@ def _as_checks(step: Step, value: Any) -> list[Check]:
                     "or (ok, detail)")
 
 
+def _fault_steps(registry, redrive: bool) -> list[Step]:
+    """The steps a run with injected faults gains: the faults clear at the end of the drive phase (and the
+    dead-letter queues are redriven), and the verify phase ends with the ledger of every flow."""
+
+    def clear(ctx: RunContext) -> None:
+        ctx.artifact("dead_letters", ctx.routing.dead_letters())     # as the faults left them
+        ctx.artifact("ledger_before_redrive", ctx.routing.ledger())
+        registry.lift()
+        if redrive:
+            ctx.artifact("redriven", ctx.routing.redrive())
+
+    def accounted(ctx: RunContext) -> list[Check]:
+        out = []
+        for name, n in ctx.routing.ledger().items():
+            balanced = n["lost"] == 0 and n.get("in_flight", 0) == 0 and n["in"] == n["processed"] + n["dead_lettered"]
+            where = f" (in {n['dead_letter_queue']})" if n["dead_letter_queue"] else " (no dead-letter queue)"
+            out.append(Check(f"every event of {name} is accounted for", balanced,
+                             f"{n['in']} in, {n['processed']} processed, {n['dead_lettered']} dead-lettered{where}, "
+                             f"{n['lost']} lost" + (f", {n['in_flight']} still queued" if n.get("in_flight") else "")
+                             + f"; {n['failed_attempts']} failed attempts retried"
+                             + (f", {n['redriven']} redriven after the faults cleared" if n["redriven"] else "")))
+        fired = {"lambda_error_rate": "lambda_errors", "ddb_throttle_rate": "ddb_throttled_attempts",
+                 "ses_reject_rate": "ses_rejected"}
+        idle = [k for k, v in registry.given.items() if v > 0 and not registry.counters[fired[k]]]
+        out.append(Check("the injected faults fired", not idle,
+                         registry.describe() + (f"; never fired: {', '.join(idle)}" if idle else "")))
+        return out
+
+    label = "The faults clear; the dead-letter queues are redriven" if redrive else "The faults clear"
+    return [Step(label, "sqs", "drive", clear), Step("Every event is accounted for", "sqs", "verify", accounted)]
+
+
 def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, session=None,
                  backend: str = "moto", progress: Callable[[StepResult], None] | None = None,
-                 own_session: bool | None = None, check_leftovers: bool = False) -> RunResult:
+                 own_session: bool | None = None, check_leftovers: bool = False,
+                 faults: dict[str, float] | None = None, redrive: bool = True) -> RunResult:
     """Run every step; teardown always runs. A new moto session is made when none is given
-    (and torn down afterwards); ``check_leftovers`` lists what the account still holds after teardown."""
+    (and torn down afterwards); ``check_leftovers`` lists what the account still holds after teardown.
+
+    ``faults`` (checked with :func:`app.runtime.faults.parse_faults`; only those in ``pipeline.faults``)
+    are injected until the end of the drive phase; then the dead-letter queues are redriven unless
+    ``redrive`` is False, and the verify phase ends with a check of every flow's ledger."""
+    if faults:
+        refused = sorted(set(faults) - set(pipeline.faults))
+        if refused:
+            raise ValueError(f"faults {', '.join(refused)} do not apply to {pipeline.case} "
+                             f"(its faults: {', '.join(pipeline.faults) or 'none'})")
+        if backend != "moto" or (session is not None and session.backend != "moto"):
+            raise ValueError("faults are injected on the embedded backend only")
     if session is None:
         from app.runtime.session import RuntimeSession
 
@@ -316,6 +367,17 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
     if session.backend != "moto" and pipeline.live_unsupported:
         raise ValueError(f"{pipeline.case} cannot run against live AWS: {pipeline.live_unsupported}")
     ctx = RunContext(session, values or {}, pipeline.case, pipeline.state)
+    registry = None
+    steps = pipeline.ordered()
+    if faults:
+        from app.runtime.faults import FaultRegistry
+        from app.runtime.lambdas import in_invocation
+
+        registry = FaultRegistry(faults, clock=ctx.clock, trace=session.trace, in_invocation=in_invocation)
+        session.install_faults(registry)
+        steps = sorted(steps + _fault_steps(registry, redrive), key=lambda s: PHASES.index(s.phase))
+    session.routing.reset_ledger()
+    ledger: dict[str, dict[str, Any]] = {}
     results: list[StepResult] = []
     failed = False
     started = time.perf_counter()
@@ -353,11 +415,18 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         return res
 
     try:
-        for step in pipeline.ordered():
+        for step in steps:
             if step.phase != "teardown":
                 run_step(step)
+        if session.backend == "moto":
+            try:
+                ledger = session.routing.ledger()
+            except Exception as exc:  # a ledger that cannot be read is a failed check, not a crash
+                ctx.checks.append(Check("ledger read back", False, f"{type(exc).__name__}: {exc}"))
     finally:
-        for step in pipeline.ordered():
+        if registry is not None:
+            session.remove_faults()
+        for step in steps:
             if step.phase == "teardown":
                 run_step(step)
         callback_errors = ctx.run_teardowns()
@@ -396,7 +465,8 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
     return RunResult(case=pipeline.case, backend=session.backend, ok=ok, steps=results, checks=checks,
                      artifacts=ctx.artifacts, run_id=session.run_id, region=session.region,
                      teardown=teardown_report, spans=session.trace.to_list(),
-                     measured_ms=(time.perf_counter() - started) * 1000, deployed=dict(ctx.deployed))
+                     measured_ms=(time.perf_counter() - started) * 1000, deployed=dict(ctx.deployed),
+                     ledger=ledger, faults=None if registry is None else registry.summary())
 
 
 def highlight(result: RunResult) -> set[str]:

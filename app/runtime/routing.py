@@ -93,6 +93,35 @@ class StreamMapping:
     enabled: bool = True
 
 
+@dataclass
+class Flow:
+    """One event source feeding one function, as the ledger counts it: the distinct events that came in,
+    those the function processed, and where a failed one goes (``dead_letter``: a queue's ARN)."""
+
+    source: str                 # s3, sns, sqs, dynamodb
+    function: str               # deployed name
+    logical: str
+    dead_letter: str | None     # the function's dead-letter queue, the queue's DLQ, the on-failure destination
+    dead_letter_kind: str       # "lambda" (events as bodies), "sqs" (moved messages), "stream" (batch records)
+    source_arn: str = ""        # the queue or stream (SQS: the messages still waiting there are in flight)
+    seen: set = field(default_factory=set)
+    done: set = field(default_factory=set)
+    failed_attempts: int = 0
+    redriven: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.source} -> {self.logical}"
+
+
+def event_id(event: Any) -> str:
+    """A stable identity for an event (or an SQS body): the same event always has the same id."""
+    import hashlib
+
+    text = event if isinstance(event, str) else json.dumps(event, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 class RoutingError(ValueError):
     """A wiring request AWS would refuse; the message says why."""
 
@@ -106,6 +135,7 @@ class Router:
         self.sqs: dict[str, SqsMapping] = {}
         self.streams: dict[tuple[str, str], StreamMapping] = {}
         self.stats: Counter = Counter()
+        self.flows: dict[tuple[str, str], Flow] = {}
         self._stopped = False
         self._drain_active = False
 
@@ -167,11 +197,29 @@ class Router:
                 time.sleep(2.5)
         raise AssertionError("unreachable")
 
+    def _flow(self, source: str, fn, dead_letter: str | None, kind: str, source_arn: str = "") -> Flow:
+        with self._lock:
+            key = (source, fn.name)
+            flow = self.flows.get(key)
+            if flow is None:
+                flow = self.flows[key] = Flow(source=source, function=fn.name, logical=fn.logical,
+                                              dead_letter=dead_letter, dead_letter_kind=kind, source_arn=source_arn)
+            return flow
+
+    def reset_ledger(self) -> None:
+        """Forget the counts of earlier runs of this session (the wiring stays)."""
+        with self._lock:
+            for flow in self.flows.values():
+                flow.seen.clear()
+                flow.done.clear()
+                flow.failed_attempts = flow.redriven = 0
+
     # -- wiring ---------------------------------------------------------------------
     def s3_to_lambda(self, bucket: str, function: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
                      prefix: str | None = None, suffix: str | None = None) -> None:
         """S3 event notifications from ``bucket`` invoke ``function`` (asynchronously)."""
         fn = self._fn(function)
+        self._flow("s3", fn, fn.dead_letter_arn, "lambda", f"arn:aws:s3:::{bucket}")
         self._allow_invoke(fn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}", f"s3-{bucket}"[:100])
         self._notification(bucket, "LambdaFunctionConfigurations",
                            {"Id": f"to-{fn.logical}", "LambdaFunctionArn": fn.arn, "Events": list(events_),
@@ -200,6 +248,7 @@ class Router:
     def sns_to_lambda(self, topic_arn: str, function: str, filter_policy: dict | None = None) -> str:
         """Subscribe ``function`` to the topic; returns the subscription ARN."""
         fn = self._fn(function)
+        self._flow("sns", fn, fn.dead_letter_arn, "lambda", topic_arn)
         self._allow_invoke(fn, "sns.amazonaws.com", topic_arn, f"sns-{topic_arn.rsplit(':', 1)[-1]}"[:100])
         attrs = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
         sub = self._client("sns", topic_arn.split(":")[3]).subscribe(
@@ -242,6 +291,7 @@ class Router:
                 EventSourceArn=queue_arn, FunctionName=fn.name, BatchSize=batch_size,
                 FunctionResponseTypes=["ReportBatchItemFailures"] if report_batch_item_failures else [])
             mapping.uuid = resp["UUID"]
+        self._flow("sqs", fn, redrive.get("deadLetterTargetArn") if redrive else None, "sqs", queue_arn)
         with self._lock:
             self.sqs[queue_arn] = mapping
         if self._local and self._inbox is not None:
@@ -295,6 +345,7 @@ class Router:
                 region, EventSourceArn=mapping.stream_arn, FunctionName=fn.name, BatchSize=batch_size,
                 StartingPosition=starting_position, MaximumRetryAttempts=max_retry_attempts, **extra)
             mapping.uuid = resp["UUID"]
+        self._flow("dynamodb", fn, on_failure_arn, "stream", mapping.stream_arn)
         with self._lock:
             self.streams[(region, table)] = mapping
         if self._local and self._inbox is not None and starting_position == "TRIM_HORIZON":
@@ -370,8 +421,20 @@ class Router:
             self._note("AsyncDelivery", d.function_arn.rsplit(":", 1)[-1], status="error", source=d.source,
                        error="function not deployed by this session")
             return
-        if not self._s.lambdas.invoke_async(fn.name, d.event, source=d.source).ok:
+        if not self._invoke_async(fn, d.event, d.source).ok:
             self.stats["async_failed"] += 1
+
+    def _invoke_async(self, fn, event: Any, source: str):
+        """An asynchronous invocation by ``source``, counted in the flow's ledger."""
+        flow = self._flow(source, fn, fn.dead_letter_arn, "lambda")
+        ident = event_id(event)
+        flow.seen.add(ident)
+        before = fn.invocations
+        result = self._s.lambdas.invoke_async(fn.name, event, source=source)
+        flow.failed_attempts += fn.invocations - before - (1 if result.ok else 0)
+        if result.ok:
+            flow.done.add(ident)
+        return result
 
     def _poll_queue(self, m: SqsMapping) -> None:
         sqs = self._client("sqs", m.queue_arn.split(":")[3])
@@ -389,10 +452,16 @@ class Router:
             if not messages:
                 return
             self.stats["sqs_batches"] += 1
+            flow = self.flows.get(("sqs", m.function))
+            if flow is not None:
+                flow.seen.update(event_id(x["Body"]) for x in messages)
             result = self._s.lambdas.invoke(m.function, events.sqs_event(messages, queue_arn=m.queue_arn),
                                             source="sqs")
             failed = self._failed_ids(m, messages, result)
             done = [x for x in messages if x["MessageId"] not in failed]
+            if flow is not None:
+                flow.done.update(event_id(x["Body"]) for x in done)
+                flow.failed_attempts += len(failed)
             for i in range(0, len(done), 10):
                 sqs.delete_message_batch(QueueUrl=m.queue_url, Entries=[
                     {"Id": str(j), "ReceiptHandle": x["ReceiptHandle"]} for j, x in enumerate(done[i:i + 10])])
@@ -410,8 +479,12 @@ class Router:
             self.stats["sqs_failed_messages"] += len(failed)
             if retry:
                 # On AWS the messages reappear when the visibility timeout ends; here at once.
-                self._note("RetryWait", m.function, source="sqs", modelled_wait_s=m.visibility_timeout_s,
-                           messages=len(retry))
+                if self._s.faults is not None:     # a run with faults counts the wait on its clock
+                    self._s.faults.wait(m.visibility_timeout_s, service="sqs", resource=m.function,
+                                        reason="visibility timeout", messages=len(retry))
+                else:
+                    self._note("RetryWait", m.function, source="sqs", modelled_wait_s=m.visibility_timeout_s,
+                               messages=len(retry))
                 for i in range(0, len(retry), 10):
                     sqs.change_message_visibility_batch(QueueUrl=m.queue_url, Entries=[
                         {"Id": str(j), "ReceiptHandle": x["ReceiptHandle"], "VisibilityTimeout": 0}
@@ -447,10 +520,17 @@ class Router:
                     break
                 self.stats["stream_batches"] += 1
                 records = fetched
+                flow = self.flows.get(("dynamodb", m.function))
+                if flow is not None:
+                    flow.seen.update(r["dynamodb"]["SequenceNumber"] for r in fetched)
                 for attempt in range(bound + 1):
                     result = self._s.lambdas.invoke(
                         m.function, events.dynamodb_stream_event(records, stream_arn=m.stream_arn), source="dynamodb")
                     first_failed = self._stream_failure(m, records, result)
+                    ok = records if first_failed is None else records[:first_failed]
+                    if flow is not None:
+                        flow.done.update(r["dynamodb"]["SequenceNumber"] for r in ok)
+                        flow.failed_attempts += first_failed is not None
                     if first_failed is None:
                         break
                     records = records[first_failed:]     # checkpoint before the failed record, retry from it
@@ -515,6 +595,164 @@ class Router:
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
         else:
             self._client("sns", parts[3]).publish(TopicArn=m.on_failure_arn, Message=json.dumps(record))
+
+    # -- the ledger and the redrive -----------------------------------------------------------
+    def _queue(self, arn: str):
+        parts = arn.split(":")
+        sqs = self._client("sqs", parts[3])
+        return sqs, sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+
+    def _take(self, arn: str, hold_s: int = 60) -> list[dict]:
+        """Every message of the queue, received (and so hidden for ``hold_s``) until none is left."""
+        sqs, url = self._queue(arn)
+        out: list[dict] = []
+        for _ in range(MAX_ROUNDS):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
+                                      MessageAttributeNames=["All"], VisibilityTimeout=hold_s,
+                                      WaitTimeSeconds=0).get("Messages", [])
+            if not got:
+                break
+            out.extend(got)
+        return out
+
+    def _release(self, arn: str, messages: list[dict]) -> None:
+        sqs, url = self._queue(arn)
+        for i in range(0, len(messages), 10):
+            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {"Id": str(j), "ReceiptHandle": x["ReceiptHandle"], "VisibilityTimeout": 0}
+                for j, x in enumerate(messages[i:i + 10])])
+
+    def dead_letters(self) -> list[dict]:
+        """The messages in the flows' dead-letter queues, read back from the backend (and left there)."""
+        out: list[dict] = []
+        for arn in sorted({f.dead_letter for f in self.flows.values() if f.dead_letter}):
+            messages = self._take(arn)
+            self._release(arn, messages)
+            for x in messages:
+                attrs = {k: v.get("StringValue") for k, v in (x.get("MessageAttributes") or {}).items()}
+                out.append({"queue": arn.rsplit(":", 1)[-1], "message_id": x["MessageId"],
+                            "body": x["Body"], "attributes": attrs,
+                            "receive_count": int(x.get("Attributes", {}).get("ApproximateReceiveCount", 0))})
+        return out
+
+    def _flow_dead_letters(self, flow: Flow, messages: list[dict]) -> int:
+        """How many of this flow's events the dead-letter queue's ``messages`` hold."""
+        count = 0
+        for x in messages:
+            if flow.dead_letter_kind == "stream":
+                try:
+                    info = json.loads(x["Body"]).get("DDBStreamBatchInfo") or {}
+                except ValueError:
+                    continue
+                if info.get("streamArn") == flow.source_arn:
+                    count += int(info.get("batchSize", 0))
+            elif flow.dead_letter_kind == "lambda":
+                try:
+                    count += event_id(json.loads(x["Body"])) in flow.seen
+                except ValueError:
+                    continue
+            else:
+                count += event_id(x["Body"]) in flow.seen
+        return count
+
+    def ledger(self) -> dict[str, dict[str, Any]]:
+        """Per flow: ``in`` (distinct events), ``processed``, ``dead_lettered`` (read back from the dead-letter
+        queue), ``in_flight`` (SQS: still in the source queue) and ``lost`` (the rest)."""
+        out: dict[str, dict[str, Any]] = {}
+        held: dict[str, list[dict]] = {}
+        for flow in self.flows.values():
+            if not flow.seen and not flow.dead_letter:
+                continue
+            dead = 0
+            if flow.dead_letter:
+                if flow.dead_letter not in held:
+                    held[flow.dead_letter] = self._take(flow.dead_letter)
+                    self._release(flow.dead_letter, held[flow.dead_letter])
+                dead = self._flow_dead_letters(flow, held[flow.dead_letter])
+            waiting = 0
+            if flow.source == "sqs" and flow.source_arn:
+                sqs, url = self._queue(flow.source_arn)
+                attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                waiting = int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
+                    attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+            done = len(flow.done)
+            entry = {"in": len(flow.seen), "processed": done, "dead_lettered": dead,
+                     "lost": len(flow.seen) - done - dead - waiting,
+                     "function": flow.logical, "source": flow.source, "failed_attempts": flow.failed_attempts,
+                     "redriven": flow.redriven,
+                     "dead_letter_queue": flow.dead_letter.rsplit(":", 1)[-1] if flow.dead_letter else None}
+            if flow.source == "sqs":
+                entry["in_flight"] = waiting
+            out[flow.key] = entry
+        return out
+
+    def redrive(self) -> dict[str, int]:
+        """Hand every dead-lettered event back to its function: an asynchronous event is invoked again, an
+        SQS message goes back to its source queue (as SQS's dead-letter queue redrive does), a stream batch
+        is read again from the stream and invoked. Returns the events handed back per flow."""
+        handed: dict[str, int] = {}
+        for flow in list(self.flows.values()):
+            if not flow.dead_letter:
+                continue
+            messages = [x for x in self._take(flow.dead_letter) if self._flow_dead_letters(flow, [x])]
+            if not messages:
+                continue
+            sqs, url = self._queue(flow.dead_letter)
+            fn = self._fn(flow.function)
+            count = 0
+            for x in messages:
+                if flow.dead_letter_kind == "lambda":
+                    # the event goes back into Lambda's asynchronous queue: a new failure is dead-lettered anew
+                    self._invoke_async(fn, json.loads(x["Body"]), flow.source)
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=x["ReceiptHandle"])
+                    count += 1
+                elif flow.dead_letter_kind == "sqs":
+                    src, src_url = self._queue(flow.source_arn)
+                    attrs = {k: {key: v[key] for key in ("DataType", "StringValue", "BinaryValue") if key in v}
+                             for k, v in (x.get("MessageAttributes") or {}).items()}
+                    src.send_message(QueueUrl=src_url, MessageBody=x["Body"], **(
+                        {"MessageAttributes": attrs} if attrs else {}))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=x["ReceiptHandle"])
+                    count += 1
+                else:
+                    n = self._redrive_stream_batch(flow, json.loads(x["Body"])["DDBStreamBatchInfo"])
+                    if n is None:
+                        self._release(flow.dead_letter, [x])      # failed again: it stays dead-lettered
+                    else:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=x["ReceiptHandle"])
+                        count += n
+            flow.redriven += count
+            handed[flow.key] = count
+        self.drain()
+        return handed
+
+    def _redrive_stream_batch(self, flow: Flow, info: dict) -> int | None:
+        """Read the batch's records again from the stream and invoke the function; None when it fails."""
+        region = flow.source_arn.split(":")[3]
+        streams = self._client("dynamodbstreams", region)
+        start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+        it = streams.get_shard_iterator(StreamArn=flow.source_arn, ShardId=info["shardId"],
+                                        ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                        SequenceNumber=info["startSequenceNumber"])["ShardIterator"]
+        records: list[dict] = []
+        for _ in range(MAX_ROUNDS):
+            resp = streams.get_records(ShardIterator=it, Limit=100)
+            got = resp.get("Records", [])
+            records.extend(r for r in got if start <= int(r["dynamodb"]["SequenceNumber"]) <= end)
+            if not got or int(got[-1]["dynamodb"]["SequenceNumber"]) >= end or not resp.get("NextShardIterator"):
+                break
+            it = resp["NextShardIterator"]
+        if not records:
+            return None
+        result = self._s.lambdas.invoke(flow.function, events.dynamodb_stream_event(records,
+                                                                                   stream_arn=flow.source_arn),
+                                        source="redrive")
+        if not result.ok:
+            flow.failed_attempts += 1
+            return None
+        flow.done.update(r["dynamodb"]["SequenceNumber"] for r in records)
+        return len(records)
 
     def stop(self) -> None:
         self._stopped = True

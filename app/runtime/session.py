@@ -88,6 +88,7 @@ class RuntimeSession:
         self._owned_identities: set[str] = set()   # SES identities carry no tags: remembered instead
         self._regions: set[str] = {clients.region}
         self._inbox = inbox
+        self.faults = None      # the injected faults of the run in progress (app.runtime.faults.FaultRegistry)
         self.lambdas = Lambdas(clients=clients, trace=self.trace, name=self.name, tags=self.tags,
                                local=local_lambdas)
         from app.runtime.routing import Router
@@ -113,6 +114,21 @@ class RuntimeSession:
                           endpoint_url=backend.endpoint_url, pin_account=True)
         return cls(clients=clients, backend="moto", run_id=run_id, local_lambdas=True,
                    teardown_filter=td.everything, inbox=backend.inbox)
+
+    # -- injected faults --------------------------------------------------------------
+    def install_faults(self, registry) -> None:
+        """Let ``registry`` fail this session's Lambda invocations and API calls (until :meth:`remove_faults`)."""
+        if self.backend != "moto":
+            raise ValueError("faults are injected on the embedded backend only")
+        self.faults = registry
+        self.lambdas.faults = registry
+        self.clients.add_fault_hook(registry.call_fault)
+
+    def remove_faults(self) -> None:
+        if self.faults is not None:
+            self.clients.remove_fault_hook(self.faults.call_fault)
+        self.faults = None
+        self.lambdas.faults = None
 
     # -- names ----------------------------------------------------------------------
     def name(self, base: str) -> str:

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core import facts
 from app.runtime.infra import Dax, Distribution, Queue, RestApi, Route
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.global_blog import checks
@@ -118,7 +119,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     replica_region = values["replica_region"]
     p = Pipeline("global-blog", state=State, live_unsupported=(
         "its CloudFront edge, DAX reads, API requests and global-table replication go through the embedded "
-        "backend's emulations, which have no meaning against AWS"))
+        "backend's emulations, which have no meaning against AWS"),
+        faults=("lambda_error_rate", "ddb_throttle_rate", "ses_reject_rate"))
 
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Upload the static site to S3", service="s3")
@@ -171,8 +173,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         ctx.lambdas.deploy("welcome", handler="patterns.global_blog.handlers.welcome_email",
                            env={"SENDER_EMAIL": SENDER, "SITE_NAME": SITE_NAME}, timeout_s=30,
                            description="Welcome email for each new user")
+        # An S3 event that fails every attempt is kept in the function's dead-letter queue, not dropped.
         ctx.lambdas.deploy("thumbnail", handler="patterns.global_blog.handlers.thumbnail", memory_mb=512,
                            timeout_s=60, description="Thumbnail for each uploaded image",
+                           dead_letter_arn=ctx.infra.queue("thumbnail-dlq").arn,
                            env={"OUTPUT_BUCKET": ctx.state.thumbs, "THUMB_MAX_SIDE": str(thumb_max_side)})
         if values["global_tables"]:
             from app.runtime.lambdas import Lambdas
@@ -200,7 +204,12 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     @p.deploy("Wire the stream to the welcome function and verify the sender", service="ses")
     def welcome_wiring(ctx: RunContext[State]) -> None:
         ctx.client("ses").verify_email_identity(EmailAddress=SENDER)
-        ctx.routing.stream_to_lambda(ctx.state.table, "welcome", batch_size=10, starting_position="LATEST")
+        # A batch that still fails after its retries is described to the on-failure queue (and the shard
+        # moves on) instead of blocking the stream until its records expire.
+        failures = ctx.infra.queue("welcome-failures")
+        ctx.routing.stream_to_lambda(ctx.state.table, "welcome", batch_size=10, starting_position="LATEST",
+                                     max_retry_attempts=facts.DDB_STREAM_RETRIES.value["used"],
+                                     on_failure_arn=failures.arn)
 
     @p.deploy("Wire the uploads bucket to the thumbnail function", service="s3")
     def thumbnail_wiring(ctx: RunContext[State]) -> None:

@@ -36,6 +36,7 @@ from app.runtime.streaming import ManualClock
 from patterns.iot_analytics import checks
 
 DAYS = 3
+PARTITIONS_TIMEOUT_S = 30     # the register-partitions function's timeout
 DATABASE, TABLE = "telemetry_lake", "telemetry"
 PREFIX = "telemetry/dt=!{timestamp:yyyy-MM-dd}/"
 RESULTS_PREFIX = "athena-results/"
@@ -117,7 +118,7 @@ def _message(n: int, device: str, day: int, ts: float) -> dict:
 def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -> Pipeline:
     telemetry = telemetry or Telemetry()
     parquet, transform, interval = values["format"] == "parquet", values["firehose_transform"], values["buffer_interval"]
-    p = Pipeline("iot-analytics", state=State, live_unsupported=(
+    p = Pipeline("iot-analytics", state=State, faults=("lambda_error_rate",), live_unsupported=(
         "its topic rule, Firehose delivery and Athena queries run on the embedded backend's emulations, which have "
         "no meaning against AWS"))
 
@@ -130,7 +131,10 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
     def storage(ctx: RunContext[State]) -> None:
         st = ctx.state
         st.ingest, st.reporting = ctx.infra.bucket("ingest"), ctx.infra.bucket("reporting")
-        st.errors, st.events = ctx.infra.queue("rule-errors"), ctx.infra.queue("object-created")
+        # The function's queue: visibility six times its timeout, and a dead-letter queue after 5 receives.
+        st.errors = ctx.infra.queue("rule-errors")
+        st.events = ctx.infra.queue("object-created", dead_letter_after=facts.SQS_MAX_RECEIVE_COUNT.value["used"],
+                                    VisibilityTimeout=str(facts.SQS_LAMBDA_VISIBILITY_FACTOR.value * PARTITIONS_TIMEOUT_S))
         st.athena = ctx.streaming.athena(clock=ctx.clock)
         columns = {**COLUMNS, **(ENRICHED if transform else {})}
         st.athena.create_table(DATABASE, TABLE, f"s3://{st.ingest}/telemetry/", columns,
@@ -142,7 +146,7 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
             ctx.lambdas.deploy("firehose-transform", handler="patterns.iot_analytics.handlers.firehose_transform",
                                memory_mb=256, timeout_s=60, description="Enriches or drops telemetry for Firehose")
         ctx.lambdas.deploy("register-partitions", handler="patterns.iot_analytics.handlers.register_partitions",
-                           env={"GLUE_DATABASE": DATABASE, "GLUE_TABLE": TABLE}, timeout_s=30,
+                           env={"GLUE_DATABASE": DATABASE, "GLUE_TABLE": TABLE}, timeout_s=PARTITIONS_TIMEOUT_S,
                            description="Adds each new object's day to the Glue table")
         ctx.routing.s3_to_sqs(ctx.state.ingest, ctx.state.events.arn, prefix="telemetry/")
         ctx.routing.sqs_to_lambda(ctx.state.events.arn, "register-partitions", report_batch_item_failures=True)

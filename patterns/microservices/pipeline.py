@@ -119,7 +119,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     policy = values["routing_policy"]
     p = Pipeline("microservices", state=State, live_unsupported=(
         "its load balancers, containers, instances, DNS answers, Redis and SQL run in the embedded backend's "
-        "emulated data planes, which have no meaning against AWS"))
+        "emulated data planes, which have no meaning against AWS"),
+        faults=("ddb_throttle_rate",))
 
     @p.deploy("Create the orders and products tables", service="dynamodb")
     def tables(ctx: RunContext[State]) -> None:

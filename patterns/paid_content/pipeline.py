@@ -98,7 +98,8 @@ def build_pipeline(values: dict[str, Any]) -> Pipeline:
     cloudfront = values["cloudfront"]
     p = Pipeline("paid-content", state=State, live_unsupported=(
         "its API requests and the CloudFront edge go through the embedded backend's emulated API Gateway and "
-        "CloudFront data planes, which have no meaning against AWS"))
+        "CloudFront data planes, which have no meaning against AWS"),
+        faults=("ddb_throttle_rate",))
 
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Create the user pool, the premium users table and the content bucket", service="s3")

@@ -109,7 +109,8 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
     workload = workload or Workload()
     p = Pipeline("todo-api", state=State, live_unsupported=(
         "its API requests, DAX reads and identity-pool credentials go through the embedded backend's emulated "
-        "API Gateway, DAX and Cognito identity data planes, which have no meaning against AWS"))
+        "API Gateway, DAX and Cognito identity data planes, which have no meaning against AWS"),
+        faults=("ddb_throttle_rate",))
 
     @p.deploy("Create the user pool and app client", service="cognito-idp")
     def user_pool(ctx: RunContext[State]) -> None:

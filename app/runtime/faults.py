@@ -1,0 +1,214 @@
+"""Injected faults: what fails, how AWS retries it, and the ledger that proves nothing was lost.
+
+A run may be given faults (``python -m app run CASE --fault NAME=VALUE``, the Run page's
+Faults panel). They are emulated once, here, and consulted by the runtime itself, never by
+a case's code:
+
+* :class:`~app.runtime.lambdas.Lambdas` asks :meth:`FaultRegistry.lambda_fault` before it
+  runs a handler for an event source (S3, SNS, SQS, DynamoDB Streams, an asynchronous
+  Invoke); a synchronous call through API Gateway is not failed this way.
+* The session's clients ask :meth:`FaultRegistry.call_fault` before each request: DynamoDB
+  requests made by a Lambda handler may be throttled, SES sends may be rejected.
+* Every wait AWS would make (Lambda's asynchronous retries, a message's visibility timeout,
+  the SDK's backoff) is counted on the run's clock (``ctx.clock``), never slept.
+
+How each fault is retried is AWS's behaviour, with the figures in :mod:`app.core.facts`:
+asynchronous invocations are retried twice and then go to the function's dead-letter queue;
+SQS messages come back after the visibility timeout and move to the queue's dead-letter queue
+after ``maxReceiveCount`` receives; a stream batch is retried ``MaximumRetryAttempts`` times and
+then described to the mapping's on-failure destination; a throttled DynamoDB request is retried
+by the SDK (standard mode: three attempts, exponential backoff with jitter).
+
+Faults fire deterministically: a rate ``r`` fails the first attempt and then keeps the share of
+failed attempts at ``r`` (an accumulator, not a random draw), so a run is repeatable.
+
+At the end of the drive phase the faults clear; the run then redrives its dead-letter queues
+(unless told not to) and the router's ledger (:meth:`app.runtime.routing.Router.ledger`) says, per
+flow, how many events came in, were processed, sit in a dead-letter queue, and were lost.
+
+A case declares the faults that apply to its run (``Pipeline(..., faults=(...))``, which may
+depend on its toggles); :func:`parse_faults` refuses any other with a message naming the ones
+that apply.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any, Callable, Iterable, Mapping
+
+from app.core import facts
+from app.core.params import Param, ParamError, parse_assignments
+from app.runtime.trace import Span
+
+EVENT_SOURCES = ("s3", "sns", "sqs", "dynamodb", "invoke-async", "redrive")
+
+FAULTS: dict[str, Param] = {p.key: p for p in (
+    Param("lambda_error_rate", "Lambda error rate", "float", 0.5,
+          "Share of the invocations by event sources (S3, SNS, SQS, DynamoDB Streams) that fail before the "
+          "handler runs, as a crash or a failed dependency would. Asynchronous events are retried twice, then "
+          "dead-lettered; SQS messages return after the visibility timeout; stream batches are retried.",
+          min=0.0, max=1.0, step=0.05),
+    Param("ddb_throttle_rate", "DynamoDB throttling", "float", 0.5,
+          "Share of the DynamoDB requests made by Lambda handlers answered with "
+          "ProvisionedThroughputExceededException. The SDK retries them (standard mode: 3 attempts, "
+          "exponential backoff); a request throttled on every attempt fails the handler.",
+          min=0.0, max=1.0, step=0.05),
+    Param("ses_reject_rate", "SES rejection", "float", 1.0,
+          "Share of the SES sends answered with MessageRejected. The SDK does not retry a rejection: the "
+          "function fails, and its event source retries it or sets it aside.",
+          min=0.0, max=1.0, step=0.05),
+)}
+
+# DynamoDB's data-plane operations (the ones throttling applies to).
+DDB_DATA_OPERATIONS = frozenset({
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
+    "TransactGetItems", "TransactWriteItems", "ExecuteStatement", "BatchExecuteStatement"})
+SES_SEND_OPERATIONS = frozenset({"SendEmail", "SendRawEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail"})
+
+
+class InjectedFault(Exception):
+    """The failure an injected fault makes a Lambda invocation raise."""
+
+
+def describe_faults(names: Iterable[str] | None = None) -> list[dict]:
+    """The faults (all, or those named), as ``params --json`` describes parameters."""
+    chosen = FAULTS if names is None else {n: FAULTS[n] for n in names if n in FAULTS}
+    return [p.describe() for p in chosen.values()]
+
+
+def parse_faults(assignments: Iterable[str] | Mapping[str, Any], supported: Iterable[str],
+                 what: str = "this run") -> dict[str, float]:
+    """``NAME=VALUE`` strings (or a mapping) checked against the catalogue and the faults ``what`` supports.
+
+    An unknown name, a fault that does not apply or a bad value raises ParamError with the valid ones."""
+    given = dict(assignments) if isinstance(assignments, Mapping) else parse_assignments(assignments)
+    supported = tuple(supported)
+    out: dict[str, float] = {}
+    for name, raw in given.items():
+        if name not in FAULTS:
+            raise ParamError(f"unknown fault {name!r}: valid faults are {', '.join(FAULTS)}")
+        if name not in supported:
+            applies = ", ".join(supported) or "none"
+            raise ParamError(f"fault {name} does not apply to {what}: it has no flow that {name} could fail "
+                             f"(faults of {what}: {applies})")
+        out[name] = FAULTS[name].parse(raw)
+    return out
+
+
+class FaultRegistry:
+    """The faults of one run and what they did (see the module docstring)."""
+
+    def __init__(self, faults: Mapping[str, float], *, clock: Callable[[], float] | None = None,
+                 trace=None, in_invocation: Callable[[], bool] = lambda: False) -> None:
+        unknown = sorted(set(faults) - set(FAULTS))
+        if unknown:
+            raise ValueError(f"unknown faults {', '.join(unknown)}")
+        self.given = dict(faults)
+        self.active = {k: float(v) for k, v in faults.items() if float(v) > 0}
+        self.clock = clock
+        self.trace = trace
+        self.in_invocation = in_invocation
+        self.counters: Counter = Counter()
+        self.modelled_wait_s = 0.0
+        # Starting one attempt's share short of a failure makes the first attempt fail.
+        self._acc = {k: 1.0 - v for k, v in self.active.items()}
+
+    @property
+    def lifted(self) -> bool:
+        return not self.active
+
+    def lift(self) -> None:
+        """The faults clear (the dependency recovers, the quota is raised): nothing fails from now on."""
+        self.active = {}
+
+    def _hit(self, name: str) -> bool:
+        rate = self.active.get(name, 0.0)
+        if rate <= 0:
+            return False
+        self._acc[name] = self._acc.get(name, 0.0) + rate
+        if self._acc[name] >= 1.0 - 1e-9:
+            self._acc[name] -= 1.0
+            return True
+        return False
+
+    def wait(self, seconds: float, *, service: str, resource: str, reason: str, **detail: Any) -> None:
+        """A wait AWS would make: the run's clock moves on, a ``RetryWait`` span records it."""
+        self.modelled_wait_s += seconds
+        advance = getattr(self.clock, "advance", None)
+        if advance is not None:
+            advance(seconds)
+        self._span(service, "RetryWait", resource, modelled_wait_s=round(seconds, 3), reason=reason, **detail)
+
+    def _span(self, service: str, operation: str, resource: str, status: str = "ok", **detail: Any) -> None:
+        trace = self.trace
+        if trace is None:
+            return
+        trace.add(Span(service=service, operation=operation, resource=resource, step=trace.current_step,
+                       start_ms=(time.perf_counter() - trace._t0) * 1000, measured_ms=0.0, status=status,
+                       detail=detail))
+
+    # -- what the runtime asks ------------------------------------------------------------------
+    def lambda_fault(self, function: str, source: str) -> str | None:
+        """The error an invocation of ``function`` by ``source`` fails with, or None."""
+        if source not in EVENT_SOURCES or not self._hit("lambda_error_rate"):
+            return None
+        self.counters["lambda_errors"] += 1
+        return f"injected fault lambda_error_rate={self.given['lambda_error_rate']:g}: the invocation failed"
+
+    def call_fault(self, service: str, operation: str, params: dict, region: str) -> tuple[int, dict] | None:
+        """An error answer for this request, or None to let it reach the backend."""
+        if service == "dynamodb" and operation in DDB_DATA_OPERATIONS and "ddb_throttle_rate" in self.active \
+                and self.in_invocation():
+            return self._throttled(operation, params)
+        if service in ("ses", "sesv2") and operation in SES_SEND_OPERATIONS and self._hit("ses_reject_rate"):
+            self.counters["ses_rejected"] += 1
+            self._span(service, operation, str(params.get("Source") or params.get("FromEmailAddress") or ""),
+                       status="error", error="MessageRejected", injected="ses_reject_rate")
+            return 400, {"Error": {"Code": "MessageRejected", "Type": "Sender",
+                                   "Message": "Email address rejected (injected fault ses_reject_rate)"}}
+        return None
+
+    def _throttled(self, operation: str, params: dict) -> tuple[int, dict] | None:
+        """The SDK's standard retry mode over throttled attempts: None once an attempt gets through."""
+        attempts = facts.SDK_STANDARD_MAX_ATTEMPTS.value
+        backoff = facts.SDK_STANDARD_BACKOFF.value
+        table = str(params.get("TableName") or "")
+        self.counters["ddb_requests"] += 1
+        for attempt in range(1, attempts + 1):
+            if not self._hit("ddb_throttle_rate"):
+                if attempt > 1:
+                    self.counters["ddb_retried_ok"] += 1
+                return None
+            self.counters["ddb_throttled_attempts"] += 1
+            self._span("dynamodb", operation, table, status="throttled", attempt=attempt,
+                       error="ProvisionedThroughputExceededException", injected="ddb_throttle_rate")
+            if attempt < attempts:
+                # full jitter: a uniform wait up to base * factor^(retry-1), capped; its mean is half of that
+                bound = min(backoff["base"] * backoff["factor"] ** (attempt - 1), backoff["max"])
+                self.counters["ddb_retries"] += 1
+                self.wait(bound / 2, service="dynamodb", resource=table, reason="SDK backoff", attempt=attempt)
+        self.counters["ddb_failed_requests"] += 1
+        return 400, {"Error": {"Code": "ProvisionedThroughputExceededException",
+                               "Message": "The level of configured provisioned throughput for the table was "
+                                          "exceeded (injected fault ddb_throttle_rate)"}}
+
+    # -- reporting ------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        return {"given": dict(self.given), "counters": dict(self.counters),
+                "modelled_wait_s": round(self.modelled_wait_s, 3), "lifted": self.lifted}
+
+    def describe(self) -> str:
+        """What the faults did, in words (the detail of the run's fault check)."""
+        c = self.counters
+        parts = []
+        if "lambda_error_rate" in self.given:
+            parts.append(f"{c['lambda_errors']} Lambda invocations failed by lambda_error_rate="
+                         f"{self.given['lambda_error_rate']:g}")
+        if "ddb_throttle_rate" in self.given:
+            parts.append(f"{c['ddb_throttled_attempts']} DynamoDB attempts throttled over {c['ddb_requests']} "
+                         f"requests: {c['ddb_retried_ok']} got through on an SDK retry, {c['ddb_failed_requests']} "
+                         "failed every attempt")
+        if "ses_reject_rate" in self.given:
+            parts.append(f"{c['ses_rejected']} SES sends rejected")
+        parts.append(f"{self.modelled_wait_s:,.1f} s of AWS retry waits counted on the run's clock, not slept")
+        return "; ".join(parts)
