@@ -109,7 +109,8 @@ class Pipeline:
     """An ordered list of steps for one case (see the module docstring)."""
 
     def __init__(self, case: str, steps: Iterable[Step] = (), *, state: Callable[[], Any] | None = None,
-                 live_unsupported: str | None = None, faults: Iterable[str] = ()) -> None:
+                 live_unsupported: str | None = None, faults: Iterable[str] = (),
+                 recover_before: str | None = None) -> None:
         self.case = case
         self.steps: list[Step] = list(steps)
         # What the steps share: a dataclass (its fields with defaults), made anew for each run.
@@ -119,6 +120,9 @@ class Pipeline:
         self.live_unsupported = live_unsupported
         # The injected faults (app.runtime.faults.FAULTS) that apply to this run: those with a flow to fail.
         self.faults: tuple[str, ...] = tuple(faults)
+        # The drive step before which injected faults clear and the dead letters are redriven (None: after
+        # the last drive step), for a pipeline whose later steps read what the recovered flows produce.
+        self.recover_before = recover_before
 
     def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any],
             edges: Iterable[str] = ()) -> Step:
@@ -375,7 +379,12 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
 
         registry = FaultRegistry(faults, clock=ctx.clock, trace=session.trace, in_invocation=in_invocation)
         session.install_faults(registry)
-        steps = sorted(steps + _fault_steps(registry, redrive), key=lambda s: PHASES.index(s.phase))
+        clear, accounted = _fault_steps(registry, redrive)
+        steps = sorted(steps + [clear, accounted], key=lambda s: PHASES.index(s.phase))
+        later = next((s for s in steps if s.phase == "drive" and s.name == pipeline.recover_before), None)
+        if later is not None:
+            steps.remove(clear)
+            steps.insert(steps.index(later), clear)
     session.routing.reset_ledger()
     ledger: dict[str, dict[str, Any]] = {}
     results: list[StepResult] = []
