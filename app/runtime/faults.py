@@ -59,6 +59,12 @@ FAULTS: dict[str, Param] = {p.key: p for p in (
           min=0.0, max=1.0, step=0.05),
 )}
 
+# What each fault counts; the first counter says whether it fired.
+COUNTERS = {"lambda_error_rate": ("lambda_errors",),
+            "ddb_throttle_rate": ("ddb_throttled_attempts", "ddb_requests", "ddb_retries", "ddb_retried_ok",
+                                  "ddb_failed_requests"),
+            "ses_reject_rate": ("ses_rejected",)}
+
 # DynamoDB's data-plane operations (the ones throttling applies to).
 DDB_DATA_OPERATIONS = frozenset({
     "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
@@ -193,8 +199,13 @@ class FaultRegistry:
                                           "exceeded (injected fault ddb_throttle_rate)"}}
 
     # -- reporting ------------------------------------------------------------------------------
+    def idle(self) -> list[str]:
+        """The faults given a rate above 0 that never fired (no flow reached them)."""
+        return [k for k, v in self.given.items() if v > 0 and not self.counters[COUNTERS[k][0]]]
+
     def summary(self) -> dict[str, Any]:
-        return {"given": dict(self.given), "counters": dict(self.counters),
+        counters = {c: self.counters[c] for k in self.given for c in COUNTERS[k]}
+        return {"given": dict(self.given), "counters": counters,
                 "modelled_wait_s": round(self.modelled_wait_s, 3), "lifted": self.lifted}
 
     def describe(self) -> str:

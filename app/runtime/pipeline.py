@@ -333,9 +333,7 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
                              f"{n['lost']} lost" + (f", {n['in_flight']} still queued" if n.get("in_flight") else "")
                              + f"; {n['failed_attempts']} failed attempts retried"
                              + (f", {n['redriven']} redriven after the faults cleared" if n["redriven"] else "")))
-        fired = {"lambda_error_rate": "lambda_errors", "ddb_throttle_rate": "ddb_throttled_attempts",
-                 "ses_reject_rate": "ses_rejected"}
-        idle = [k for k, v in registry.given.items() if v > 0 and not registry.counters[fired[k]]]
+        idle = registry.idle()
         out.append(Check("the injected faults fired", not idle,
                          registry.describe() + (f"; never fired: {', '.join(idle)}" if idle else "")))
         return out

@@ -19,6 +19,7 @@ from app.engine.steps import price_spans
 from app.runtime.live import LIVE_REGIONS, LiveError, live_disabled_reason, live_session
 from app.runtime.pipeline import highlight as run_highlight
 from app.ui import state
+from app.ui.faults import faults_panel, ledger_view, redrive_button
 from app.ui.report import downloads as report_downloads
 from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, keep_result, keep_running,
                          model_inputs, modelled, press_run, step_rows, waterfall)
@@ -69,12 +70,15 @@ def _pipeline():
     return module.build_pipeline(values, **options)
 
 
+faults, redrive = faults_panel(_pipeline().faults, f"run:faults:{case.id}", disabled=live)
+
+
 def _estimate_key() -> str:
     return "run:estimate:" + json.dumps([case.id, values, region], sort_keys=True, default=str)
 
 
 # -- running --------------------------------------------------------------------------------------
-def _run() -> None:
+def _run(faults: dict = faults, redrive: bool = redrive) -> None:
     from app.runtime.pipeline import run_pipeline
     from app.runtime.session import registry
 
@@ -98,8 +102,8 @@ def _run() -> None:
         else:
             session = registry().get(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex))
         result = run_pipeline(_pipeline(), values, session=session, own_session=True, check_leftovers=True,
-                              progress=keep_running(progress))
-        keep_result(f"run:{case.id}", {"result": result, "values": dict(values)})    # kept first
+                              progress=keep_running(progress), faults=None if live else faults, redrive=redrive)
+        keep_result(f"run:{case.id}", {"result": result, "values": dict(values), "faults": faults})  # kept first
         passed = sum(c.ok for c in result.checks)
         status.update(label=f"{case.title}: {passed}/{len(result.checks)} checks passed in "
                             f"{result.measured_ms / 1000:,.1f} s — {EXECUTED}",
@@ -156,6 +160,9 @@ cols[3].metric("Calls traced", len(result.spans))
 st.subheader("Checks")
 table([{"Result": "pass" if c.ok else "FAIL", "Check": c.name, "Detail": c.detail} for c in result.checks],
       "run-checks")
+ledger_view(result)
+redrive_button(result, lambda: press_run(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex),
+                                         lambda: _run(last.get("faults") or {}, True)))
 st.subheader("Path of this run")
 try:
     rendered = render(case, run_values, highlight=run_highlight(result))

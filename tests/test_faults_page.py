@@ -1,0 +1,49 @@
+"""The Run page's Faults panel through AppTest: inject a fault, see the ledger and the dead letters, redrive."""
+from __future__ import annotations
+
+import pytest
+
+from tests.runpage import open_run_page
+
+
+def _ledger(at) -> dict[str, dict]:
+    frame = next(t.value for t in at.table if "Dead-lettered" in list(t.value.columns))
+    return {row["Flow"]: row for row in frame.to_dict("records")}
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_panel_offers_only_the_faults_the_case_declares():
+    at = open_run_page("software-updates")
+    assert not [t for t in at.toggle if t.key and t.key.startswith("run:faults:")]
+    assert any("could fail" in c.value for c in at.caption)
+    at.selectbox(key="case").set_value("todo-api").run()
+    offered = {t.key for t in at.toggle if t.key and t.key.startswith("run:faults:")}
+    assert offered == {"run:faults:todo-api:ddb_throttle_rate:on"}
+
+
+@pytest.mark.slow
+def test_lambda_errors_leave_dead_letters_and_the_redrive_processes_them():
+    at = open_run_page("global-blog")
+    at.toggle(key="run:faults:global-blog:lambda_error_rate:on").set_value(True).run()
+    at.slider(key="run:faults:global-blog:lambda_error_rate:value").set_value(1.0).run()
+    at.checkbox(key="run:faults:global-blog:redrive").uncheck().run()
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    ledger = _ledger(at)
+    thumb = ledger["s3 -> thumbnail"]
+    assert (thumb["In"], thumb["Processed"], thumb["Dead-lettered"], thumb["Lost"]) == (1, 0, 1, 0)
+    assert all(r["In"] == r["Processed"] + r["Dead-lettered"] and r["Lost"] == 0 for r in ledger.values())
+    dead = next(t.value for t in at.table if "Queue" in list(t.value.columns))
+    assert any("thumbnail-dlq" in q for q in dead["Queue"]) and any("injected fault" in e for e in dead["Error"])
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed != total                       # the thumbnail was not made: its check says so
+    at.button(key="run-redrive").click().run()
+    assert not at.exception
+    ledger = _ledger(at)
+    assert all(r["Dead-lettered"] == 0 and r["Lost"] == 0 and r["In"] == r["Processed"] for r in ledger.values())
+    assert ledger["s3 -> thumbnail"]["Redriven"] == 1
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total
