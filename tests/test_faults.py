@@ -110,6 +110,32 @@ def test_throttled_request_is_retried_by_the_sdk_with_backoff_on_the_run_clock(r
     assert "Item" in ddb.get_item(TableName=table, Key={"k": {"S": "a"}})
 
 
+def test_throttled_async_event_is_retried_until_its_maximum_age_then_dead_lettered(runtime_session):
+    """Throttles do not use up the two retries: Lambda retries for up to 6 hours (1 s doubling to 5 min)."""
+    from app.runtime.pipeline import RunClock
+
+    dlq = runtime_session.clients.client("sqs").create_queue(QueueName=runtime_session.name("fn-dlq"))["QueueUrl"]
+    dlq_arn = runtime_session.clients.client("sqs").get_queue_attributes(
+        QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    fn = runtime_session.lambdas.deploy("reader", "tests.dataplane_handlers.get_item", dead_letter_arn=dlq_arn)
+    clock = RunClock()
+    reg = FaultRegistry({"lambda_throttle_rate": 1.0}, clock=clock, trace=runtime_session.trace)
+    runtime_session.install_faults(reg)
+    try:
+        result = runtime_session.lambdas.invoke_async("reader", {"n": 1}, source="s3")
+    finally:
+        runtime_session.remove_faults()
+    assert result.throttled and not result.ok and fn.invocations == 0        # the handler never ran
+    age = facts.LAMBDA_ASYNC_MAX_EVENT_AGE_S.value
+    assert age - 300 < clock.offset <= age
+    assert result.attempts == reg.counters["lambda_throttles"] > facts.LAMBDA_ASYNC_RETRIES.value + 1
+    assert _dlq_depth(runtime_session, runtime_session.name("fn-dlq")) == 1
+    message = runtime_session.clients.client("sqs").receive_message(
+        QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"][0]
+    assert json.loads(message["Body"]) == {"n": 1}
+    assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "429"
+
+
 # -- the runtime's own SQS pipeline: fast, every mechanism ----------------------------------------
 def test_sqs_flow_dead_letters_after_max_receive_count_and_redrive_processes_them(runtime_session):
     result = run_pipeline(PIPELINES["s3-sqs-lambda-ddb"](), {"uploads": 3}, session=runtime_session,
@@ -132,7 +158,8 @@ def test_sqs_flow_dead_letters_after_max_receive_count_and_redrive_processes_the
 
 
 @pytest.mark.parametrize("faults", [["lambda_error_rate=0.5"], ["lambda_error_rate=1"], ["ddb_throttle_rate=0.5"],
-                                    ["ddb_throttle_rate=1"]])
+                                    ["ddb_throttle_rate=1"], ["lambda_throttle_rate=1"],
+                                    ["lambda_throttle_rate=0.5", "ddb_throttle_rate=0.5"]])
 def test_runtime_pipeline_every_fault_recovers_with_nothing_lost(capsys, faults):
     argv = ["runtime:s3-sqs-lambda-ddb"] + [a for f in faults for a in ("--fault", f)]
     code, out = _run(capsys, *argv)
@@ -146,7 +173,8 @@ def test_runtime_pipeline_every_fault_recovers_with_nothing_lost(capsys, faults)
 
 # -- the cases ----------------------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", ["lambda_error_rate=1", "ses_reject_rate=1", "ddb_throttle_rate=0.5"])
+@pytest.mark.parametrize("fault", ["lambda_error_rate=1", "lambda_throttle_rate=1", "ses_reject_rate=1",
+                                   "ddb_throttle_rate=0.5"])
 def test_global_blog_faults_recover_with_nothing_lost(capsys, fault):
     code, out = _run(capsys, "global-blog", "--fault", fault)
     failed = [c for c in out["checks"] if not c["ok"]]

@@ -265,6 +265,17 @@ LAMBDA_ASYNC_MAX_EVENT_AGE_S = fact(
     "Lambda keeps an asynchronous event in its queue for at most 6 hours by default (60 s to 6 h): throttled "
     "(429) and system-error events are retried until then, the interval growing from 1 second to 5 minutes.",
     LAMBDA_ASYNC_CONFIG, FAULTS_CHECKED)
+LAMBDA_ASYNC_THROTTLE_RETRY_S = fact(
+    "lambda.async.throttle_retry_interval_s", {"first": 1, "max": 300}, "s",
+    "A throttled asynchronous event is retried at an interval that grows exponentially from 1 second to at "
+    "most 5 minutes, until the maximum event age; throttles do not use up the retry attempts.",
+    LAMBDA_ASYNC_ERRORS, FAULTS_CHECKED)
+LAMBDA_THROTTLE_ERROR = fact(
+    "lambda.throttle.error", {"status": 429, "code": "TooManyRequestsException",
+                              "reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}, "",
+    "An invocation beyond the function's reserved concurrency is throttled: Invoke answers 429 "
+    "TooManyRequestsException and the handler does not run; a reserved concurrency of 0 throttles every one.",
+    "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html", FAULTS_CHECKED)
 SQS_VISIBILITY_TIMEOUT_DEFAULT_S = fact(
     "sqs.visibility_timeout_default_s", 30, "s",
     "A received SQS message stays invisible for the queue's visibility timeout (30 s by default, at most "

@@ -48,6 +48,12 @@ FAULTS: dict[str, Param] = {p.key: p for p in (
           "handler runs, as a crash or a failed dependency would. Asynchronous events are retried twice, then "
           "dead-lettered; SQS messages return after the visibility timeout; stream batches are retried.",
           min=0.0, max=1.0, step=0.05),
+    Param("lambda_throttle_rate", "Lambda throttling", "float", 1.0,
+          "Share of the invocations by event sources answered 429 TooManyRequestsException, as when the "
+          "function's reserved concurrency is used up (1: reserved concurrency 0). A throttled asynchronous event "
+          "goes back to Lambda's queue and is retried for up to 6 hours, then dead-lettered; a throttled SQS "
+          "batch returns after the visibility timeout and counts towards maxReceiveCount.",
+          min=0.0, max=1.0, step=0.05),
     Param("ddb_throttle_rate", "DynamoDB throttling", "float", 0.5,
           "Share of the DynamoDB requests made by Lambda handlers answered with "
           "ProvisionedThroughputExceededException. The SDK retries them (standard mode: 3 attempts, "
@@ -60,7 +66,7 @@ FAULTS: dict[str, Param] = {p.key: p for p in (
 )}
 
 # What each fault counts; the first counter says whether it fired.
-COUNTERS = {"lambda_error_rate": ("lambda_errors",),
+COUNTERS = {"lambda_error_rate": ("lambda_errors",), "lambda_throttle_rate": ("lambda_throttles",),
             "ddb_throttle_rate": ("ddb_throttled_attempts", "ddb_requests", "ddb_retries", "ddb_retried_ok",
                                   "ddb_failed_requests"),
             "ses_reject_rate": ("ses_rejected",)}
@@ -161,6 +167,13 @@ class FaultRegistry:
         self.counters["lambda_errors"] += 1
         return f"injected fault lambda_error_rate={self.given['lambda_error_rate']:g}: the invocation failed"
 
+    def lambda_throttle(self, function: str, source: str) -> bool:
+        """Whether this invocation of ``function`` by ``source`` is throttled (429, the handler does not run)."""
+        if source not in EVENT_SOURCES or not self._hit("lambda_throttle_rate"):
+            return False
+        self.counters["lambda_throttles"] += 1
+        return True
+
     def call_fault(self, service: str, operation: str, params: dict, region: str) -> tuple[int, dict] | None:
         """An error answer for this request, or None to let it reach the backend."""
         if service == "dynamodb" and operation in DDB_DATA_OPERATIONS and "ddb_throttle_rate" in self.active \
@@ -215,6 +228,9 @@ class FaultRegistry:
         if "lambda_error_rate" in self.given:
             parts.append(f"{c['lambda_errors']} Lambda invocations failed by lambda_error_rate="
                          f"{self.given['lambda_error_rate']:g}")
+        if "lambda_throttle_rate" in self.given:
+            parts.append(f"{c['lambda_throttles']} Lambda invocations throttled by lambda_throttle_rate="
+                         f"{self.given['lambda_throttle_rate']:g}")
         if "ddb_throttle_rate" in self.given:
             parts.append(f"{c['ddb_throttled_attempts']} DynamoDB attempts throttled over {c['ddb_requests']} "
                          f"requests: {c['ddb_retried_ok']} got through on an SDK retry, {c['ddb_failed_requests']} "

@@ -225,10 +225,15 @@ class InvokeResult:
     billed_ms: int
     memory_mb: int
     status_code: int = 200
+    attempts: int = 1         # an asynchronous invocation: the attempts it took (retries included)
 
     @property
     def ok(self) -> bool:
-        return self.function_error is None
+        return self.function_error is None and self.status_code < 400
+
+    @property
+    def throttled(self) -> bool:
+        return self.status_code == 429
 
     def to_dict(self) -> dict[str, Any]:
         return {"function": self.function, "payload": self.payload, "function_error": self.function_error,
@@ -410,6 +415,12 @@ class Lambdas:
         """Run the function with ``event`` (synchronous invocation) and record a span."""
         fn = self.get(name)
         with self._trace.span("lambda", "Invoke", fn.name, payload_bytes=payload_bytes(event)) as span:
+            if self.faults is not None and self.faults.lambda_throttle(fn.name, source):
+                result = _throttled(fn)
+                span.status = "throttled"
+                span.detail.update({"error": f"{result.payload['errorType']}: {result.payload['errorMessage']}",
+                                    "source": source, "injected": "lambda_throttle_rate"})
+                return result
             result = self._run_local(fn, event, source) if self._local else self._run_remote(fn, event)
             span.detail.update({"request_id": result.request_id, "memory_mb": fn.memory_mb,
                                 "billed_ms": result.billed_ms, "duration_ms": round(result.duration_ms, 3)})
@@ -429,19 +440,32 @@ class Lambdas:
     def invoke_async(self, name: str, event: Any, *, source: str = "") -> InvokeResult:
         """An asynchronous invocation as Lambda handles it: a failed attempt is retried
         ``max_retry_attempts`` times (AWS waits about 1 and 2 minutes; not slept here, the waits are
-        recorded as ``RetryWait`` spans), then the event goes to the dead-letter target if any."""
+        recorded as ``RetryWait`` spans); a throttled one is retried at a growing interval until the event's
+        maximum age, without using up those retries; then the event goes to the dead-letter target if any."""
         fn = self.get(name)
         result = self.invoke(fn.name, event, source=source)
-        for attempt in range(fn.max_retry_attempts):
-            if result.ok:
-                return result
-            wait = ASYNC_RETRY_WAITS_S[min(attempt, 1)]
-            if self.faults is not None:      # a run with faults counts the wait on its clock
-                self.faults.wait(wait, service="lambda", resource=fn.name, reason="asynchronous retry",
-                                 source=source, attempt=attempt + 1)
+        attempts, errors, age = 1, 0, 0.0
+        throttle_wait = facts.LAMBDA_ASYNC_THROTTLE_RETRY_S.value["first"]
+        while not result.ok:
+            if result.throttled:
+                if age + throttle_wait > facts.LAMBDA_ASYNC_MAX_EVENT_AGE_S.value:
+                    break                      # the event expired in Lambda's queue
+                wait, reason = throttle_wait, "throttled: back in Lambda's queue"
+                throttle_wait = min(throttle_wait * 2, facts.LAMBDA_ASYNC_THROTTLE_RETRY_S.value["max"])
             else:
-                self._note("RetryWait", fn.name, modelled_wait_s=wait, source=source, attempt=attempt + 1)
+                if errors >= fn.max_retry_attempts:
+                    break
+                wait, reason = ASYNC_RETRY_WAITS_S[min(errors, 1)], "asynchronous retry"
+                errors += 1
+            age += wait
+            if self.faults is not None:      # a run with faults counts the wait on its clock
+                self.faults.wait(wait, service="lambda", resource=fn.name, reason=reason, source=source,
+                                 attempt=attempts)
+            else:
+                self._note("RetryWait", fn.name, modelled_wait_s=wait, source=source, attempt=attempts)
             result = self.invoke(fn.name, event, source=source)
+            attempts += 1
+        result.attempts = attempts
         if not result.ok:
             self.failed_events += 1
             if fn.dead_letter_arn:
@@ -452,7 +476,8 @@ class Lambdas:
         """Lambda's dead-letter message: the event as the body, the error in attributes."""
         body = json.dumps(event)
         error = result.payload.get("errorMessage", "") if isinstance(result.payload, dict) else ""
-        attrs = {"RequestID": result.request_id, "ErrorCode": "200", "ErrorMessage": error[:1000] or "Unhandled"}
+        attrs = {"RequestID": result.request_id, "ErrorCode": str(result.status_code),
+                 "ErrorMessage": error[:1000] or "Unhandled"}
         region = fn.dead_letter_arn.split(":")[3]
         if fn.dead_letter_arn.split(":")[2] == "sqs":
             sqs = self._clients.client("sqs", region)
@@ -632,6 +657,15 @@ class Lambdas:
         except logs.exceptions.ResourceNotFoundException:
             return ""
         return "".join(e["message"] for e in found.get("events", []))
+
+
+def _throttled(fn: Function) -> InvokeResult:
+    """Invoke's answer when the function's reserved concurrency is used up: 429, the handler never runs."""
+    error = facts.LAMBDA_THROTTLE_ERROR.value
+    return InvokeResult(function=fn.name, payload={"errorType": error["code"], "errorMessage": "Rate Exceeded.",
+                                                   "Reason": error["reason"]},
+                        function_error=None, logs="", request_id=str(uuid.uuid4()), duration_ms=0.0, billed_ms=0,
+                        memory_mb=fn.memory_mb, status_code=error["status"])
 
 
 def _split_log(text: str) -> list[str]:

@@ -429,9 +429,8 @@ class Router:
         flow = self._flow(source, fn, fn.dead_letter_arn, "lambda")
         ident = event_id(event)
         flow.seen.add(ident)
-        before = fn.invocations
         result = self._s.lambdas.invoke_async(fn.name, event, source=source)
-        flow.failed_attempts += fn.invocations - before - (1 if result.ok else 0)
+        flow.failed_attempts += result.attempts - (1 if result.ok else 0)
         if result.ok:
             flow.done.add(ident)
         return result
