@@ -276,6 +276,12 @@ LAMBDA_THROTTLE_ERROR = fact(
     "An invocation beyond the function's reserved concurrency is throttled: Invoke answers 429 "
     "TooManyRequestsException and the handler does not run; a reserved concurrency of 0 throttles every one.",
     "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html", FAULTS_CHECKED)
+S3_EVENT_DELIVERY = fact(
+    "s3.event_notifications.delivery", {"typical": "seconds", "sometimes": "a minute or longer",
+                                        "guarantee": "at least once"}, "",
+    "S3 event notifications are delivered at least once, typically within seconds but sometimes after a "
+    "minute or longer: a reader must not expect the consumer's result the moment the upload returns.",
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventNotifications.html", FAULTS_CHECKED)
 SQS_VISIBILITY_TIMEOUT_DEFAULT_S = fact(
     "sqs.visibility_timeout_default_s", 30, "s",
     "A received SQS message stays invisible for the queue's visibility timeout (30 s by default, at most "

@@ -54,6 +54,11 @@ FAULTS: dict[str, Param] = {p.key: p for p in (
           "goes back to Lambda's queue and is retried for up to 6 hours, then dead-lettered; a throttled SQS "
           "batch returns after the visibility timeout and counts towards maxReceiveCount.",
           min=0.0, max=1.0, step=0.05),
+    Param("s3_event_delay_s", "Delayed S3 events", "int", 60,
+          "S3 event notifications (to Lambda and to SQS) arrive this many seconds late on the run's clock: "
+          "S3 delivers them at least once, typically within seconds, sometimes after a minute or longer. The "
+          "run then waits for them before it reads what their consumers made.",
+          min=1, max=3600, step=1, unit="s"),
     Param("ddb_throttle_rate", "DynamoDB throttling", "float", 0.5,
           "Share of the DynamoDB requests made by Lambda handlers answered with "
           "ProvisionedThroughputExceededException. The SDK retries them (standard mode: 3 attempts, "
@@ -69,7 +74,7 @@ FAULTS: dict[str, Param] = {p.key: p for p in (
 COUNTERS = {"lambda_error_rate": ("lambda_errors",), "lambda_throttle_rate": ("lambda_throttles",),
             "ddb_throttle_rate": ("ddb_throttled_attempts", "ddb_requests", "ddb_retries", "ddb_retried_ok",
                                   "ddb_failed_requests"),
-            "ses_reject_rate": ("ses_rejected",)}
+            "ses_reject_rate": ("ses_rejected",), "s3_event_delay_s": ("s3_events_delayed",)}
 
 # DynamoDB's data-plane operations (the ones throttling applies to).
 DDB_DATA_OPERATIONS = frozenset({
@@ -174,6 +179,13 @@ class FaultRegistry:
         self.counters["lambda_throttles"] += 1
         return True
 
+    @property
+    def s3_event_delay_s(self) -> float:
+        return float(self.active.get("s3_event_delay_s", 0.0))
+
+    def now(self) -> float:
+        return self.clock() if self.clock is not None else time.time()
+
     def call_fault(self, service: str, operation: str, params: dict, region: str) -> tuple[int, dict] | None:
         """An error answer for this request, or None to let it reach the backend."""
         if service == "dynamodb" and operation in DDB_DATA_OPERATIONS and "ddb_throttle_rate" in self.active \
@@ -237,5 +249,9 @@ class FaultRegistry:
                          "failed every attempt")
         if "ses_reject_rate" in self.given:
             parts.append(f"{c['ses_rejected']} SES sends rejected")
-        parts.append(f"{self.modelled_wait_s:,.1f} s of AWS retry waits counted on the run's clock, not slept")
+        if "s3_event_delay_s" in self.given:
+            parts.append(f"{c['s3_events_delayed']} S3 event deliveries held {self.given['s3_event_delay_s']:g} s "
+                         "on the run's clock, then delivered")
+        parts.append(f"{self.modelled_wait_s:,.1f} s of waits (retries, backoff, late deliveries) counted on the "
+                     "run's clock, not slept")
         return "; ".join(parts)

@@ -319,6 +319,7 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
     def clear(ctx: RunContext) -> None:
         ctx.artifact("dead_letters", ctx.routing.dead_letters())     # as the faults left them
         ctx.artifact("ledger_before_redrive", ctx.routing.ledger())
+        ctx.routing.release_delayed()          # the run waits for late events before reading their results
         registry.lift()
         if redrive:
             ctx.artifact("redriven", ctx.routing.redrive())

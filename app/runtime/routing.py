@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from app.runtime.session import RuntimeSession
 
 MAX_ROUNDS = 200
+S3_CREATING = frozenset({"PutObject", "CompleteMultipartUpload", "CopyObject", "PostObject"})
 DRAIN_WAIT_S = 30.0
 STREAM_RETRY_BOUND = 10
 _tls = threading.local()
@@ -108,6 +109,7 @@ class Flow:
     done: set = field(default_factory=set)
     failed_attempts: int = 0
     redriven: int = 0
+    held: int = 0               # events S3 has sent that a delay still holds back
 
     @property
     def key(self) -> str:
@@ -136,6 +138,9 @@ class Router:
         self.streams: dict[tuple[str, str], StreamMapping] = {}
         self.stats: Counter = Counter()
         self.flows: dict[tuple[str, str], Flow] = {}
+        self._bucket_queues: dict[str, set[str]] = {}   # bucket -> queues its notifications go to
+        self._held: list[tuple[float, Any]] = []          # delayed S3 deliveries to Lambda: (due, delivery)
+        self._deferred: dict[str, float] = {}           # queue -> when its delayed S3 messages arrive
         self._stopped = False
         self._drain_active = False
 
@@ -229,6 +234,7 @@ class Router:
                   prefix: str | None = None, suffix: str | None = None) -> None:
         """S3 event notifications from ``bucket`` are sent to the queue (S3 also sends an s3:TestEvent)."""
         self._allow_send_to_queue(queue_arn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+        self._bucket_queues.setdefault(bucket, set()).add(queue_arn)
         self._notification(bucket, "QueueConfigurations",
                            {"Id": f"to-{queue_arn.rsplit(':', 1)[-1]}", "QueueArn": queue_arn,
                             "Events": list(events_), **self._filter(prefix, suffix)})
@@ -357,6 +363,13 @@ class Router:
     def after_call(self, call: "Call") -> None:
         if not self._local or self._stopped or self._inbox is None:
             return
+        faults = self._s.faults
+        if faults is not None and faults.s3_event_delay_s and call.service == "s3" and not call.error \
+                and call.operation in S3_CREATING and self._bucket_queues.get(call.params.get("Bucket", "")):
+            due = faults.now() + faults.s3_event_delay_s
+            for arn in self._bucket_queues[call.params["Bucket"]]:     # S3's message reaches the queue late
+                self._deferred[arn] = max(self._deferred.get(arn, 0.0), due)
+            faults.counters["s3_events_delayed"] += 1
         if getattr(_tls, "draining", False):
             return   # the drain running further up this thread's stack picks the new work up
         # A drain running in another thread may already have taken this call's work: wait for it too.
@@ -388,10 +401,11 @@ class Router:
                         break
                     rounds += 1
                     for d in deliveries:
-                        self._deliver_async(d)
+                        if not self._hold(d):
+                            self._deliver_async(d)
                     for arn in sorted(queues):
                         mapping = self.sqs.get(arn)
-                        if mapping and mapping.enabled:
+                        if mapping and mapping.enabled and not self._waiting(arn):
                             self._poll_queue(mapping)
                     for key in sorted(tables):
                         mapping = self.streams.get(key)
@@ -411,6 +425,61 @@ class Router:
         trace.add(Span(service="lambda", operation=operation, resource=resource, step=trace.current_step,
                        start_ms=(time.perf_counter() - trace._t0) * 1000, measured_ms=0.0,
                        status=detail.pop("status", "ok"), detail=detail))
+
+    # -- delayed S3 events ---------------------------------------------------------------------
+    def _hold(self, d) -> bool:
+        """Hold an S3 delivery back while a delay fault is on; True when held."""
+        faults = self._s.faults
+        if d.source != "s3" or faults is None or not faults.s3_event_delay_s:
+            return False
+        due = faults.now() + faults.s3_event_delay_s
+        self._held.append((due, d))
+        faults.counters["s3_events_delayed"] += 1
+        try:
+            fn = self._fn(d.function_arn)
+            self._flow("s3", fn, fn.dead_letter_arn, "lambda").held += 1
+        except KeyError:
+            pass
+        self._note("DelayedDelivery", d.function_arn.rsplit(":", 1)[-1], source="s3",
+                   modelled_delay_s=faults.s3_event_delay_s, injected="s3_event_delay_s")
+        return True
+
+    def _waiting(self, queue_arn: str) -> bool:
+        """Whether the queue's S3 messages have not arrived yet (on the run's clock)."""
+        due = self._deferred.get(queue_arn)
+        if due is None:
+            return False
+        faults = self._s.faults
+        now = faults.now() if faults is not None else time.time()
+        if now >= due:
+            self._deferred.pop(queue_arn, None)
+            return False
+        return True
+
+    def release_delayed(self) -> int:
+        """Wait (on the run's clock) until every delayed S3 event has arrived, then deliver them; returns how
+        many deliveries and queues were waiting."""
+        faults = self._s.faults
+        dues = [due for due, _ in self._held] + list(self._deferred.values())
+        if not dues:
+            return 0
+        now = faults.now() if faults is not None else time.time()
+        if faults is not None and max(dues) > now:
+            faults.wait(max(dues) - now, service="s3", resource="event notifications",
+                        reason="waiting for delayed S3 events")
+        held, self._held = self._held, []
+        queues, self._deferred = list(self._deferred), {}
+        for _, d in held:
+            try:
+                fn = self._fn(d.function_arn)
+                self._flow("s3", fn, fn.dead_letter_arn, "lambda").held -= 1
+            except KeyError:
+                pass
+            self._deliver_async(d)
+        for arn in queues:
+            self._inbox.mark_queue(self._s.account_id, arn)
+        self.drain()
+        return len(held) + len(queues)
 
     def _deliver_async(self, d) -> None:
         self.stats[f"{d.source}_events"] += 1
@@ -676,13 +745,18 @@ class Router:
                 waiting = int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
                     attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
             done = len(flow.done)
-            entry = {"in": len(flow.seen), "processed": done, "dead_lettered": dead,
-                     "lost": len(flow.seen) - done - dead - waiting,
+            # Received events neither processed nor dead-lettered are back in the queue or lost; messages
+            # waiting beyond those have not been received yet (they count in, and in flight).
+            pending = len(flow.seen) - done - dead
+            arrived = len(flow.seen) + max(0, waiting - pending) + flow.held
+            in_flight = waiting + flow.held
+            entry = {"in": arrived, "processed": done, "dead_lettered": dead,
+                     "lost": arrived - done - dead - in_flight,
                      "function": flow.logical, "source": flow.source, "failed_attempts": flow.failed_attempts,
                      "redriven": flow.redriven,
                      "dead_letter_queue": flow.dead_letter.rsplit(":", 1)[-1] if flow.dead_letter else None}
-            if flow.source == "sqs":
-                entry["in_flight"] = waiting
+            if flow.source == "sqs" or flow.held:
+                entry["in_flight"] = in_flight
             out[flow.key] = entry
         return out
 

@@ -120,7 +120,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     p = Pipeline("global-blog", state=State, live_unsupported=(
         "its CloudFront edge, DAX reads, API requests and global-table replication go through the embedded "
         "backend's emulations, which have no meaning against AWS"),
-        faults=("lambda_error_rate", "lambda_throttle_rate", "ddb_throttle_rate", "ses_reject_rate"))
+        faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s", "ddb_throttle_rate", "ses_reject_rate"))
 
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Upload the static site to S3", service="s3")

@@ -118,7 +118,7 @@ def _message(n: int, device: str, day: int, ts: float) -> dict:
 def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -> Pipeline:
     telemetry = telemetry or Telemetry()
     parquet, transform, interval = values["format"] == "parquet", values["firehose_transform"], values["buffer_interval"]
-    p = Pipeline("iot-analytics", state=State, faults=("lambda_error_rate", "lambda_throttle_rate"),
+    p = Pipeline("iot-analytics", state=State, faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s"),
                  recover_before="Run the report queries on Athena", live_unsupported=(
         "its topic rule, Firehose delivery and Athena queries run on the embedded backend's emulations, which have "
         "no meaning against AWS"))

@@ -69,7 +69,8 @@ def _indexed(ctx: RunContext) -> list[Check]:
 
 
 def s3_sqs_lambda_ddb() -> Pipeline:
-    p = Pipeline("s3-sqs-lambda-ddb", faults=("lambda_error_rate", "lambda_throttle_rate", "ddb_throttle_rate"))
+    p = Pipeline("s3-sqs-lambda-ddb", faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s",
+                                             "ddb_throttle_rate"))
 
     @p.deploy("Create bucket, queue with DLQ, table", service="s3")
     def resources(ctx):
