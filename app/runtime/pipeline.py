@@ -45,7 +45,9 @@ infrastructure (:mod:`app.runtime.infra`: user pools, identity pools, REST APIs,
 CloudFront, buckets, roles, queues), each in the run's account, with the emulated data
 plane where moto has none; ``ctx.clock`` is the run's clock (token expiry and TTLs are
 judged by it, so a lesson about time does not depend on the machine's speed);
-``ctx.artifact(key, value)`` keeps something to show; ``ctx.deployed`` records the
+``ctx.artifact(key, value)`` keeps something to show; ``Pipeline(..., faults=(...))`` names the
+injected faults (:mod:`app.runtime.faults`) the run has a flow for, and ``recover_before`` the drive
+step before which they clear (default: after the last drive step); ``ctx.deployed`` records the
 configuration that was really deployed (node counts, cache sizes, TTLs) so the model
 shown beside the run prices that configuration. Every boto3 call and Lambda invocation
 inside a step becomes a span of that step. If a deploy or drive step raises, the rest of
