@@ -247,3 +247,42 @@ def test_ddb_throttling_is_absorbed_by_sdk_retries(capsys, case):
     assert counters["ddb_throttled_attempts"] > 0 and counters["ddb_failed_requests"] == 0
     assert counters["ddb_retried_ok"] == counters["ddb_requests"]
     assert "got through on an SDK retry" in _check(out, "the injected faults fired")["detail"]
+
+
+def test_welcome_handler_is_idempotent_when_its_stream_batch_is_retried(runtime_session):
+    """SES rejects a send in a two-user batch: the batch is retried whole, and each user still gets one email."""
+    from app.runtime.pipeline import RunClock
+    from patterns.global_blog.pipeline import SENDER
+
+    s = runtime_session
+    ddb = s.clients.client("dynamodb")
+    table = s.name("blog")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    s.clients.client("ses").verify_email_identity(EmailAddress=SENDER)
+    s.lambdas.deploy("welcome", "patterns.global_blog.handlers.welcome_email",
+                     env={"SENDER_EMAIL": SENDER, "TABLE_NAME": table})
+    s.routing.stream_to_lambda(table, "welcome", batch_size=10, starting_position="LATEST", max_retry_attempts=2)
+    # 0.5: the first send fails, the second goes out, the third fails, the fourth goes out
+    reg = FaultRegistry({"ses_reject_rate": 0.5}, clock=RunClock(), trace=s.trace)
+    s.install_faults(reg)
+    try:
+        ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {
+            "pk": {"S": f"USER#{n}"}, "sk": {"S": "PROFILE"}, "email": {"S": f"user{n}@example.com"}}}}
+            for n in (1, 2)]})
+        s.routing.drain()
+    finally:
+        s.remove_faults()
+    assert reg.counters["ses_rejected"] == 2
+    n = s.routing.ledger()["dynamodb -> welcome"]
+    assert n["lost"] == 0 and n["dead_lettered"] == 0 and n["failed_attempts"] == 2
+    from app.runtime.mailbox import sent_emails
+
+    to = sorted(addr for m in sent_emails(s) if m["source"] == SENDER for addr in m["to"])
+    assert to == ["user1@example.com", "user2@example.com"]            # one each, none twice
+    marks = [ddb.get_item(TableName=table, Key={"pk": {"S": f"USER#{n}"}, "sk": {"S": "PROFILE"}})["Item"]
+             for n in (1, 2)]
+    assert all("welcome_sent_at" in m for m in marks)

@@ -39,6 +39,16 @@ How each source behaves here, as on AWS:
   AWS does, described to the ``on_failure_arn`` destination if any; partial batch
   responses (sequence numbers) retry from the first failed record; records shaped
   by the table's StreamViewType.
+
+The ledger: each wiring to a function is a flow (``"s3 -> thumbnail"``, ``"sqs -> indexer"``...); the
+router counts its distinct events in and processed, and :meth:`Router.ledger` reads the dead-lettered
+ones back from the flow's dead-letter queue (the function's, the queue's redrive target, the stream
+mapping's on-failure destination). :meth:`Router.redrive` hands those back (an asynchronous event
+invoked again, an SQS message returned to its queue, a stream batch read again from the stream).
+With an injected ``s3_event_delay_s`` (:mod:`app.runtime.faults`), S3's deliveries to Lambda and the
+polling of queues that receive a bucket's notifications wait on the run's clock until
+:meth:`Router.release_delayed`; the S3 messages themselves are in the queue at once (moto sends them
+inside the upload), so only a consumer polling through this router sees them late.
 """
 from __future__ import annotations
 
@@ -217,7 +227,9 @@ class Router:
             for flow in self.flows.values():
                 flow.seen.clear()
                 flow.done.clear()
-                flow.failed_attempts = flow.redriven = 0
+                flow.failed_attempts = flow.redriven = flow.held = 0
+            self._held.clear()
+            self._deferred.clear()
 
     # -- wiring ---------------------------------------------------------------------
     def s3_to_lambda(self, bucket: str, function: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),

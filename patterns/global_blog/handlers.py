@@ -205,18 +205,30 @@ def _welcome_text(name: str, site: str) -> tuple[str, str, str]:
 
 
 def welcome_email(event: dict, context: Any = None) -> dict:
-    """Send one welcome email per new user (stream records with eventName INSERT and an email)."""
+    """Send one welcome email per new user (stream records with eventName INSERT and an email).
+
+    Idempotent: a stream batch is retried whole when one of its sends fails, and a dead-lettered batch
+    may be redriven, so each user's item is marked ``welcome_sent_at`` once its email is out and a
+    record whose user is already marked is skipped (with ``TABLE_NAME`` set; the mark's own MODIFY
+    record is not an INSERT and is skipped too)."""
     sender = os.environ["SENDER_EMAIL"]
     site = os.environ.get("SITE_NAME", "MyBlog.com")
+    table = os.environ.get("TABLE_NAME")
     ses = _client("ses")
+    ddb = _client("dynamodb") if table else None
     sent: list[dict] = []
-    skipped = 0
+    skipped = already = 0
     for record in event.get("Records", []):
         image = (record.get("dynamodb") or {}).get("NewImage") or {}
         if record.get("eventName") != "INSERT" or "email" not in image:
             skipped += 1
             continue
         user = _item(image)
+        key = {"pk": {"S": str(user["pk"])}, "sk": {"S": str(user["sk"])}} if "pk" in user and "sk" in user else None
+        if ddb is not None and key is not None and "welcome_sent_at" in ddb.get_item(
+                TableName=table, Key=key, ConsistentRead=True).get("Item", {}):
+            already += 1
+            continue
         email = str(user["email"])
         name = str(user.get("name") or email.split("@")[0])
         subject, text, html = _welcome_text(name, site)
@@ -224,8 +236,11 @@ def welcome_email(event: dict, context: Any = None) -> dict:
                              Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
                                       "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
                                                "Html": {"Data": html, "Charset": "UTF-8"}}})
+        if ddb is not None and key is not None:
+            ddb.update_item(TableName=table, Key=key, UpdateExpression="SET welcome_sent_at = :t",
+                            ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}})
         sent.append({"to": email, "subject": subject, "message_id": out["MessageId"]})
-    return {"sent": sent, "skipped": skipped}
+    return {"sent": sent, "skipped": skipped, "already_welcomed": already}
 
 
 # -- thumbnails ---------------------------------------------------------------------------------

@@ -171,7 +171,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         ctx.lambdas.deploy("blog-api", handler="patterns.global_blog.handlers.api_handler", env=env,
                            memory_mb=256, timeout_s=10, description="Posts, sign-up and upload URLs")
         ctx.lambdas.deploy("welcome", handler="patterns.global_blog.handlers.welcome_email",
-                           env={"SENDER_EMAIL": SENDER, "SITE_NAME": SITE_NAME}, timeout_s=30,
+                           env={"SENDER_EMAIL": SENDER, "SITE_NAME": SITE_NAME, "TABLE_NAME": ctx.state.table},
+                           timeout_s=30,
                            description="Welcome email for each new user")
         # An S3 event that fails every attempt is kept in the function's dead-letter queue, not dropped.
         ctx.lambdas.deploy("thumbnail", handler="patterns.global_blog.handlers.thumbnail", memory_mb=512,
