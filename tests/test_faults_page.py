@@ -22,6 +22,13 @@ def test_panel_offers_only_the_faults_the_case_declares():
     at.selectbox(key="case").set_value("todo-api").run()
     offered = {t.key for t in at.toggle if t.key and t.key.startswith("run:faults:")}
     assert offered == {"run:faults:todo-api:ddb_throttle_rate:on"}
+    at.selectbox(key="case").set_value("global-blog").run()
+    offered = {t.key.split(":")[3] for t in at.toggle if t.key and t.key.startswith("run:faults:")}
+    assert offered == {"lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s", "ddb_throttle_rate",
+                       "ses_reject_rate"}
+    at.toggle(key="run:faults:global-blog:s3_event_delay_s:on").set_value(True).run()
+    delay = at.slider(key="run:faults:global-blog:s3_event_delay_s:value")
+    assert delay.value == 60 and "(s)" in delay.label and not at.exception
 
 
 @pytest.mark.slow

@@ -4,16 +4,20 @@ A run may be given faults (``python -m app run CASE --fault NAME=VALUE``, the Ru
 Faults panel). They are emulated once, here, and consulted by the runtime itself, never by
 a case's code:
 
-* :class:`~app.runtime.lambdas.Lambdas` asks :meth:`FaultRegistry.lambda_fault` before it
-  runs a handler for an event source (S3, SNS, SQS, DynamoDB Streams, an asynchronous
-  Invoke); a synchronous call through API Gateway is not failed this way.
+* :class:`~app.runtime.lambdas.Lambdas` asks, before it runs a handler for an event source (S3,
+  SNS, SQS, DynamoDB Streams, an asynchronous Invoke), whether the invocation is throttled
+  (:meth:`FaultRegistry.lambda_throttle`: a 429, the handler does not run) or fails
+  (:meth:`FaultRegistry.lambda_fault`); a synchronous call through API Gateway is not failed this way.
 * The session's clients ask :meth:`FaultRegistry.call_fault` before each request: DynamoDB
   requests made by a Lambda handler may be throttled, SES sends may be rejected.
+* The router holds S3's deliveries (to Lambda, and the polling of queues a bucket notifies) back by
+  ``s3_event_delay_s`` on the run's clock.
 * Every wait AWS would make (Lambda's asynchronous retries, a message's visibility timeout,
-  the SDK's backoff) is counted on the run's clock (``ctx.clock``), never slept.
+  the SDK's backoff, a late event) is counted on the run's clock (``ctx.clock``), never slept.
 
 How each fault is retried is AWS's behaviour, with the figures in :mod:`app.core.facts`:
-asynchronous invocations are retried twice and then go to the function's dead-letter queue;
+asynchronous invocations are retried twice and then go to the function's dead-letter queue (a
+throttled one is retried, 1 s doubling to 5 minutes, until the event's maximum age of 6 hours);
 SQS messages come back after the visibility timeout and move to the queue's dead-letter queue
 after ``maxReceiveCount`` receives; a stream batch is retried ``MaximumRetryAttempts`` times and
 then described to the mapping's on-failure destination; a throttled DynamoDB request is retried

@@ -37,9 +37,13 @@ def faults_panel(supported: tuple[str, ...], key: str, disabled: bool = False) -
             spec = FAULTS[name]
             on = st.toggle(spec.label, key=f"{key}:{name}:on", help=spec.help, disabled=disabled)
             if on and not disabled:
-                faults[name] = st.slider(f"{spec.label}: share of attempts that fail", float(spec.min),
-                                         float(spec.max), float(spec.default), float(spec.step),
-                                         key=f"{key}:{name}:value")
+                if spec.kind == "int":
+                    faults[name] = st.slider(f"{spec.label} ({spec.unit})", int(spec.min), int(spec.max),
+                                             int(spec.default), int(spec.step or 1), key=f"{key}:{name}:value")
+                else:
+                    faults[name] = st.slider(f"{spec.label}: share of attempts that fail", float(spec.min),
+                                             float(spec.max), float(spec.default), float(spec.step),
+                                             key=f"{key}:{name}:value")
         redrive = st.checkbox("Redrive the dead-letter queues when the faults clear", value=True,
                               key=f"{key}:redrive", disabled=disabled or not faults,
                               help="Hands every dead-lettered event back to its function, as a DLQ redrive does.")
