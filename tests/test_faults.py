@@ -260,7 +260,8 @@ def test_welcome_handler_is_idempotent_when_its_stream_batch_is_retried(runtime_
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                            {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
                      StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
     s.clients.client("ses").verify_email_identity(EmailAddress=SENDER)
     s.lambdas.deploy("welcome", "patterns.global_blog.handlers.welcome_email",

@@ -46,32 +46,34 @@ from app.runtime.trace import Span
 
 EVENT_SOURCES = ("s3", "sns", "sqs", "dynamodb", "invoke-async", "redrive")
 
+
+def _rate(key: str, label: str, default: float, says: str) -> Param:
+    """A fault given as the share of attempts that fail, 0 to 1."""
+    return Param(key, label, "float", default, says, min=0.0, max=1.0, step=0.05)
+
+
 FAULTS: dict[str, Param] = {p.key: p for p in (
-    Param("lambda_error_rate", "Lambda error rate", "float", 0.5,
+    _rate("lambda_error_rate", "Lambda error rate", 0.5,
           "Share of the invocations by event sources (S3, SNS, SQS, DynamoDB Streams) that fail before the "
           "handler runs, as a crash or a failed dependency would. Asynchronous events are retried twice, then "
-          "dead-lettered; SQS messages return after the visibility timeout; stream batches are retried.",
-          min=0.0, max=1.0, step=0.05),
-    Param("lambda_throttle_rate", "Lambda throttling", "float", 1.0,
+          "dead-lettered; SQS messages return after the visibility timeout; stream batches are retried."),
+    _rate("lambda_throttle_rate", "Lambda throttling", 1.0,
           "Share of the invocations by event sources answered 429 TooManyRequestsException, as when the "
           "function's reserved concurrency is used up (1: reserved concurrency 0). A throttled asynchronous event "
           "goes back to Lambda's queue and is retried for up to 6 hours, then dead-lettered; a throttled SQS "
-          "batch returns after the visibility timeout and counts towards maxReceiveCount.",
-          min=0.0, max=1.0, step=0.05),
+          "batch returns after the visibility timeout and counts towards maxReceiveCount."),
     Param("s3_event_delay_s", "Delayed S3 events", "int", 60,
           "S3 event notifications (to Lambda and to SQS) arrive this many seconds late on the run's clock: "
           "S3 delivers them at least once, typically within seconds, sometimes after a minute or longer. The "
           "run then waits for them before it reads what their consumers made.",
           min=1, max=3600, step=1, unit="s"),
-    Param("ddb_throttle_rate", "DynamoDB throttling", "float", 0.5,
+    _rate("ddb_throttle_rate", "DynamoDB throttling", 0.5,
           "Share of the DynamoDB requests made by Lambda handlers answered with "
           "ProvisionedThroughputExceededException. The SDK retries them (standard mode: 3 attempts, "
-          "exponential backoff); a request throttled on every attempt fails the handler.",
-          min=0.0, max=1.0, step=0.05),
-    Param("ses_reject_rate", "SES rejection", "float", 1.0,
+          "exponential backoff); a request throttled on every attempt fails the handler."),
+    _rate("ses_reject_rate", "SES rejection", 1.0,
           "Share of the SES sends answered with MessageRejected. The SDK does not retry a rejection: the "
-          "function fails, and its event source retries it or sets it aside.",
-          min=0.0, max=1.0, step=0.05),
+          "function fails, and its event source retries it or sets it aside."),
 )}
 
 # What each fault counts; the first counter says whether it fired.

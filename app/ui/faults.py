@@ -64,7 +64,8 @@ def _dead_letter_rows(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     f"{body.get('requestContext', {}).get('approximateInvokeCount')} attempts")
         elif isinstance(body, dict) and body.get("Records"):
             r = body["Records"][0]
-            what = f"{r.get('eventSource', '')} {r.get('eventName', '')} {(r.get('s3') or {}).get('object', {}).get('key', '')}"
+            key = (r.get("s3") or {}).get("object", {}).get("key", "")
+            what = f"{r.get('eventSource', '')} {r.get('eventName', '')} {key}"
         rows.append({"Queue": m["queue"], "Message": what.strip() or str(m["body"])[:120],
                      "Error": m["attributes"].get("ErrorMessage", ""), "Received": m["receive_count"]})
     return rows
