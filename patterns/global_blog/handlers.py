@@ -217,7 +217,7 @@ def welcome_email(event: dict, context: Any = None) -> dict:
     ses = _client("ses")
     ddb = _client("dynamodb") if table else None
     sent: list[dict] = []
-    skipped = already = 0
+    skipped = 0
     for record in event.get("Records", []):
         image = (record.get("dynamodb") or {}).get("NewImage") or {}
         if record.get("eventName") != "INSERT" or "email" not in image:
@@ -227,7 +227,7 @@ def welcome_email(event: dict, context: Any = None) -> dict:
         key = {"pk": {"S": str(user["pk"])}, "sk": {"S": str(user["sk"])}} if "pk" in user and "sk" in user else None
         if ddb is not None and key is not None and "welcome_sent_at" in ddb.get_item(
                 TableName=table, Key=key, ConsistentRead=True).get("Item", {}):
-            already += 1
+            skipped += 1            # welcomed on an earlier attempt of this batch
             continue
         email = str(user["email"])
         name = str(user.get("name") or email.split("@")[0])
@@ -240,7 +240,7 @@ def welcome_email(event: dict, context: Any = None) -> dict:
             ddb.update_item(TableName=table, Key=key, UpdateExpression="SET welcome_sent_at = :t",
                             ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}})
         sent.append({"to": email, "subject": subject, "message_id": out["MessageId"]})
-    return {"sent": sent, "skipped": skipped, "already_welcomed": already}
+    return {"sent": sent, "skipped": skipped}
 
 
 # -- thumbnails ---------------------------------------------------------------------------------
