@@ -7,27 +7,11 @@ import pytest
 
 from app.core.cases import get_case
 from app.core.diagram import render
-from tests.browser import CHROMIUM_ARGS, ROOT, app_server, chromium_path
+from tests.browser import ROOT, base_url, browser  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / ".pytest_cache" / "screenshots"
 DIAGRAM = "img[alt^='Architecture diagram']"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    with app_server() as url:
-        yield url
 
 
 def download(page, name: str, tmp_path) -> tuple[str, bytes]:
