@@ -1,0 +1,81 @@
+"""What each session's account has stored in the embedded backend, held to the limits of
+:mod:`app.core.limits`.
+
+The counts are kept where every write lands, inside moto (S3's PutObject, which copies and
+completed multipart uploads go through as well, and DynamoDB's item writes: PutItem, UpdateItem of a
+new item, batch and transaction writes), so a write is counted however it arrives: an SDK call, a
+pre-signed PUT over HTTP, an emulated data plane or a Lambda handler. A write that would pass a limit
+is refused with ``SessionLimitExceeded`` and a message that names the limit; nothing of it is stored.
+Only accounts of runtime sessions are held to limits, and an account's counts go when it is dropped.
+Objects and item writes are counted as written (an overwrite counts again), an upper bound of what is
+held at one time.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from app.core import limits
+
+CODE = "SessionLimitExceeded"
+
+
+@dataclass
+class Usage:
+    objects: int = 0
+    bytes: int = 0
+    items: int = 0
+
+
+_lock = threading.Lock()
+_usage: dict[str, Usage] = {}
+
+
+def _limited(account_id: str) -> bool:
+    from app.runtime.session import _accounts_in_use
+
+    return account_id in _accounts_in_use
+
+
+def usage(account_id: str) -> Usage:
+    with _lock:
+        found = _usage.get(account_id)
+        return Usage(**vars(found)) if found else Usage()
+
+
+def forget(account_id: str) -> None:
+    with _lock:
+        _usage.pop(account_id, None)
+
+
+def _refusal(what: str, limit: limits.Limit, used: int) -> str:
+    return (f"This session has reached its limit of {limit.value:,} {limit.says} in the embedded backend "
+            f"({used:,} used): {what} was refused and not stored. Each press of Run starts in a fresh "
+            f"account; a deployment sets the limit with {limit.env}.")
+
+
+def charge_object(account_id: str, size: int, what: str) -> str | None:
+    """Count one object of ``size`` bytes; the refusal's message instead when a limit would be passed."""
+    if not _limited(account_id):
+        return None
+    with _lock:
+        used = _usage.setdefault(account_id, Usage())
+        if used.objects + 1 > limits.SESSION_MAX_OBJECTS.value:
+            return _refusal(what, limits.SESSION_MAX_OBJECTS, used.objects)
+        if used.bytes + size > limits.SESSION_MAX_BYTES.value:
+            return _refusal(what, limits.SESSION_MAX_BYTES, used.bytes)
+        used.objects += 1
+        used.bytes += size
+    return None
+
+
+def charge_item(account_id: str, what: str) -> str | None:
+    """Count one item write; the refusal's message instead when the limit would be passed."""
+    if not _limited(account_id):
+        return None
+    with _lock:
+        used = _usage.setdefault(account_id, Usage())
+        if used.items + 1 > limits.SESSION_MAX_ITEMS.value:
+            return _refusal(what, limits.SESSION_MAX_ITEMS, used.items)
+        used.items += 1
+    return None
