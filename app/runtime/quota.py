@@ -54,28 +54,26 @@ def _refusal(what: str, limit: limits.Limit, used: int) -> str:
             f"account; a deployment sets the limit with {limit.env}.")
 
 
-def charge_object(account_id: str, size: int, what: str) -> str | None:
-    """Count one object of ``size`` bytes; the refusal's message instead when a limit would be passed."""
+def _charge(account_id: str, what: str, *, objects: int = 0, size: int = 0, items: int = 0) -> str | None:
+    """Count a write; the refusal's message instead (nothing counted) when it would pass a limit."""
     if not _limited(account_id):
         return None
     with _lock:
         used = _usage.setdefault(account_id, Usage())
-        if used.objects + 1 > limits.SESSION_MAX_OBJECTS.value:
-            return _refusal(what, limits.SESSION_MAX_OBJECTS, used.objects)
-        if used.bytes + size > limits.SESSION_MAX_BYTES.value:
-            return _refusal(what, limits.SESSION_MAX_BYTES, used.bytes)
-        used.objects += 1
-        used.bytes += size
+        for limit, before, added in ((limits.SESSION_MAX_OBJECTS, used.objects, objects),
+                                     (limits.SESSION_MAX_BYTES, used.bytes, size),
+                                     (limits.SESSION_MAX_ITEMS, used.items, items)):
+            if added and before + added > limit.value:
+                return _refusal(what, limit, before)
+        used.objects, used.bytes, used.items = used.objects + objects, used.bytes + size, used.items + items
     return None
+
+
+def charge_object(account_id: str, size: int, what: str) -> str | None:
+    """Count one S3 object of ``size`` bytes; the refusal's message instead when a limit would be passed."""
+    return _charge(account_id, what, objects=1, size=size)
 
 
 def charge_item(account_id: str, what: str) -> str | None:
-    """Count one item write; the refusal's message instead when the limit would be passed."""
-    if not _limited(account_id):
-        return None
-    with _lock:
-        used = _usage.setdefault(account_id, Usage())
-        if used.items + 1 > limits.SESSION_MAX_ITEMS.value:
-            return _refusal(what, limits.SESSION_MAX_ITEMS, used.items)
-        used.items += 1
-    return None
+    """Count one DynamoDB item write; the refusal's message instead when the limit would be passed."""
+    return _charge(account_id, what, items=1)
