@@ -9,26 +9,10 @@ import pytest
 
 from app.core.cases import all_cases, get_case, parts
 from app.core.diagram import render
-from tests.browser import CHROMIUM_ARGS, ROOT, app_server, chromium_path
+from tests.browser import ROOT, base_url, browser  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / ".pytest_cache" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    with app_server() as url:
-        yield url
 
 
 def diagram_src(page) -> str:

@@ -1,4 +1,4 @@
-"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--fault NAME=VALUE ...] [--json]`: execute a case's pipeline.
+"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--upload PATH] [--fault NAME=VALUE ...] [--json]`: execute a case's pipeline.
 
 Runs every step against the embedded moto server (default) or, with
 ``--backend live --yes``, against AWS in ``--region``; prints the trace (steps and
@@ -10,15 +10,21 @@ runtime's own pipelines, ``runtime:<name>``.
 given) injects faults on the embedded backend until the end of the drive phase; then the faults
 clear and the dead-letter queues are redriven as part of the run (``--no-redrive`` leaves the dead
 letters where they are). The output's ``ledger`` counts each flow's events.
+
+``--upload PATH`` hands a file to a case whose pipeline takes one (its pipeline module exposes
+``upload_options(data, name) -> dict``, the same check the Run page's upload goes through);
+a file it refuses, or a case that takes none, is bad input (2) and nothing runs.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from app.commands.common import EXIT_ENVIRONMENT, add_set_option, case_and_values, print_json
 from app.core.params import Param, ParamError, parse_assignments, resolve
 
 RUNTIME_PREFIX = "runtime:"
+MAX_UPLOAD_READ = 64 * 1024 * 1024      # a file given with --upload is read up to this far, no further
 RUNTIME_PARAMS = (Param("uploads", "Objects or items sent", "int", 3, "how many uploads or orders the drive step sends",
                         min=1, max=100),)
 
@@ -39,6 +45,8 @@ def register(sub) -> None:
                    help="inject a fault on the embedded backend (" + ", ".join(FAULTS) + "); repeatable")
     p.add_argument("--no-redrive", dest="redrive", action="store_false",
                    help="leave the dead letters in their queues when the faults clear (default: redrive them)")
+    p.add_argument("--upload", metavar="PATH", default=None,
+                   help="a file for the run (global-blog: the image to thumbnail), checked before anything is stored")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--region", default="us-east-1", choices=LIVE_REGIONS, help="AWS region of a live run")
     p.add_argument("--profile", default=None, help="AWS profile of a live run (else the usual credential chain)")
@@ -46,7 +54,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _pipeline_and_values(case_id: str, assignments: list[str]):
+def _pipeline_and_values(case_id: str, assignments: list[str], upload: str | None = None):
     from app.runtime.pipeline import load_pipeline
     from app.runtime.testpipelines.pipelines import PIPELINES
 
@@ -55,15 +63,43 @@ def _pipeline_and_values(case_id: str, assignments: list[str]):
         if name not in PIPELINES:
             raise ParamError(f"unknown runtime pipeline {name!r}: valid are {', '.join(PIPELINES)}")
         values = resolve(RUNTIME_PARAMS, parse_assignments(assignments), what=f"setting for {case_id}")
+        if upload is not None:
+            raise ParamError(f"{case_id} takes no --upload")
         return case_id, PIPELINES[name](), values
     case, values = case_and_values(case_id, assignments)
-    return case.id, load_pipeline(case, values), values
+    options = _upload_options(case, upload) if upload is not None else {}
+    return case.id, load_pipeline(case, values, **options), values
+
+
+def _upload_options(case, path: str) -> dict:
+    """The run options for the file at ``path``, checked by the case's own upload check."""
+    from app.core.cases import all_cases, parts
+
+    def takes_upload(c) -> bool:
+        return parts(c).pipeline is not None and hasattr(parts(c).pipeline, "upload_options")
+
+    if not takes_upload(case):
+        takers = [c.id for c in all_cases() if takes_upload(c)]
+        raise ParamError(f"{case.id} takes no --upload (cases that do: {', '.join(takers) or 'none'})")
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_UPLOAD_READ + 1)
+    except OSError as exc:
+        raise ParamError(f"cannot read --upload {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_UPLOAD_READ:
+        raise ParamError(f"{name} is over {MAX_UPLOAD_READ // (1024 * 1024)} MB, far more than an upload may be. "
+                         "Nothing was stored and nothing ran.")
+    try:
+        return parts(case).pipeline.upload_options(data, name)
+    except ValueError as exc:
+        raise ParamError(f"{exc} Nothing was stored and nothing ran.") from None
 
 
 def run(args) -> int:
     from app.runtime.pipeline import run_pipeline
 
-    case_id, pipeline, values = _pipeline_and_values(args.case, args.assignments)
+    case_id, pipeline, values = _pipeline_and_values(args.case, args.assignments, args.upload)
     if pipeline is None:
         print(f"error: case {case_id!r} has no executable pipeline (patterns/<case>/pipeline.py with "
               "build_pipeline); `diagram` and `simulate` work for it", file=sys.stderr)

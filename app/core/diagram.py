@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -142,6 +143,15 @@ def _layout(source: str, fmt: str) -> bytes:
 @lru_cache(maxsize=128)
 def _png(source: str) -> bytes:
     return _layout(source, "png")
+
+
+_png_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="png")
+
+
+def png_soon(rendered: Rendered) -> Future:
+    """Start drawing the diagram's PNG in Graphviz (a separate process) and return its future, so a
+    page can show the SVG meanwhile and hand the PNG's bytes to its download when they are ready."""
+    return _png_pool.submit(_png, rendered.dot)
 
 
 @lru_cache(maxsize=512)

@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.runtime import quota
+
 MOTO_VERSION = "5.2.5"
 PORT_RANGE = (20_000, 60_999)     # the backend's port is drawn from here at random
 
@@ -174,6 +176,7 @@ def forget_account(account_id: str) -> int:
                 dropped += 1
     if _backend is not None:
         _backend.inbox.forget(account_id)
+    quota.forget(account_id)
     return dropped
 
 
@@ -206,6 +209,32 @@ def _free_port() -> int:
 
 # -- hooks into moto ------------------------------------------------------------------
 _hooks_installed = False
+
+
+def _install_quota() -> None:
+    """Hold every write of a session's account to its limits (:mod:`app.runtime.quota`)."""
+    from moto.dynamodb.exceptions import DynamodbException
+    from moto.dynamodb.models import table as ddb_table
+    from moto.s3 import models as s3_models
+    from moto.s3.exceptions import S3ClientError
+
+    original_put_object = s3_models.S3Backend.put_object
+    original_put_item = ddb_table.Table.put_item
+
+    def put_object(self, bucket_name, key_name, value, *args, **kwargs):
+        refused = quota.charge_object(self.account_id, len(value or b""), f"object {bucket_name}/{key_name}")
+        if refused:
+            raise S3ClientError(quota.CODE, refused)
+        return original_put_object(self, bucket_name, key_name, value, *args, **kwargs)
+
+    def put_item(self, item_attrs, *args, **kwargs):
+        refused = quota.charge_item(self.account_id, f"an item of table {self.name}")
+        if refused:
+            raise DynamodbException(quota.CODE, refused)
+        return original_put_item(self, item_attrs, *args, **kwargs)
+
+    s3_models.S3Backend.put_object = put_object
+    ddb_table.Table.put_item = put_item
 
 
 def _install_hooks(inbox: Inbox) -> None:
@@ -290,6 +319,7 @@ def _install_hooks(inbox: Inbox) -> None:
     from moto.core.model_instances import reset_model_data
 
     reset_model_data()                   # what was made before the hooks is not held either
+    _install_quota()
     notifications._get_s3_event = get_s3_event
     notifications._invoke_awslambda = invoke_awslambda
     sns_models.Subscription.publish = sub_publish

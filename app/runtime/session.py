@@ -264,8 +264,10 @@ def _call_span(trace: Trace, call: Call):
 class SessionRegistry:
     """The sessions of one app process, by key; idle ones are torn down."""
 
-    def __init__(self, idle_s: float = 1800.0, factory: Callable[[], RuntimeSession] | None = None) -> None:
-        self.idle_s = idle_s
+    def __init__(self, idle_s: float | None = None, factory: Callable[[], RuntimeSession] | None = None) -> None:
+        from app.core.limits import SESSION_IDLE_S
+
+        self.idle_s = SESSION_IDLE_S.value if idle_s is None else idle_s
         self._factory = factory or RuntimeSession.moto
         self._sessions: dict[str, RuntimeSession] = {}
         self._lock = threading.Lock()

@@ -34,6 +34,7 @@ production access is granted.
 """
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -58,6 +59,8 @@ DEPLOY_WITH = ("patterns.lambda_kit",)   # shared code packaged beside this modu
 
 POSTS_PARTITION = "POST"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Line breaks and other control characters: in an address or a name they could add mail headers (Bcc:...).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 MAX_TITLE = 200
 MAX_BODY = 20_000
 _AVOID_IN_KEYS = set('\\{}^%`[]"<>~#|')   # characters S3 advises against in object key names
@@ -97,7 +100,11 @@ def _new_post(event: dict) -> dict:
 def _new_user(event: dict) -> dict:
     data = _json_body(event)
     email, name = data.get("email"), data.get("name")
-    if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()):
+    for field, value in (("email", email), ("name", name)):
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError(f"{field} must be one line without control characters: a line break in it could add "
+                             "mail headers, and it is refused")
+    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.fullmatch(email.strip()):
         raise ValueError("email must be an address such as jane@example.com")
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 100):
         raise ValueError("name must be a non-empty string of at most 100 characters")
@@ -199,9 +206,10 @@ def _welcome_text(name: str, site: str) -> tuple[str, str, str]:
     subject = f"Welcome to {site}, {name}!"
     text = (f"Hello {name},\n\nthank you for joining {site}. Your account is ready: "
             f"you can write your first post now.\n\nThe {site} team\n")
-    html = (f"<p>Hello {name},</p><p>thank you for joining <b>{site}</b>. Your account is ready: "
-            f"you can write your first post now.</p><p>The {site} team</p>")
-    return subject, text, html
+    name, site = html.escape(name), html.escape(site)      # the HTML part shows them as text
+    html_part = (f"<p>Hello {name},</p><p>thank you for joining <b>{site}</b>. Your account is ready: "
+                 f"you can write your first post now.</p><p>The {site} team</p>")
+    return subject, text, html_part
 
 
 def welcome_email(event: dict, context: Any = None) -> dict:
@@ -231,11 +239,14 @@ def welcome_email(event: dict, context: Any = None) -> dict:
             continue
         email = str(user["email"])
         name = str(user.get("name") or email.split("@")[0])
-        subject, text, html = _welcome_text(name, site)
+        if _CONTROL.search(email + name) or not _EMAIL.fullmatch(email):    # an item written by other means
+            skipped += 1
+            continue
+        subject, text, html_body = _welcome_text(name, site)
         out = ses.send_email(Source=sender, Destination={"ToAddresses": [email]},
                              Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
                                       "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
-                                               "Html": {"Data": html, "Charset": "UTF-8"}}})
+                                               "Html": {"Data": html_body, "Charset": "UTF-8"}}})
         if ddb is not None and key is not None:
             ddb.update_item(TableName=table, Key=key, UpdateExpression="SET welcome_sent_at = :t",
                             ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}})

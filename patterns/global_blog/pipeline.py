@@ -30,7 +30,7 @@ from app.core import facts
 from app.runtime.infra import Dax, Distribution, Queue, RestApi, Route
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.global_blog import checks
-from patterns.global_blog.uploads import ImageUpload, sample_image
+from patterns.global_blog.uploads import ImageUpload, sample_image, validate_image
 
 SENDER = "welcome@myblog.example"
 SITE_NAME = "MyBlog.com"
@@ -111,6 +111,12 @@ def _replicate_until(gt, found, timeout_s: float = 10) -> bool:
         if found():
             return True
     return False
+
+
+def upload_options(data: bytes, name: str) -> dict[str, Any]:
+    """The run options for a file the user gives (the Run page's upload, ``run --upload PATH``):
+    the image is checked first, and UploadRejected says why it cannot be used."""
+    return {"image": validate_image(data, name)}
 
 
 def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,

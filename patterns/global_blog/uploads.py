@@ -1,11 +1,13 @@
 """Checking an image before it is stored: the first thing the thumbnail pipeline does.
 
 An upload is refused, with a message naming what is accepted, when it is empty,
-larger than the size limit, not an image Pillow can read, in a format the
-thumbnail function does not handle, larger than the pixel limit or than the memory
+larger than the size limit, an SVG drawing (a vector format that can carry scripts),
+not an image Pillow can read, in a format the thumbnail function does not handle,
+named with another format's extension, larger than the pixel limit or than the memory
 bound once decoded (guards against decompression bombs, sized for a demo that many
-people share), so long and thin that it cannot be shown, or when its data cannot be
-decoded in full (the reason is given). Nothing is written anywhere before this passes.
+people share), so long and thin that it cannot be shown, an animation of more frames
+than the limit, or when its data cannot be decoded in full (the reason is given).
+Nothing is written anywhere before this passes.
 """
 from __future__ import annotations
 
@@ -19,7 +21,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 16_000_000                    # a 16-megapixel photo; more only costs a shared server memory
 MAX_DECODED_BYTES = 64 * 1024 * 1024       # the decoded first frame (pixels x bytes per pixel)
 MAX_ASPECT = 50                            # longest side at most 50 times the shortest, so it can be shown
+MAX_FRAMES = 100                           # an animation's frames; the thumbnail is made from the first
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+EXTENSIONS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "GIF": (".gif",), "WEBP": (".webp",)}
+_SVG = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+svg[^>]*>\s*)?<svg[\s>]",
+                  re.IGNORECASE | re.DOTALL)
 SAMPLE_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mountain-lake.png"
 
 
@@ -65,12 +71,19 @@ def validate_image(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOA
     if len(data) > max_bytes:
         raise UploadRejected(f"{name} is {_human(len(data))}, over the {_human(max_bytes)} limit: "
                              f"upload {accepted_text(max_bytes)}.")
+    if _SVG.match(data[:4096]) or (b"<svg" in data[:4096].lower() and name.lower().endswith((".svg", ".svgz"))):
+        raise UploadRejected(f"{name} is an SVG drawing, a vector format that can carry scripts and links, "
+                             f"and is not accepted: upload {accepted_text(max_bytes)}.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 fmt, (width, height) = img.format, img.size
                 _check_size(name, width, height, img.mode)
+                frames = getattr(img, "n_frames", 1)         # counted from the frame headers, not decoded
+                if frames > MAX_FRAMES:
+                    raise UploadRejected(f"{name} is an animation of {frames:,} frames, over the limit of "
+                                         f"{MAX_FRAMES}: upload a still image or a shorter animation.")
                 img.load()                   # decode it all now: what cannot be decoded is refused here
     except UploadRejected:
         raise
@@ -85,6 +98,12 @@ def validate_image(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOA
                              f"upload {accepted_text(max_bytes)}.") from None
     if fmt not in FORMATS:
         raise UploadRejected(f"{name} is a {fmt} image: upload {accepted_text(max_bytes)}.")
+    if not name.lower().endswith(EXTENSIONS[fmt]):
+        suffix = Path(name).suffix
+        raise UploadRejected(f"{name} is a {fmt} image, but its name "
+                             + (f"ends in {suffix}" if suffix else "has no extension")
+                             + f": name it {' or '.join(EXTENSIONS[fmt])}, so that it is stored and served as what "
+                               "it is.")
     return ImageUpload(name=name, data=bytes(data), format=fmt, width=width, height=height)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -56,6 +57,12 @@ ENRICHED = {"temperature_f": "double", "quality": "string"}
 
 
 def report_sql(day: str | None = None) -> str:
+    """The report query, over all days or one: a day is the only value put into it, and only as a date."""
+    if day is not None:
+        try:
+            date.fromisoformat(day if isinstance(day, str) and len(day) == 10 else "")
+        except ValueError:
+            raise ValueError(f"the report query takes a day as YYYY-MM-DD, not {str(day)[:40]!r}") from None
     where = f"WHERE dt = '{day}' " if day else ""
     return (f"SELECT dt, device_id, count(*) AS readings, round(avg(temperature), 2) AS avg_temperature, "
             f"max(temperature) AS max_temperature FROM {TABLE} {where}GROUP BY dt, device_id ORDER BY dt, device_id")

@@ -27,7 +27,7 @@ pruned by the query's top-level ``key = 'value'`` and ``key IN (...)`` predicate
 partition keys (any other predicate on them reads every partition, an upper bound);
 bytes scanned then count only the partitions read. SQL is
 DuckDB's dialect, which agrees with Athena's (Trino) for ordinary SELECTs; only
-SELECT and WITH statements are run, and DuckDB may touch no file outside the query's
+SELECT and WITH statements are run, one per query (as Athena allows), and DuckDB may touch no file outside the query's
 scratch folder. Differences from AWS: no DDL; no partition projection or MSCK REPAIR
 (partitions are read from the paths).
 """
@@ -146,6 +146,11 @@ class AthenaEmulator(Traced):
             with self.trace.span("athena", "RunQuery", qid) as span:
                 try:
                     if not re.match(r"\s*(select|with)\b", execution["Query"], re.I):
+                        raise ValueError("only SELECT and WITH queries are run")
+                    statements = con.extract_statements(execution["Query"])
+                    if len(statements) != 1:        # Athena's own answer to a second statement
+                        raise ValueError(f"Only one sql statement is allowed. Got: {len(statements)}")
+                    if statements[0].type != duckdb.StatementType.SELECT:
                         raise ValueError("only SELECT and WITH queries are run")
                     scanned = self._expose_tables(con, execution["QueryExecutionContext"].get("Database", "default"),
                                                   execution["Query"], scratch)
