@@ -47,9 +47,9 @@ ASYNC_STYLE = "dashed"
 GRAPH_ATTR = {
     "fontsize": "24",
     "fontname": "DejaVu Sans",
-    "pad": "0.3",
+    "pad": "0.15",
     "nodesep": "0.45",
-    "ranksep": "0.6",
+    "ranksep": "0.5",
     "splines": "spline",
     "labelloc": "t",
 }
