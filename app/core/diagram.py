@@ -189,6 +189,9 @@ class Rendered:
         return {k for e in self.edges if e.on and e.step in wanted for k in (e.tail, e.head)}
 
 
+_DECLARED = re.compile(r'^\s*"?([A-Za-z0-9_.:-]+)"?\s*\[label=', re.M)
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -204,7 +207,10 @@ def _draw(case: Case, values: Mapping[str, Any], highlight: Iterable[str] = (), 
             case.diagram(values, DiagramKit(highlight))
             drawn = tuple(diagram.drawn)
             lit = {k for e in drawn if e.on and e.step in highlight for k in (e.tail, e.head)}
+            declared = set(_DECLARED.findall(diagram.dot.source))
             for c in case.components:
+                if c.key not in declared:     # a case that leaves an absent component out: nothing to style
+                    continue
                 attrs = {"id": f"node-{c.key}"}
                 if c.key in off:
                     attrs.update({"class": "off", "shape": "box", "style": "dashed,rounded", "color": OFF_COLOR,
