@@ -28,7 +28,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 
 link = state.view_keys("step", "node")
 state.seed_from_url()
-top = st.columns([3, 5, 1, 1, 1], vertical_alignment="bottom")
+top = st.columns([3, 3, 1.4, 1.4, 1.2], vertical_alignment="bottom")
 case = state.case_picker(top[0])
 with top[1].popover("Options", icon=":material/tune:", help="The case's options, as on the other pages."):
     values = state.toggle_widgets(case, st.container())
