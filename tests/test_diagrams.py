@@ -163,3 +163,13 @@ def test_nodes_carry_their_tooltip_and_link_in_the_svg():
     assert table.find(svg + "title").text == "Todos table: 5.2 ms & 1.0 USD"
     link = next(table.iter(svg + "a"))
     assert link.get("{http://www.w3.org/1999/xlink}href") == "?case=todo-api&node=table"
+
+
+def test_drawing_writes_no_file(monkeypatch):
+    import diagrams
+
+    def refuse(self):
+        raise AssertionError("the diagram was rendered to a file")
+    monkeypatch.setattr(diagrams.Diagram, "render", refuse)
+    case = get_case("global-blog")
+    assert dot_source(case, case.resolve({"dax": "on"}), highlight={"api"}, focus=True)

@@ -130,6 +130,11 @@ class _SourceOnly(Diagram):
         self.off, self.highlight, self.focus = off, highlight, focus
         self.drawn: list[DrawnEdge] = []
 
+    def __exit__(self, exc_type, exc_value, traceback):
+        setcluster(None)
+        setdiagram(None)
+        return False
+
     def connect(self, node, node2, edge) -> None:
         attrs = dict(edge.attrs)
         step, wanted = getattr(edge, "step", None), getattr(edge, "on", True)
