@@ -47,6 +47,29 @@ export default function (component) {
 
 _diagram = st.components.v2.component("explorer_diagram", js=_JS, isolate_styles=False)
 
+# Left and right arrow keys press the buttons of these keys (not while the focus is in a field).
+_KEYS_JS = """
+export default function (component) {
+  const { data } = component;
+  if (window.__explorerArrows) document.removeEventListener('keydown', window.__explorerArrows);
+  window.__explorerArrows = (event) => {
+    const field = event.target && event.target.closest &&
+      event.target.closest('input, textarea, select, [contenteditable]');
+    if (field || event.altKey || event.ctrlKey || event.metaKey) return;
+    const key = { ArrowLeft: data.previous, ArrowRight: data.next }[event.key];
+    const button = key && document.querySelector('.st-key-' + key + ' button');
+    if (button && !button.disabled) { event.preventDefault(); button.click(); }
+  };
+  document.addEventListener('keydown', window.__explorerArrows);
+}
+"""
+_keys = st.components.v2.component("explorer_arrow_keys", js=_KEYS_JS, isolate_styles=False)
+
+
+def arrow_keys(previous: str, next_: str) -> None:
+    """Let the left and right arrow keys press the buttons with keys ``previous`` and ``next_``."""
+    _keys(key="arrow-keys", data={"previous": previous, "next": next_})
+
 
 def node_link(params: dict[str, str]) -> str:
     """A link template to the current view with ``node={node}``: what each node of the SVG links to."""

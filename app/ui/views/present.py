@@ -14,7 +14,7 @@ from app.core.diagram import DotMissing, render
 from app.engine.nodes import node_figures
 from app.runtime.pipeline import load_pipeline
 from app.ui import state
-from app.ui.diagram_view import inline_diagram, node_details, node_link
+from app.ui.diagram_view import arrow_keys, inline_diagram, node_details, node_link
 from app.ui.present_steps import PRESENT_STEP, clamp_step, explain, run_entry, step_from_link
 from app.ui.runs import EXECUTED, MODELLED
 
@@ -90,20 +90,7 @@ if clicked and clicked in figures and clicked != node:
     st.session_state["present:node"] = clicked
     st.rerun()
 
-# The arrow keys press Previous and Next (unless the focus is in a field).
-st.components.v2.component("present_keys", js="""
-export default function () {
-  if (window.__presentKeys) document.removeEventListener('keydown', window.__presentKeys);
-  window.__presentKeys = (event) => {
-    const where = event.target && event.target.closest && event.target.closest('input, textarea, select, [contenteditable]');
-    if (where || event.altKey || event.ctrlKey || event.metaKey) return;
-    const key = { ArrowRight: 'next', ArrowLeft: 'prev' }[event.key];
-    const button = key && document.querySelector('.st-key-present-' + key + ' button');
-    if (button && !button.disabled) { event.preventDefault(); button.click(); }
-  };
-  document.addEventListener('keydown', window.__presentKeys);
-}
-""", isolate_styles=False)(key="present-keys")
+arrow_keys("present-prev", "present-next")     # the arrow keys press Previous and Next
 
 if node:
     with st.container(border=True, key="present-node"):
