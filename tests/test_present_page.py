@@ -123,3 +123,11 @@ def test_a_run_of_these_options_puts_the_steps_executed_entry_beside_it():
 def test_without_a_run_the_page_says_where_to_get_one():
     at = open_present(case="software-updates")
     assert any("No run of these options" in c.value for c in at.caption)
+
+
+def test_another_case_starts_at_its_first_step():
+    at = open_present(case="todo-api", step="3", node="table")
+    at.selectbox(key="case").set_value("paid-content").run()
+    assert not at.exception
+    assert "step 1 of" in heading(at) and heading(at).startswith("MyVideo")
+    assert "1" in at.query_params["step"] and "node" not in at.query_params

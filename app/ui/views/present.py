@@ -41,6 +41,9 @@ if PRESENT_STEP not in st.session_state:           # the link decides where a ne
     st.session_state[PRESENT_STEP], notice = step_from_link(link.get("step"), len(steps))
     if notice:
         state.add_notice(notice)
+    st.session_state["present:case"] = case.id
+elif st.session_state.get("present:case") != case.id:  # another case starts at its first step
+    st.session_state.update({PRESENT_STEP: 1, "present:node": None, "present:case": case.id})
 index = st.session_state[PRESENT_STEP] = clamp_step(st.session_state[PRESENT_STEP], len(steps))
 
 
