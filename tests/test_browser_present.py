@@ -7,7 +7,8 @@ import json
 import pytest
 
 from app.core.cases import all_cases
-from tests.browser import CHROMIUM_ARGS, ROOT, app_server, chromium_path
+from tests.browser import ROOT
+from tests.test_browser import base_url, browser  # noqa: F401  (the same fixtures)
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / ".pytest_cache" / "screenshots"
@@ -19,22 +20,6 @@ LABEL_HEIGHTS = """() => {
   return {heights: texts.map(t => t.getBoundingClientRect().height), width: svg.width};
 }"""
 LIT = "() => [...document.querySelectorAll('.explorer-diagram svg g.node.hl')].map(g => g.id).sort()"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    with app_server() as url:
-        yield url
 
 
 def open_present(browser, url, width=1920, height=1080):
