@@ -7,6 +7,7 @@ import pytest
 
 from app.core.cases import get_case
 from app.core.diagram import dot_source
+from tests.dot import off_clusters, off_nodes
 
 _NODE = re.compile(r'^\s*"?([A-Za-z0-9_]+)"?\s*\[label=', re.M)
 _EDGE = re.compile(r'^\s*"?([A-Za-z0-9_]+)"?\s*->\s*"?([A-Za-z0-9_]+)"?\s*\[(.*?)\]\s*$', re.M | re.S)
@@ -18,11 +19,13 @@ def draw(case_id: str, **given) -> str:
 
 
 def node_set(dot: str) -> set[str]:
-    return set(_NODE.findall(dot))
+    """The nodes of this configuration (a component turned off keeps its place, drawn as off)."""
+    return set(_NODE.findall(dot)) - off_nodes(dot)
 
 
 def edge_map(dot: str) -> dict[tuple[str, str], str]:
-    return {(a, b): attrs for a, b, attrs in _EDGE.findall(dot)}
+    """The edges of this configuration: drawn as on (not off, not a route the options replace)."""
+    return {(a, b): attrs for a, b, attrs in _EDGE.findall(dot) if 'class="on' in attrs}
 
 
 def cluster_blocks(dot: str) -> dict[str, str]:
@@ -35,7 +38,8 @@ def cluster_blocks(dot: str) -> dict[str, str]:
             i += 1
         body = dot[match.end():i - 1]
         out[match.group(1).strip()] = body
-    return out
+    off = off_clusters(dot)
+    return {label: body for label, body in out.items() if label not in off}
 
 
 def label_of(dot: str, node: str) -> str:

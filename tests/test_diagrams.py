@@ -10,7 +10,8 @@ import pytest
 
 from app.core.cases import all_cases, get_case
 from app.core.diagram import cache_info, dot_source, render
-from tests.dot import clusters, edge_attrs, edges, nodes, toggle_variants
+from tests.dot import (all_nodes, clusters, edge_attrs, edges, node_classes, nodes, off_clusters, off_nodes,
+                       positions, toggle_variants)
 
 CASES = all_cases()
 TOGGLE_FLIPS = [(c.id, t.key, v) for c in CASES for t in c.toggles for v in toggle_variants(t)]
@@ -102,3 +103,73 @@ def test_renders_are_cached_per_case_and_toggles():
 def test_graphviz_is_the_one_installed():
     out = subprocess.run(["dot", "-V"], capture_output=True, text=True)
     assert "graphviz" in (out.stdout + out.stderr).lower()
+
+
+# Diagrams hold still: a component an option turns off keeps its place, drawn dashed and grey.
+HOLD_STILL_IN = 0.2      # inches (14 pt): labels that follow a value ("buffer 60 s", a region) may shift a little
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_component_keeps_its_place_and_an_absent_one_is_drawn_as_off(case):
+    keys = {c.key for c in case.components}
+    for values in [case.defaults()] + [case.resolve({t.key: v}) for t in case.toggles for v in toggle_variants(t)]:
+        dot = dot_source(case, values)
+        assert all_nodes(dot) == keys, (values, all_nodes(dot) ^ keys)
+        assert off_nodes(dot) == {c.key for c in case.components if not c.present(values)}, values
+        for key in off_nodes(dot):
+            line = next(ln for ln in dot.splitlines() if ln.strip().startswith(f'"{key}" [id='))
+            assert 'style="dashed,rounded"' in line and 'color="#adb5bd"' in line, line
+
+
+@pytest.mark.parametrize("case_id,key,value", TOGGLE_FLIPS, ids=lambda x: str(x))
+def test_nodes_hold_still_when_a_toggle_flips(case_id, key, value):
+    case = get_case(case_id)
+    before = positions(dot_source(case, case.defaults()))
+    after = positions(dot_source(case, case.resolve({key: value})))
+    assert set(before) == set(after) == {c.key for c in case.components}
+    moved = {k: (before[k], after[k]) for k in before
+             if max(abs(before[k][0] - after[k][0]), abs(before[k][1] - after[k][1])) > HOLD_STILL_IN}
+    assert not moved, moved
+
+
+def test_an_option_that_is_off_greys_its_cluster_and_hides_the_route_it_replaces():
+    case = get_case("todo-api")
+    off = dot_source(case, case.resolve({"dax": "off"}))
+    on = dot_source(case, case.resolve({"dax": "on"}))
+    assert "VPC" in off_clusters(off) and "VPC" not in off_clusters(on)
+    direct = re.search(r"lambda -> table \[(.*?)\]\s*$", on, re.M | re.S).group(1)
+    assert "style=invis" in direct and 'class="off' in direct
+
+
+def test_focus_frames_the_steps_nodes_and_dims_the_rest():
+    case = get_case("todo-api")
+    rendered = render(case, case.defaults(), highlight={"lambda"}, focus=True)
+    classes = node_classes(rendered.dot)
+    assert classes["api"] == classes["lambda"] == "on hl"
+    assert classes["table"] == "on dim" and classes["dax"] == "off"
+    assert rendered.nodes_of({"lambda"}) == {"api", "lambda"}
+    root = ET.fromstring(rendered.svg)
+    groups = {g.get("id"): g.get("class") for g in root.iter("{http://www.w3.org/2000/svg}g")}
+    assert groups["node-lambda"] == "node on hl" and groups["node-table"] == "node on dim"
+
+
+def test_nodes_carry_their_tooltip_and_link_in_the_svg():
+    case = get_case("todo-api")
+    rendered = render(case, case.defaults(), tooltips={"table": "Todos table: 5.2 ms & 1.0 USD"},
+                      link="?case=todo-api&node={node}")
+    root = ET.fromstring(rendered.svg)       # well-formed: the & of links and tooltips are escaped
+    svg = "{http://www.w3.org/2000/svg}"
+    table = next(g for g in root.iter(svg + "g") if g.get("id") == "node-table")
+    assert table.find(svg + "title").text == "Todos table: 5.2 ms & 1.0 USD"
+    link = next(table.iter(svg + "a"))
+    assert link.get("{http://www.w3.org/1999/xlink}href") == "?case=todo-api&node=table"
+
+
+def test_drawing_writes_no_file(monkeypatch):
+    import diagrams
+
+    def refuse(self):
+        raise AssertionError("the diagram was rendered to a file")
+    monkeypatch.setattr(diagrams.Diagram, "render", refuse)
+    case = get_case("global-blog")
+    assert dot_source(case, case.resolve({"dax": "on"}), highlight={"api"}, focus=True)

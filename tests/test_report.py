@@ -115,7 +115,7 @@ def cli_report(tmp_path, *args: str, name: str = "report") -> tuple[int, str, st
 
 
 def node_titles(svg: str) -> list[str]:
-    return re.findall(r'<g id="node\d+" class="node">\s*<title>([^<]*)</title>', svg)
+    return re.findall(r'<g id="node[^"]*" class="node[^"]*">\s*<title>([^<]*)</title>', svg)
 
 
 # -- the command line ---------------------------------------------------------------------------------

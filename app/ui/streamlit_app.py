@@ -17,6 +17,7 @@ PAGES = [
     st.Page("views/whatif.py", title="What if", icon=":material/compare_arrows:"),
     st.Page("views/run.py", title="Run", icon=":material/play_circle:"),
     st.Page("views/study.py", title="Study", icon=":material/school:"),
+    st.Page("views/present.py", title="Present", icon=":material/slideshow:"),
 ]
 
 page = st.navigation(PAGES)

@@ -98,18 +98,17 @@ COMPONENTS = (
 
 
 def diagram(v, kit) -> None:
+    # Every component is drawn in every configuration; one an option turns off is drawn as off,
+    # and a route an option replaces is laid out but not drawn, so nothing moves when an option flips.
     far = v["replica_region"]
+    cloudfront, replicated, accelerated = v["cloudfront"], v["global_tables"], v["transfer_acceleration"]
     with Cluster("Users"):
-        home = Users("Readers near\nus-east-1", nodeid="users_home")
-        away = Users(f"Readers near\n{far}", nodeid="users_far")
+        home = Users("Readers near\nus-east-1", nodeid="users_home", width="1.9")
+        away = Users(f"Readers near\n{far}", nodeid="users_far", width="1.9")
 
-    cdn = accel = None
-    if v["cloudfront"] or v["transfer_acceleration"]:
-        with Cluster("AWS edge locations"):
-            if v["cloudfront"]:
-                cdn = CloudFront("CloudFront\nstatic site", nodeid="cdn")
-            if v["transfer_acceleration"]:
-                accel = CloudFrontEdgeLocation("S3 Transfer\nAcceleration\nedge endpoint", nodeid="accel")
+    with kit.cluster("AWS edge locations", on=cloudfront or accelerated):
+        cdn = CloudFront("CloudFront\nstatic site", nodeid="cdn")
+        accel = CloudFrontEdgeLocation("S3 Transfer\nAcceleration\nedge\nendpoint", nodeid="accel")
 
     with Cluster(f"AWS Cloud - {HOME_REGION} (home)"):
         site = SimpleStorageServiceS3Bucket("Static site\nbucket", nodeid="site")
@@ -118,52 +117,40 @@ def diagram(v, kit) -> None:
         table = Dynamodb("Blog table\nposts + users", nodeid="table")
         with Cluster("Welcome email"):
             stream = DynamodbStreams("DynamoDB\nstream", nodeid="stream")
-            welcome = Lambda("Welcome email\nfunction", nodeid="welcome")
+            welcome = Lambda("Welcome\nemail\nfunction", nodeid="welcome")
             ses = SimpleEmailServiceSes("Amazon SES", nodeid="ses")
         with Cluster("Thumbnails"):
-            uploads = SimpleStorageServiceS3Bucket("Uploads bucket", nodeid="uploads")
+            uploads = SimpleStorageServiceS3Bucket("Uploads\nbucket", nodeid="uploads")
             thumb_fn = Lambda("Thumbnail\nfunction", nodeid="thumb_fn")
             thumbs = SimpleStorageServiceS3Bucket("Thumbnails\nbucket", nodeid="thumbs")
-            sink = None
-            if v["fanout"] == "sns":
-                sink = SimpleNotificationServiceSnsTopic("SNS topic\nnew thumbnail", nodeid="topic")
-            elif v["fanout"] == "sqs":
-                sink = SimpleQueueServiceSqsQueue("SQS queue\nnew thumbnail", nodeid="queue")
+            topic = SimpleNotificationServiceSnsTopic("SNS topic\nnew\nthumbnail", nodeid="topic")
+            queue = SimpleQueueServiceSqsQueue("SQS queue\nnew\nthumbnail", nodeid="queue")
 
-    replica = None
-    if v["global_tables"]:
-        with Cluster(f"AWS Cloud - {far} (replica)"):
-            r_api = APIGateway("Blog API", nodeid="replica_api")
-            r_fn = Lambda("Posts function", nodeid="replica_lambda")
-            replica = Dynamodb("Blog table\nreplica", nodeid="replica_table")
+    with kit.cluster(f"AWS Cloud - {far} (replica)", on=replicated):
+        r_api = APIGateway("Blog API", nodeid="replica_api")
+        r_fn = Lambda("Posts function", nodeid="replica_lambda")
+        replica = Dynamodb("Blog table\nreplica", nodeid="replica_table")
 
     # Static site.
-    if cdn is not None:
-        home >> kit.edge("pages from the\nnearest edge", step="edge") >> cdn
-        away >> kit.edge("", step="edge") >> cdn
-        cdn >> kit.edge("miss -> origin (OAC)", step="origin") >> site
-    else:
-        home >> kit.edge("pages", step="static") >> site
-        away >> kit.edge(f"pages from {far}\n(cross-region)", step="static") >> site
+    home >> kit.edge("pages from the\nnearest edge", step="edge") >> cdn
+    away >> kit.edge("", step="edge") >> cdn
+    cdn >> kit.edge("miss -> origin (OAC)", step="origin") >> site
+    home >> kit.edge("pages", step="static", on=not cloudfront) >> site
+    away >> kit.edge(f"pages from {far}\n(cross-region)", step="static", on=not cloudfront) >> site
 
     # Posts API.
     home >> kit.edge("REST", step="api") >> api
-    if replica is not None:
-        away >> kit.edge("REST (nearest region)", step="replica_api") >> r_api
-    else:
-        away >> kit.edge(f"REST from {far}\n(cross-region)", step="api") >> api
+    away >> kit.edge("REST (nearest region)", step="replica_api") >> r_api
+    away >> kit.edge(f"REST from {far}\n(cross-region)", step="api", on=not replicated) >> api
     api >> kit.edge("proxy", step="lambda") >> fn
-    if dax is not None:
-        fn >> kit.edge("GetItem / Query", step="dax") >> dax
-        dax >> kit.edge("miss / write-through", step="dynamodb") >> table
-    else:
-        fn >> kit.edge("GetItem / PutItem", step="dynamodb") >> table
-    if replica is not None:
-        r_api >> kit.edge("proxy", step="replica_lambda") >> r_fn
-        r_fn >> kit.edge("local reads", step="replica_read") >> replica
-        both_ways = kit.edge("async replication\nboth ways", step="replication")
-        both_ways.reverse = True
-        table >> both_ways >> replica
+    fn >> kit.edge("GetItem / Query", step="dax") >> dax
+    dax >> kit.edge("miss / write-through", step="dynamodb") >> table
+    fn >> kit.edge("GetItem / PutItem", step="dynamodb", on=not v["dax"]) >> table
+    r_api >> kit.edge("proxy", step="replica_lambda") >> r_fn
+    r_fn >> kit.edge("local reads", step="replica_read") >> replica
+    both_ways = kit.edge("async replication\nboth ways", step="replication")
+    both_ways.reverse = True
+    table >> both_ways >> replica
 
     # Welcome email.
     table >> kit.edge("new user", step="stream", asynchronous=True) >> stream
@@ -171,15 +158,13 @@ def diagram(v, kit) -> None:
     welcome >> kit.edge("SendEmail", step="ses") >> ses
 
     # Thumbnails.
-    if accel is not None:
-        home >> kit.edge("PUT image\npre-signed URL", step="upload") >> accel
-        accel >> kit.edge("AWS backbone", step="upload") >> uploads
-    else:
-        home >> kit.edge("PUT image\npre-signed URL", step="upload") >> uploads
+    home >> kit.edge("PUT image\npre-signed URL", step="upload") >> accel
+    accel >> kit.edge("AWS backbone", step="upload") >> uploads
+    home >> kit.edge("PUT image\npre-signed URL", step="upload", on=not accelerated) >> uploads
     uploads >> kit.edge("ObjectCreated", step="s3_event", asynchronous=True) >> thumb_fn
     thumb_fn >> kit.edge("PutObject\nthumbnail", step="thumbnail") >> thumbs
-    if sink is not None:
-        thumbs >> kit.edge("ObjectCreated", step="fanout", asynchronous=True) >> sink
+    thumbs >> kit.edge("ObjectCreated", step="fanout", asynchronous=True) >> topic
+    thumbs >> kit.edge("ObjectCreated", step="fanout", asynchronous=True) >> queue
 
 
 CASE = Case(

@@ -67,6 +67,7 @@ COMPONENTS = (
 
 
 def diagram(v, kit) -> None:
+    # Every component is drawn in every configuration; one an option turns off is drawn as off.
     parquet = v["format"] == "parquet"
     interval = int(v["buffer_interval"])
     devices = IotSensor("Devices", nodeid="devices")
@@ -75,7 +76,7 @@ def diagram(v, kit) -> None:
             core = IotCore("IoT Core\ntopic rule", nodeid="iot_core")
             stream = KinesisDataStreams("Kinesis\nData Streams", nodeid="stream")
             hose = KinesisDataFirehose(f"Amazon Data\nFirehose\nbuffer {interval} s", nodeid="firehose")
-            transform = Lambda("Transform\nfunction", nodeid="transform_fn") if v["firehose_transform"] else None
+            transform = Lambda("Transform\nfunction", nodeid="transform_fn")
         with Cluster("Data lake"):
             ingest = SimpleStorageServiceS3Bucket(
                 "Ingestion\nbucket\n" + ("Parquet" if parquet else "JSON lines"), nodeid="ingest")
@@ -92,12 +93,10 @@ def diagram(v, kit) -> None:
     devices >> kit.edge("MQTT publish", step="publish") >> core
     core >> kit.edge("rule action\nPutRecord", step="rule") >> stream
     stream >> kit.edge("source stream", step="deliver") >> hose
-    if transform is not None:
-        both_ways = kit.edge("records in / out", step="transform")
-        both_ways.reverse = True
-        hose >> both_ways >> transform
-    if parquet:
-        hose >> kit.edge("schema for\nParquet conversion", step="schema", style="dotted") >> glue
+    both_ways = kit.edge("records in / out", step="transform")
+    both_ways.reverse = True
+    hose >> both_ways >> transform
+    hose >> kit.edge("schema for\nParquet conversion", step="schema", style="dotted", on=parquet) >> glue
     hose >> kit.edge(f"PutObject every {interval} s\n(or buffer full)", step="land") >> ingest
     ingest >> kit.edge("ObjectCreated", step="s3_event", asynchronous=True) >> queue
     queue >> kit.edge("poll", step="consume", asynchronous=True) >> fn

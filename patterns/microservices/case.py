@@ -87,26 +87,26 @@ COMPONENTS = (
 
 
 def diagram(v, kit) -> None:
+    # Every component is drawn in every configuration; one an option turns off is drawn as off,
+    # and a route an option replaces is laid out but not drawn, so nothing moves when the policy changes.
     policy = v["routing_policy"]
     clients = Users("Clients", nodeid="clients")
-    with Cluster("Route 53 (global)", graph_attr={"labelloc": "b"}):
+    with Cluster("Route 53 (global)", graph_attr={"labelloc": "b", "fontsize": "16"}):
         dns = Route53HostedZone("example.com\nhosted zone", nodeid="dns")
-        check = Route53("Health check\nHTTPS /health", nodeid="health_check") if policy == "failover" else None
+        check = Route53("Health check\nHTTPS /health", nodeid="health_check")
 
     with Cluster(f"AWS Cloud - {HOME}"):
         with Cluster("orders - containers"):
             alb_a = ElbApplicationLoadBalancer("ALB", nodeid="alb_a")
-            ecs = ElasticContainerServiceService("Orders service\nECS", nodeid="ecs")
+            ecs = ElasticContainerServiceService("Orders\nservice ECS", nodeid="ecs")
             orders = Dynamodb("Orders table", nodeid="orders_table")
-        canary = None
-        if policy == "weighted":
-            with Cluster("orders v2 - canary"):
-                canary = ElbApplicationLoadBalancer("ALB v2", nodeid="canary_alb")
-                canary_ecs = ElasticContainerServiceService("Orders service\nv2", nodeid="canary_ecs")
+        with kit.cluster("orders v2 - canary", on=policy == "weighted"):
+            canary = ElbApplicationLoadBalancer("ALB v2", nodeid="canary_alb")
+            canary_ecs = ElasticContainerServiceService("Orders\nservice v2", nodeid="canary_ecs")
         with Cluster("catalog - serverless"):
             api = APIGateway("Catalog API", nodeid="api")
-            cache = ElasticacheCacheNode(f"Stage cache\nGET, TTL {APIGW_CACHE_TTL_DEFAULT_S.text}",
-                                         nodeid="api_cache") if v["api_cache"] else None
+            cache = ElasticacheCacheNode(f"Stage cache\nGET\nTTL {APIGW_CACHE_TTL_DEFAULT_S.text}",
+                                         nodeid="api_cache")
             fn = Lambda("Catalog\nfunction", nodeid="lambda")
             redis = ElasticacheForRedis("ElastiCache\nRedis OSS", nodeid="redis")
         with Cluster("async messaging"):
@@ -117,41 +117,33 @@ def diagram(v, kit) -> None:
             asg = EC2AutoScaling("EC2 Auto\nScaling group", nodeid="asg")
             rds = RDS("RDS\nbilling DB", nodeid="rds")
 
-    second = None
-    if policy == "latency":
-        with Cluster(f"AWS Cloud - {LATENCY_REGION}"):
-            with Cluster("orders - second active region"):
-                second = ElbApplicationLoadBalancer("ALB", nodeid="eu_alb")
-                second_ecs = ElasticContainerServiceService("Orders service\nECS", nodeid="eu_ecs")
-                second_table = Dynamodb("Orders table\nreplica", nodeid="eu_table")
-    elif policy == "failover":
-        with Cluster(f"AWS Cloud - {STANDBY_REGION} (standby)"):
-            with Cluster("orders - warm standby"):
-                second = ElbApplicationLoadBalancer("ALB", nodeid="dr_alb")
-                second_ecs = ElasticContainerServiceService("Orders service\nstandby", nodeid="dr_ecs")
-                second_table = Dynamodb("Orders table\nreplica", nodeid="dr_table")
+    seconds = {}
+    for name, region, title, service, on in (
+            ("eu", LATENCY_REGION, "orders - second active region", "Orders\nservice ECS", policy == "latency"),
+            ("dr", f"{STANDBY_REGION} (standby)", "orders - warm standby", "Orders\nservice\nstandby",
+             policy == "failover")):
+        with kit.cluster(f"AWS Cloud - {region}", on=on):
+            with kit.cluster(title, on=on):
+                seconds[name] = (ElbApplicationLoadBalancer("ALB", nodeid=f"{name}_alb"),
+                                 ElasticContainerServiceService(service, nodeid=f"{name}_ecs"),
+                                 Dynamodb("Orders table\nreplica", nodeid=f"{name}_table"))
 
     # Name resolution, then the orders record according to its policy.
     clients >> kit.edge("resolve names", step="dns") >> dns
-    if policy == "simple":
-        dns >> kit.edge("orders.example.com\nalias (simple)", step="orders") >> alb_a
-    elif policy == "weighted":
-        dns >> kit.edge("orders.example.com\nweight 90", step="orders") >> alb_a
-        dns >> kit.edge("orders.example.com\nweight 10", step="canary") >> canary
-        canary >> kit.edge("", step="canary") >> canary_ecs
-        canary_ecs >> kit.edge("same table", step="canary") >> orders
-    elif policy == "latency":
-        dns >> kit.edge(f"orders.example.com\nlatency: {HOME}", step="orders") >> alb_a
-        dns >> kit.edge(f"orders.example.com\nlatency: {LATENCY_REGION}", step="second_region") >> second
-    else:
-        dns >> kit.edge("orders.example.com\nfailover PRIMARY", step="orders") >> alb_a
-        dns >> kit.edge("orders.example.com\nfailover SECONDARY", step="standby", style="dashed") >> second
-        dns >> kit.edge("evaluates", step="health_check", style="dotted") >> check
-        check >> kit.edge("probe primary", step="health_check", style="dotted") >> alb_a
-    if second is not None:
-        second >> kit.edge("", step="second_region" if policy == "latency" else "standby") >> second_ecs
-        second_ecs >> kit.edge("local replica", step="second_region" if policy == "latency" else "standby") \
-            >> second_table
+    labels = {"simple": "alias (simple)", "weighted": "weight 90", "latency": f"latency: {HOME}",
+              "failover": "failover PRIMARY"}
+    dns >> kit.edge("orders.example.com\n" + labels[policy], step="orders") >> alb_a
+    dns >> kit.edge("orders.example.com\nweight 10", step="canary") >> canary
+    canary >> kit.edge("", step="canary") >> canary_ecs
+    canary_ecs >> kit.edge("same table", step="canary") >> orders
+    dns >> kit.edge(f"orders.example.com\nlatency: {LATENCY_REGION}", step="second_region") >> seconds["eu"][0]
+    dns >> kit.edge("orders.example.com\nfailover SECONDARY", step="standby", style="dashed") >> seconds["dr"][0]
+    dns >> kit.edge("evaluates", step="health_check", style="dotted") >> check
+    check >> kit.edge("probe primary", step="health_check", style="dotted") >> alb_a
+    for name, step in (("eu", "second_region"), ("dr", "standby")):
+        second, second_ecs, second_table = seconds[name]
+        second >> kit.edge("", step=step) >> second_ecs
+        second_ecs >> kit.edge("local replica", step=step) >> second_table
         both_ways = kit.edge("global table\nreplication", step="replication")
         both_ways.reverse = True
         orders >> both_ways >> second_table
@@ -168,8 +160,7 @@ def diagram(v, kit) -> None:
     queue >> kit.edge("polled by\nworkers", step="billing", asynchronous=True) >> asg
 
     # Catalog.
-    if cache is not None:
-        api >> kit.edge("cached GET", step="api_cache") >> cache
+    api >> kit.edge("cached GET", step="api_cache") >> cache
     api >> kit.edge("proxy", step="catalog") >> fn
     fn >> kit.edge("GET product", step="catalog_cache") >> redis
 

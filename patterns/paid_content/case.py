@@ -55,25 +55,24 @@ COMPONENTS = (
 
 
 def diagram(v, kit) -> None:
+    # Every component is drawn in every configuration; one an option turns off is drawn as off.
+    cloudfront = v["cloudfront"]
     viewers = Users("Viewers", nodeid="viewers")
-    cdn = None
-    if v["cloudfront"]:
-        with Cluster("AWS edge locations"):
-            cdn = CloudFront("CloudFront\nsigned URLs\nonly", nodeid="cdn")
+    with kit.cluster("AWS edge locations", on=cloudfront):
+        cdn = CloudFront("CloudFront\nsigned URLs\nonly", nodeid="cdn")
 
     with Cluster("AWS Cloud - us-east-1"):
         pool = Cognito("Cognito\nuser pool", nodeid="user_pool")
         with Cluster("API Gateway - stage prod"):
             api = APIGateway("MyVideo API\nCognito\nauthorizer", nodeid="api")
-            cache = (ElasticacheCacheNode("Stage cache\nkey: token\n+ video id", nodeid="api_cache")
-                     if v["api_cache"] else None)
+            cache = ElasticacheCacheNode("Stage cache\nkey: token\n+ video id", nodeid="api_cache")
         with Cluster("App 1 - premium registration"):
             register = Lambda("Premium\nregistration", nodeid="register_fn")
         with Cluster("App 2 - signed URL generator"):
             signer = Lambda("Signed URL\ngenerator", nodeid="signer_fn")
-            key = SecretsManager("Private key\nof the trusted\nkey group", nodeid="signing_key") if v["cloudfront"] else None
-        table = Dynamodb("Premium users\ntable", nodeid="premium_table")
-        bucket_label = "Content\nbucket\nprivate, OAC" if v["cloudfront"] else "Content\nbucket\nprivate"
+            key = SecretsManager("Private key\nof the trusted\nkey group", nodeid="signing_key")
+        table = Dynamodb("Premium\nusers table", nodeid="premium_table")
+        bucket_label = "Content\nbucket\nprivate, OAC" if cloudfront else "Content\nbucket\nprivate"
         content = SimpleStorageServiceS3BucketWithObjects(bucket_label, nodeid="content")
 
     viewers >> kit.edge("1. sign in", step="signin") >> pool
@@ -83,15 +82,13 @@ def diagram(v, kit) -> None:
     register >> kit.edge("PutItem", step="register_db") >> table
     api >> kit.edge("GET /videos/{id}/url", step="signed_url") >> signer
     signer >> kit.edge("GetItem: premium?", step="premium_check") >> table
-    if cache is not None:
-        api >> kit.edge("cached GET", step="api_cache", constraint="false") >> cache
-    if cdn is not None:
-        signer >> kit.edge("sign policy", step="sign") >> key
-        viewers >> kit.edge("3. GET video\nCloudFront signed URL", step="download") >> cdn
-        cdn >> kit.edge("miss -> origin\nOAC (SigV4)", step="origin") >> content
-    else:
-        signer >> kit.edge("S3 pre-signed URL\n(role credentials)", step="sign", style="dashed") >> content
-        viewers >> kit.edge("3. GET video, S3 pre-signed URL", step="download") >> content
+    api >> kit.edge("cached GET", step="api_cache", constraint="false") >> cache
+    signer >> kit.edge("sign policy", step="sign") >> key
+    viewers >> kit.edge("3. GET video\nCloudFront signed URL", step="download") >> cdn
+    cdn >> kit.edge("miss -> origin\nOAC (SigV4)", step="origin") >> content
+    signer >> kit.edge("S3 pre-signed URL\n(role credentials)", step="sign", style="dashed", on=not cloudfront) \
+        >> content
+    viewers >> kit.edge("3. GET video, S3 pre-signed URL", step="download", on=not cloudfront) >> content
 
 
 CASE = Case(

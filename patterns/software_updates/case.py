@@ -26,7 +26,7 @@ TOGGLES = (
 )
 
 COMPONENTS = (
-    Component("clients", "Installed clients", "Client", "Copies of the software checking for and downloading updates."),
+    Component("clients", "Installed\nclients", "Client", "Copies of the software checking for and downloading updates."),
     Component("dns", "Route 53", "Amazon Route 53", "updates.example.com, an alias record."),
     Component("cdn", "CloudFront distribution", "Amazon CloudFront",
               "Caches the update files at edge locations; forwards misses to the load balancer.", when="cloudfront"),
@@ -38,19 +38,18 @@ COMPONENTS = (
 
 
 def diagram(v, kit) -> None:
+    # Every component is drawn in every configuration; one an option turns off is drawn as off.
     edge_on = v["cloudfront"]
-    clients = Users("Installed clients", nodeid="clients")
+    clients = Users("Installed\nclients", nodeid="clients")
     dns = Route53("Route 53\nupdates.\nexample.com", nodeid="dns")
-    cdn = None
-    if edge_on:
-        with Cluster("AWS edge locations"):
-            cdn = CloudFront("CloudFront\ncaches the\nupdate files", nodeid="cdn")
+    with kit.cluster("AWS edge locations", on=edge_on):
+        cdn = CloudFront("CloudFront\ncaches the\nupdate files", nodeid="cdn")
 
     asg_label = ("Auto Scaling group - sized for cache misses" if edge_on
-                 else "Auto Scaling group - scales with every download")
+                 else "Auto Scaling group - scales with downloads")
     with Cluster("AWS Cloud - us-east-1"):
         with Cluster("VPC"):
-            alb = ElbApplicationLoadBalancer("Application\nLoad Balancer", nodeid="alb")
+            alb = ElbApplicationLoadBalancer("Application\nLoad\nBalancer", nodeid="alb")
             with Cluster(asg_label):
                 # Declared b first: Graphviz stacks them bottom-up, so AZ a ends up on top.
                 with Cluster("us-east-1b"):
@@ -60,13 +59,11 @@ def diagram(v, kit) -> None:
             efs = ElasticFileSystemEFSFileSystem("EFS\nupdate files", nodeid="efs")
 
     clients >> kit.edge("resolve", step="dns") >> dns
-    if cdn is not None:
-        dns >> kit.edge("alias -> CloudFront", step="dns") >> cdn
-        clients >> kit.edge("GET update\n(edge hit)", step="edge") >> cdn
-        cdn >> kit.edge("cache miss only", step="origin") >> alb
-    else:
-        dns >> kit.edge("alias -> ALB", step="dns") >> alb
-        clients >> kit.edge("GET update\n(every download)", step="alb") >> alb
+    dns >> kit.edge("alias -> CloudFront", step="dns") >> cdn
+    clients >> kit.edge("GET update\n(edge hit)", step="edge") >> cdn
+    cdn >> kit.edge("cache miss only", step="origin") >> alb
+    dns >> kit.edge("alias -> ALB", step="dns", on=not edge_on) >> alb
+    clients >> kit.edge("GET update\n(every download)", step="alb", on=not edge_on) >> alb
     alb >> kit.edge("HTTP", step="instance") >> app_a
     alb >> kit.edge("HTTP", step="instance") >> app_b
     app_a >> kit.edge("read", step="files") >> efs
