@@ -20,6 +20,7 @@ SECTIONS = (
     ("engine", "app.bench.engine"),
     ("runtime", "app.bench.runtime"),
     ("runs", "app.bench.runs"),
+    ("load", "app.bench.load"),
 )
 
 

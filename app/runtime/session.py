@@ -280,15 +280,17 @@ class SessionRegistry:
 
     def claim_run(self, key: str) -> bool:
         """True when no run of ``key`` is in flight (the caller now holds it until :meth:`release_run`)."""
-        return self._run_lock(key).acquire(blocking=False)
+        with self._lock:
+            return self._runs.setdefault(key, threading.Lock()).acquire(blocking=False)
 
     def release_run(self, key: str) -> None:
-        """End the run of ``key``; a session its run closed is dropped (its memory goes with it)."""
+        """End the run of ``key``; a session its run closed is dropped (its memory goes with it), and so
+        is the key's run lock (a process serving many visitors keeps none of theirs)."""
         with self._lock:
             session = self._sessions.get(key)
             if session is not None and session.closed:
                 del self._sessions[key]
-        self._run_lock(key).release()
+            self._runs.pop(key).release()
 
     def wait_run(self, key: str, timeout: float) -> bool:
         """Wait until the run of ``key`` in flight ends; False when it is still running after ``timeout``."""

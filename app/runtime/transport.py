@@ -21,6 +21,8 @@ from moto.core.request import (PRESERVED_HEADER_NAMES_ENVIRON_KEY, environ_key_f
                                should_preserve_original_header_name)
 from urllib3 import HTTPHeaderDict
 
+from app.runtime.admission import pause_point
+
 
 class _Body:
     """The raw response botocore reads: ``stream()`` for parsed bodies, ``read()`` for streaming ones."""
@@ -73,6 +75,7 @@ class InProcessSender:
     def __call__(self, request, **_: Any) -> AWSResponse | None:
         if not request.url.startswith(self.prefix):
             return None
+        pause_point()          # a run's call gives way to pages being drawn (app.runtime.admission)
         return self.send(request)
 
     def environ(self, request, body: bytes) -> dict[str, Any]:

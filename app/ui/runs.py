@@ -9,15 +9,24 @@ that run instead of starting a second one in the same account. Streamlit answers
 second press by stopping the first script run at its next drawing call and starting a
 new one at once; :func:`keep_running` lets the first run go on to its end (drawing
 nothing more), so its result is kept for the page the second press shows.
+
+Runs take a slot of the process's run pool (:mod:`app.runtime.admission`) before they start;
+while a run waits, the page shows its place in the queue and the expected wait, updated about
+every second. A page closed while its run waits leaves the queue; one closed while its run is
+in flight stops that run after its current step, and the run's account is torn down as at the
+end of any run.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 import plotly.graph_objects as go
 
 from app.engine.steps import modelled_step, price_spans
+from app.runtime.admission import Wait, pages_first
 
 EXECUTED = "executed (this machine)"
 MODELLED = "modelled"
@@ -27,6 +36,8 @@ STATUS_TEXT = {"ok": "", "error": " (failed)", "skipped": " (skipped)"}
 
 
 WAIT_S = 900.0
+GONE_GRACE_S = 2.0       # a page away this long (not a reconnect after a blip) has left
+QUEUE_POLL_S = 1.0
 _HANDOFF_MAX = 32
 _handoff: dict[str, dict[str, Any]] = {}     # results of runs whose script run was stopped, by session
 _handoff_lock = threading.Lock()
@@ -51,14 +62,95 @@ def keep_result(name: str, value: Any) -> None:
         raise
 
 
+class RunAbandoned(Exception):
+    """The page that pressed Run has been closed: its run stops and is torn down."""
+
+
+def _visitor_connected() -> Callable[[], bool]:
+    """A check, callable from this script's thread, that the page that pressed Run is still open
+    (False once Streamlit has had no connection to it for ``GONE_GRACE_S``)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return lambda: True
+    instance, session_id = runtime.get_instance(), ctx.session_id
+    gone_since: list[float | None] = [None]
+
+    def connected() -> bool:
+        if instance.is_active_session(session_id):
+            gone_since[0] = None
+            return True
+        now = time.monotonic()
+        if gone_since[0] is None:
+            gone_since[0] = now
+        return now - gone_since[0] < GONE_GRACE_S
+    return connected
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def queue_text(wait: Wait) -> str:
+    """What a visitor whose run waits for a slot is told."""
+    runs = f"{wait.running} run{'s' * (wait.running != 1)} in progress, {wait.slots} at a time on this server"
+    if wait.expected_s is None:
+        expected = "expected wait: not known yet (no run has finished on this server since it started)"
+    else:
+        expected = f"expected wait about {max(1, round(wait.expected_s)):,} s (from the durations of the last runs)"
+    return (f"Waiting for a free run slot: your run is **{ordinal(wait.place)}** in the queue ({runs}); "
+            f"{expected}; waited {wait.waited_s:,.0f} s so far. It starts on its own.")
+
+
+@contextmanager
+def admitted(pool, connected: Callable[[], bool]) -> Iterator[None]:
+    """Hold a slot of the run pool for the ``with`` block, showing the queue while waiting for one."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+    box = st.empty()
+    drawing = [True]
+
+    def draw(fn: Callable[[], Any]) -> None:
+        if drawing[0]:
+            try:
+                fn()
+            except ScriptControlException:     # this script run was stopped: the run waits on silently
+                drawing[0] = False
+
+    def on_wait(wait: Wait) -> None:
+        draw(lambda: box.info(queue_text(wait), icon=":material/hourglass_top:"))
+        if not drawing[0] and not connected():
+            raise RunAbandoned("the page was closed while its run waited for a slot")
+
+    with pool.admit(on_wait=on_wait, poll_s=QUEUE_POLL_S):
+        draw(box.empty)
+        yield
+
+
 def press_run(session_key: str, run: Callable[[], None]) -> bool:
     """Call ``run`` unless a run of this session is in flight; then wait for that one to end, saying so,
-    and return False (the page then shows the result that run kept)."""
+    and return False (the page then shows the result that run kept). The run waits for a slot of the
+    run pool first; False too when the page was closed before the run ended."""
     import streamlit as st
 
     from app.runtime.session import registry
 
     runs = registry()
+    with pages_first().run():        # waiting for a run, or running one, is not drawing a page
+        return _press_run(st, runs, session_key, run)
+
+
+def _press_run(st, runs, session_key: str, run: Callable[[], None]) -> bool:
+    from app.runtime.admission import run_pool
+
+    try:
+        pool = run_pool()
+    except ValueError as exc:          # EXPLORER_RUN_SLOTS set to something that is not a size
+        st.error(str(exc), icon=":material/error:")
+        return False
     if not runs.claim_run(session_key):
         with st.spinner("Run was pressed while this session's run is still in flight: waiting for that run to "
                         "finish (one run at a time per session); its results appear below."):
@@ -71,29 +163,39 @@ def press_run(session_key: str, run: Callable[[], None]) -> bool:
                 "are those of the run in flight.", icon=":material/hourglass_bottom:")
         return False
     _current.key = session_key
+    _current.connected = connected = _visitor_connected()
     try:
-        run()
+        with admitted(pool, connected):
+            run()
+    except RunAbandoned:
+        return False
     finally:
-        _current.key = None
+        _current.key = _current.connected = None
         runs.release_run(session_key)
     return True
 
 
 def keep_running(draw: Callable[[Any], None]) -> Callable[[Any], None]:
     """``draw`` for a run's progress, made harmless once Streamlit has stopped this script run: the
-    run goes on to its teardown and its result, and only the drawing stops."""
+    run goes on to its teardown and its result, and only the drawing stops. When the page itself
+    has been closed, the run stops after the step that just ended (:class:`RunAbandoned`): the
+    steps left are skipped and the teardown runs."""
     from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-    stopped = False
+    connected = getattr(_current, "connected", None) or (lambda: True)
+    stopped = abandoned = False
 
     def guarded(step: Any) -> None:
-        nonlocal stopped
-        if stopped:
-            return
-        try:
-            draw(step)
-        except ScriptControlException:
-            stopped = True
+        nonlocal stopped, abandoned
+        if not stopped:
+            try:
+                draw(step)
+                return
+            except ScriptControlException:
+                stopped = True
+        if not abandoned and getattr(step, "phase", "") != "teardown" and not connected():
+            abandoned = True
+            raise RunAbandoned(f"the page was closed during step {getattr(step, 'name', '?')!r}")
     return guarded
 
 

@@ -8,6 +8,8 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app.runtime.admission import pages_first  # noqa: E402
+
 # The favicon is a file of the app: a ":material/...:" page icon makes every browser fetch it from a public host.
 FAVICON = ROOT / "assets" / "favicon.png"
 st.set_page_config(page_title="Serverless Architecture Explorer", page_icon=str(FAVICON), layout="wide")
@@ -22,4 +24,5 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.session_state["_page"] = page.url_path or "explore"     # app.ui.state.PAGE_KEY: notices follow the page
-page.run()
+with pages_first().page():     # while a page draws, runs in flight give way at their next AWS call
+    page.run()

@@ -1,0 +1,326 @@
+"""Many visitors at once: a real ``streamlit run`` server on the loopback and headless Chromium.
+
+:func:`drive` starts the app on a free port of 127.0.0.1, opens ``sessions`` browser contexts
+(one Chromium process; each context is a visitor with its own cookies and websocket), and has
+each open the Run page of a case (alternating the ``CASES``) through its link and press Run
+once, all at the same moment, while one more visitor flips a toggle on Explore over and over
+and times each toggle until the new diagram is shown. Everything stops by itself: each
+visitor has a deadline, and the server and browser are stopped at the end.
+
+Each visitor then reads its own page: every check passed, no error shown, and the resources
+its artifacts name (the ``sx<run id>`` prefix of its buckets and functions, the account in its
+ARNs) are its own: one prefix and at most one account, shared with no other visitor.
+
+The server's RSS is sampled from ``/proc`` throughout: at rest after one page load, with every
+visitor's page open, and its peak.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[2]
+SESSIONS = 30
+CASES = ("todo-api", "global-blog")
+EXPLORE_CASE, EXPLORE_TOGGLE = "todo-api", "DAX in front of DynamoDB"
+TOGGLE_TARGET_S = 1.5
+RUN_DEADLINE_S = 900.0
+PAGE_DEADLINE_S = 300.0
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+DIAGRAM = "img[alt^='Architecture diagram']"
+PREFIX = re.compile(r"\bsx[0-9a-f]{8}\b")
+ACCOUNT = re.compile(r"arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+QUEUE = re.compile(r"your run is (\d+)\w\w in the queue")
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def unavailable() -> str | None:
+    """Why the sessions load cannot run here, or None."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed"
+    if chromium_path() is None:
+        return "Chromium is not installed"
+    return None
+
+
+def rss_of(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class RssSampler:
+    """The peak RSS of a process, sampled every ``every_s`` on a thread until :meth:`stop`."""
+
+    def __init__(self, pid: int, every_s: float = 0.25) -> None:
+        self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, rss_of(self.pid))
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(5)
+        return self.peak_mb
+
+
+@contextmanager
+def serve(env: dict | None = None) -> Iterator[tuple[str, int]]:
+    """``streamlit run`` of the app on a free loopback port: (base URL, server pid); stopped afterwards."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/ui/streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "STREAMLIT_LOGGER_LEVEL": "error", **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the app server did not start")
+                time.sleep(0.2)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def pct(samples: list[float], q: float) -> float | None:
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))], 2)
+
+
+async def _visitor(browser, base: str, case_id: str, n: int, start: asyncio.Event, out: dict) -> None:
+    record: dict = {"visitor": n, "case": case_id, "errors": []}
+    out["visitors"].append(record)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        page.on("pageerror", lambda exc: record["errors"].append(f"page error: {exc}"))
+        t0 = time.monotonic()
+        await page.goto(f"{base}/run?case={case_id}", timeout=PAGE_DEADLINE_S * 1000)
+        button = page.get_by_role("button", name="Run", exact=True)
+        await button.wait_for(timeout=PAGE_DEADLINE_S * 1000)
+        record["page_load_s"] = round(time.monotonic() - t0, 2)
+        out["loaded"] += 1
+        await start.wait()                      # every visitor presses at the same moment
+        pressed = time.monotonic()
+        await button.click()
+        metric = page.locator("[data-testid='stMetric']").filter(has_text="Checks passed")
+        places: list[int] = []
+        while True:
+            if await metric.count():
+                break
+            if await page.locator("[data-testid='stException']").count():
+                record["errors"].append("exception shown: " + (await page.locator(
+                    "[data-testid='stException']").first.inner_text())[:300])
+                break
+            shown = await page.locator("[data-testid='stAlert']").filter(has_text="in the queue").all_inner_texts()
+            for text in shown:
+                found = QUEUE.search(text)
+                if found:
+                    places.append(int(found.group(1)))
+                    record.setdefault("queue_text", text[:300])
+            if time.monotonic() - pressed > RUN_DEADLINE_S:
+                record["errors"].append(f"no result within {RUN_DEADLINE_S:.0f} s")
+                break
+            await asyncio.sleep(0.5)
+        record["queue_plus_run_s"] = round(time.monotonic() - pressed, 2)
+        record["queue_places"] = sorted(set(places), reverse=True)
+        if await metric.count():
+            value = await metric.locator("[data-testid='stMetricValue']").inner_text()
+            passed, total = (int(x) for x in re.findall(r"\d+", value)[:2])
+            record["checks"] = f"{passed}/{total}"
+            if passed != total or total == 0:
+                failing = await page.locator("table tr").filter(has_text="FAIL").all_inner_texts()
+                record["errors"].append(f"{passed}/{total} checks passed: " + " | ".join(failing)[:600])
+            html = await page.content()
+            record["prefixes"] = sorted(set(PREFIX.findall(html)))
+            record["accounts"] = sorted(set(ACCOUNT.findall(html)))
+    except Exception as exc:  # noqa: BLE001 - a visitor's failure is a figure of the load, reported
+        record["errors"].append(f"{type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        await context.close()
+
+
+async def _explorer(browser, base: str, start: asyncio.Event, done: asyncio.Event, out: dict) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    label = page.locator("label").filter(has_text=EXPLORE_TOGGLE).first
+
+    async def flip() -> float:
+        before = await page.locator(DIAGRAM).get_attribute("src")
+        t0 = time.monotonic()
+        await label.click()
+        await page.wait_for_function(
+            "(old) => { const i = document.querySelector(\"" + DIAGRAM.replace('"', '\\"') + "\");"
+            " return i && i.getAttribute('src') !== old && i.complete; }", arg=before, timeout=120_000)
+        return time.monotonic() - t0
+
+    try:
+        await page.goto(f"{base}/?case={EXPLORE_CASE}", timeout=PAGE_DEADLINE_S * 1000)
+        await page.locator(DIAGRAM).wait_for(state="visible", timeout=PAGE_DEADLINE_S * 1000)
+        for _ in range(6):                       # before the load: the same toggles on a quiet server
+            out["explore_idle_s"].append(await flip())
+        out["explorer_ready"] = True
+        await start.wait()
+        while not done.is_set():
+            out["explore_load_s"].append(await flip())
+            await asyncio.sleep(0.3)
+    except Exception as exc:  # noqa: BLE001
+        out["errors"].append(f"explore: {type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        await context.close()
+
+
+async def _drive(base: str, sessions: int, out: dict) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            start, done = asyncio.Event(), asyncio.Event()
+            explorer = asyncio.create_task(_explorer(browser, base, start, done, out))
+            while not out.get("explorer_ready") and not explorer.done():
+                await asyncio.sleep(0.2)
+            visitors = [asyncio.create_task(_visitor(browser, base, CASES[i % len(CASES)], i, start, out))
+                        for i in range(sessions)]
+            t0 = time.monotonic()
+            while out["loaded"] < sessions and not all(v.done() for v in visitors) \
+                    and time.monotonic() - t0 < PAGE_DEADLINE_S:
+                await asyncio.sleep(0.2)
+            out["all_pages_open"] = time.monotonic()
+            start.set()
+            await asyncio.gather(*visitors)
+            done.set()
+            await explorer
+        finally:
+            await browser.close()
+
+
+def drive(sessions: int = SESSIONS, env: dict | None = None) -> dict:
+    """Run the load (see the module docstring) and return what every visitor saw, with the figures."""
+    out: dict = {"visitors": [], "loaded": 0, "errors": [], "explore_idle_s": [], "explore_load_s": []}
+    started = time.monotonic()
+    with serve(env) as (base, pid):
+        with urllib.request.urlopen(base + "/", timeout=30) as r:
+            r.read()
+        rest = rss_of(pid)
+        sampler = RssSampler(pid)
+        out["rss_connected_mb"] = 0.0
+
+        def note_connected() -> None:             # RSS once every page is open, before the runs
+            while "all_pages_open" not in out and not sampler._stop.is_set():
+                time.sleep(0.1)
+            out["rss_connected_mb"] = rss_of(pid)
+        watcher = threading.Thread(target=note_connected, daemon=True)
+        watcher.start()
+        try:
+            asyncio.run(_drive(base, sessions, out))
+        finally:
+            peak = sampler.stop()
+            watcher.join(5)
+        after = rss_of(pid)
+    return summarize(out, sessions, rest_mb=rest, peak_mb=peak, after_mb=after,
+                     total_s=time.monotonic() - started)
+
+
+def summarize(out: dict, sessions: int, *, rest_mb: float, peak_mb: float, after_mb: float, total_s: float) -> dict:
+    visitors = sorted(out["visitors"], key=lambda v: v["visitor"])
+    errors = out["errors"] + [f"visitor {v['visitor']} ({v['case']}): {e}" for v in visitors for e in v["errors"]]
+    # leaks: each visitor shows one prefix and at most one account, none seen by another visitor
+    owners: dict[str, set[int]] = {}
+    for v in visitors:
+        for name in v.get("prefixes", []) + v.get("accounts", []):
+            owners.setdefault(name, set()).add(v["visitor"])
+    leaks = [f"{name} shown to visitors {sorted(who)}" for name, who in owners.items() if len(who) > 1]
+    leaks += [f"visitor {v['visitor']} shows prefixes {v['prefixes']} and accounts {v['accounts']}"
+              for v in visitors if "prefixes" in v and (len(v["prefixes"]) != 1 or len(v["accounts"]) > 1)]
+    runs = [v["queue_plus_run_s"] for v in visitors if "checks" in v]
+    loads = [v["page_load_s"] for v in visitors if "page_load_s" in v]
+    toggles = out["explore_load_s"]
+    p95 = pct(toggles, 0.95)
+    connected = out.get("rss_connected_mb") or rest_mb
+    green = sum(1 for v in visitors if v.get("checks") and not v["errors"])
+    return {
+        "sessions": sessions, "cases": list(CASES), "completed": len(runs),
+        "all_green": len(runs) == sessions and not errors, "errors": errors[:20], "leaks": leaks[:20],
+        "queued_visitors": sum(bool(v.get("queue_places")) for v in visitors),
+        "queue_text_example": next((v["queue_text"] for v in visitors if "queue_text" in v), None),
+        "queue_plus_run_s": {"p50": pct(runs, 0.5), "p95": pct(runs, 0.95), "max": max(runs, default=None)},
+        "page_load_s": {"p50": pct(loads, 0.5), "max": max(loads, default=None)},
+        "explore_toggle_s": {"idle_p50": pct(out["explore_idle_s"], 0.5), "during_load_p50": pct(toggles, 0.5),
+                             "during_load_p95": p95, "during_load_max": max(toggles, default=None),
+                             "n": len(toggles)},
+        "server_rss_mb": {"at_rest": round(rest_mb, 1), "all_pages_open": round(connected, 1),
+                          "peak": round(peak_mb, 1), "after": round(after_mb, 1),
+                          "per_session": round((connected - rest_mb) / sessions, 2),
+                          "peak_per_session": round((peak_mb - rest_mb) / sessions, 2)},
+        "total_s": round(total_s, 1),
+        "runs_by_case_p50_s": {c: pct([v["queue_plus_run_s"] for v in visitors if v["case"] == c and "checks" in v],
+                                      0.5) for c in CASES},
+        "targets": {
+            "explore_toggle_p95_during_load_s": {"value": p95, "target": f"<= {TOGGLE_TARGET_S} s",
+                                                 "met": p95 is not None and p95 <= TOGGLE_TARGET_S},
+            "sessions_green_without_leaks": {"value": f"{green}/{sessions}",
+                                             "target": f"{sessions}/{sessions}, no leak",
+                                             "met": len(runs) == sessions and not errors and not leaks},
+        },
+    }
+
+
+def run() -> dict:
+    return drive()
+
+
+if __name__ == "__main__":            # python -m app.bench.sessions [N]
+    import json
+
+    print(json.dumps(drive(int(sys.argv[1]) if len(sys.argv) > 1 else SESSIONS), indent=1))
