@@ -181,6 +181,8 @@ async def _visitor(browser, base: str, case_id: str, n: int, start: asyncio.Even
             if passed != total or total == 0:
                 failing = await page.locator("table tr").filter(has_text="FAIL").all_inner_texts()
                 record["errors"].append(f"{passed}/{total} checks passed: " + " | ".join(failing)[:600])
+            # the checks table and the artifacts are drawn after the metrics
+            await page.get_by_text("nothing left behind").first.wait_for(timeout=PAGE_DEADLINE_S * 1000)
             html = await page.content()
             record["prefixes"] = sorted(set(PREFIX.findall(html)))
             record["accounts"] = sorted(set(ACCOUNT.findall(html)))

@@ -498,10 +498,11 @@ class Infra:
     # API Gateway ----------------------------------------------------------------------------------
     def rest_api(self, base: str, routes: Sequence[Route], *, authorizer: UserPool | None = None,
                  stage: str = "prod", cache: StageCache | None = None, region: str | None = None,
-                 lambdas=None) -> RestApi:
+                 lambdas=None, clock: Callable[[], float] | None = None) -> RestApi:
         """A REST API with Lambda proxy routes, an optional Cognito authorizer and stage cache.
 
-        ``region`` and ``lambdas`` place it beside functions deployed in another region."""
+        ``region`` and ``lambdas`` place it beside functions deployed in another region; ``clock``
+        (the run's, ``ctx.clock``) times the stage cache's TTL instead of the process's clock."""
         region = region or self.session.region
         apigw = self._client("apigateway", region)
         api_id = apigw.create_rest_api(name=self.ctx.name(base), endpointConfiguration={"types": ["REGIONAL"]})["id"]
@@ -554,20 +555,23 @@ class Infra:
             self.ctx.deployed.update(api_cache_gb=cache.size_gb, api_cache_ttl_s=cache.ttl_s)
         functions = lambdas or self.session.lambdas
         invoker = self.ctx.planes.rest_api(api_id, stage, region=region, cache_key_parameters=cache_keys,
-                                           wall_clock=self.ctx.clock,
+                                           wall_clock=self.ctx.clock, **({"clock": clock} if clock else {}),
                                            invoke=lambda name, event: functions.invoke(name, event, source="apigateway"))
         return RestApi(api_id, stage, region, cache, invoker, ops)
 
     # DAX ------------------------------------------------------------------------------------------
-    def dax(self, base: str, *, node_type: str = facts.DAX_NODE_TYPE_DEFAULT.value, nodes: int = 1) -> Dax:
-        """A DAX cluster (one node: a run needs no replicas) with its service role."""
+    def dax(self, base: str, *, node_type: str = facts.DAX_NODE_TYPE_DEFAULT.value, nodes: int = 1,
+            clock: Callable[[], float] | None = None) -> Dax:
+        """A DAX cluster (one node: a run needs no replicas) with its service role; ``clock`` (the run's,
+        ``ctx.clock``) times its TTLs instead of the process's clock."""
         role = self.role(f"{base}-dax-access", service_trust("dax.amazonaws.com"))
         cluster = self._client("dax").create_cluster(
             ClusterName=self.ctx.name(base)[:20].rstrip("-"), NodeType=node_type, ReplicationFactor=nodes,
             IamRoleArn=role)["Cluster"]
         found = cluster.get("ClusterDiscoveryEndpoint") or {}
         endpoint = f"dax://{found.get('Address', cluster['ClusterName'])}:{found.get('Port', 8111)}"
-        client = self.ctx.planes.dax(cluster["ClusterName"], endpoint=endpoint, node_type=node_type)
+        client = self.ctx.planes.dax(cluster["ClusterName"], endpoint=endpoint, node_type=node_type,
+                                     **({"clock": clock} if clock else {}))
         self.ctx.deployed.update(dax_nodes=nodes, dax_node_type=node_type, dax_ttl_s=client.item_ttl_s)
         return Dax(cluster["ClusterName"], endpoint, node_type, nodes, client)
 

@@ -64,8 +64,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 PHASES = ("deploy", "drive", "verify", "teardown")
 S = TypeVar("S")
@@ -160,12 +161,17 @@ class Pipeline:
 
 class RunClock:
     """The run's clock: wall time plus an offset the run may move forward (``advance``) to show
-    what happens later (an expired token, a TTL that ran out) without waiting."""
+    what happens later (an expired token, a TTL that ran out) without waiting. Within
+    ``held()`` it stands still (``advance`` still moves it): a lesson about what a TTL keeps
+    shows the same thing however long the machine takes to make its requests."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self._held: float | None = None
 
     def __call__(self) -> float:
+        if self._held is not None:
+            return self._held + self.offset
         return time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
@@ -173,6 +179,18 @@ class RunClock:
 
     def reset(self) -> None:
         self.offset = 0.0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Stop the clock for the ``with`` block (nested holds keep the outer instant)."""
+        if self._held is not None:
+            yield
+            return
+        self._held = time.time()
+        try:
+            yield
+        finally:
+            self._held = None
 
 
 class RunContext(Generic[S]):

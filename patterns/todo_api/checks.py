@@ -147,6 +147,8 @@ def add_checks(p: Pipeline, workload: Workload) -> None:
         ok_status = sum(n for s, n in t["statuses"].items() if s == 200) == t["reads"] + t["writes"]
         parts = [f"{t['reads'] + t['writes']} requests ({t['reads']} GET, {t['writes']} PUT) in "
                  f"{t['measured_ms_total']:.0f} ms executed here; Lambda ran {t['lambda_invocations']} times"]
+        if not ok_status:
+            parts.append("answered " + ", ".join(f"{n} x {s}" for s, n in sorted(t["statuses"].items())))
         good = ok_status and t["reads"] + t["writes"] == workload.requests
         if "api_cache" in t:
             parts.append(f"stage cache hit ratio {t['api_cache']['hit_ratio']}")
