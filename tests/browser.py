@@ -1,30 +1,18 @@
 """A real app server and headless Chromium for browser tests."""
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from app.bench.sessions import chromium_path, serve
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                  "--no-first-run", "--disable-component-update", "--disable-sync"]
-
-
-def chromium_path() -> str | None:
-    """The system's Chromium (`make test` installs Debian's package), or None when there is none."""
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def free_port() -> int:
@@ -36,32 +24,14 @@ def free_port() -> int:
 @contextmanager
 def app_server(env: dict | None = None):
     """Start the app with `streamlit run` on a free port; yield its base URL."""
-    port = free_port()
-    log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").is_dir() \
-        else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/ui/streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    base = f"http://127.0.0.1:{port}"
+    logs = ROOT / ".pytest_cache"
+    log = open(logs / f"streamlit-{uuid.uuid4().hex[:8]}.log", "w") if logs.is_dir() else None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the app server did not start")
-                time.sleep(0.2)
-        yield base
+        with serve(env, log=log) as (base, _pid):
+            yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if log is not None:
+            log.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -47,6 +46,7 @@ QUEUE = re.compile(r"your run is (\d+)\w\w in the queue")
 
 
 def chromium_path() -> str | None:
+    """The system's Chromium (`make test` installs Debian's package), or None when there is none."""
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
@@ -98,16 +98,18 @@ class RssSampler:
 
 
 @contextmanager
-def serve(env: dict | None = None) -> Iterator[tuple[str, int]]:
-    """``streamlit run`` of the app on a free loopback port: (base URL, server pid); stopped afterwards."""
+def serve(env: dict | None = None, log=None) -> Iterator[tuple[str, int]]:
+    """``streamlit run`` of the app on a free loopback port: (base URL, server pid); stopped afterwards.
+    The server's output goes to ``log`` (an open file), or nowhere, with errors only, when None."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    quiet = {"STREAMLIT_LOGGER_LEVEL": "error"} if log is None else {}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/ui/streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "STREAMLIT_LOGGER_LEVEL": "error", **(env or {})})
+        cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+        env={**os.environ, **quiet, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -175,14 +175,15 @@ def _press_run(st, runs, session_key: str, run: Callable[[], None]) -> bool:
     return True
 
 
-def keep_running(draw: Callable[[Any], None]) -> Callable[[Any], None]:
+def keep_running(draw: Callable[[Any], None], connected: Callable[[], bool] | None = None) -> Callable[[Any], None]:
     """``draw`` for a run's progress, made harmless once Streamlit has stopped this script run: the
     run goes on to its teardown and its result, and only the drawing stops. When the page itself
     has been closed, the run stops after the step that just ended (:class:`RunAbandoned`): the
-    steps left are skipped and the teardown runs."""
+    steps left are skipped and the teardown runs. ``connected`` is the page's check (by default the
+    one :func:`press_run` made)."""
     from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-    connected = getattr(_current, "connected", None) or (lambda: True)
+    connected = connected or getattr(_current, "connected", None) or (lambda: True)
     stopped = abandoned = False
 
     def guarded(step: Any) -> None:
