@@ -219,3 +219,14 @@ def test_pages_never_stop_runs_for_good_and_a_run_inside_a_page_is_no_page():
         threading.Thread(target=run).start()
         assert done.wait(5) and 0.09 <= done.paused < 1.0
     gate.pause_point()                           # a thread that is no run never pauses
+
+
+def test_the_queue_as_a_waiting_visitor_reads_it():
+    from app.ui.runs import queue_text
+
+    first = queue_text(Wait(place=1, running=2, slots=2, expected_s=None, waited_s=3))
+    assert "**1st** in the queue" in first and "2 runs in progress, 2 at a time" in first and "not known yet" in first
+    later = queue_text(Wait(place=12, running=2, slots=2, expected_s=63.2, waited_s=40))
+    assert "**12th**" in later and "expected wait about 65 s" in later
+    assert "about 4 s" in queue_text(Wait(place=3, running=1, slots=2, expected_s=3.6, waited_s=0))
+    assert "**22nd**" in queue_text(Wait(place=22, running=2, slots=2, expected_s=0.2, waited_s=0))

@@ -107,7 +107,8 @@ def serve(env: dict | None = None, log=None) -> Iterator[tuple[str, int]]:
     quiet = {"STREAMLIT_LOGGER_LEVEL": "error"} if log is None else {}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/ui/streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],     # a served app's files do not change under it
         cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
         env={**os.environ, **quiet, **(env or {})})
     base = f"http://127.0.0.1:{port}"

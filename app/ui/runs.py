@@ -98,10 +98,11 @@ def queue_text(wait: Wait) -> str:
     runs = f"{wait.running} run{'s' * (wait.running != 1)} in progress, {wait.slots} at a time on this server"
     if wait.expected_s is None:
         expected = "expected wait: not known yet (no run has finished on this server since it started)"
-    else:
-        expected = f"expected wait about {max(1, round(wait.expected_s)):,} s (from the durations of the last runs)"
+    else:      # in steps of 5 s (1 s under 10 s): an estimate, and a text that does not flicker every second
+        seconds = max(1, round(wait.expected_s)) if wait.expected_s < 10 else 5 * round(wait.expected_s / 5)
+        expected = f"expected wait about {seconds:,} s (from the durations of the last runs)"
     return (f"Waiting for a free run slot: your run is **{ordinal(wait.place)}** in the queue ({runs}); "
-            f"{expected}; waited {wait.waited_s:,.0f} s so far. It starts on its own.")
+            f"{expected}. It starts on its own.")
 
 
 @contextmanager
@@ -120,9 +121,14 @@ def admitted(pool, connected: Callable[[], bool]) -> Iterator[None]:
             except ScriptControlException:     # this script run was stopped: the run waits on silently
                 drawing[0] = False
 
+    shown = [""]
+
     def on_wait(wait: Wait) -> None:
-        draw(lambda: box.info(queue_text(wait), icon=":material/hourglass_top:"))
-        if not drawing[0] and not connected():
+        text = queue_text(wait)
+        if text != shown[0]:           # redrawn when the place or the estimate changes, not every poll
+            shown[0] = text
+            draw(lambda: box.info(text, icon=":material/hourglass_top:"))
+        if not connected():
             raise RunAbandoned("the page was closed while its run waited for a slot")
 
     with pool.admit(on_wait=on_wait, poll_s=QUEUE_POLL_S):
