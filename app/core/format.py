@@ -14,6 +14,9 @@ API (all return ``str``):
 * ``usd(x)``: "$0.02", "$12.50", "$1,234", "$30.5 M"; negative amounts as "-$3.10".
 * ``percent(share)``: 0.934 -> "93%", 0.0042 -> "0.4%".
 * ``signed(text, delta)``: "+" or "-" in front of an already formatted magnitude.
+* ``series(items)``: a list in words: "a", "a and b", "a, b and c"; none as "none".
+* ``tally(counts)``: counts by name in words: {"simple": 1000} -> "simple 1,000"; {"v1": 9, "v2": 1} ->
+  "v1 9 and v2 1".
 """
 from __future__ import annotations
 
@@ -103,4 +106,17 @@ def signed(text: str, delta: float) -> str:
     return ("-" if delta < 0 else "+") + text.lstrip("-")
 
 
-__all__ = ["count", "number", "duration", "usd", "percent", "signed"]
+def series(items) -> str:
+    """Items in words: "a", "a and b", "a, b and c" ("none" when there are none)."""
+    words = [str(i) for i in items]
+    if not words:
+        return "none"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def tally(counts) -> str:
+    """Counts by name in words: "simple 1,000", "v1 9 and v2 1"."""
+    return series(f"{name} {count(n) if isinstance(n, (int, float)) else n}" for name, n in dict(counts).items())
+
+
+__all__ = ["count", "number", "duration", "usd", "percent", "signed", "series", "tally"]

@@ -12,6 +12,7 @@ import uuid
 
 import streamlit as st
 
+from app.core import format as fmt
 from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
 from app.core.report import Configuration
@@ -26,6 +27,7 @@ from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_fi
 from app.ui.widgets import artifacts_as_kept, table
 
 SESSION_KEY = "_runtime_session_key"
+PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}     # no toolbar over the legends on a phone
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -170,7 +172,7 @@ try:
 except DotMissing as exc:
     st.error(str(exc))
 
-st.plotly_chart(waterfall(result.steps), key="run-waterfall")
+st.plotly_chart(waterfall(result.steps), key="run-waterfall", config=PLOT_CONFIG)
 with st.expander("Steps and their calls", icon=":material/list:"):
     st.dataframe([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
                    "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
@@ -208,13 +210,13 @@ if report is None:
     st.caption("This case has no latency and cost model.")
 else:
     m = st.columns(4)
-    m[0].metric("p50 latency", f"{report['latency_ms']['p50']:.1f} ms", help=f"One request, {MODELLED}.")
-    m[1].metric("p90 latency", f"{report['latency_ms']['p90']:.1f} ms", help=f"One request, {MODELLED}.")
-    m[2].metric("p99 latency", f"{report['latency_ms']['p99']:.1f} ms", help=f"One request, {MODELLED}.")
-    m[3].metric("Monthly cost", f"{report['monthly_cost_usd']:,.0f} USD",
+    for i, q in enumerate(("p50", "p90", "p99")):
+        m[i].metric(f"{q} latency", fmt.duration(report["latency_ms"][q]), help=f"One request, {MODELLED}.")
+    m[3].metric("Monthly cost", fmt.usd(report["monthly_cost_usd"]),
                 help=f"{MODELLED} for the default workload of the What if page.")
     wf = report["waterfall"]
-    st.plotly_chart(hops_figure(wf["hops"], f"A typical request ({wf['class']}), {MODELLED}"), key="run-modelled")
+    st.plotly_chart(hops_figure(wf, f"The most frequent request ({wf['class']}), hop by hop, {MODELLED}"),
+                    key="run-modelled", config=PLOT_CONFIG)
     shown = deployed_text(case, result.deployed)
     st.caption(f"Latency, hit ratios and cost {MODELLED} by the engine for the configuration that ran"
                + (f" ({shown})" if shown else "")
