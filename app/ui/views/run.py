@@ -174,12 +174,16 @@ except DotMissing as exc:
 
 st.plotly_chart(waterfall(result.steps), key="run-waterfall", config=PLOT_CONFIG)
 with st.expander("Steps and their calls", icon=":material/list:"):
-    st.dataframe([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
+    import pandas as pd
+
+    steps_table = pd.DataFrame([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
                    "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
                    f"ms on AWS, {MODELLED}": None if r["modelled_ms"] is None else round(r["modelled_ms"], 1),
                    "Calls modelled": r["modelled_calls"],
                    f"USD on AWS, {MODELLED}": f"{r['modelled_usd']:.7f}", "Error": r["error"] or ""}
-                  for r in step_rows(result.steps)], hide_index=True, width="stretch")
+                  for r in step_rows(result.steps)])
+    # A step without data-plane calls has no modelled time: the cell says so instead of "None".
+    st.dataframe(steps_table.style.format(precision=1, na_rep="not modelled"), hide_index=True, width="stretch")
     st.caption(f"**ms on AWS, {MODELLED}**: the p50 of each data-plane call of the step (GetItem, PutObject, a "
                "DAX or stage-cache lookup, an API request, ...) from the latency book, added up as if made one "
                "after another; most of these latencies are assumptions (listed on the What if page). "

@@ -62,7 +62,8 @@ def _widget(container, p, key: str):
     st.session_state.setdefault(key, p.default)
     unit = getattr(p, "unit", "")
     help_text = p.help
-    label = f"{p.label} ({unit})" if unit and p.kind in ("int", "float") else p.label
+    # The unit beside the label, unless the label already ends with its own note ("Users (monthly active)")
+    label = f"{p.label} ({unit})" if unit and p.kind in ("int", "float") and not p.label.endswith(")") else p.label
     if p.kind == "bool":
         return container.toggle(p.label, key=key, help=help_text)
     if p.kind == "choice":
@@ -161,8 +162,11 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
                    "Difference": f"{(r['measured'] - r['modelled']) * 100:+.1f} points",
                    "Requests": fmt.count(r["requests"])} for r in side_by_side], hide_index=True)
     if from_run:
+        cache_label = {n: c["label"] for v in (values_b, values_a)
+                       for n, c in model(case.id, json.dumps({**v, **workload}), "{}")["caches"].items()}
         use_run = st.toggle("Use the hit ratios of the last run on the Run page", key=_key(case, "M", "run"))
-        st.caption("Last run: " + ", ".join(f"{n} {m['hit_ratio']:.1%} ({m['hits']}/{m['lookups']} lookups)"
+        st.caption("Last run: " + ", ".join(f"{cache_label.get(n, n)} {fmt.percent(m['hit_ratio'])} ({m['hits']:,} hits "
+                                             f"in {m['lookups']:,} lookups)"
                                              for n, m in from_run.items()))
         if use_run:
             measured.update({n: m["hit_ratio"] for n, m in from_run.items()})
@@ -178,8 +182,9 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
         mcols = st.columns(max(1, min(4, len(names))))
         for i, name in enumerate(names):
             default = probe["hit_ratio"].get(name, probe_b["hit_ratio"].get(name, 0.0))
+            label = (probe["caches"].get(name) or probe_b["caches"][name])["label"]
             measured[name] = mcols[i % len(mcols)].number_input(
-                name, min_value=0.0, max_value=1.0, value=round(float(default), 3), step=0.01,
+                f"{label} (hit ratio, 0 to 1)", min_value=0.0, max_value=1.0, value=round(float(default), 3), step=0.01,
                 key=_key(case, "M", name))
 
 specs = {s.toggle: s for s in getattr(module, "BREAK_EVEN", ())}
@@ -360,7 +365,7 @@ with right:
             option = f"{toggle.label}: {toggle.to_text(be['on'])} instead of {toggle.to_text(be['off'])}"
         where = (f"break-even at **{fmt.count(be['break_even_volume'], be['volume_unit'])}**"
                  if be["break_even_volume"] else "no break-even in the slider range")
-        gains = [f"{g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} {'faster' if d['p50'] > 0 else 'slower'}"
+        gains = [f"{'all requests' if g == 'all' else g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} {'faster' if d['p50'] > 0 else 'slower'}"
                  for g, d in be["latency_gain_ms"].items() if abs(d["p50"]) >= 0.05]
         gained = ("Latency: " + ", ".join(gains) + ".") if gains else "It does not change the modelled latency."
         st.caption(f"**Modelled** for configuration B's other options and the workload above. {option}: {where}; "
@@ -383,7 +388,7 @@ with left:
     st.subheader("Cache hit ratios")
     names = list(dict.fromkeys(list(res_a["caches"]) + list(res_b["caches"])))
     if names:
-        _table([{"Cache": n,
+        _table([{"Cache": (res_b["caches"].get(n) or res_a["caches"][n])["label"],
                        "A": f"{res_a['caches'][n]['hit_ratio']:.1%}" if n in res_a["caches"] else "off",
                        "B": f"{res_b['caches'][n]['hit_ratio']:.1%}" if n in res_b["caches"] else "off",
                        "Basis": (res_b["caches"].get(n) or res_a["caches"][n])["basis"],
