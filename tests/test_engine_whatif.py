@@ -119,10 +119,10 @@ def test_hit_ratios_of_the_last_run_feed_the_comparison():
     spans = [{"service": "dax", "operation": "GetItem", "cache": "hit" if i % 4 else "miss"} for i in range(40)]
     at.session_state["run:todo-api"] = {"result": SimpleNamespace(spans=spans, artifacts={}), "values": {}}
     at.run()
-    assert any("dax_item 75.0% (30/40 lookups)" in c for c in captions(at))
+    assert any("DAX item cache 75.0% (30/40 lookups)" in c for c in captions(at))     # named in words
     at.toggle(key="whatif:M:todo-api:run").set_value(True).run()
     assert not at.exception
-    assert any("| dax_item |" in m.value and "75.0%" in m.value and "| executed |" in m.value for m in at.markdown)
+    assert any("| DAX item cache |" in m.value and "75.0%" in m.value and "| executed |" in m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("case", case_ids())

@@ -63,3 +63,8 @@ def test_lists_and_tallies_read_as_words():
     assert fmt.tally({"simple": 1000}) == "simple 1,000"
     assert fmt.tally({"v1": 9, "v2": 1}) == "v1 9 and v2 1"
     assert "[" not in fmt.tally({"a": 1, "b": 2}) and "{" not in fmt.tally({"a": 1})
+
+
+def test_services_are_named_as_aws_names_them():
+    assert fmt.service("dax") == "DAX" and fmt.service("cognito-idp") == "Cognito user pools"
+    assert fmt.service("apigateway") == "API Gateway" and fmt.service("something-new") == "something-new"

@@ -126,7 +126,7 @@ def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
         groups[-1]["bars"].append({
             "label": f"{r['name']}{STATUS_TEXT.get(r['status'], '')}: {fmt.duration(r['measured_ms'])}",
             "start_ms": r["start_ms"], "ms": r["measured_ms"],
-            "hover": f"{r['service']}, {r['calls']} calls, {fmt.duration(r['measured_ms'])} {EXECUTED}"})
+            "hover": f"{fmt.service(r['service'])}, {r['calls']} calls, {fmt.duration(r['measured_ms'])} {EXECUTED}"})
     for g in groups:
         g["heading"] = f"{g['phase'].capitalize()}: {fmt.duration(sum(b['ms'] for b in g['bars']))}"
     fig = charts.waterfall(groups, f"time since the run started, {EXECUTED}")

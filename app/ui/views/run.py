@@ -91,7 +91,7 @@ def _run(faults: dict = faults, redrive: bool = redrive) -> None:
 
         def progress(step) -> None:
             finished.append(step)
-            status.write(f"{STATUS_MARK.get(step.status, '')} **{step.name}**  ·  {step.service}  ·  "
+            status.write(f"{STATUS_MARK.get(step.status, '')} **{step.name}**  ·  {fmt.service(step.service)}  ·  "
                          f"{step.measured_ms:,.0f} ms" + (f"  ·  {step.error}" if step.error else ""))
             chart.plotly_chart(waterfall(finished), key=f"run-progress-{len(finished)}")
 
@@ -177,7 +177,7 @@ with st.expander("Steps and their calls", icon=":material/list:"):
     import pandas as pd
 
     steps_table = pd.DataFrame([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
-                   "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
+                   "Service": fmt.service(r["service"]), f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
                    f"ms on AWS, {MODELLED}": None if r["modelled_ms"] is None else round(r["modelled_ms"], 1),
                    "Calls modelled": r["modelled_calls"],
                    f"USD on AWS, {MODELLED}": f"{r['modelled_usd']:.7f}", "Error": r["error"] or ""}

@@ -165,8 +165,8 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
         cache_label = {n: c["label"] for v in (values_b, values_a)
                        for n, c in model(case.id, json.dumps({**v, **workload}), "{}")["caches"].items()}
         use_run = st.toggle("Use the hit ratios of the last run on the Run page", key=_key(case, "M", "run"))
-        st.caption("Last run: " + ", ".join(f"{cache_label.get(n, n)} {fmt.percent(m['hit_ratio'])} ({m['hits']:,} hits "
-                                             f"in {m['lookups']:,} lookups)"
+        st.caption("Last run: " + ", ".join(f"{cache_label.get(n, n)} {m['hit_ratio']:.1%} ({m['hits']:,}/{m['lookups']:,} "
+                                             "lookups)"
                                              for n, m in from_run.items()))
         if use_run:
             measured.update({n: m["hit_ratio"] for n, m in from_run.items()})
