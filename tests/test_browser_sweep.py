@@ -170,3 +170,31 @@ def test_every_page_of_the_case_reads_as_a_student_expects(browser, base_url, ca
     print(f"screenshots in {SHOTS}; " + "; ".join(timings))
     assert problems == [], "\n".join(problems)
     assert errors == [], "\n".join(errors)
+
+
+def test_a_bad_link_notice_stays_on_its_page_until_a_value_changes(browser, base_url):  # noqa: F811
+    """The notice shows on the page the link opened, survives a rerun of that view, and is gone once the
+    user changes a value; it does not follow the user to another page."""
+    context = browser.new_context(viewport={"width": LAPTOP[0], "height": LAPTOP[1]})
+    page = context.new_page()
+    notice = page.locator("[data-testid='stAlert']").filter(has_text="Ignored from the link")
+    page.goto(f"{base_url}/whatif?case=todo-api&dax=maybe")
+    settle(page)
+    assert notice.count() == 1 and "dax='maybe'" in notice.inner_text()
+    page.locator(SIDEBAR).locator("label").filter(has_text="API Gateway caching").first.click()
+    page.wait_for_url("**api_cache=on**", timeout=30_000)
+    settle(page)
+    assert notice.count() == 0, "the notice is cleared once the user changes a value"
+    page.locator(SIDEBAR).get_by_role("link", name="Explore").click()
+    page.get_by_role("heading", name="MyTodoList").wait_for(timeout=30_000)
+    settle(page)
+    assert notice.count() == 0, "the notice does not follow the user to another page"
+
+    page.goto(f"{base_url}/whatif?case=todo-api&dax=maybe")        # a fresh link: a fresh notice
+    settle(page)
+    assert notice.count() == 1
+    page.locator(SIDEBAR).get_by_role("link", name="Run").click()
+    page.get_by_role("heading", name="Run MyTodoList").wait_for(timeout=30_000)
+    settle(page)
+    assert notice.count() == 0, "navigating away clears it"
+    context.close()
