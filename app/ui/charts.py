@@ -14,13 +14,24 @@ import plotly.graph_objects as go
 from app.core import format as fmt
 
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}
-ROW_PX = 38          # one bar and the label above it
-HEADING_PX = 57      # one group heading (two lines)
+ROW_PX = 38          # one bar and the one-line label above it
+WRAP = 52            # characters of a label line: what a phone's width holds at 12 px
 
 
 def time_axis(top_ms: float) -> tuple[str, float]:
     """The unit an axis of durations speaks ("ms" or "s") and the divisor from ms."""
     return ("s", 1000.0) if top_ms >= 1000 else ("ms", 1.0)
+
+
+def _wrap(text: str, width: int = WRAP) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces (no line for no text)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def waterfall(groups: list[dict[str, Any]], axis_title: str) -> go.Figure:
@@ -31,31 +42,32 @@ def waterfall(groups: list[dict[str, Any]], axis_title: str) -> go.Figure:
     """
     top = max((b["start_ms"] + b["ms"] for g in groups for b in g["bars"]), default=0.0)
     unit, scale = time_axis(top)
-    traces, notes, y, px = [], [], 0.0, 20
+    traces, notes, y, px = [], [], 0.0, 20.0
     for g in groups:
         if g.get("heading"):
-            # Two lines (what, then how many and how long), so a heading fits a phone's width.
+            # The title, then how many requests and how long, each wrapped to a phone's width.
             title, _, detail = g["heading"].partition(": ")
-            y += 1.5
+            lines = [f"<b>{line}</b>" for line in _wrap(title)] + _wrap(detail)
+            y += 0.7 + 0.4 * len(lines)
             notes.append({"x": 0, "xref": "paper", "y": y - 0.15, "yref": "y", "yanchor": "bottom",
-                          "text": f"<b>{title}</b>" + (f"<br>{detail}" if detail else ""),
-                          "showarrow": False, "xanchor": "left", "align": "left",
+                          "text": "<br>".join(lines), "showarrow": False, "xanchor": "left", "align": "left",
                           "font": {"size": 12, "color": g["color"]}})
-            px += HEADING_PX
+            px += (0.7 + 0.4 * len(lines)) * ROW_PX
         ys = []
         for b in g["bars"]:
-            y += 1.0
+            lines = _wrap(b["label"])
+            y += 1.0 + 0.4 * (len(lines) - 1)
             ys.append(y)
-            notes.append({"x": 0, "xref": "paper", "y": y - 0.2, "yref": "y", "text": b["label"],
+            notes.append({"x": 0, "xref": "paper", "y": y - 0.2, "yref": "y", "text": "<br>".join(lines),
                           "showarrow": False, "xanchor": "left", "yanchor": "bottom", "align": "left",
                           "font": {"size": 12}})
-            px += ROW_PX
+            px += (1.0 + 0.4 * (len(lines) - 1)) * ROW_PX
         traces.append({"type": "bar", "orientation": "h", "y": ys, "width": 0.36,
                        "x": [max(b["ms"], 0.02 * top if top else 0.05) / scale for b in g["bars"]],
                        "base": [b["start_ms"] / scale for b in g["bars"]], "marker": {"color": g["color"]},
                        "hovertext": [b.get("hover", "") for b in g["bars"]], "hoverinfo": "text",
                        "name": g.get("heading") or ""})
-    layout = {"height": px + 70, "margin": {"l": 10, "r": 10, "t": 10, "b": 50}, "showlegend": False,
+    layout = {"height": round(px) + 70, "margin": {"l": 10, "r": 10, "t": 10, "b": 50}, "showlegend": False,
               "bargap": 0.4, "annotations": notes,
               "yaxis": {"showticklabels": False, "showgrid": False, "zeroline": False,
                         "range": [y + 0.6, 0.4]},
