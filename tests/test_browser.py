@@ -36,7 +36,7 @@ def test_explore_in_a_browser_toggle_changes_diagram_and_url(browser, base_url):
     page.wait_for_function("(old) => { const i = document.querySelector(\"img[alt^='Architecture diagram']\");"
                            " return i && i.getAttribute('src') !== old; }", arg=before, timeout=30_000)
     page.wait_for_url("**dax=on**", timeout=10_000)
-    page.get_by_text("= on)").first.wait_for(timeout=30_000)
+    page.get_by_text("DAX in front of DynamoDB: on").first.wait_for(timeout=30_000)
     page.screenshot(path=str(SHOTS / "explore-todo-dax.png"), full_page=True)
 
     # The copied URL reproduces the view in a fresh page.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.engine.books import BookError, Dist, load_latency_book, load_price_book
-from app.engine.paths import Cache, Hop, Maybe, RequestClass, percentiles, simulate, waterfall
+from app.engine.paths import Cache, Hop, Maybe, RequestClass, branches, percentiles, simulate, waterfall
 from app.engine.services import cold_start_probability
 
 
@@ -76,3 +76,22 @@ def test_unknown_price_names_the_known_ones():
     with pytest.raises(BookError, match="dynamodb.rru"):
         load_price_book()["dynamodb.nope"]
     assert math.isclose(load_price_book()["lambda.requests"].per, 1e6)
+
+
+def test_branches_show_the_hit_and_the_miss_path_with_their_shares():
+    fast, slow = Dist(1.0, 1.0), Dist(100.0, 100.0)
+    rc = RequestClass("x", 1.0, [Hop("edge", "s", fast), Cache("c", "s", "c", 0.3, fast, fast), Hop("db", "s", slow)])
+    hit, miss = branches(rc)
+    assert (hit["path"], miss["path"]) == ("c hit", "c miss")
+    assert hit["share"] == pytest.approx(0.3) and miss["share"] == pytest.approx(0.7)
+    assert [h["hop"] for h in hit["hops"]] == ["edge", "c (hit)"]
+    assert [h["hop"] for h in miss["hops"]] == ["edge", "c (miss)", "db"]
+    end = lambda path: path["hops"][-1]["start_ms"] + path["hops"][-1]["ms"]
+    assert end(hit) < end(miss)                      # the cache's hit path is the fast one
+    # Two caches in a row: three paths whose shares add up to all the requests; a rare path is left out.
+    two = RequestClass("y", 1.0, [Cache("a", "s", "a", 0.5, fast), Cache("b", "s", "b", 0.5, fast), Hop("db", "s", slow)])
+    assert [(p["path"], p["share"]) for p in branches(two)] == [("a hit", 0.5), ("b hit", 0.25),
+                                                                   ("every cache missed", 0.25)]
+    almost = RequestClass("z", 1.0, [Cache("a", "s", "a", 0.999, fast), Hop("db", "s", slow)])
+    assert [p["path"] for p in branches(almost)] == ["a hit"]
+    assert [p["path"] for p in branches(RequestClass("w", 1.0, [Hop("db", "s", slow)]))] == ["every request"]

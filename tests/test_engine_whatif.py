@@ -60,9 +60,37 @@ def test_b_options_move_the_numbers_and_the_deltas():
 def test_a_workload_slider_changes_both_configurations():
     at = open_page("todo-api")
     before = metric(at, "Monthly cost").value
-    at.slider(key="whatif:W:todo-api:requests_per_month").set_value(900_000_000).run()
+    at.select_slider(key="whatif:W:todo-api:requests_per_month").set_value(500_000_000).run()
     assert not at.exception
     assert metric(at, "Monthly cost").value != before
+
+
+def test_a_workload_over_decades_moves_on_a_log_scale_with_human_values_and_round_trips():
+    at = open_page("todo-api")
+    volume = at.select_slider(key="whatif:W:todo-api:requests_per_month")
+    assert volume.label == "Requests per month (requests/month)"
+    assert volume.options[:4] == ["100,000 requests/month", "200,000 requests/month", "500,000 requests/month",
+                                  "1 M requests/month"]
+    assert volume.options[-1] == "10 B requests/month" and "30 M requests/month" in volume.options   # the default
+    volume.set_value(2_000_000_000).run()
+    assert at.query_params["_w.requests_per_month"] == ["2000000000"] or \
+        at.query_params["_w.requests_per_month"] == "2000000000"
+    link = {k: at.query_params[k] for k in at.query_params}
+
+    again = AppTest.from_file(APP_ENTRY, default_timeout=60)
+    for k, v in link.items():
+        again.query_params[k] = v
+    again.switch_page(PAGE).run()
+    assert not again.exception
+    assert again.select_slider(key="whatif:W:todo-api:requests_per_month").value == 2_000_000_000
+    assert metric(again, "Monthly cost").value == metric(at, "Monthly cost").value
+
+    hand_made = AppTest.from_file(APP_ENTRY, default_timeout=60)
+    hand_made.query_params["case"] = "todo-api"
+    hand_made.query_params["_w.users"] = "123456"      # a value off the 1-2-5 ladder is kept, not rounded
+    hand_made.switch_page(PAGE).run()
+    users = hand_made.select_slider(key="whatif:W:todo-api:users")
+    assert users.value == 123_456 and "123,456 users" in users.options
 
 
 def test_break_even_for_global_tables_and_cloudfront():
@@ -91,10 +119,10 @@ def test_hit_ratios_of_the_last_run_feed_the_comparison():
     spans = [{"service": "dax", "operation": "GetItem", "cache": "hit" if i % 4 else "miss"} for i in range(40)]
     at.session_state["run:todo-api"] = {"result": SimpleNamespace(spans=spans, artifacts={}), "values": {}}
     at.run()
-    assert any("dax_item 75.0% (30/40 lookups)" in c for c in captions(at))
+    assert any("DAX item cache 75.0% (30/40 lookups)" in c for c in captions(at))     # named in words
     at.toggle(key="whatif:M:todo-api:run").set_value(True).run()
     assert not at.exception
-    assert any("| dax_item |" in m.value and "75.0%" in m.value and "| executed |" in m.value for m in at.markdown)
+    assert any("| DAX item cache |" in m.value and "75.0%" in m.value and "| executed |" in m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("case", case_ids())
@@ -140,5 +168,5 @@ def test_numbers_on_the_page_never_use_e_notation(case):
     # The waterfall's caption lists what it shows; it never ends on an empty list.
     assert not any(c.rstrip().endswith(":") for c in captions(at))
     assert any("each hop at its median" in c for c in captions(at))
-    for s in at.slider:
+    for s in list(at.slider) + list(at.select_slider):
         assert s.label.endswith(")") or not s.proto.format.strip("%,dg "), s.label   # a unit beside the label

@@ -53,3 +53,18 @@ def test_no_function_writes_e_notation_over_many_magnitudes():
 def test_signed_puts_the_sign_of_the_delta_in_front():
     assert fmt.signed(fmt.usd(-3.1), -3.1) == "-$3.10"
     assert fmt.signed(fmt.duration(12.0), 12.0) == "+12 ms"
+
+
+def test_lists_and_tallies_read_as_words():
+    assert fmt.series([]) == "none"
+    assert fmt.series(["miss"]) == "miss"
+    assert fmt.series(["miss", "miss", "hit"]) == "miss, miss and hit"
+    assert fmt.series([200, 200]) == "200 and 200"
+    assert fmt.tally({"simple": 1000}) == "simple 1,000"
+    assert fmt.tally({"v1": 9, "v2": 1}) == "v1 9 and v2 1"
+    assert "[" not in fmt.tally({"a": 1, "b": 2}) and "{" not in fmt.tally({"a": 1})
+
+
+def test_services_are_named_as_aws_names_them():
+    assert fmt.service("dax") == "DAX" and fmt.service("cognito-idp") == "Cognito user pools"
+    assert fmt.service("apigateway") == "API Gateway" and fmt.service("something-new") == "something-new"

@@ -14,6 +14,11 @@ API (all return ``str``):
 * ``usd(x)``: "$0.02", "$12.50", "$1,234", "$30.5 M"; negative amounts as "-$3.10".
 * ``percent(share)``: 0.934 -> "93%", 0.0042 -> "0.4%".
 * ``signed(text, delta)``: "+" or "-" in front of an already formatted magnitude.
+* ``series(items)``: a list in words: "a", "a and b", "a, b and c"; none as "none".
+* ``service(api_name)``: an AWS API's client name as the service is called: "dax" -> "DAX",
+  "cognito-idp" -> "Cognito user pools", "apigateway" -> "API Gateway" (unknown names unchanged).
+* ``tally(counts)``: counts by name in words: {"simple": 1000} -> "simple 1,000"; {"v1": 9, "v2": 1} ->
+  "v1 9 and v2 1".
 """
 from __future__ import annotations
 
@@ -103,4 +108,32 @@ def signed(text: str, delta: float) -> str:
     return ("-" if delta < 0 else "+") + text.lstrip("-")
 
 
-__all__ = ["count", "number", "duration", "usd", "percent", "signed"]
+def series(items) -> str:
+    """Items in words: "a", "a and b", "a, b and c" ("none" when there are none)."""
+    words = [str(i) for i in items]
+    if not words:
+        return "none"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_SERVICES = {"apigateway": "API Gateway", "s3": "S3", "dynamodb": "DynamoDB", "cloudfront": "CloudFront",
+             "route53": "Route 53", "lambda": "Lambda", "iot": "IoT Core", "dax": "DAX",
+             "cognito-idp": "Cognito user pools", "cognito-identity": "Cognito identity pools", "sqs": "SQS",
+             "ses": "SES", "sns": "SNS", "glue": "Glue", "firehose": "Data Firehose", "kinesis": "Kinesis",
+             "ecs": "ECS", "autoscaling": "EC2 Auto Scaling", "athena": "Athena", "sts": "STS",
+             "secretsmanager": "Secrets Manager", "rds": "RDS", "iam": "IAM", "ec2": "EC2",
+             "elasticloadbalancing": "Elastic Load Balancing", "elbv2": "Elastic Load Balancing",
+             "elasticache": "ElastiCache"}
+
+
+def service(api_name: str) -> str:
+    """The service an API client name belongs to, as AWS names it ("dax" -> "DAX")."""
+    return _SERVICES.get(api_name, api_name)
+
+
+def tally(counts) -> str:
+    """Counts by name in words: "simple 1,000", "v1 9 and v2 1"."""
+    return series(f"{name} {count(n) if isinstance(n, (int, float)) else n}" for name, n in dict(counts).items())
+
+
+__all__ = ["count", "number", "duration", "usd", "percent", "signed", "series", "tally", "service"]

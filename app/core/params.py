@@ -91,6 +91,31 @@ class Param:
                 raise ParamError(f"{self.key}={_fmt(value)} is out of range: use {self.valid_text()}")
         return value
 
+    @property
+    def spans_decades(self) -> bool:
+        """A number whose range covers three decades or more: it moves on a log scale."""
+        if self.kind not in ("int", "float") or self.min is None or self.max is None or self.max <= 0:
+            return False
+        low = self.min if self.min > 0 else (self.step or 1)
+        return self.max / low >= 1000
+
+    def ladder(self, *keep: Any) -> list[Any]:
+        """The values a log-scale slider offers: 1, 2 and 5 times each power of ten inside the range,
+        the range's ends, and any value in ``keep`` (the default, a value from a link), in order."""
+        lo, hi = float(self.min), float(self.max)
+        first = lo if lo > 0 else float(self.step or 1)
+        found = {lo, hi}
+        e = math.floor(math.log10(first))
+        while 10 ** e <= hi:
+            for m in (1, 2, 5):
+                x = round(m * 10.0 ** e, 9)
+                if first <= x <= hi:
+                    found.add(x)
+            e += 1
+        found.update(float(k) for k in keep if k is not None and lo <= float(k) <= hi)
+        cast = int if self.kind == "int" else float
+        return sorted({cast(x) for x in found if self.kind != "int" or float(x).is_integer()})
+
     def to_text(self, value: Any) -> str:
         """The inverse of :meth:`parse`, for URLs and command lines."""
         if self.kind == "bool":

@@ -10,7 +10,9 @@ A request class (``read``, ``write``, a user region...) is a list of stages:
 
 :func:`simulate` draws every stage for every request in a few numpy operations, so a
 million requests take a fraction of a second; :func:`waterfall` lays out the typical
-request of a class stage by stage at each stage's median.
+request of a class stage by stage at each stage's median, and :func:`branches` lays out every
+path a class's requests take through its caches (answered by each cache, or missing them all),
+each with its share of the class's requests.
 """
 from __future__ import annotations
 
@@ -194,4 +196,43 @@ def waterfall(rc: RequestClass) -> list[dict]:
     return rows
 
 
-__all__ = ["Hop", "Cache", "Maybe", "RequestClass", "simulate", "percentiles", "waterfall"]
+def branches(rc: RequestClass, min_share: float = 0.01) -> list[dict]:
+    """Every path through ``rc``'s caches, each stage at its median: one path per cache that can answer
+    (the requests it answers, ending there) and one for the requests that miss every cache, each with
+    its ``share`` of the class's requests. Paths taken by fewer than ``min_share`` of the requests are
+    left out. A class without a cache has one path, share 1."""
+    out: list[dict] = []
+    rows: list[dict] = []
+    t, reach = 0.0, 1.0          # where the request is, and the share of requests still going
+
+    def row(label, service, d: Dist, note=""):
+        return {"hop": label, "service": service, "start_ms": round(t, 3), "ms": round(d.p50, 3),
+                "source": d.source, "url": d.url, "assumption": d.assumption, "note": note}
+
+    for st in rc.stages:
+        if isinstance(st, Hop):
+            rows.append(row(st.label, st.service, st.dist))
+            t += st.dist.p50
+        elif isinstance(st, Maybe):
+            if st.p >= 0.5:
+                rows.append(row(st.label, st.service, st.dist, f"taken by {st.p:.0%} of requests"))
+                t += st.dist.p50
+        else:
+            h = min(max(st.hit_ratio, 0.0), 1.0)
+            if h > 0 and reach * h >= min_share:
+                out.append({"path": f"{st.label} hit", "share": reach * h,
+                            "hops": rows + [row(f"{st.label} (hit)", st.service, st.hit, f"hit ratio {h:.0%}")]})
+            reach *= 1 - h
+            if st.miss is not None:
+                rows.append(row(f"{st.label} (miss)", st.service, st.miss, f"hit ratio {h:.0%}"))
+                t += st.miss.p50
+            if reach < min_share:
+                break
+    if reach >= min_share:
+        caches = [st.label for st in rc.stages if isinstance(st, Cache)]
+        out.append({"path": "every cache missed" if len(caches) > 1 else f"{caches[0]} miss" if caches
+                    else "every request", "share": reach, "hops": rows})
+    return out
+
+
+__all__ = ["Hop", "Cache", "Maybe", "RequestClass", "simulate", "percentiles", "waterfall", "branches"]

@@ -25,7 +25,7 @@ from app.core.params import Param, ParamError, resolve
 from app.engine.books import LatencyBook, PriceBook, load_latency_book, load_price_book
 from app.engine.cache import HitModel
 from app.engine.costs import CostSheet
-from app.engine.paths import RequestClass, percentiles, simulate, waterfall
+from app.engine.paths import RequestClass, branches, percentiles, simulate, waterfall
 
 EXECUTED, MODELLED, PUBLISHED = "executed", "modelled", "published"
 
@@ -170,7 +170,8 @@ def latency_report(plan: Plan, samples: int, seed: int) -> dict:
                                                                                       key=lambda c: c.share)
     return {"latency_ms": percentiles(overall), "latency_by_group_ms": by_group,
             "segments_ms": {name: percentiles(x) for name, x in seg.items()},
-            "waterfall": {"class": typical.name, "hops": waterfall(typical)},
+            "waterfall": {"class": typical.name, "share": typical.share / (sum(c.share for c in plan.classes) or 1.0),
+                          "hops": waterfall(typical), "paths": branches(typical)},
             "_samples": overall}
 
 

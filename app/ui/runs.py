@@ -223,29 +223,25 @@ def step_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
-    """Horizontal bars, one per step, each starting where the previous one ended."""
-    rows = step_rows(steps)
-    names = [f"{r['name']}{STATUS_TEXT.get(r['status'], '')}" for r in rows]
-    traces = []
-    for phase, color in PHASE_COLORS.items():
-        part = [(n, r) for n, r in zip(names, rows) if r["phase"] == phase]
-        if not part:
-            continue
-        traces.append({
-            "type": "bar", "orientation": "h", "name": phase, "marker": {"color": color},
-            "y": [n for n, _ in part], "x": [max(r["measured_ms"], 0.05) for _, r in part],
-            "base": [r["start_ms"] for _, r in part],
-            "customdata": [[r["service"], r["calls"], r["measured_ms"]] for _, r in part],
-            "hovertemplate": "%{y}<br>%{customdata[0]}, %{customdata[1]} calls<br>"
-                             "%{customdata[2]:.1f} ms " + EXECUTED + "<extra></extra>",
-        })
-    height = 120 + 26 * max(1, len(rows))
-    layout = {"title": {"text": title or f"Steps, measured ms — {EXECUTED}", "font": {"size": 14}},
-              "barmode": "overlay", "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 30},
-              "xaxis": {"title": {"text": f"ms since the run started, {EXECUTED}"}},
-              "yaxis": {"autorange": "reversed", "categoryorder": "array", "categoryarray": names},
-              "legend": {"orientation": "h", "y": -0.15}}
-    return go.Figure({"data": traces, "layout": layout})
+    """One bar per step, each starting where the previous one ended, grouped by phase in run order;
+    each step's name is written above its bar."""
+    from app.core import format as fmt
+    from app.ui import charts
+
+    groups: list[dict[str, Any]] = []
+    for r in step_rows(steps):
+        if not groups or groups[-1]["phase"] != r["phase"]:
+            groups.append({"phase": r["phase"], "color": PHASE_COLORS.get(r["phase"], "#868e96"), "bars": []})
+        groups[-1]["bars"].append({
+            "label": f"{r['name']}{STATUS_TEXT.get(r['status'], '')}: {fmt.duration(r['measured_ms'])}",
+            "start_ms": r["start_ms"], "ms": r["measured_ms"],
+            "hover": f"{fmt.service(r['service'])}, {r['calls']} calls, {fmt.duration(r['measured_ms'])} {EXECUTED}"})
+    for g in groups:
+        g["heading"] = f"{g['phase'].capitalize()}: {fmt.duration(sum(b['ms'] for b in g['bars']))}"
+    fig = charts.waterfall(groups, f"time since the run started, {EXECUTED}")
+    fig.update_layout(title={"text": title or f"Steps, measured — {EXECUTED}", "font": {"size": 14}},
+                      margin={"t": 40})
+    return fig
 
 
 def model_inputs(case, values: dict, deployed: dict) -> dict:
@@ -280,15 +276,12 @@ def modelled(case_id: str, values: dict, samples: int = 50_000) -> dict | None:
     return run_engine(case_id, values, samples=samples, with_break_even=False)
 
 
-def hops_figure(hops: list[dict], title: str) -> go.Figure:
-    """The modelled waterfall of one typical request."""
-    names = [h["hop"] for h in hops]
-    trace = {"type": "bar", "orientation": "h", "y": names, "x": [max(h["ms"], 0.05) for h in hops],
-             "base": [h["start_ms"] for h in hops], "marker": {"color": "#f08c00"},
-             "customdata": [[h.get("service", ""), h.get("source", "")[:120]] for h in hops],
-             "hovertemplate": "%{y}: %{x:.2f} ms " + MODELLED + "<br>%{customdata[0]}<br>%{customdata[1]}"
-                              "<extra></extra>", "name": MODELLED}
-    layout = {"title": {"text": title, "font": {"size": 14}}, "height": 110 + 28 * len(hops),
-              "margin": {"l": 10, "r": 10, "t": 40, "b": 30}, "showlegend": False,
-              "xaxis": {"title": {"text": f"ms, {MODELLED}"}}, "yaxis": {"autorange": "reversed"}}
-    return go.Figure({"data": [trace], "layout": layout})
+def hops_figure(wf: dict, title: str) -> go.Figure:
+    """The modelled waterfall of the most frequent request class: one group per path through its caches
+    (with its share of requests), each hop's name above its bar."""
+    from app.ui import charts
+
+    fig = charts.waterfall(charts.path_groups(wf, "#f08c00", what=MODELLED),
+                           f"time from the start of the request, {MODELLED}")
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, margin={"t": 40})
+    return fig

@@ -44,6 +44,12 @@ def plain(text: Any) -> str:
     return _MARKUP.sub(lambda m: "\\" + m.group(0), _AUTOLINK.sub(WORD_JOINER, one_line))
 
 
+# On a narrow screen the sidebar is folded away behind a button at the top left: say so there only.
+PHONE_HINT = ("<style>.phone-hint{display:none}@media (max-width: 640px){.phone-hint{display:block;"
+              "padding:.4rem .6rem;border-radius:.5rem;background:#e7f5ff;color:#1864ab;font-size:.9rem}}</style>"
+              "<div class='phone-hint'>The architecture and its options are in the sidebar: tap the » button at "
+              "the top left to open it.</div>")
+
 _STICKY = "_sticky:"
 # Query parameters a page keeps beside the case and toggles (a question, a step): not toggles.
 VIEW_KEYS: set[str] = set()
@@ -143,8 +149,9 @@ def toggle_widgets(case: Case, container=st.sidebar) -> dict[str, Any]:
         elif t.kind == "choice":
             values[t.key] = container.selectbox(t.label, list(t.choices), key=key, help=t.help)
         else:
-            values[t.key] = container.slider(t.label, min_value=t.min, max_value=t.max, step=t.step,
-                                             key=key, help=f"{t.help} ({t.unit})" if t.unit else t.help)
+            values[t.key] = container.slider(f"{t.label} ({t.unit})" if t.unit else t.label, min_value=t.min,
+                                             max_value=t.max, step=t.step, key=key, help=t.help,
+                                             format=f"%d {t.unit}" if t.unit and t.kind == "int" else None)
         _remember(key)
     return case.resolve(values)
 
@@ -173,4 +180,5 @@ def sidebar(options_heading: str = "Options") -> tuple[Case, dict[str, Any]]:
     write_url(case, values)
     for message in url_warnings(case, values):
         st.warning(plain(message), icon=":material/link_off:")
+    st.html(PHONE_HINT)
     return case, values

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from app.runtime.mailbox import sent_emails
+from app.core import format as fmt
 from app.runtime.pipeline import Check, Pipeline, RunContext
 from patterns.global_blog.uploads import ImageUpload
 
@@ -128,7 +129,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
             Check("the stream triggered the welcome email, naming the new user",
                   email is not None and NEW_USER["name"] in email["subject"] + email["body"]
                   and email["source"] == SENDER,
-                  f"read back from SES: to {email['to']}, from {email['source']}, subject {email['subject']!r}"
+                  f"read back from SES: to {fmt.series(email['to'])}, from {email['source']}, subject {email['subject']!r}"
                   if email else f"SES holds {len(sent)} messages, none to {NEW_USER['email']}"),
         ]
 

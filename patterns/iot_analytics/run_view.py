@@ -12,9 +12,10 @@ from patterns.iot_analytics.pipeline import DAYS, Telemetry
 def options() -> dict:
     with st.expander("Device traffic", expanded=False, icon=":material/sensors:"):
         cols = st.columns(3)
-        devices = cols[0].slider("Devices", 1, 20, 4, 1, key="run:iot:devices",
+        devices = cols[0].slider("Devices", 1, 20, 4, 1, key="run:iot:devices", format="%d devices",
                                  help="IoT things registered, each with its own certificate.")
-        rate = cols[1].slider("Messages per device per minute", 1, 12, 4, 1, key="run:iot:rate",
+        rate = cols[1].slider("Messages per device (a minute)", 1, 12, 4, 1, key="run:iot:rate",
+                              format="%d a minute",
                               help="How often each device publishes a reading.")
         duration = cols[2].slider("Minutes of telemetry per day (simulated)", 1, 20, 6, 1, key="run:iot:duration",
                                   help=f"The run replays {DAYS} days on a simulated clock: no real waiting.")

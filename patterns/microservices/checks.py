@@ -3,10 +3,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.core import format as fmt
 from app.runtime.pipeline import Check, Pipeline, RunContext
 
 if TYPE_CHECKING:
     from patterns.microservices.pipeline import State
+
+
+def _reads(reads: list[dict]) -> str:
+    """The catalog GETs in words: "again: 200, stage cache off, Lambda invoked, ElastiCache hit"."""
+    return "; ".join(f"{r.get('when', 'read')}: {r.get('status')}, stage cache {r.get('stage_cache')}, Lambda "
+                     f"{'invoked' if r.get('lambda_invoked') else 'not invoked'}"
+                     + (f", ElastiCache {r['redis']}" if r.get("redis") else "") for r in reads)
 
 
 def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
@@ -25,7 +33,11 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
         ok = len(records) == wanted and (fields is None or all(fields in r for r in records)) and \
             all(r.get("HealthCheckId") in checks_listed for r in records if policy != "simple")
         return Check(f"{policy} record set for {pl.ORDERS} read back", ok,
-                     f"{len(records)} record(s): {described}; {len(checks_listed)} health check(s) in the account")
+                     f"{fmt.count(len(records))} {'record' if len(records) == 1 else 'records'}"
+                     + (": " + fmt.series(", ".join(f"{k} {v}" for k, v in d.items()) for d in described)
+                        if any(described) else "")
+                     + f"; {fmt.count(len(checks_listed))} health "
+                       f"{'check' if len(checks_listed) == 1 else 'checks'} in the account")
 
     @p.verify("Route 53 answers per the routing policy", service="route53")
     def v_answers(ctx: RunContext["State"]):
@@ -33,23 +45,26 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
         if policy == "simple":
             home = shares[pl.HOME]
             return Check("simple: every answer is the one record", home == {"simple": resolutions},
-                         f"{resolutions:,} resolutions: {home}")
+                         f"{resolutions:,} resolutions, answered by: {fmt.tally(home)}")
         if policy == "weighted":
             home, total = shares[pl.HOME], sum(pl.WEIGHTS.values())
             gaps = {k: abs(home.get(k, 0) / resolutions - w / total) * 100 for k, w in pl.WEIGHTS.items()}
             return Check("weighted: answers in proportion to the weights (within 3 points)",
                          all(g <= 3 for g in gaps.values()),
-                         f"{resolutions:,} resolutions: {home} for weights {pl.WEIGHTS}; "
+                         f"{resolutions:,} resolutions, answered by: {fmt.tally(home)}, for weights {fmt.tally(pl.WEIGHTS)}; "
                          + ", ".join(f"{k} off by {g:.1f} points" for k, g in gaps.items()))
         if policy == "latency":
             rtt = {c: {r: pl.inter_region_rtt_ms(c, r) for r in (pl.HOME, pl.LATENCY_REGION)} for c in shares}
             ok = shares[pl.HOME] == {pl.HOME: resolutions} and \
                 shares[pl.LATENCY_REGION] == {pl.LATENCY_REGION: resolutions}
             return Check("latency: each client gets its lowest-latency region", ok,
-                         f"answers {shares}; median round trips (ms, latency book) {rtt}")
+                         "; ".join(f"clients near {c} answered by {fmt.tally(a)}" for c, a in shares.items())
+                         + "; median round trips (latency book): "
+                         + "; ".join(f"from {c} to " + fmt.series(f"{r} {fmt.duration(ms)}" for r, ms in to.items())
+                                     for c, to in rtt.items()))
         home = shares[pl.HOME]
         return Check("failover: the healthy primary answers every query", home == {"primary": resolutions},
-                     f"{resolutions:,} resolutions while the primary is healthy: {home}")
+                     f"{resolutions:,} resolutions while the primary is healthy, answered by: {fmt.tally(home)}")
 
     @p.verify("Orders were taken by ECS tasks and stored in DynamoDB", service="dynamodb")
     def v_orders(ctx: RunContext["State"]):
@@ -66,7 +81,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
         return [
             Check("every order stored in the orders table", ok,
                   f"{len(stored)} of {len(ctx.state.orders)} orders read back; served by tasks "
-                  f"{sorted({o['task'] for o in ctx.state.orders})}"),
+                  f"{fmt.series(sorted({o['task'] for o in ctx.state.orders}))}"),
             Check("ECS services and their ALB targets read back",
                   all(d == t == 2 for _, d, t in services.values()),
                   "; ".join(f"{n} in {r}: desired {d}, healthy targets {t}" for n, (r, d, t) in services.items())),
@@ -79,21 +94,21 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
         reads = ctx.state.catalog_reads
         out = [Check("orders got prices from the catalog over HTTP", bool(hops) and len(hops) == len(ctx.state.orders)
                      and all(h["status"] == 200 for h in hops),
-                     f"catalog hops: {[h['cache'] for h in hops]} (ElastiCache answer per order)"),
+                     "ElastiCache answer per order: " + fmt.series(h["cache"] for h in hops)),
                Check("ElastiCache: first read a miss, a repeated product a hit (cache-aside)",
                      len(hops) >= 3 and hops[0]["cache"] == "miss" and redis["hits"] >= 1
                      and (hops[2]["cache"] == "hit" or values["api_cache"] and reads[-1]["redis"] == "hit"),
-                     f"per order: {[h['cache'] for h in hops]}; hits {redis['hits']}, misses {redis['misses']}, "
+                     f"per order: {fmt.series(h['cache'] for h in hops)}; hits {redis['hits']}, misses {redis['misses']}, "
                      f"sets {redis['sets']} ({redis['data_plane']})")]
         if values["api_cache"]:
             stage = ctx.state.catalog.stage_cache.counters
-            out.append(Check("api_cache: repeated GET answered by the stage cache, Lambda and ElastiCache not reached",
+            out.append(Check("with the stage cache: a repeated GET is answered by the stage cache, Lambda and ElastiCache not reached",
                              all(r["stage_cache"] == "hit" and not r["lambda_invoked"] and r["redis_gets"] == 0
                                  for r in reads[:2]) and reads[2]["lambda_invoked"],
-                             f"reads {reads}; stage cache hits {stage['hits']}, misses {stage['misses']}"))
+                             _reads(reads) + f"; stage cache hits {stage['hits']}, misses {stage['misses']}"))
         else:
             out.append(Check("no stage cache: every catalog GET invokes Lambda and reads ElastiCache",
-                             all(r["lambda_invoked"] and r["redis_gets"] == 1 for r in reads), f"reads {reads}"))
+                             all(r["lambda_invoked"] and r["redis_gets"] == 1 for r in reads), _reads(reads)))
         return out
 
     @p.verify("OrderPlaced went through SNS and SQS to billing", service="sqs")
@@ -109,11 +124,11 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                   d["before"] == 0 and d["before_drain"] == len(placed) and d["after"] == 0,
                   f"before {d['before']}, after orders {d['before_drain']}, after the workers drained {d['after']}"),
             Check("an invoice per order in the billing database", billed == {o["order_id"] for o in placed},
-                  f"{len(billed)} invoices by workers {sorted({r[1] for r in invoices})}; RDS {db['Engine']} "
+                  f"{len(billed)} invoices by workers {fmt.series(sorted({r[1] for r in invoices}))}; RDS {db['Engine']} "
                   f"{db['DBInstanceStatus']} at {db['Endpoint']['Address']} ({ctx.state.db.label})"),
             Check("billing's load balancer serves the invoices", bool(via_alb) and all(r.status == 200 for r in via_alb),
-                  f"GET /invoices/<id> answered {[r.status for r in via_alb]} by instances "
-                  f"{sorted({r.served_by for r in via_alb})}"),
+                  f"GET /invoices/<id> answered {fmt.series(r.status for r in via_alb)} by instances "
+                  f"{fmt.series(sorted({r.served_by for r in via_alb}))}"),
         ]
 
     if policy == "failover":
@@ -126,5 +141,5 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                 not f["primary_healthy_after"] and f["order"]["status"] == 201 and f["order"]["region"] == pl.STANDBY_REGION
             return Check("failover to the secondary after the primary's health check fails", ok,
                          f"primary health check {primary}: Inverted={config.get('Inverted')} -> unhealthy; "
-                         f"answers before: {f['answered_before']}, after: {f['answers_after']}; order "
+                         f"answers before: {f['answered_before']}, after: {fmt.tally(f['answers_after'])}; order "
                          f"{f['order']['order_id']} {f['order']['status']} in {f['order']['region']}")

@@ -11,7 +11,7 @@ from patterns.microservices.pipeline import ORDERS, RESOLUTIONS
 def options() -> dict:
     with st.expander("DNS resolutions", expanded=False, icon=":material/dns:"):
         n = st.slider(f"Resolutions of {ORDERS} per client region", RESOLUTIONS, 10 * RESOLUTIONS, RESOLUTIONS,
-                      500, key="run:micro:resolutions",
+                      500, key="run:micro:resolutions", format="%d resolutions",
                       help="Each is answered by the resolver from the record sets and health checks read back "
                            "from the backend; weighted shares are measured over these.")
     return {"resolutions": n}

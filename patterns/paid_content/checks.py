@@ -16,6 +16,28 @@ def _answer(viewer: list[dict], label: str) -> dict:
     return next(v for v in viewer if v["request"] == label)
 
 
+def _when(epoch: Any) -> str:
+    """An epoch time as the UTC time it names."""
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError):
+        return str(epoch)
+
+
+def _conditions(condition: dict) -> str:
+    """A CloudFront custom policy's conditions in words."""
+    words = []
+    if "DateGreaterThan" in condition:
+        words.append(f"admits from {_when(condition['DateGreaterThan'].get('AWS:EpochTime'))}")
+    if "DateLessThan" in condition:
+        words.append(f"until {_when(condition['DateLessThan'].get('AWS:EpochTime'))}")
+    if "IpAddress" in condition:
+        words.append(f"from source IPs {condition['IpAddress'].get('AWS:SourceIp')}")
+    return " ".join(words) or json.dumps(condition)
+
+
 def add_checks(p: Pipeline, values: dict[str, Any]) -> None:
     from patterns.paid_content.pipeline import URL_TTL_S
 
@@ -81,11 +103,11 @@ def add_checks(p: Pipeline, values: dict[str, Any]) -> None:
                   "; ".join(f"{v['request']}: {v['status']} ({v['refused']})" for v in refusals)),
             Check(f"the URL expires after {URL_TTL_S // 60} minutes, judged by the run's clock",
                   "expired" in _answer(viewer, f"signed URL presented {URL_TTL_S // 60 + 1} minutes later (expired)")
-                  ["refused"], f"canned policy Expires={grant['expires']}"),
+                  ["refused"], f"canned policy Expires={grant['expires']} ({_when(grant['expires'])})"),
             Check("a custom policy admits its IP range and refuses another",
                   inside["status"] == 200 and outside["status"] == 403 and "ip" in outside["refused"].lower(),
-                  f"inside: {inside['status']}; outside: {outside['status']} ({outside['refused']}); policy "
-                  f"{json.dumps(grant['custom']['policy']['Statement'][0]['Condition'])}"),
+                  f"inside: {inside['status']}; outside: {outside['status']} ({outside['refused']}); the policy "
+                  + _conditions(grant["custom"]["policy"]["Statement"][0]["Condition"])),
             Check("signed cookies open the playlist and every segment",
                   all(v["status"] == 200 for v in cookies) and len(cookies) == 3,
                   ", ".join(f"{v['request'].split(': ')[1]}: {v['status']}" for v in cookies)

@@ -16,6 +16,7 @@ def options() -> dict:
     with st.expander("Release-day surge", expanded=False, icon=":material/trending_up:"):
         cols = st.columns(3)
         clients = cols[0].slider("Clients downloading", 200, 10_000, 2_000, 100, key="run:updates:clients",
+                                 format="%d clients",
                                  help="Installed copies that download the new version during the surge.")
         size = cols[1].slider("Update size (MB)", 1, 200, 20, 1, key="run:updates:size",
                               help="Size of the update package.")

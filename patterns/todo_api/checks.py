@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.core import format as fmt
 from app.runtime.pipeline import Check, Pipeline, RunContext
 from patterns.todo_api.traffic import Workload
 
@@ -18,7 +19,7 @@ def add_checks(p: Pipeline, workload: Workload) -> None:
         claims = {name: pool.verify(u.id_token) for name, u in users.items()}
         return [
             Check("two users confirmed in the user pool", all(s == "CONFIRMED" for s in statuses.values()),
-                  f"user status read back: {statuses}"),
+                  "user status read back: " + fmt.series(f"{e} {s}" for e, s in statuses.items())),
             Check("ID tokens verify against the pool's JWKS", all(claims[n]["sub"] == users[n].sub for n in users),
                   "RS256 signature, issuer, audience and expiry checked; sub matches the sign-up"),
             Check("a wrong password is refused", ctx.state.wrong_password == "NotAuthorizedException",
@@ -146,15 +147,15 @@ def add_checks(p: Pipeline, workload: Workload) -> None:
         t = ctx.state.traffic
         ok_status = sum(n for s, n in t["statuses"].items() if s == 200) == t["reads"] + t["writes"]
         parts = [f"{t['reads'] + t['writes']} requests ({t['reads']} GET, {t['writes']} PUT) in "
-                 f"{t['measured_ms_total']:.0f} ms executed here; Lambda ran {t['lambda_invocations']} times"]
+                 f"{fmt.duration(t['measured_ms_total'])} executed here; Lambda ran {t['lambda_invocations']} times"]
         if not ok_status:
             parts.append("answered " + ", ".join(f"{n} x {s}" for s, n in sorted(t["statuses"].items())))
         good = ok_status and t["reads"] + t["writes"] == workload.requests
         if "api_cache" in t:
-            parts.append(f"stage cache hit ratio {t['api_cache']['hit_ratio']}")
+            parts.append(f"stage cache hit ratio {fmt.percent(t['api_cache']['hit_ratio'])}")
             good = good and t["lambda_invocations"] == t["writes"] + t["api_cache"]["misses"]
         else:
             good = good and t["lambda_invocations"] == workload.requests
         if "dax" in t:
-            parts.append(f"DAX hit ratio {t['dax']['hit_ratio']}")
+            parts.append(f"DAX hit ratio {fmt.percent(t['dax']['hit_ratio'])}")
         return Check("traffic run completed and hit ratios were measured", good, "; ".join(parts))

@@ -3,6 +3,7 @@ import streamlit as st
 
 from app.core.diagram import DotMissing, png_soon, render
 from app.ui import state
+from app.ui.widgets import table
 
 case, values = state.sidebar()
 
@@ -43,8 +44,7 @@ with right:
     st.subheader("What the options teach")
     for t in case.toggles:
         current = t.to_text(values[t.key])
-        st.markdown(f"**{t.label}** (`{t.key}` = {current})  \n{t.exam_point}")
+        st.markdown(f"**{t.label}**: {current}  \n{t.exam_point}")
     st.subheader("Components in this view")
-    st.dataframe(
-        [{"Component": c.label, "Service": c.service, "Role": c.role} for c in case.present_components(values)],
-        hide_index=True, width="stretch")
+    table([{"Component": c.label, "Service": c.service, "Role": c.role} for c in case.present_components(values)],
+          "explore-components")

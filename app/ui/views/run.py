@@ -12,6 +12,7 @@ import uuid
 
 import streamlit as st
 
+from app.core import format as fmt
 from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
 from app.core.report import Configuration
@@ -26,6 +27,7 @@ from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_fi
 from app.ui.widgets import artifacts_as_kept, table
 
 SESSION_KEY = "_runtime_session_key"
+PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}     # no toolbar over the legends on a phone
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -89,7 +91,7 @@ def _run(faults: dict = faults, redrive: bool = redrive) -> None:
 
         def progress(step) -> None:
             finished.append(step)
-            status.write(f"{STATUS_MARK.get(step.status, '')} **{step.name}**  ·  {step.service}  ·  "
+            status.write(f"{STATUS_MARK.get(step.status, '')} **{step.name}**  ·  {fmt.service(step.service)}  ·  "
                          f"{step.measured_ms:,.0f} ms" + (f"  ·  {step.error}" if step.error else ""))
             chart.plotly_chart(waterfall(finished), key=f"run-progress-{len(finished)}")
 
@@ -170,14 +172,18 @@ try:
 except DotMissing as exc:
     st.error(str(exc))
 
-st.plotly_chart(waterfall(result.steps), key="run-waterfall")
+st.plotly_chart(waterfall(result.steps), key="run-waterfall", config=PLOT_CONFIG)
 with st.expander("Steps and their calls", icon=":material/list:"):
-    st.dataframe([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
-                   "Service": r["service"], f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
+    import pandas as pd
+
+    steps_table = pd.DataFrame([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
+                   "Service": fmt.service(r["service"]), f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
                    f"ms on AWS, {MODELLED}": None if r["modelled_ms"] is None else round(r["modelled_ms"], 1),
                    "Calls modelled": r["modelled_calls"],
                    f"USD on AWS, {MODELLED}": f"{r['modelled_usd']:.7f}", "Error": r["error"] or ""}
-                  for r in step_rows(result.steps)], hide_index=True, width="stretch")
+                  for r in step_rows(result.steps)])
+    # A step without data-plane calls has no modelled time: the cell says so instead of "None".
+    st.dataframe(steps_table.style.format(precision=1, na_rep="not modelled"), hide_index=True, width="stretch")
     st.caption(f"**ms on AWS, {MODELLED}**: the p50 of each data-plane call of the step (GetItem, PutObject, a "
                "DAX or stage-cache lookup, an API request, ...) from the latency book, added up as if made one "
                "after another; most of these latencies are assumptions (listed on the What if page). "
@@ -208,13 +214,13 @@ if report is None:
     st.caption("This case has no latency and cost model.")
 else:
     m = st.columns(4)
-    m[0].metric("p50 latency", f"{report['latency_ms']['p50']:.1f} ms", help=f"One request, {MODELLED}.")
-    m[1].metric("p90 latency", f"{report['latency_ms']['p90']:.1f} ms", help=f"One request, {MODELLED}.")
-    m[2].metric("p99 latency", f"{report['latency_ms']['p99']:.1f} ms", help=f"One request, {MODELLED}.")
-    m[3].metric("Monthly cost", f"{report['monthly_cost_usd']:,.0f} USD",
+    for i, q in enumerate(("p50", "p90", "p99")):
+        m[i].metric(f"{q} latency", fmt.duration(report["latency_ms"][q]), help=f"One request, {MODELLED}.")
+    m[3].metric("Monthly cost", fmt.usd(report["monthly_cost_usd"]),
                 help=f"{MODELLED} for the default workload of the What if page.")
     wf = report["waterfall"]
-    st.plotly_chart(hops_figure(wf["hops"], f"A typical request ({wf['class']}), {MODELLED}"), key="run-modelled")
+    st.plotly_chart(hops_figure(wf, f"The most frequent request ({wf['class']}), hop by hop, {MODELLED}"),
+                    key="run-modelled", config=PLOT_CONFIG)
     shown = deployed_text(case, result.deployed)
     st.caption(f"Latency, hit ratios and cost {MODELLED} by the engine for the configuration that ran"
                + (f" ({shown})" if shown else "")

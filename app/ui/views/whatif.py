@@ -20,7 +20,7 @@ from app.engine import run as run_engine
 from app.engine.books import load_latency_book, load_price_book
 from app.engine.executed import hit_ratios_from_spans
 from app.engine.run import BreakEven, break_even_curve, default_b, latency_gain, model_of, resolve_values
-from app.ui import state
+from app.ui import charts, state
 from app.ui.report import downloads as report_downloads
 
 SAMPLES = 40_000
@@ -31,7 +31,8 @@ VERDICTS = {"pays for itself above the break-even volume": "it pays for itself a
             "costs more over the whole range": "it costs more over the whole range",
             "the curves cross more than once": "the two cost curves cross more than once"}
 BE_POINTS = 11
-COLORS = {"A": "#1f77b4", "B": "#ff7f0e"}
+COLORS = {"A": "#1f77b4", "B": "#e8590c"}
+PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}     # no toolbar over the legends on a phone
 LATENCY_BOOK = "assets/latency.json"
 CLOUDPING = "https://www.cloudping.co/"
 
@@ -61,11 +62,17 @@ def _widget(container, p, key: str):
     st.session_state.setdefault(key, p.default)
     unit = getattr(p, "unit", "")
     help_text = p.help
-    label = f"{p.label} ({unit})" if unit and p.kind in ("int", "float") else p.label
+    # The unit beside the label, unless the label already ends with its own note ("Users (monthly active)")
+    label = f"{p.label} ({unit})" if unit and p.kind in ("int", "float") and not p.label.endswith(")") else p.label
     if p.kind == "bool":
         return container.toggle(p.label, key=key, help=help_text)
     if p.kind == "choice":
         return container.selectbox(p.label, list(p.choices), key=key, help=help_text)
+    if p.spans_decades:
+        # A range over decades moves on a log scale (1, 2, 5, 10, ...), each value written for people.
+        show = fmt.count if p.kind == "int" else fmt.number
+        return container.select_slider(label, options=p.ladder(p.default, st.session_state[key]), key=key,
+                                       help=help_text, format_func=lambda v: show(v, unit))
     if p.kind == "int":
         return container.slider(label, min_value=int(p.min), max_value=int(p.max), step=int(p.step or 1), key=key,
                                 help=help_text, format=f"%,d {unit}".rstrip() if unit else "%,d")
@@ -77,6 +84,7 @@ def _figure(traces: list[dict], layout: dict) -> go.Figure:
     """A figure built in one pass from plain dicts (far cheaper than plotly's incremental helpers)."""
     base = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10},
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}}
+    # The legend sits above the plot; the toolbar is off (PLOT_CONFIG), so nothing covers it.
     return go.Figure({"data": traces, "layout": {**base, **layout}})
 
 
@@ -119,8 +127,7 @@ for message in link_warnings:
     st.warning(message, icon=":material/link_off:")
 
 st.title(f"What if? {case.title}")
-st.caption("Compare the current configuration (A, the options in the sidebar; on a phone, open it with » at "
-           "the top left) with another one (B). "
+st.caption("Compare the current configuration (A, the options in the sidebar) with another one (B). "
            "Latency and cost are modelled from the price and latency books; every figure names its sources.")
 
 with st.container(border=True):
@@ -155,8 +162,11 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
                    "Difference": f"{(r['measured'] - r['modelled']) * 100:+.1f} points",
                    "Requests": fmt.count(r["requests"])} for r in side_by_side], hide_index=True)
     if from_run:
+        cache_label = {n: c["label"] for v in (values_b, values_a)
+                       for n, c in model(case.id, json.dumps({**v, **workload}), "{}")["caches"].items()}
         use_run = st.toggle("Use the hit ratios of the last run on the Run page", key=_key(case, "M", "run"))
-        st.caption("Last run: " + ", ".join(f"{n} {m['hit_ratio']:.1%} ({m['hits']}/{m['lookups']} lookups)"
+        st.caption("Last run: " + ", ".join(f"{cache_label.get(n, n)} {m['hit_ratio']:.1%} ({m['hits']:,}/{m['lookups']:,} "
+                                             "lookups)"
                                              for n, m in from_run.items()))
         if use_run:
             measured.update({n: m["hit_ratio"] for n, m in from_run.items()})
@@ -172,8 +182,9 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
         mcols = st.columns(max(1, min(4, len(names))))
         for i, name in enumerate(names):
             default = probe["hit_ratio"].get(name, probe_b["hit_ratio"].get(name, 0.0))
+            label = (probe["caches"].get(name) or probe_b["caches"][name])["label"]
             measured[name] = mcols[i % len(mcols)].number_input(
-                name, min_value=0.0, max_value=1.0, value=round(float(default), 3), step=0.01,
+                f"{label} (hit ratio, 0 to 1)", min_value=0.0, max_value=1.0, value=round(float(default), 3), step=0.01,
                 key=_key(case, "M", name))
 
 specs = {s.toggle: s for s in getattr(module, "BREAK_EVEN", ())}
@@ -249,7 +260,7 @@ with left:
                           for g in groups for q in ("p50", "p90", "p99")]}
                    for side, res in (("A", res_a), ("B", res_b))],
                   {"barmode": "group", "height": 340, "yaxis": {"title": {"text": unit}, "tickformat": ",~r"}})
-    st.plotly_chart(fig, width="stretch", key="fig_latency")
+    st.plotly_chart(fig, width="stretch", key="fig_latency", config=PLOT_CONFIG)
     st.caption(f"**Modelled** ({basis_a} hit ratios in A, {basis_b} in B): {SAMPLES:,} requests simulated hop by "
                f"hop from the latency book ({LATENCY_BOOK}); inter-region round trips **published** by "
                f"[cloudping.co]({CLOUDPING}), Lambda cold starts **published** by "
@@ -265,28 +276,24 @@ with left:
                 for s in segs])
 
 with right:
-    st.subheader("A typical request, hop by hop")
-    traces, labels = [], []
-    for side, res in (("A", res_a), ("B", res_b)):
-        hops = res["waterfall"]["hops"]
-        names = [f"{side} · {h['hop']}" + (" *" if h["assumption"] else "") for h in hops]
-        labels += names
-        traces.append({"type": "bar", "orientation": "h", "name": f"{side}: {res['waterfall']['class']}",
-                       "y": names, "x": [h["ms"] for h in hops], "base": [h["start_ms"] for h in hops],
-                       "marker": {"color": COLORS[side]},
-                       "hovertext": [f"{h['service']}: {fmt.duration(h['ms'])} (p50). {h['source']}" for h in hops]})
-    fig = _figure(traces, {"height": max(300, 24 * len(labels) + 60), "yaxis": {"autorange": "reversed"},
-                           "xaxis": {"title": {"text": "ms from the start"}, "tickformat": ",~r"}})
-    st.plotly_chart(fig, width="stretch", key="fig_waterfall")
-    shown = [h for res in (res_a, res_b) for h in res["waterfall"]["hops"]]
+    st.subheader("Requests hop by hop")
+    groups = [g for side, res in (("A", res_a), ("B", res_b))
+              for g in charts.path_groups(res["waterfall"], COLORS[side], side)]
+    shown = [h for res in (res_a, res_b) for path in res["waterfall"]["paths"] for h in path["hops"]]
+    st.plotly_chart(charts.waterfall(groups, "time from the start of the request"), width="stretch",
+                    key="fig_waterfall", config=PLOT_CONFIG)
     published = dict.fromkeys(h["url"] for h in shown if h["url"] and not h["assumption"])
-    assumed = list(dict.fromkeys(h["hop"] for h in shown if h["assumption"]))
-    parts = ["**Modelled** from the latency book, each hop at its median."]
+    assumed = list(dict.fromkeys(h["hop"].split(" (")[0] for h in shown if h["assumption"]))
+    parts = [f"**Modelled** from the latency book, each hop at its median; the most frequent request class "
+             f"({res_a['waterfall']['class']}), one chart per path its requests take through the caches, with "
+             "the share of all requests that take it."]
     if published:
         parts.append("Published sources of the hops shown: " +
                      ", ".join(f"[{i + 1}]({u})" for i, u in enumerate(published)) + ".")
     if assumed:
-        parts.append("Assumptions (marked *, no published figure): " + ", ".join(assumed) + ".")
+        parts.append(("No published figure exists for " if not published else "The other hops have no published "
+                      "figure: ") + ", ".join(assumed) + ("; their latencies are assumptions (marked \"assumed\", "
+                      "each listed with its reason below)."))
     st.caption(" ".join(parts))
 
 # -- cost ---------------------------------------------------------------------------------------------
@@ -300,7 +307,7 @@ with left:
                    for side, res in (("A", res_a), ("B", res_b))],
                   {"barmode": "group", "height": max(300, 40 * len(services) + 60),
                    "yaxis": {"autorange": "reversed"}, "xaxis": {"title": {"text": "USD / month"}}})
-    st.plotly_chart(fig, width="stretch", key="fig_cost")
+    st.plotly_chart(fig, width="stretch", key="fig_cost", config=PLOT_CONFIG)
     book = load_price_book()
     st.caption(f"**Modelled**: quantity × unit price, with unit prices **published** on the AWS pricing pages "
                f"(price book {book.region}, compiled {book.compiled}; each line below links its page). "
@@ -315,30 +322,50 @@ with right:
                               format_func=lambda k: f"{case.toggle(k).label}: {specs[k].title}")
         spec = specs[chosen]
         be = break_even(case.id, json.dumps({**values_b, **workload}), chosen)
-        lines = [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
-                  "line": {"dash": "dash", "color": "green"}} for x in be["break_even_volumes"]]
-        lines.append({"type": "line", "xref": "x", "yref": "paper", "x0": be["current_volume"],
-                      "x1": be["current_volume"], "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "grey"}})
-        notes = [{"x": math.log10(x), "y": 1, "xref": "x", "yref": "paper", "text": f"break-even {fmt.count(x)}",
-                  "showarrow": False, "yanchor": "bottom"} for x in be["break_even_volumes"]]
-        notes.append({"x": math.log10(be["current_volume"]), "y": 0.02, "xref": "x", "yref": "paper",
-                      "text": " workload", "showarrow": False, "yanchor": "bottom", "xanchor": "left"})
-        fig = _figure([{"type": "scatter", "mode": "lines+markers", "x": be["volumes"], "y": be[f"cost_{k}_usd"],
-                        "name": f"{case.toggle(chosen).label}: {case.toggle(chosen).to_text(be[k])}",
-                        "line": {"dash": "solid" if k == "on" else "dash",
-                                 "color": "#2ca02c" if k == "on" else "#d62728"}} for k in ("on", "off")],
-                      {"height": 360, "shapes": lines, "annotations": notes,
-                       "xaxis": {"type": "log", "title": {"text": f"{be['volume_label']} ({be['volume_unit']})"}},
-                       "yaxis": {"type": "log", "title": {"text": "USD / month"}}})
-        st.plotly_chart(fig, width="stretch", key="fig_breakeven")
         toggle = case.toggle(chosen)
+        name = {k: f"{toggle.label}: {toggle.to_text(be[k])}" for k in ("on", "off")}
+        unit_words = be["volume_unit"].split("/")[0].lower()
+        x_title = be["volume_label"] if unit_words and unit_words in be["volume_label"].lower() else \
+            f"{be['volume_label']} ({be['volume_unit']})"
+        costs = [c for k in ("on", "off") for c in be[f"cost_{k}_usd"] if c > 0]
+        fig = _figure([{"type": "scatter", "mode": "lines", "x": be["volumes"], "y": be[f"cost_{k}_usd"],
+                        "name": name[k], "hovertemplate": "%{x:,.0f}: $%{y:,.2f}<extra>" + name[k] + "</extra>",
+                        "line": {"dash": "solid" if k == "on" else "dash", "width": 3,
+                                 "color": "#2b8a3e" if k == "on" else "#c92a2a"}} for k in ("on", "off")],
+                      {"height": 400, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+                       "legend": charts.LEGEND_BELOW,
+                       "xaxis": {"type": "log", "title": {"text": x_title}, "showgrid": True,
+                                 **charts.decade_ticks(be["volumes"], fmt.count)},
+                       "yaxis": {"type": "log", "title": {"text": "Monthly cost"},
+                                 **charts.decade_ticks(costs, fmt.usd)}})
+        def cheaper_above(x: float) -> str:
+            after = {k: charts.on_curve(be["volumes"], be[f"cost_{k}_usd"], x * 1.2) for k in ("on", "off")}
+            value = be["on"] if after["on"] < after["off"] else be["off"]
+            return f"{toggle.label} {toggle.to_text(value)}" if toggle.kind == "bool" else \
+                toggle.to_text(value).capitalize()
+
+        for x in be["break_even_volumes"]:
+            y = charts.on_curve(be["volumes"], be["cost_on_usd"], x)
+            fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", showlegend=False, hoverinfo="skip",
+                                     marker={"size": 12, "color": "black", "symbol": "x"}))
+            right_half = math.log10(x) > (math.log10(be["volumes"][0]) + math.log10(be["volumes"][-1])) / 2
+            fig.add_annotation(x=math.log10(x), y=math.log10(y), ax=-30 if right_half else 30, ay=-50,
+                               xanchor="right" if right_half else "left", align="right" if right_half else "left",
+                               text=f"<b>break-even at {fmt.count(x)}</b><br>cheaper above it:<br>{cheaper_above(x)}",
+                               showarrow=True, arrowhead=0, font={"size": 12}, bgcolor="rgba(255,255,255,0.85)")
+        # The current workload: a thin line and its label above the plot, never over the curves.
+        fig.add_vline(x=be["current_volume"], line={"dash": "dot", "color": "grey", "width": 1})
+        fig.add_annotation(x=math.log10(be["current_volume"]), y=1.0, xref="x", yref="paper", yanchor="bottom",
+                           showarrow=False, text=f"your workload: {fmt.count(be['current_volume'])}",
+                           font={"color": "grey", "size": 12})
+        st.plotly_chart(fig, width="stretch", key="fig_breakeven", config=PLOT_CONFIG)
         if toggle.kind == "bool":
             option = f"{toggle.label} on instead of off"
         else:
             option = f"{toggle.label}: {toggle.to_text(be['on'])} instead of {toggle.to_text(be['off'])}"
         where = (f"break-even at **{fmt.count(be['break_even_volume'], be['volume_unit'])}**"
                  if be["break_even_volume"] else "no break-even in the slider range")
-        gains = [f"{g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} {'faster' if d['p50'] > 0 else 'slower'}"
+        gains = [f"{'all requests' if g == 'all' else g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} {'faster' if d['p50'] > 0 else 'slower'}"
                  for g, d in be["latency_gain_ms"].items() if abs(d["p50"]) >= 0.05]
         gained = ("Latency: " + ", ".join(gains) + ".") if gains else "It does not change the modelled latency."
         st.caption(f"**Modelled** for configuration B's other options and the workload above. {option}: {where}; "
@@ -361,7 +388,7 @@ with left:
     st.subheader("Cache hit ratios")
     names = list(dict.fromkeys(list(res_a["caches"]) + list(res_b["caches"])))
     if names:
-        _table([{"Cache": n,
+        _table([{"Cache": (res_b["caches"].get(n) or res_a["caches"][n])["label"],
                        "A": f"{res_a['caches'][n]['hit_ratio']:.1%}" if n in res_a["caches"] else "off",
                        "B": f"{res_b['caches'][n]['hit_ratio']:.1%}" if n in res_b["caches"] else "off",
                        "Basis": (res_b["caches"].get(n) or res_a["caches"][n])["basis"],
