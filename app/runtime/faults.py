@@ -12,6 +12,12 @@ a case's code:
   requests made by a Lambda handler may be throttled, SES sends may be rejected.
 * The router holds S3's deliveries (to Lambda, and the polling of queues a bucket notifies) back by
   ``s3_event_delay_s`` on the run's clock.
+* A region outage (``region_outage=primary``) takes the run's primary region down from the step the
+  case names (``Pipeline(..., outage_from=STEP)``): the session's clients for that region raise
+  ``EndpointConnectionError`` (global services, Route 53 and IAM among them, still answer), its load
+  balancers answer 503 (:mod:`app.runtime.dataplanes.elb`) and Route 53 health checks of endpoints in
+  that region fail (:mod:`app.runtime.dataplanes.route53`), so failover records answer the secondary.
+  What fails over is the case's own design (a client that tries the replica, a failover record).
 * Every wait AWS would make (Lambda's asynchronous retries, a message's visibility timeout,
   the SDK's backoff, a late event) is counted on the run's clock (``ctx.clock``), never slept.
 
@@ -36,8 +42,10 @@ that apply.
 """
 from __future__ import annotations
 
+import contextvars
 import time
 from collections import Counter
+from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Mapping
 
 from app.core import facts
@@ -74,19 +82,45 @@ FAULTS: dict[str, Param] = {p.key: p for p in (
     _rate("ses_reject_rate", "SES rejection", 1.0,
           "Share of the SES sends answered with MessageRejected. The SDK does not retry a rejection: the "
           "function fails, and its event source retries it or sets it aside."),
+    Param("region_outage", "Region outage", "choice", "primary",
+          "The run's primary region goes down from the step the case names until the faults clear: its "
+          "endpoints refuse connections, its load balancers answer 503 and Route 53 health checks of its "
+          "endpoints fail. Readers fail over to the replica region, failover records answer the secondary.",
+          choices=("primary",)),
 )}
 
 # What each fault counts; the first counter says whether it fired.
 COUNTERS = {"lambda_error_rate": ("lambda_errors",), "lambda_throttle_rate": ("lambda_throttles",),
             "ddb_throttle_rate": ("ddb_throttled_attempts", "ddb_requests", "ddb_retries", "ddb_retried_ok",
                                   "ddb_failed_requests"),
-            "ses_reject_rate": ("ses_rejected",), "s3_event_delay_s": ("s3_events_delayed",)}
+            "ses_reject_rate": ("ses_rejected",), "s3_event_delay_s": ("s3_events_delayed",),
+            "region_outage": ("outage_refused", "outage_calls_refused", "outage_lb_503", "outage_health_failed")}
+
+# Services with one global endpoint (or whose data plane outlives a region): an outage of a region does
+# not take them down here. Route 53's control plane is in us-east-1, but its DNS answers and health
+# checks are served from everywhere; that is what the resolver emulation reads.
+GLOBAL_SERVICES = frozenset({"route53", "iam", "sts", "cloudfront", "organizations"})
 
 # DynamoDB's data-plane operations (the ones throttling applies to).
 DDB_DATA_OPERATIONS = frozenset({
     "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
     "TransactGetItems", "TransactWriteItems", "ExecuteStatement", "BatchExecuteStatement"})
 SES_SEND_OPERATIONS = frozenset({"SendEmail", "SendRawEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail"})
+
+
+# Set while the runtime does its own bookkeeping (the ledger's queue reads, log delivery, the router's
+# polling between steps): a region outage does not fail the emulator's machinery, only the run's calls.
+_bookkeeping: contextvars.ContextVar[bool] = contextvars.ContextVar("fault_bookkeeping", default=False)
+
+
+@contextmanager
+def bookkeeping():
+    """Within this block a region outage does not refuse this context's calls (the runtime's own reads)."""
+    token = _bookkeeping.set(True)
+    try:
+        yield
+    finally:
+        _bookkeeping.reset(token)
 
 
 class InjectedFault(Exception):
@@ -99,8 +133,13 @@ def describe_faults(names: Iterable[str] | None = None) -> list[dict]:
     return [p.describe() for p in chosen.values()]
 
 
+def fault_text(name: str, value: Any) -> str:
+    """``value`` of fault ``name`` as written on the command line."""
+    return str(value) if FAULTS[name].kind == "choice" else f"{float(value):g}"
+
+
 def parse_faults(assignments: Iterable[str] | Mapping[str, Any], supported: Iterable[str],
-                 what: str = "this run") -> dict[str, float]:
+                 what: str = "this run", refused: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``NAME=VALUE`` strings (or a mapping) checked against the catalogue and the faults ``what`` supports.
 
     An unknown name, a fault that does not apply or a bad value raises ParamError with the valid ones."""
@@ -110,6 +149,8 @@ def parse_faults(assignments: Iterable[str] | Mapping[str, Any], supported: Iter
     for name, raw in given.items():
         if name not in FAULTS:
             raise ParamError(f"unknown fault {name!r}: valid faults are {', '.join(FAULTS)}")
+        if name not in supported and refused and name in refused:
+            raise ParamError(f"fault {name} does not apply to {what}: {refused[name]}")
         if name not in supported:
             applies = ", ".join(supported) or "none"
             raise ParamError(f"fault {name} does not apply to {what}: it has no flow that {name} could fail "
@@ -121,13 +162,17 @@ def parse_faults(assignments: Iterable[str] | Mapping[str, Any], supported: Iter
 class FaultRegistry:
     """The faults of one run and what they did (see the module docstring)."""
 
-    def __init__(self, faults: Mapping[str, float], *, clock: Callable[[], float] | None = None,
-                 trace=None, in_invocation: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, faults: Mapping[str, Any], *, clock: Callable[[], float] | None = None,
+                 trace=None, in_invocation: Callable[[], bool] = lambda: False, primary_region: str = "") -> None:
         unknown = sorted(set(faults) - set(FAULTS))
         if unknown:
             raise ValueError(f"unknown faults {', '.join(unknown)}")
         self.given = dict(faults)
-        self.active = {k: float(v) for k, v in faults.items() if float(v) > 0}
+        self.active = {k: float(v) for k, v in faults.items() if FAULTS[k].kind != "choice" and float(v) > 0}
+        # The region an outage takes down (the run's primary); down only between start_outage and lift.
+        self.outage_region = primary_region if "region_outage" in faults else ""
+        self.down: set[str] = set()
+        self.outage_started_at: float | None = None
         self.clock = clock
         self.trace = trace
         self.in_invocation = in_invocation
@@ -138,11 +183,32 @@ class FaultRegistry:
 
     @property
     def lifted(self) -> bool:
-        return not self.active
+        return not self.active and not self.down
 
     def lift(self) -> None:
-        """The faults clear (the dependency recovers, the quota is raised): nothing fails from now on."""
+        """The faults clear (the dependency recovers, the quota is raised, the region is back): nothing
+        fails from now on."""
         self.active = {}
+        self.down = set()
+
+    # -- a region outage ----------------------------------------------------------------------------
+    def start_outage(self) -> str:
+        """The outage's region goes down now (on the run's clock); returns it."""
+        if not self.outage_region:
+            raise ValueError("no region_outage was given to this run")
+        self.down.add(self.outage_region)
+        self.outage_started_at = self.now()
+        self._span("region", "RegionDown", self.outage_region, status="error", injected="region_outage")
+        return self.outage_region
+
+    def region_down(self, region: str | None) -> bool:
+        """Whether ``region`` is down (an injected outage in progress)."""
+        return bool(region) and region in self.down
+
+    def refused(self, what: str) -> None:
+        """Count a request the down region did not answer (``what``: the counter, e.g. ``outage_lb_503``)."""
+        self.counters["outage_refused"] += 1
+        self.counters[what] += 1
 
     def _hit(self, name: str) -> bool:
         rate = self.active.get(name, 0.0)
@@ -193,7 +259,15 @@ class FaultRegistry:
         return self.clock() if self.clock is not None else time.time()
 
     def call_fault(self, service: str, operation: str, params: dict, region: str) -> tuple[int, dict] | None:
-        """An error answer for this request, or None to let it reach the backend."""
+        """An error answer for this request, or None to let it reach the backend. A request to a region that
+        is down raises ``EndpointConnectionError``, as the SDK does when the endpoint does not answer."""
+        if self.down and region in self.down and service not in GLOBAL_SERVICES and not _bookkeeping.get():
+            from botocore.exceptions import EndpointConnectionError
+
+            self.refused("outage_calls_refused")
+            self._span(service, operation, region, status="error", error="EndpointConnectionError",
+                       injected="region_outage")
+            raise EndpointConnectionError(endpoint_url=f"https://{service}.{region}.amazonaws.com/")
         if service == "dynamodb" and operation in DDB_DATA_OPERATIONS and "ddb_throttle_rate" in self.active \
                 and self.in_invocation():
             return self._throttled(operation, params)
@@ -232,7 +306,8 @@ class FaultRegistry:
     # -- reporting ------------------------------------------------------------------------------
     def idle(self) -> list[str]:
         """The faults given a rate above 0 that never fired (no flow reached them)."""
-        return [k for k, v in self.given.items() if v > 0 and not self.counters[COUNTERS[k][0]]]
+        return [k for k, v in self.given.items()
+                if (FAULTS[k].kind == "choice" or v > 0) and not self.counters[COUNTERS[k][0]]]
 
     def summary(self) -> dict[str, Any]:
         counters = {c: self.counters[c] for k in self.given for c in COUNTERS[k]}
@@ -258,6 +333,10 @@ class FaultRegistry:
         if "s3_event_delay_s" in self.given:
             parts.append(f"{c['s3_events_delayed']} S3 event deliveries held {self.given['s3_event_delay_s']:g} s "
                          "on the run's clock, then delivered")
+        if "region_outage" in self.given:
+            parts.append(f"{self.outage_region or 'the primary region'} down: {c['outage_calls_refused']} API calls "
+                         f"refused (EndpointConnectionError), {c['outage_lb_503']} load balancer requests answered "
+                         f"503, {c['outage_health_failed']} Route 53 health-check reads failed")
         parts.append(f"{self.modelled_wait_s:,.1f} s of waits (retries, backoff, late deliveries) counted on the "
                      "run's clock, not slept")
         return "; ".join(parts)

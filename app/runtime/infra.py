@@ -609,7 +609,8 @@ class Infra:
                 servers[target] = WebServer(target, served)
             return servers[target]
         plane = LoadBalancerPlane(elbv2, tg["TargetGroupArn"], server_for, name=lb["LoadBalancerName"],
-                                  trace=self.session.trace, clock=self.ctx.clock)
+                                  trace=self.session.trace, clock=self.ctx.clock, region=elbv2.meta.region_name,
+                                  faults=lambda: self.session.faults)
         return plane, servers
 
     def _ec2_tags(self, base: str) -> Callable[[str], dict]:

@@ -68,6 +68,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
+from app.runtime.faults import bookkeeping
+
 PHASES = ("deploy", "drive", "verify", "teardown")
 S = TypeVar("S")
 
@@ -113,7 +115,8 @@ class Pipeline:
 
     def __init__(self, case: str, steps: Iterable[Step] = (), *, state: Callable[[], Any] | None = None,
                  live_unsupported: str | None = None, faults: Iterable[str] = (),
-                 recover_before: str | None = None) -> None:
+                 recover_before: str | None = None, outage_from: str | None = None,
+                 refused_faults: dict[str, str] | None = None) -> None:
         self.case = case
         self.steps: list[Step] = list(steps)
         # What the steps share: a dataclass (its fields with defaults), made anew for each run.
@@ -126,6 +129,14 @@ class Pipeline:
         # The drive step before which injected faults clear and the dead letters are redriven (None: after
         # the last drive step), for a pipeline whose later steps read what the recovered flows produce.
         self.recover_before = recover_before
+        # The drive step from which an injected region_outage takes the primary region down (it stays down
+        # until the faults clear); a pipeline declaring region_outage names it.
+        self.outage_from = outage_from
+        if "region_outage" in self.faults and not outage_from:
+            raise ValueError(f"{case}: a pipeline with the region_outage fault names the step it starts before "
+                             "(outage_from=)")
+        # Why a fault does not apply to this configuration (e.g. a toggle that removes the second region).
+        self.refused_faults = dict(refused_faults or {})
 
     def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any],
             edges: Iterable[str] = ()) -> Step:
@@ -266,6 +277,11 @@ class RunContext(Generic[S]):
     def name(self, base: str) -> str:
         return self.session.name(base)
 
+    def region_down(self, region: str) -> bool:
+        """Whether ``region`` is down in this run (an injected region outage in progress)."""
+        faults = self.session.faults
+        return faults is not None and faults.region_down(region)
+
     def artifact(self, key: str, value: Any) -> None:
         self.artifacts[key] = value
 
@@ -337,8 +353,11 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
     dead-letter queues are redriven), and the verify phase ends with the ledger of every flow."""
 
     def clear(ctx: RunContext) -> None:
-        ctx.artifact("dead_letters", ctx.routing.dead_letters())     # as the faults left them
-        ctx.artifact("ledger_before_redrive", ctx.routing.ledger())
+        from app.runtime.faults import bookkeeping
+
+        with bookkeeping():
+            ctx.artifact("dead_letters", ctx.routing.dead_letters())     # as the faults left them
+            ctx.artifact("ledger_before_redrive", ctx.routing.ledger())
         ctx.routing.release_delayed()          # the run waits for late events before reading their results
         registry.lift()
         if redrive:
@@ -347,7 +366,15 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
     def accounted(ctx: RunContext) -> list[Check]:
         out = []
         for name, n in ctx.routing.ledger().items():
-            balanced = n["lost"] == 0 and n.get("in_flight", 0) == 0 and n["in"] == n["processed"] + n["dead_lettered"]
+            failed = n.get("failed", 0)
+            balanced = n["lost"] == 0 and n.get("in_flight", 0) == 0 and \
+                n["in"] == n["processed"] + n["dead_lettered"] + failed
+            if n["source"] == "requests":
+                served = ", ".join(f"{k} {v}" for k, v in n["served_from"].items()) or "none"
+                out.append(Check(f"every request of {name} is accounted for", balanced,
+                                 f"{n['in']} in, {n['processed']} answered (served from: {served}), {failed} failed "
+                                 f"(the caller got the error), {n['lost']} lost"))
+                continue
             where = f" (in {n['dead_letter_queue']})" if n["dead_letter_queue"] else " (no dead-letter queue)"
             out.append(Check(f"every event of {name} is accounted for", balanced,
                              f"{n['in']} in, {n['processed']} processed, {n['dead_lettered']} dead-lettered{where}, "
@@ -396,10 +423,17 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         from app.runtime.faults import FaultRegistry
         from app.runtime.lambdas import in_invocation
 
-        registry = FaultRegistry(faults, clock=ctx.clock, trace=session.trace, in_invocation=in_invocation)
+        registry = FaultRegistry(faults, clock=ctx.clock, trace=session.trace, in_invocation=in_invocation,
+                                 primary_region=session.region)
         session.install_faults(registry)
         clear, accounted = _fault_steps(registry, redrive)
         steps = sorted(steps + [clear, accounted], key=lambda s: PHASES.index(s.phase))
+        if "region_outage" in faults:
+            start = next((s for s in steps if s.phase == "drive" and s.name == pipeline.outage_from), None)
+            if start is None:
+                raise ValueError(f"{pipeline.case}: outage_from names no drive step: {pipeline.outage_from!r}")
+            steps.insert(steps.index(start), Step(f"The primary region ({session.region}) goes down", "region",
+                                                  "drive", lambda c: registry.start_outage()))
         later = next((s for s in steps if s.phase == "drive" and s.name == pipeline.recover_before), None)
         if later is not None:
             steps.remove(clear)
@@ -423,8 +457,9 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
             with session.trace.in_step(step.name):
                 try:
                     value = step.fn(ctx)
-                    session.routing.drain()
-                    session.lambdas.flush_logs()
+                    with bookkeeping():
+                        session.routing.drain()
+                        session.lambdas.flush_logs()
                     if step.phase == "verify":
                         ctx.checks.extend(_as_checks(step, value))
                 except Exception as exc:  # a failed step is reported, the run goes on to teardown

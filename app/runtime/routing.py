@@ -126,6 +126,61 @@ class Flow:
         return f"{self.source} -> {self.logical}"
 
 
+class RequestFlow:
+    """Requests a caller answers with its own failover (try the primary region, then the replica), as the
+    ledger counts them: each request is answered by one region, or fails (the caller got the error), or is
+    lost (started, neither answered nor failed: an exception in between)::
+
+        flow = ctx.routing.requests("readers in us-east-1")
+        with flow.request() as r:
+            ...; r.failed_attempt()            # the primary did not answer
+            ...; r.served("eu-west-1")         # the replica did
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = 0
+        self.served_from: Counter = Counter()
+        self.failed = 0
+        self.failed_attempts = 0
+
+    def request(self) -> "_Request":
+        self.started += 1
+        return _Request(self)
+
+    def entry(self) -> dict[str, Any]:
+        answered = sum(self.served_from.values())
+        return {"in": self.started, "processed": answered, "dead_lettered": 0, "failed": self.failed,
+                "lost": self.started - answered - self.failed, "function": self.name, "source": "requests",
+                "failed_attempts": self.failed_attempts, "redriven": 0, "dead_letter_queue": None,
+                "served_from": dict(self.served_from)}
+
+
+class _Request:
+    def __init__(self, flow: RequestFlow) -> None:
+        self.flow = flow
+        self.outcome: str | None = None
+
+    def __enter__(self) -> "_Request":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def failed_attempt(self) -> None:
+        self.flow.failed_attempts += 1
+
+    def served(self, region: str) -> None:
+        if self.outcome is None:
+            self.outcome = region
+            self.flow.served_from[region] += 1
+
+    def fail(self) -> None:
+        if self.outcome is None:
+            self.outcome = "failed"
+            self.flow.failed += 1
+
+
 def event_id(event: Any) -> str:
     """A stable identity for an event (or an SQS body): the same event always has the same id."""
     import hashlib
@@ -153,6 +208,7 @@ class Router:
         self._deferred: dict[str, float] = {}           # queue -> when its delayed S3 messages arrive
         self._stopped = False
         self._drain_active = False
+        self.request_flows: dict[str, RequestFlow] = {}
 
     # -- helpers ------------------------------------------------------------------
     def _fn(self, function: str):
@@ -230,6 +286,12 @@ class Router:
                 flow.failed_attempts = flow.redriven = flow.held = 0
             self._held.clear()
             self._deferred.clear()
+            self.request_flows.clear()
+
+    def requests(self, name: str) -> RequestFlow:
+        """The ledger's flow of requests named ``name`` (made on first use; see :class:`RequestFlow`)."""
+        with self._lock:
+            return self.request_flows.setdefault(name, RequestFlow(name))
 
     # -- wiring ---------------------------------------------------------------------
     def s3_to_lambda(self, bucket: str, function: str, events_: tuple[str, ...] = ("s3:ObjectCreated:*",),
@@ -770,6 +832,8 @@ class Router:
             if flow.source == "sqs" or flow.held:
                 entry["in_flight"] = in_flight
             out[flow.key] = entry
+        for name, requests in self.request_flows.items():
+            out[name] = requests.entry()
         return out
 
     def redrive(self) -> dict[str, int]:

@@ -113,6 +113,37 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
                      f"no table in {replica_region}; " + ", ".join(f"{r['request']}: from {r['served_from']}"
                                                                   for r in far))
 
+    if values["global_tables"]:
+        @p.verify("Readers near us-east-1 fail over to the replica", service="dynamodb")
+        def v_home_readers(ctx: RunContext["State"]):
+            from patterns.global_blog.pipeline import _replicate_until
+
+            h = ctx.state.home_readers
+            home, reads, write = h["region"], h["reads"], h["write"]
+            where = replica_region if h["down"] else home
+            posts = {p["post_id"]: p["title"] for p in ctx.state.posts}
+            same = all(r["status"] == 200 and r["body"].get("title") == posts.get(r["body"].get("post_id"))
+                       for r in reads)
+            failed_over = sum(r["failed_over"] for r in reads)
+            # the write reaches the other region once replication runs again (after the outage)
+            other = home if h["down"] else replica_region
+            post_id = (write["body"] or {}).get("post_id") if write["status"] == 201 else None
+            ddb = ctx.client("dynamodb", other)
+            arrived = bool(post_id) and _replicate_until(ctx.state.global_table, lambda: "Item" in ddb.get_item(
+                TableName=ctx.state.table, ConsistentRead=True, Key={"pk": {"S": "POST"}, "sk": {"S": post_id}}))
+            label = (f"with {home} down, its readers are served by the replica in {replica_region}" if h["down"]
+                     else f"readers near {home} are served by {home}")
+            return [
+                Check(label, same and all(r["served_from"] == where for r in reads)
+                      and failed_over == (len(reads) if h["down"] else 0),
+                      f"{len(reads)} reads of posts written before: {failed_over} failed over; "
+                      + "; ".join(f"{r['request']}: {_tried(r)}" for r in reads)),
+                Check(f"a post written near {home} is taken by {where} and reaches {other}",
+                      write["status"] == 201 and write["served_from"] == where and arrived,
+                      f"{write['request']}: {_tried(write)}; "
+                      f"post {post_id} read back in {other}: {arrived}"),
+            ]
+
     @p.verify("Welcome email sent", service="ses")
     def v_email(ctx: RunContext["State"]):
         user = ctx.state.new_user
@@ -177,6 +208,11 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
                                 f"bucket accelerate configuration read back: {acc['bucket_setting']}; "
                                 f"upload went to the {acc['endpoint']}"))
         return checks
+
+
+def _tried(request: dict) -> str:
+    """The regions a request tried and what each answered: ``us-east-1 502 -> eu-west-1 200``."""
+    return " -> ".join(f"{t['region']} {t['status']}" for t in request["tried"])
 
 
 def expected_size(width: int, height: int, max_side: int) -> tuple[int, int]:

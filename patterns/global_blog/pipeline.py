@@ -41,7 +41,8 @@ POSTS = (
     {"title": "Caching at every layer", "body": "Edge, API and database caches compared."},
 )
 SITE_PATHS = ("/", "/style.css", "/app.js", "/img/logo.png")
-API_PATH = ("api", "lambda", "dax", "dynamodb")     # the diagram edges of a posts request
+API_PATH = ("api", "lambda", "dax", "dynamodb")
+HOME_READERS = "Readers near us-east-1 read the posts, failing over to the replica"     # the diagram edges of a posts request
 SITE_FILES = {
     "index.html": ("text/html; charset=utf-8", "max-age=300",
                    b"<!doctype html><html><head><title>MyBlog.com</title><link rel=stylesheet href=/style.css>"
@@ -77,6 +78,7 @@ class State:
     listed: dict = field(default_factory=dict)
     replication: dict[str, Any] = field(default_factory=dict)
     far_reads: list[dict] = field(default_factory=list)
+    home_readers: dict[str, Any] = field(default_factory=dict)
     new_user: dict = field(default_factory=dict)
     upload: dict[str, Any] = field(default_factory=dict)
 
@@ -125,10 +127,14 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                    thumb_max_side: int = THUMB_MAX_SIDE) -> Pipeline:
     image = image or sample_image()
     replica_region = values["replica_region"]
+    faults = ("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s", "ddb_throttle_rate", "ses_reject_rate")
     p = Pipeline("global-blog", state=State, live_unsupported=(
         "its CloudFront edge, DAX reads, API requests and global-table replication go through the embedded "
         "backend's emulations, which have no meaning against AWS"),
-        faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s", "ddb_throttle_rate", "ses_reject_rate"))
+        faults=faults + ("region_outage",) * bool(values["global_tables"]),
+        outage_from=HOME_READERS if values["global_tables"] else None,
+        refused_faults={"region_outage": "global tables are off, so the blog lives in one region and has no "
+                                         "replica to fail over to (set global_tables=on)"})
 
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Upload the static site to S3", service="s3")
@@ -349,6 +355,45 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                                 "bytes": image.size_bytes, "content_type": image.content_type,
                                 "url_expires_in_s": grant.get("expires_in"),
                                 "transfer_acceleration": accelerate or "off"})
+
+    if values["global_tables"]:
+        @p.drive(HOME_READERS, service="apigateway", edges=("api", "replica_api", "replica_lambda", "replica_read"))
+        def home_readers(ctx: RunContext[State]) -> None:
+            """Readers near us-east-1 call their region's API and fail over to the replica's API when it does
+            not answer; one of them writes a post (active-active: either region takes it)."""
+            home = ctx.session.region
+            flow = ctx.routing.requests(f"readers in {home} -> failover to {replica_region}")
+            apis = ((home, ctx.state.api), (replica_region, ctx.state.replica_api))
+            down = ctx.region_down(home)
+
+            def call(method: str, path: str, body: dict | None = None) -> dict:
+                tried = []
+                with flow.request() as req:
+                    for region, api in apis:
+                        try:
+                            r = api.request(method, path, body=body)
+                            status, answer = r.status, r
+                        except Exception as exc:  # the region's endpoint refused the connection
+                            status, answer = f"{type(exc).__name__}", None
+                        tried.append({"region": region, "status": status})
+                        if answer is not None and answer.status < 500:
+                            served = answer.headers.get("X-Served-From-Region") or region
+                            req.served(served)
+                            return {"request": f"{method} {path}", "tried": tried, "status": answer.status,
+                                    "served_from": served, "failed_over": region != home,
+                                    "body": answer.json() if answer.status < 300 else answer.text}
+                        req.failed_attempt()
+                    req.fail()
+                return {"request": f"{method} {path}", "tried": tried, "status": tried[-1]["status"],
+                        "served_from": None, "failed_over": True, "body": None}
+
+            reads = [call("GET", f"/posts/{post['post_id']}") for post in ctx.state.posts]
+            write = call("POST", "/posts", {"title": f"Written while {home} is {'down' if down else 'up'}",
+                                            "body": "Active-active: either region takes the write."})
+            ctx.state.home_readers = {"region": home, "down": down, "reads": reads, "write": write}
+            ctx.artifact("home_readers", {"region": home, "region_down": down,
+                                          "reads": [{k: v for k, v in r.items() if k != "body"} for r in reads],
+                                          "write": {k: v for k, v in write.items() if k != "body"}})
 
     checks.add_checks(p, values, image, thumb_max_side)
     return p

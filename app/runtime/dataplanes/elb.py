@@ -11,7 +11,9 @@ Scaling) instances registered as targets, but nothing answers a request. Here:
   ``503`` when no target is healthy, as an ALB does. The set of healthy targets is read
   again every health-check interval of the run's clock and after :meth:`refresh`.
 
-Every request records a span (service ``elb``) naming the target that served it.
+Every request records a span (service ``elb``) naming the target that served it. While an injected
+region outage has the balancer's region down (:mod:`app.runtime.faults`), every request is answered
+``503`` and reaches no target.
 
 Differences from AWS: no network between client, balancer and target (the trace shows this
 machine's time); health is what the backend reports (moto reports every registered target
@@ -109,7 +111,8 @@ class LoadBalancerPlane:
 
     def __init__(self, elbv2_client, target_group_arn: str, server_for: Callable[[str], WebServer], *,
                  name: str = "alb", trace: Trace | None = None, clock: Callable[[], float] = time.time,
-                 health_interval_s: float = facts.ALB_HEALTH_INTERVAL_S.value) -> None:
+                 health_interval_s: float = facts.ALB_HEALTH_INTERVAL_S.value, region: str = "",
+                 faults: Callable[[], Any] = lambda: None) -> None:
         self.client = elbv2_client
         self.target_group_arn = target_group_arn
         self.server_for = server_for
@@ -117,6 +120,8 @@ class LoadBalancerPlane:
         self.trace = trace if trace is not None else Trace()
         self.clock = clock
         self.health_interval_s = health_interval_s
+        self.region = region
+        self.faults = faults            # the run's injected faults (None when there are none)
         self._healthy: list[str] = []
         self._read_at: float | None = None
         self._next = 0
@@ -160,8 +165,15 @@ class LoadBalancerPlane:
         with self.trace.span(self.service, f"{req.method} {path}", self.name) as span:
             with self._lock:
                 self.counters["requests"] += 1
-            target = self._pick()
-            if target is None:
+            faults = self.faults()
+            down = faults is not None and faults.region_down(self.region)
+            target = None if down else self._pick()
+            if down:
+                faults.refused("outage_lb_503")
+                response = HttpResponse(503, b"503 Service Temporarily Unavailable", {"Content-Type": "text/html"})
+                span.status = "unavailable"
+                span.detail.update(region_down=self.region)
+            elif target is None:
                 with self._lock:
                     self.counters["no_healthy_target"] += 1
                 response = HttpResponse(503, b"503 Service Temporarily Unavailable", {"Content-Type": "text/html"})

@@ -15,7 +15,10 @@ Record sets and health-check states are read from the backend again when the ans
 passed on the run's clock (as a resolver's cache would), and on :meth:`refresh`.
 A health check's status is what the backend observes (moto: always success), inverted when
 the check's ``Inverted`` flag is set, as Route 53 does; a disabled check counts as healthy.
-Marking a check failed is therefore a real ``UpdateHealthCheck(Inverted=True)``.
+Marking a check failed is therefore a real ``UpdateHealthCheck(Inverted=True)``. While an injected
+region outage (:mod:`app.runtime.faults`) has a region down, a check of an endpoint in that region (an
+ALB's name, ``<name>.<region>.elb.amazonaws.com``, or an ``*.amazonaws.com`` name naming the region)
+fails: its endpoint answers 503 or not at all.
 
 Differences from AWS: no DNS protocol, one cache for all clients (read from the backend once per TTL), health-checker regions and failure thresholds are not simulated (the status flips
 at once), ``EvaluateTargetHealth`` of alias records is read but the target's health is the
@@ -24,6 +27,7 @@ record's own health check. Geolocation and multivalue answers are not implemente
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -58,13 +62,22 @@ def _value(record: dict) -> str:
     return (record.get("ResourceRecords") or [{"Value": ""}])[0]["Value"]
 
 
+def endpoint_region(fqdn: str) -> str | None:
+    """The region an AWS endpoint name lives in (``orders-1.us-east-1.elb.amazonaws.com``), else None."""
+    parts = fqdn.rstrip(".").split(".")
+    if len(parts) < 3 or parts[-2:] != ["amazonaws", "com"]:
+        return None
+    return next((p for p in parts if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", p)), None)
+
+
 class Resolver:
     """Answers for one hosted zone (see the module docstring)."""
 
     service = "route53"
 
     def __init__(self, route53_client, zone_id: str, *, rtt_ms: Callable[[str, str], float] | None = None,
-                 trace: Trace | None = None, seed: int = 53, clock: Callable[[], float] = time.time) -> None:
+                 trace: Trace | None = None, seed: int = 53, clock: Callable[[], float] = time.time,
+                 faults: Callable[[], object] = lambda: None) -> None:
         self.client = route53_client
         self.zone_id = zone_id
         self.rtt_ms = rtt_ms
@@ -72,6 +85,7 @@ class Resolver:
         self.random = random.Random(seed)
         self.answers: Counter = Counter()
         self.clock = clock
+        self.faults = faults            # the run's injected faults (None when there are none)
         self._cache: dict[str, tuple[float, list[dict], dict[int, bool]]] = {}
         self.counters = {"resolutions": 0, "backend_reads": 0}
 
@@ -105,6 +119,10 @@ class Resolver:
         config = self.client.get_health_check(HealthCheckId=health_check_id)["HealthCheck"]["HealthCheckConfig"]
         if config.get("Disabled"):
             return True
+        faults = self.faults()
+        if faults is not None and faults.region_down(endpoint_region(config.get("FullyQualifiedDomainName", ""))):
+            faults.refused("outage_health_failed")
+            return bool(config.get("Inverted"))     # the endpoint does not answer: the check fails
         observed = self.client.get_health_check_status(HealthCheckId=health_check_id)["HealthCheckObservations"]
         passing = bool(observed) and all(o["StatusReport"]["Status"].startswith("Success") for o in observed)
         return passing != bool(config.get("Inverted"))
