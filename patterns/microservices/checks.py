@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.core import format as fmt
+from app.core import facts
 from app.runtime.pipeline import Check, Pipeline, RunContext
 
 if TYPE_CHECKING:
@@ -137,9 +138,27 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
             f = ctx.state.failover
             primary = ctx.state.sites["first"].health_check
             config = ctx.client("route53").get_health_check(HealthCheckId=primary)["HealthCheck"]["HealthCheckConfig"]
-            ok = f["answered_before"] == "primary" and f["answers_after"] == {"secondary": 100} and \
-                not f["primary_healthy_after"] and f["order"]["status"] == 201 and f["order"]["region"] == pl.STANDBY_REGION
-            return Check("failover to the secondary after the primary's health check fails", ok,
-                         f"primary health check {primary}: Inverted={config.get('Inverted')} -> unhealthy; "
-                         f"answers before: {f['answered_before']}, after: {fmt.tally(f['answers_after'])}; order "
-                         f"{f['order']['order_id']} {f['order']['status']} in {f['order']['region']}")
+            outage = f["cause"].startswith(f"{pl.HOME} down")
+            order = f["order"]
+            dns = f["answered_before"] == "primary" and f["answers_after"] == {"secondary": 100} and \
+                not f["primary_healthy_after"]
+            took = order["status"] == 201 and order["region"] == pl.STANDBY_REGION
+            cause = (f"{pl.HOME} down: its ALB answered {f['primary_alb']} to GET /health" if outage
+                     else "Inverted=True")
+            said = (f"primary health check {primary}: {cause} -> unhealthy; answers before: "
+                    f"{f['answered_before']}, after: {fmt.tally(f['answers_after'])}")
+            if not outage:
+                out = [Check("failover to the secondary after the primary's health check fails", dns and took,
+                             f"{said}; order {order['order_id']} {order['status']} in {order['region']}")]
+            else:
+                out = [Check(f"Route 53 fails over to the secondary when {pl.HOME} is down", dns, said),
+                       Check(f"the standby in {pl.STANDBY_REGION} takes the order during the outage", took,
+                             f"order sent to {order['endpoint']} ({order['region']}): {order['status']}"
+                             + (f", {order['error']}: the standby calls the catalog, the orders table and the "
+                                f"order events topic in {pl.HOME}, which is down" if not took else ""))]
+            interval, threshold = config["RequestInterval"], config["FailureThreshold"]
+            out.append(Check("time to fail over: the health check's interval x its failure threshold",
+                             f["failover_s"] == interval * threshold == facts.R53_FAILOVER_S.value,
+                             f"{interval} s x {threshold} checks = {interval * threshold} s on the run's clock "
+                             f"(read back from the health check); measured {f['failover_s']} s"))
+            return out

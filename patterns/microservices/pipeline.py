@@ -45,6 +45,8 @@ CACHE_TTL_S = 300
 PRODUCTS = {"p-100": ("Espresso machine", 24900), "p-200": ("Coffee grinder", 8900), "p-300": ("Milk jug", 1500)}
 LATENCY_BOOK = Path(__file__).resolve().parents[2] / "assets" / "latency.json"
 # The second orders site per policy: (record id, region).
+DRAIN_STEP = "Billing workers drain the queue"
+FAILOVER_STEP = "The primary fails: Route 53 fails over and an order is placed again"
 SECOND = {"weighted": ("canary", HOME), "latency": (LATENCY_REGION, LATENCY_REGION),
           "failover": ("secondary", STANDBY_REGION)}
 
@@ -120,7 +122,12 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     p = Pipeline("microservices", state=State, live_unsupported=(
         "its load balancers, containers, instances, DNS answers, Redis and SQL run in the embedded backend's "
         "emulated data planes, which have no meaning against AWS"),
-        faults=("ddb_throttle_rate",))
+        faults=("ddb_throttle_rate",) + ("region_outage",) * (policy == "failover"),
+        outage_from=FAILOVER_STEP if policy == "failover" else None,
+        # the region comes back before billing drains its queue (in us-east-1)
+        recover_before=DRAIN_STEP if policy == "failover" else None,
+        refused_faults={"region_outage": f"the orders record uses the {policy} routing policy, so Route 53 has no "
+                                         "standby to fail over to (set routing_policy=failover)"})
 
     @p.deploy("Create the orders and products tables", service="dynamodb")
     def tables(ctx: RunContext[State]) -> None:
@@ -216,7 +223,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             ctx.deployed["canary_weight"] = WEIGHTS["canary"] / sum(WEIGHTS.values())
         r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
             {"Action": "CREATE", "ResourceRecordSet": r} for r in changes]})
-        ctx.state.resolver = Resolver(r53, zone, rtt_ms=inter_region_rtt_ms, trace=ctx.trace, clock=ctx.clock)
+        ctx.state.resolver = Resolver(r53, zone, rtt_ms=inter_region_rtt_ms, trace=ctx.trace, clock=ctx.clock,
+                                      faults=lambda: ctx.session.faults)
 
     # -- drive ---------------------------------------------------------------------------------
     second_edge = {"weighted": "canary", "latency": "second_region", "failover": "standby"}.get(policy)
@@ -264,24 +272,41 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
         ctx.artifact("catalog_reads", ctx.state.catalog_reads)
 
     if policy == "failover":
-        @p.drive("Fail the primary's health check and order again", service="route53",
-                 edges=("health_check", "standby"))
+        @p.drive(FAILOVER_STEP, service="route53", edges=("health_check", "standby"))
         def fail_primary(ctx: RunContext[State]) -> None:
+            """The primary fails: with an injected outage its region is down (its ALB answers 503, so Route 53's
+            health check fails); otherwise a failover drill marks the health check failed (Inverted)."""
             r53, primary = ctx.client("route53"), ctx.state.sites["first"]
-            before = ctx.state.resolver.resolve(ORDERS, HOME).record
-            r53.update_health_check(HealthCheckId=primary.health_check, Inverted=True)
+            outage = ctx.region_down(HOME)
+            if outage:     # the last answer before the outage: the resolve step's
+                before = max(ctx.state.shares[HOME], key=ctx.state.shares[HOME].get)
+            else:
+                before = ctx.state.resolver.resolve(ORDERS, HOME).record
+                r53.update_health_check(HealthCheckId=primary.health_check, Inverted=True)
             # Route 53 declares the endpoint unhealthy after FailureThreshold failed checks: the run's clock
             # moves on by that time (which also outlasts the record's TTL in resolvers' caches).
-            ctx.clock.advance(facts.R53_HEALTH_INTERVAL_S.value * facts.R53_FAILURE_THRESHOLD.value)
+            started = ctx.clock.offset
+            ctx.clock.advance(facts.R53_FAILOVER_S.value)
             answers = [ctx.state.resolver.resolve(ORDERS, HOME, span=False).record for _ in range(100)]
-            order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
-            ctx.state.failover = {"answered_before": before, "answers_after": {a: answers.count(a) for a in set(answers)},
+            flow = ctx.routing.requests(f"orders during the {HOME} outage") if outage else None
+            if flow is not None:
+                with flow.request() as req:
+                    order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+                    req.served(order["region"]) if order["status"] < 500 else req.fail()
+            else:
+                order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+            ctx.state.failover = {"cause": f"{HOME} down (injected region outage)" if outage else
+                                  "health check marked failed (Inverted=True)",
+                                  "answered_before": before, "answers_after": {a: answers.count(a) for a in set(answers)},
                                   "primary_healthy_after": ctx.state.resolver.healthy(primary.health_check),
+                                  "failover_s": ctx.clock.offset - started,
+                                  "primary_alb": primary.service.request("GET", "/health").status,
                                   "order": order}
-            ctx.state.orders.append(order)
+            if not outage:     # an order during the outage is counted in its own flow (the ledger)
+                ctx.state.orders.append(order)
             ctx.artifact("failover", ctx.state.failover)
 
-    @p.drive("Billing workers drain the queue", service="sqs", edges=("deliver", "billing", "billing_db"))
+    @p.drive(DRAIN_STEP, service="sqs", edges=("deliver", "billing", "billing_db"))
     def drain(ctx: RunContext[State]) -> None:
         sqs, q, billing = ctx.client("sqs"), ctx.state.queue, ctx.state.billing
         ctx.state.depth["before_drain"] = queue_depth(ctx)

@@ -31,8 +31,9 @@ def artifacts(art: dict) -> None:
     if "failover" in art:
         f = art["failover"]
         after = ", ".join(f"{k} {v}" for k, v in f["answers_after"].items())
-        st.markdown(f"**Failover**: before, `{f['answered_before']}` answered; the primary's health check was "
-                    f"marked failed (healthy now: {f['primary_healthy_after']}); after: {after}. The next order "
+        st.markdown(f"**Failover**: before, `{f['answered_before']}` answered; the primary failed ({f['cause']}; "
+                    f"its health check healthy now: {f['primary_healthy_after']}); after {f['failover_s']:g} s on "
+                    f"the run's clock: {after}. The next order "
                     f"was served in **{f['order']['region']}** with status {f['order']['status']}.")
     if "catalog_reads" in art:
         st.markdown("**The catalog read again** (stage cache, Lambda, ElastiCache per read)")
