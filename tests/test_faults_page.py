@@ -54,3 +54,18 @@ def test_lambda_errors_leave_dead_letters_and_the_redrive_processes_them():
     assert ledger["s3 -> thumbnail"]["Redriven"] == 1
     passed, total = _metric(at, "Checks passed").split(" / ")
     assert passed == total
+
+
+def test_region_outage_is_offered_with_a_second_region_and_its_failover_shows_in_the_ledger():
+    at = open_run_page("global-blog")
+    assert not [t for t in at.toggle if t.key == "run:faults:global-blog:region_outage:on"]   # one region
+    at.toggle(key="toggle:global-blog:global_tables").set_value(True).run()
+    at.toggle(key="run:faults:global-blog:region_outage:on").set_value(True).run()
+    assert any("goes down at the step the case names" in c.value and "90 s" in c.value for c in at.caption)
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    flow = _ledger(at)["readers in us-east-1 -> failover to eu-west-1"]
+    assert (flow["In"], flow["Processed"], flow["Failed"], flow["Lost"]) == (4, 4, 0, 0)
+    assert any("Region outage primary" in c.value for c in at.caption)
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total

@@ -106,7 +106,7 @@ def run(args) -> int:
         return 3
     from app.runtime.faults import parse_faults
 
-    faults = parse_faults(args.faults, pipeline.faults, case_id)
+    faults = parse_faults(args.faults, pipeline.faults, case_id, refused=pipeline.refused_faults)
     if faults and args.backend == "live":
         print("error: faults are injected on the embedded backend only: drop --fault or --backend live",
               file=sys.stderr)

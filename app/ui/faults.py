@@ -11,18 +11,18 @@ from typing import Any
 import streamlit as st
 
 from app.core import facts
-from app.runtime.faults import FAULTS
+from app.runtime.faults import FAULTS, fault_text
 from app.ui.runs import EXECUTED
 from app.ui.widgets import table
 
 
-def faults_panel(supported: tuple[str, ...], key: str, disabled: bool = False) -> tuple[dict[str, float], bool]:
+def faults_panel(supported: tuple[str, ...], key: str, disabled: bool = False) -> tuple[dict[str, Any], bool]:
     """Draw the Faults panel; return the faults switched on (name -> value) and whether to redrive."""
-    faults: dict[str, float] = {}
+    faults: dict[str, Any] = {}
     with st.expander("Faults", icon=":material/bolt:", expanded=False):
         if not supported:
-            st.caption("This run has no asynchronous flow or DynamoDB traffic from a function that a fault "
-                       "could fail.")
+            st.caption("This run has no asynchronous flow, DynamoDB traffic from a function or second region "
+                       "that a fault could fail.")
             return {}, True
         if disabled:
             st.caption("Faults are injected on the embedded backend only: switch live AWS off to use them.")
@@ -37,7 +37,13 @@ def faults_panel(supported: tuple[str, ...], key: str, disabled: bool = False) -
             spec = FAULTS[name]
             on = st.toggle(spec.label, key=f"{key}:{name}:on", help=spec.help, disabled=disabled)
             if on and not disabled:
-                if spec.kind == "int":
+                if spec.kind == "choice":      # the region outage: the run's primary region goes down
+                    faults[name] = spec.default
+                    st.caption(f"{spec.label}: the {spec.default} region goes down at the step the case names "
+                               f"and comes back when the faults clear. Route 53 declares an endpoint unhealthy "
+                               f"after {facts.R53_FAILOVER_S.text} ({facts.R53_HEALTH_INTERVAL_S.text} x "
+                               f"{facts.R53_FAILURE_THRESHOLD.text}).")
+                elif spec.kind == "int":
                     faults[name] = st.slider(f"{spec.label} ({spec.unit})", int(spec.min), int(spec.max),
                                              int(spec.default), int(spec.step or 1), key=f"{key}:{name}:value")
                 else:
@@ -77,7 +83,7 @@ def ledger_view(result) -> None:
         return
     st.subheader("Ledger")
     rows = [{"Flow": name, "In": n["in"], "Processed": n["processed"], "Dead-lettered": n["dead_lettered"],
-             "Lost": n["lost"], "Failed attempts": n["failed_attempts"], "Redriven": n["redriven"],
+             "Failed": n.get("failed", 0), "Lost": n["lost"], "Failed attempts": n["failed_attempts"], "Redriven": n["redriven"],
              "Dead-letter queue": n["dead_letter_queue"] or "none"} for name, n in result.ledger.items()]
     if rows:
         table(rows, "run-ledger")
@@ -85,7 +91,7 @@ def ledger_view(result) -> None:
         st.caption("This run has no asynchronous flow: its requests are answered synchronously, so a failure "
                    "reaches the caller (the checks say so) and nothing waits in a queue.")
     if result.faults is not None:
-        given = ", ".join(f"{FAULTS[k].label} {v:g}" for k, v in result.faults["given"].items())
+        given = ", ".join(f"{FAULTS[k].label} {fault_text(k, v)}" for k, v in result.faults["given"].items())
         st.caption(f"Faults injected: {given}. Each flow's events are counted by the runtime; the dead-lettered "
                    f"ones are read back from their queues, {EXECUTED}. The retry waits "
                    f"({result.faults['modelled_wait_s']:,.1f} s in all) moved the run's clock instead of being slept.")
