@@ -63,8 +63,10 @@ def test_parse_faults_names_the_faults_that_apply():
     assert parse_faults(["ses_reject_rate=0.25"], ("ses_reject_rate",)) == {"ses_reject_rate": 0.25}
     with pytest.raises(ValueError, match="faults of iot: lambda_error_rate"):
         parse_faults(["ses_reject_rate=1"], ("lambda_error_rate",), "iot")
-    pipeline = load_pipeline(get_case("global-blog"), get_case("global-blog").resolve({}))
+    pipeline = load_pipeline(get_case("global-blog"), get_case("global-blog").resolve({"global_tables": "on"}))
     assert set(pipeline.faults) == set(FAULTS)
+    one_region = load_pipeline(get_case("global-blog"), get_case("global-blog").resolve({}))
+    assert set(FAULTS) - set(one_region.faults) == {"region_outage"}      # no replica to fail over to
     with pytest.raises(ValueError, match="do not apply"):
         run_pipeline(load_pipeline(get_case("todo-api"), get_case("todo-api").resolve({})), {},
                      faults={"lambda_error_rate": 1.0})

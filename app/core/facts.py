@@ -198,10 +198,12 @@ R53_FAILURE_THRESHOLD = fact(
 R53_HOW_HEALTH = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html"
 R53_FAILOVER_S = fact(
     "route53.failover.detection_s", R53_HEALTH_INTERVAL_S.value * R53_FAILURE_THRESHOLD.value, "s",
-    "Time for a failover record to switch after its endpoint fails: the request interval times the failure "
+    "Time for a failover record to switch after its endpoint fails, about the request interval times the failure "
     f"threshold ({R53_HEALTH_INTERVAL_S.value} s x {R53_FAILURE_THRESHOLD.value} = "
-    f"{R53_HEALTH_INTERVAL_S.value * R53_FAILURE_THRESHOLD.value} s with the defaults), after which resolvers "
-    "get the secondary once the record's TTL has passed in their cache.", R53_HOW_HEALTH, checked="2026-12-02")
+    f"{R53_HEALTH_INTERVAL_S.value * R53_FAILURE_THRESHOLD.value} s with the defaults): each health checker needs "
+    "that many consecutive failures (an HTTP check fails without a 2xx or 3xx answer), and Route 53 marks the "
+    "endpoint unhealthy once 18% or fewer of its checkers see it healthy. Resolvers get the secondary when the "
+    "record's TTL has passed in their cache.", R53_HOW_HEALTH, checked="2026-12-02")
 
 # -- AWS IoT Core -----------------------------------------------------------------------------------
 IOT_QUOTAS = "https://docs.aws.amazon.com/general/latest/gr/iot-core.html"
