@@ -71,6 +71,15 @@ def artifacts(art: dict) -> None:
         elif r.get("note"):
             st.markdown(f"**Replication**: {r['note']}")
         table(r.get("far_reads"), "art-far")
+    if "home_readers" in art:
+        h = art["home_readers"]
+        rows = [{"Request": r["request"], "Tried": " -> ".join(f"{t['region']} {t['status']}" for t in r["tried"]),
+                 "Served from": r["served_from"] or "failed", "Failed over": r["failed_over"]}
+                for r in h["reads"] + [h["write"]]]
+        st.markdown(f"**Readers near {h['region']}**"
+                    + (f" while {h['region']} is down: each request tried {h['region']}, then the replica"
+                       if h["region_down"] else ": served by their own region"))
+        table(rows, "art-home-readers")
     if "site_fetches" in art:
         with st.expander("Static site requests"):
             table(art["site_fetches"], "art-site")
