@@ -185,7 +185,8 @@ def _print_text(out: dict) -> None:
         print("ledger (events per flow):")
         for name, n in out["ledger"].items():
             print(f"  {name:<36} in {n['in']:>5}  processed {n['processed']:>5}  dead-lettered {n['dead_lettered']:>4}"
-                  f"  lost {n['lost']:>3}" + (f"  redriven {n['redriven']}" if n.get("redriven") else ""))
+                  f"  lost {n['lost']:>3}" + (f"  redriven {n['redriven']}" if n.get("redriven") else "")
+                  + (f"  failed {n['failed']}  served from {n['served_from']}" if n.get("source") == "requests" else ""))
     td = out.get("teardown") or {}
     if td:
         print(f"  teardown: {td.get('deleted', 0)} resources deleted in {td.get('measured_ms', 0):.0f} ms")
