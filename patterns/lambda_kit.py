@@ -35,8 +35,9 @@ except ImportError:  # on AWS Lambda: region and credentials from the function's
         return boto3.client(service, region_name=region, config=config)
 
 
-def client(service: str):
-    return aws_client(service)
+def client(service: str, region: str | None = None):
+    """A client for ``service`` in ``region`` (the function's own region when None)."""
+    return aws_client(service, region)
 
 
 def dax_client(endpoint: str):

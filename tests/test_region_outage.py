@@ -129,18 +129,46 @@ def test_microservices_route53_fails_over_when_the_primary_region_is_down(capsys
     code, out = _run(capsys, "microservices", "--set", "routing_policy=failover", "--fault", "region_outage=primary")
     checks = _checks(out)
     failed = sorted(n for n, c in checks.items() if not c["ok"])
-    # Route 53 fails over; the standby cannot take the order: it calls the catalog, table and topic in us-east-1
-    assert code == 1 and failed == ["the standby in us-west-2 takes the order during the outage"], failed
-    assert "catalog answered 502" in checks[failed[0]]["detail"]
+    # Route 53 fails over; the standby takes the order with its own catalog, table replica and topic
+    assert code == 0 and failed == [], failed
+    assert checks["the standby in us-west-2 takes the order during the outage"]["ok"]
+    assert checks["after us-east-1 recovers, the standby's order is replicated home and billed"]["ok"]
     assert checks["Route 53 fails over to the secondary when us-east-1 is down"]["ok"]
     f = out["artifacts"]["failover"]
     assert f["answered_before"] == "primary" and f["answers_after"] == {"secondary": 100}
     assert f["primary_alb"] == 503 and not f["primary_healthy_after"]
     assert f["failover_s"] == facts.R53_FAILOVER_S.value == 90
+    assert f["order"]["status"] == 201 and f["order"]["region"] == "us-west-2"
+    assert f["order"]["catalog"]["status"] == 200 and f["order"]["catalog"]["cache"] == "none"   # standby catalog
     flow = out["ledger"]["orders during the us-east-1 outage"]
-    assert (flow["in"], flow["processed"], flow["failed"], flow["lost"]) == (1, 0, 1, 0)
+    assert (flow["in"], flow["processed"], flow["failed"], flow["lost"]) == (1, 1, 0, 0)
+    assert flow["served_from"] == {"us-west-2": 1}
     assert checks["every request of orders during the us-east-1 outage is accounted for"]["ok"]
     counters = out["faults"]["counters"]
     assert counters["outage_lb_503"] >= 1 and counters["outage_health_failed"] >= 1
-    # the orders placed before the outage were billed once the region came back
+    assert counters["outage_calls_refused"] == 0          # the standby called nothing in us-east-1
+    # the orders placed before the outage and the standby's were billed once the region came back
     assert checks["an invoice per order in the billing database"]["ok"]
+    assert out["artifacts"]["queue_depth"]["before_drain"] == 4 and out["artifacts"]["queue_depth"]["after"] == 0
+
+
+@pytest.mark.slow
+def test_microservices_standby_order_read_back_in_both_regions(runtime_session):
+    case = get_case("microservices")
+    values = case.resolve({"routing_policy": "failover"})
+    result = run_pipeline(load_pipeline(case, values), values, session=runtime_session, own_session=False,
+                          faults={"region_outage": "primary"})
+    assert result.ok, [c for c in result.checks if not c.ok]
+    order_id = result.artifacts["failover"]["order"]["order_id"]
+    ddb = {r: runtime_session.clients.client("dynamodb", r) for r in ("us-west-2", "us-east-1")}
+    table = next(t for t in ddb["us-east-1"].list_tables()["TableNames"] if t.endswith("-orders"))
+    stored = {r: c.get_item(TableName=table, Key={"order_id": {"S": order_id}}, ConsistentRead=True).get("Item")
+              for r, c in ddb.items()}
+    assert stored["us-west-2"] is not None and stored["us-west-2"]["region"]["S"] == "us-west-2"   # taken there
+    assert stored["us-east-1"] == stored["us-west-2"]                                            # replicated home
+    products = next(t for t in ddb["us-west-2"].list_tables()["TableNames"] if t.endswith("-products"))
+    assert ddb["us-west-2"].scan(TableName=products, Select="COUNT")["Count"] == 3      # the catalog's replica
+    sqs = runtime_session.clients.client("sqs", "us-west-2")
+    standby_queue = next(u for u in sqs.list_queues()["QueueUrls"] if u.endswith("-billing"))
+    depth = sqs.get_queue_attributes(QueueUrl=standby_queue, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"                   # drained by billing

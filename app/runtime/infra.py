@@ -401,24 +401,26 @@ class Infra:
         return name
 
     # SQS and SNS ----------------------------------------------------------------------------------
-    def queue(self, base: str, *, dead_letter_after: int | None = None, **attributes: str) -> Queue:
-        """A standard queue; with ``dead_letter_after`` a ``<base>-dlq`` queue beside it and a redrive policy
-        that moves a message there once it has been received that many times (maxReceiveCount)."""
+    def queue(self, base: str, *, dead_letter_after: int | None = None, region: str | None = None,
+              **attributes: str) -> Queue:
+        """A standard queue (in ``region``, the session's by default); with ``dead_letter_after`` a ``<base>-dlq``
+        queue beside it and a redrive policy that moves a message there once it has been received that many
+        times (maxReceiveCount)."""
         if dead_letter_after is not None:
             limits = facts.SQS_MAX_RECEIVE_COUNT.value
             if not limits["min"] <= dead_letter_after <= limits["max"]:
                 raise ValueError(f"dead_letter_after={dead_letter_after} is not valid: use {limits['min']} to "
                                  f"{limits['max']} receives")
-            dlq = self.queue(f"{base}-dlq")
+            dlq = self.queue(f"{base}-dlq", region=region)
             attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq.arn,
                                                       "maxReceiveCount": str(dead_letter_after)})
-        sqs = self._client("sqs")
+        sqs = self._client("sqs", region)
         url = sqs.create_queue(QueueName=self.ctx.name(base), Attributes=dict(attributes))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return Queue(url, arn)
 
-    def topic(self, base: str) -> str:
-        return self._client("sns").create_topic(Name=self.ctx.name(base))["TopicArn"]
+    def topic(self, base: str, *, region: str | None = None) -> str:
+        return self._client("sns", region).create_topic(Name=self.ctx.name(base))["TopicArn"]
 
     # Kinesis and IoT Core -------------------------------------------------------------------------
     def kinesis_stream(self, base: str, *, shards: int = 1) -> str:

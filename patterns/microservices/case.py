@@ -8,7 +8,7 @@ primary with a standby behind a health check.
 
 Pipeline steps the diagram can highlight: dns, orders, orders_db, catalog_call,
 api_cache, catalog, catalog_cache, publish, deliver, billing, billing_db,
-canary, second_region, standby, health_check, replication.
+canary, second_region, standby, standby_billing, health_check, replication.
 """
 from __future__ import annotations
 
@@ -71,6 +71,19 @@ COMPONENTS = (
               "Warm standby copy of the service.", when="routing_policy=failover"),
     Component("dr_table", f"Orders table replica ({STANDBY_REGION})", "Amazon DynamoDB",
               "Global table replica kept current for the standby.", when="routing_policy=failover"),
+    Component("dr_api", f"Standby catalog API ({STANDBY_REGION})", "Amazon API Gateway",
+              "The catalog's front door in the standby region, so an order there needs nothing from the primary.",
+              when="routing_policy=failover"),
+    Component("dr_lambda", f"Standby catalog function ({STANDBY_REGION})", "AWS Lambda",
+              "The same catalog function, reading the products replica (no cache in the standby).",
+              when="routing_policy=failover"),
+    Component("dr_products", f"Products table replica ({STANDBY_REGION})", "Amazon DynamoDB",
+              "Global table replica of the catalog's products.", when="routing_policy=failover"),
+    Component("dr_topic", f"Standby order events topic ({STANDBY_REGION})", "Amazon SNS",
+              "OrderPlaced events of orders the standby takes.", when="routing_policy=failover"),
+    Component("dr_queue", f"Standby billing queue ({STANDBY_REGION})", "Amazon SQS",
+              "Holds the standby's orders until billing drains it once the primary region is back.",
+              when="routing_policy=failover"),
     Component("api", "Catalog API", "Amazon API Gateway", "REST front door of the catalog service."),
     Component("api_cache", "Stage cache", "Amazon API Gateway", "Answers repeated GET /products.",
               when="api_cache"),
@@ -127,6 +140,14 @@ def diagram(v, kit) -> None:
                 seconds[name] = (ElbApplicationLoadBalancer("ALB", nodeid=f"{name}_alb"),
                                  ElasticContainerServiceService(service, nodeid=f"{name}_ecs"),
                                  Dynamodb("Orders table\nreplica", nodeid=f"{name}_table"))
+            if name == "dr":     # what the standby needs besides its table: a catalog and a topic of its own
+                with kit.cluster("catalog - standby", on=on):
+                    dr_api = APIGateway("Catalog API", nodeid="dr_api")
+                    dr_fn = Lambda("Catalog\nfunction", nodeid="dr_lambda")
+                    dr_products = Dynamodb("Products table\nreplica", nodeid="dr_products")
+                with kit.cluster("async messaging - standby", on=on):
+                    dr_topic = SimpleNotificationServiceSnsTopic("SNS topic\norder events", nodeid="dr_topic")
+                    dr_queue = SimpleQueueServiceSqsQueue("SQS queue\nbilling", nodeid="dr_queue")
 
     # Name resolution, then the orders record according to its policy.
     clients >> kit.edge("resolve names", step="dns") >> dns
@@ -147,6 +168,14 @@ def diagram(v, kit) -> None:
         both_ways = kit.edge("global table\nreplication", step="replication")
         both_ways.reverse = True
         orders >> both_ways >> second_table
+
+    dr_ecs = seconds["dr"][1]
+    dr_ecs >> kit.edge("sync HTTPS\nGET /products", step="standby") >> dr_api
+    dr_api >> kit.edge("proxy", step="standby") >> dr_fn
+    dr_fn >> kit.edge("GetItem\nlocal replica", step="standby") >> dr_products
+    dr_ecs >> kit.edge("publish OrderPlaced", step="standby", asynchronous=True) >> dr_topic
+    dr_topic >> kit.edge("subscription", step="standby", asynchronous=True) >> dr_queue
+    dr_queue >> kit.edge("drained after\nrecovery", step="standby_billing", asynchronous=True) >> asg
 
     dns >> kit.edge("catalog.example.com\nalias", step="catalog") >> api
     dns >> kit.edge("billing.example.com\nalias", step="billing") >> alb_c
@@ -202,7 +231,8 @@ CASE = Case(
         "subscriber, SQS holds the work until the consumer is ready, so billing can lag or restart without "
         "losing orders.",
         "A second region needs its data too: a DynamoDB global table gives the latency or standby region a "
-        "local, writable replica.",
+        "local, writable replica. A warm standby also needs, in its own region, every service an order depends "
+        "on (here the catalog and an order events topic), or it fails together with the primary.",
     ),
     components=COMPONENTS,
     toggles=TOGGLES,

@@ -18,6 +18,12 @@ def _reads(reads: list[dict]) -> str:
                      + (f", ElastiCache {r['redis']}" if r.get("redis") else "") for r in reads)
 
 
+def billed(ctx: RunContext["State"], order: dict) -> bool:
+    """Whether billing's database holds an invoice for ``order``."""
+    return bool(order.get("order_id")) and bool(ctx.state.db.execute(
+        "SELECT order_id FROM invoices WHERE order_id = ?", (order["order_id"],)))
+
+
 def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
     from patterns.microservices import pipeline as pl
 
@@ -115,7 +121,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
     @p.verify("OrderPlaced went through SNS and SQS to billing", service="sqs")
     def v_billing(ctx: RunContext["State"]):
         d = ctx.state.depth
-        placed = [o for o in ctx.state.orders if o.get("order_id")]
+        placed = pl.billed_orders(ctx.state)
         invoices = ctx.state.db.execute("SELECT order_id, billed_by FROM invoices")
         billed = {row[0] for row in invoices}
         via_alb = [ctx.state.billing.request("GET", f"/invoices/{o['order_id']}") for o in placed]
@@ -143,6 +149,12 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
             dns = f["answered_before"] == "primary" and f["answers_after"] == {"secondary": 100} and \
                 not f["primary_healthy_after"]
             took = order["status"] == 201 and order["region"] == pl.STANDBY_REGION
+            key = {"order_id": {"S": order.get("order_id") or ""}}
+            replicas = {r: ctx.client("dynamodb", r).get_item(TableName=ctx.state.orders_table, Key=key,
+                                                              ConsistentRead=True).get("Item")
+                        for r in (pl.STANDBY_REGION, pl.HOME)}
+            local = replicas[pl.STANDBY_REGION]
+            took = took and local is not None and local["region"]["S"] == pl.STANDBY_REGION
             cause = (f"{pl.HOME} down: its ALB answered {f['primary_alb']} to GET /health" if outage
                      else "Inverted=True")
             said = (f"primary health check {primary}: {cause} -> unhealthy; answers before: "
@@ -154,8 +166,19 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                 out = [Check(f"Route 53 fails over to the secondary when {pl.HOME} is down", dns, said),
                        Check(f"the standby in {pl.STANDBY_REGION} takes the order during the outage", took,
                              f"order sent to {order['endpoint']} ({order['region']}): {order['status']}"
-                             + (f", {order['error']}: the standby calls the catalog, the orders table and the "
-                                f"order events topic in {pl.HOME}, which is down" if not took else ""))]
+                             + (f" {order['error']}" if order.get("error") else "")
+                             + (f"; order {order['order_id']}: price from the catalog in {pl.STANDBY_REGION} "
+                                "(its function reads the region's products replica, no ElastiCache there), "
+                                f"{'read back from' if local else 'not found in'} the {pl.STANDBY_REGION} "
+                                f"replica of the orders global table, OrderPlaced published to the "
+                                f"{pl.STANDBY_REGION} order events topic and billing queue"
+                                if order.get("order_id") else "")),
+                       Check(f"after {pl.HOME} recovers, the standby's order is replicated home and billed", bool(
+                             took and replicas[pl.HOME] and f.get("replicated_home") and billed(ctx, order)),
+                             f"order {order.get('order_id')}: "
+                             f"{'in' if replicas[pl.HOME] else 'not in'} the {pl.HOME} orders table (global "
+                             f"table replication); {'invoiced' if billed(ctx, order) else 'not invoiced'} by "
+                             f"billing, which drained the {pl.STANDBY_REGION} billing queue after the outage")]
             interval, threshold = config["RequestInterval"], config["FailureThreshold"]
             out.append(Check("time to fail over: the health check's interval x its failure threshold",
                              f["failover_s"] == interval * threshold == facts.R53_FAILOVER_S.value,

@@ -3,10 +3,12 @@
 - :func:`catalog` is the catalog's Lambda function behind an API Gateway REST proxy
   integration: ``GET /products/{id}`` reads cache-aside, ElastiCache (Redis OSS or Valkey) first (the
   cluster at ``REDIS_ENDPOINT``), DynamoDB (``PRODUCTS_TABLE``) on a miss, then stores the
-  product in Redis for ``CACHE_TTL_S`` seconds.
+  product in Redis for ``CACHE_TTL_S`` seconds. Without ``REDIS_ENDPOINT`` (the standby region's
+  catalog) it reads DynamoDB only.
 - :func:`orders_app` builds the orders container's HTTP request handler (one per ECS task):
   ``POST /orders`` asks the catalog for the price synchronously over HTTP, writes the order
-  to DynamoDB and publishes ``OrderPlaced`` to SNS; ``GET /health`` answers the health check.
+  to DynamoDB (the table's replica in ``table_region``) and publishes ``OrderPlaced`` to SNS
+  (a client in the topic's region); ``GET /health`` answers the health check.
 - :func:`billing` is the billing worker's handler for a batch of SQS messages (the SNS
   envelope of ``OrderPlaced`` in each body): it writes one invoice per order with SQL and
   reports failed messages as ``batchItemFailures``; :func:`billing_app` is the billing
@@ -41,9 +43,9 @@ def catalog(event: dict, context: Any) -> dict:
     if event.get("httpMethod") != "GET" or "id" not in (event.get("pathParameters") or {}):
         return response(404, {"message": "not found"})
     product_id = event["pathParameters"]["id"]
-    cache = redis_client(os.environ["REDIS_ENDPOINT"])
+    cache = redis_client(os.environ["REDIS_ENDPOINT"]) if os.environ.get("REDIS_ENDPOINT") else None
     key = f"product:{product_id}"
-    cached = cache.get(key)
+    cached = cache.get(key) if cache is not None else None
     if cached is not None:
         return response(200, {**json.loads(cached), "cache": "hit"})
     found = client("dynamodb").get_item(TableName=os.environ["PRODUCTS_TABLE"],
@@ -52,12 +54,15 @@ def catalog(event: dict, context: Any) -> dict:
         return response(404, {"message": f"no product {product_id}"})
     product = item(found)
     product = {k: (int(v) if isinstance(v, Decimal) else v) for k, v in product.items()}
+    if cache is None:
+        return response(200, {**product, "cache": "none"})
     cache.set(key, json.dumps(product), ex=int(os.environ.get("CACHE_TTL_S", "300")))
     return response(200, {**product, "cache": "miss"})
 
 
 # -- orders (container on ECS) ----------------------------------------------------------------------
-def orders_app(*, table: str, topic_arn: str, catalog_get: Callable[[str], Any], region: str) -> Callable:
+def orders_app(*, table: str, topic_arn: str, catalog_get: Callable[[str], Any], region: str,
+               table_region: str | None = None) -> Callable:
     """The orders container's handler: ``app(request, server) -> (status, body, headers)``."""
     def app(request, server):
         if request.path == "/health":
@@ -76,9 +81,9 @@ def orders_app(*, table: str, topic_arn: str, catalog_get: Callable[[str], Any],
                   "unit_price_cents": int(product["price_cents"]),
                   "total_cents": int(product["price_cents"]) * int(order["quantity"]),
                   "served_by": server.target_id, "region": region}
-        client("dynamodb").put_item(TableName=table, Item=marshal(placed),
-                                    ConditionExpression="attribute_not_exists(order_id)")
-        client("sns").publish(TopicArn=topic_arn, Message=json.dumps({"type": "OrderPlaced", **placed}),
+        client("dynamodb", table_region).put_item(TableName=table, Item=marshal(placed),
+                                                  ConditionExpression="attribute_not_exists(order_id)")
+        client("sns", topic_arn.split(":")[3]).publish(TopicArn=topic_arn, Message=json.dumps({"type": "OrderPlaced", **placed}),
                               MessageAttributes={"type": {"DataType": "String", "StringValue": "OrderPlaced"}})
         catalog_hop = {"status": reply.status, "cache": product.get("cache"),
                        "stage_cache": getattr(reply, "cache", None), "lambda_invoked": getattr(reply, "invoked", None)}

@@ -15,6 +15,12 @@ the endpoint that answered (orders calls the catalog synchronously and publishes
 ``OrderPlaced`` asynchronously), reads the catalog again, lets the billing workers drain the
 queue, and for ``failover`` marks the primary's health check failed and orders again.
 
+With ``failover`` the standby region (us-west-2) can take an order on its own: the orders and
+products tables are global tables with replicas there, a catalog function and API there read
+the products replica (no ElastiCache in the standby), and the standby publishes ``OrderPlaced``
+to a topic and queue of its own region, which the billing workers drain once us-east-1 is back;
+the order itself replicates home through the orders global table.
+
 Emulated where moto has no data plane (app/runtime/dataplanes): the ALBs and the containers
 and instances behind them (in-process), the Route 53 resolver, ElastiCache (a real Redis
 server when REDIS_URL is set), the REST API invocation and stage cache, and the billing SQL
@@ -90,12 +96,42 @@ class State:
     depth: dict[str, int] = field(default_factory=dict)
     catalog_reads: list[dict] = field(default_factory=list)
     failover: dict[str, Any] = field(default_factory=dict)
+    # failover: the standby region's own copies of what taking an order needs
+    orders_global: Any = None
+    products_global: Any = None
+    standby_catalog: RestApi | None = None
+    standby_topic: str = ""
+    standby_queue: Queue | None = None
+
+
+def queues(ctx: RunContext[State]) -> list[tuple[Queue, str]]:
+    """The billing queues with their regions: us-east-1's, and the standby region's with ``failover``."""
+    return [(ctx.state.queue, HOME)] + ([(ctx.state.standby_queue, STANDBY_REGION)] if ctx.state.standby_queue else [])
+
+
+def billed_orders(state: State) -> list[dict]:
+    """The orders billing should invoice: those placed, and the one the standby took during an outage."""
+    during = [state.failover["order"]] if state.failover and state.failover["order"] not in state.orders else []
+    return [o for o in state.orders + during if o.get("order_id")]
+
+
+def replicate(gt, found, rounds: int = 20) -> bool:
+    """Pump a global table's streams until ``found()`` holds (at most ``rounds`` pumps)."""
+    for _ in range(rounds):
+        gt.pump()
+        if found():
+            return True
+    return False
 
 
 def queue_depth(ctx: RunContext[State]) -> int:
-    attrs = ctx.client("sqs").get_queue_attributes(QueueUrl=ctx.state.queue.url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    """Messages in the billing queues (both regions' with ``failover``)."""
+    depth = 0
+    for q, region in queues(ctx):
+        attrs = ctx.client("sqs", region).get_queue_attributes(QueueUrl=q.url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        depth += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    return depth
 
 
 def place_order(ctx: RunContext[State], client_region: str, customer: str, product_id: str, quantity: int) -> dict:
@@ -133,10 +169,20 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     def tables(ctx: RunContext[State]) -> None:
         ctx.state.orders_table = ctx.infra.table("orders", "order_id")
         ctx.state.products_table = products = ctx.infra.table("products", "product_id")
+        if policy == "failover":     # warm standby: both tables replicated to the standby region
+            for attr, name in (("orders_global", ctx.state.orders_table), ("products_global", products)):
+                gt = ctx.streaming.global_table(name, [HOME, STANDBY_REGION])
+                gt.create()
+                setattr(ctx.state, attr, gt)
         ddb = ctx.client("dynamodb")
         for pid, (name, cents) in PRODUCTS.items():
             ddb.put_item(TableName=products, Item={"product_id": {"S": pid}, "name": {"S": name},
                                                    "price_cents": {"N": str(cents)}})
+        if policy == "failover":
+            far = ctx.client("dynamodb", STANDBY_REGION)
+            if not replicate(ctx.state.products_global, lambda: far.scan(
+                    TableName=products, Select="COUNT", ConsistentRead=True)["Count"] == len(PRODUCTS)):
+                raise RuntimeError(f"the products did not replicate to {STANDBY_REGION}")
 
     @p.deploy("Create the catalog's ElastiCache cluster", service="elasticache")
     def cache_cluster(ctx: RunContext[State]) -> None:
@@ -160,12 +206,27 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             "catalog-api", [Route("GET", "/products/{id}", fn.arn, cache_key=("method.request.path.id",),
                                        fresh_on_request=True)],
             cache=StageCache() if values["api_cache"] else None)
+        if policy == "failover":     # the standby's catalog: the same function beside the products replica
+            from app.runtime.lambdas import Lambdas
+
+            far = Lambdas(clients=ctx.session.use_region(STANDBY_REGION), trace=ctx.trace, tags=ctx.session.tags,
+                          name=lambda base: ctx.session.name(f"{STANDBY_REGION}-{base}"))
+            far_fn = far.deploy("catalog", handler="patterns.microservices.handlers.catalog", memory_mb=256,
+                                env={"PRODUCTS_TABLE": ctx.state.products_table},
+                                description="Catalog lookups in the standby region")
+            ctx.state.standby_catalog = ctx.infra.rest_api(
+                "catalog-api", [Route("GET", "/products/{id}", far_fn.arn)], region=STANDBY_REGION, lambdas=far)
 
     @p.deploy("Create the order events topic and the billing queue", service="sns")
     def messaging(ctx: RunContext[State]) -> None:
         ctx.state.topic = ctx.infra.topic("order-events")
         ctx.state.queue = q = ctx.infra.queue("billing")
         ctx.client("sns").subscribe(TopicArn=ctx.state.topic, Protocol="sqs", Endpoint=q.arn)
+        if policy == "failover":     # the standby announces its orders in its own region; billed after recovery
+            ctx.state.standby_topic = ctx.infra.topic("order-events", region=STANDBY_REGION)
+            ctx.state.standby_queue = far = ctx.infra.queue("billing", region=STANDBY_REGION)
+            ctx.client("sns", STANDBY_REGION).subscribe(TopicArn=ctx.state.standby_topic, Protocol="sqs",
+                                                        Endpoint=far.arn)
 
     @p.deploy("Create the billing database", service="rds")
     def database(ctx: RunContext[State]) -> None:
@@ -185,8 +246,12 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     @p.deploy("Deploy the orders service on ECS", service="ecs")
     def orders_service(ctx: RunContext[State]) -> None:
         def site(base: str, record: str, region: str, cidr: str) -> Site:
-            app = handlers.orders_app(table=ctx.state.orders_table, topic_arn=ctx.state.topic, region=region,
-                                      catalog_get=lambda pid: ctx.state.catalog.request("GET", f"/products/{pid}"))
+            standby = region == STANDBY_REGION      # its own catalog and topic; the table is its region's replica
+            catalog_api = ctx.state.standby_catalog if standby else ctx.state.catalog
+            app = handlers.orders_app(table=ctx.state.orders_table, region=region,
+                                      table_region=STANDBY_REGION if standby else HOME,
+                                      topic_arn=ctx.state.standby_topic if standby else ctx.state.topic,
+                                      catalog_get=lambda pid: catalog_api.request("GET", f"/products/{pid}"))
             return Site(record, ctx.infra.container_service(base, app, tasks=2, region=region, cidr=cidr))
         first = {"simple": "", "weighted": "blue", "latency": HOME, "failover": "primary"}[policy]
         ctx.state.sites = {"first": site("orders", first, HOME, "10.1.0.0/16")}
@@ -306,13 +371,21 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
                 ctx.state.orders.append(order)
             ctx.artifact("failover", ctx.state.failover)
 
-    @p.drive(DRAIN_STEP, service="sqs", edges=("deliver", "billing", "billing_db"))
+    @p.drive(DRAIN_STEP, service="sqs", edges=("deliver", "billing", "billing_db")
+             + (("replication", "standby_billing") if policy == "failover" else ()))
     def drain(ctx: RunContext[State]) -> None:
-        sqs, q, billing = ctx.client("sqs"), ctx.state.queue, ctx.state.billing
+        billing = ctx.state.billing
+        if ctx.state.orders_global is not None:     # the standby's order replicates home
+            order, home = ctx.state.failover.get("order") or {}, ctx.client("dynamodb")
+            if order.get("order_id"):
+                key = {"order_id": {"S": order["order_id"]}}
+                ctx.state.failover["replicated_home"] = replicate(ctx.state.orders_global, lambda: "Item" in home.get_item(
+                    TableName=ctx.state.orders_table, Key=key, ConsistentRead=True))
         ctx.state.depth["before_drain"] = queue_depth(ctx)
         for _ in range(3):                     # a few polls per worker, round robin over the fleet
             for worker in billing.in_service():
-                handlers.drain(sqs, q.url, q.arn, ctx.session.region, ctx.state.db, worker)
+                for q, region in queues(ctx):
+                    handlers.drain(ctx.client("sqs", region), q.url, q.arn, region, ctx.state.db, worker)
         ctx.state.depth["after"] = queue_depth(ctx)
         ctx.artifact("queue_depth", dict(ctx.state.depth))
 
