@@ -74,13 +74,17 @@ def test_region_outage_is_offered_with_a_second_region_and_its_failover_shows_in
 
 
 @pytest.mark.slow
-def test_microservices_outage_shows_route53_failover_and_the_failed_order():
+def test_microservices_outage_shows_route53_failover_and_the_standby_taking_the_order():
     at = open_run_page("microservices")
     at.selectbox(key="toggle:microservices:routing_policy").set_value("failover").run()
     at.toggle(key="run:faults:microservices:region_outage:on").set_value(True).run()
     at.button(key="run-button").click().run()
     assert not at.exception
     flow = _ledger(at)["orders during the us-east-1 outage"]
-    assert (flow["In"], flow["Processed"], flow["Failed"], flow["Lost"]) == (1, 0, 1, 0)
+    assert (flow["In"], flow["Processed"], flow["Failed"], flow["Lost"]) == (1, 1, 0, 0)
     assert any("us-east-1 down (injected region outage)" in m.value and "secondary 100" in m.value
                for m in at.markdown)
+    assert any("served in **us-west-2** with status 201" in m.value and "replicated to us-east-1" in m.value
+               for m in at.markdown)
+    passed, total = _metric(at, "Checks passed").split(" / ")
+    assert passed == total

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app.ui.runs import EXECUTED
 from app.ui.widgets import table
+from patterns.microservices.case import HOME
 from patterns.microservices.pipeline import ORDERS, RESOLUTIONS
 
 
@@ -34,7 +35,9 @@ def artifacts(art: dict) -> None:
         st.markdown(f"**Failover**: before, `{f['answered_before']}` answered; the primary failed ({f['cause']}; "
                     f"its health check healthy now: {f['primary_healthy_after']}); after {f['failover_s']:g} s on "
                     f"the run's clock: {after}. The next order "
-                    f"was served in **{f['order']['region']}** with status {f['order']['status']}.")
+                    f"was served in **{f['order']['region']}** with status {f['order']['status']}"
+                    + (f"; replicated to {HOME} after recovery: {f['replicated_home']}" if "replicated_home" in f
+                       else "") + ".")
     if "catalog_reads" in art:
         st.markdown("**The catalog read again** (stage cache, Lambda, ElastiCache per read)")
         table(art["catalog_reads"], "art-catalog")
