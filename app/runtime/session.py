@@ -144,6 +144,11 @@ class RuntimeSession:
         self._regions.add(region)
         return self.clients.derive(region)
 
+    def lambdas_in(self, region: str) -> Lambdas:
+        """Functions deployed in another region of this account, named apart from the home region's."""
+        return Lambdas(clients=self.use_region(region), trace=self.trace, tags=self.tags,
+                       name=lambda base: self.name(f"{region}-{base}"))
+
     @cached_property
     def streaming(self):
         """Kinesis, Firehose, IoT rules, global tables and Athena emulations for this session

@@ -116,7 +116,6 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
     if values["global_tables"]:
         @p.verify("Readers near us-east-1 fail over to the replica", service="dynamodb")
         def v_home_readers(ctx: RunContext["State"]):
-            from patterns.global_blog.pipeline import _replicate_until
 
             h = ctx.state.home_readers
             home, reads, write = h["region"], h["reads"], h["write"]
@@ -129,7 +128,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
             other = home if h["down"] else replica_region
             post_id = (write["body"] or {}).get("post_id") if write["status"] == 201 else None
             ddb = ctx.client("dynamodb", other)
-            arrived = bool(post_id) and _replicate_until(ctx.state.global_table, lambda: "Item" in ddb.get_item(
+            arrived = bool(post_id) and ctx.state.global_table.replicate_until(lambda: "Item" in ddb.get_item(
                 TableName=ctx.state.table, ConsistentRead=True, Key={"pk": {"S": "POST"}, "sk": {"S": post_id}}))
             label = (f"with {home} down, its readers are served by the replica in {replica_region}" if h["down"]
                      else f"readers near {home} are served by {home}")

@@ -104,19 +104,6 @@ def _dax_outcome(ctx: RunContext[State], request) -> tuple[Any, str]:
     return r, "hit" if dax.counts()["hits"] > before else "miss"
 
 
-def _replicate_until(gt, found, quiet_rounds: int = 3, max_rounds: int = 50) -> bool:
-    """Let the replicas' streams deliver until ``found()`` holds, or until ``quiet_rounds`` pumps in a row
-    delivered nothing (counted in pumps, not seconds: a slow machine reaches the same verdict)."""
-    quiet = 0
-    for _ in range(max_rounds):
-        quiet = 0 if gt.pump() else quiet + 1
-        if found():
-            return True
-        if quiet >= quiet_rounds:
-            return False
-    return False
-
-
 def upload_options(data: bytes, name: str) -> dict[str, Any]:
     """The run options for a file the user gives (the Run page's upload, ``run --upload PATH``):
     the image is checked first, and UploadRejected says why it cannot be used."""
@@ -194,11 +181,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                            dead_letter_arn=ctx.infra.queue("thumbnail-dlq").arn,
                            env={"OUTPUT_BUCKET": ctx.state.thumbs, "THUMB_MAX_SIDE": str(thumb_max_side)})
         if values["global_tables"]:
-            from app.runtime.lambdas import Lambdas
-
-            far = ctx.state.replica_lambdas = Lambdas(
-                clients=ctx.session.use_region(replica_region), trace=ctx.trace, tags=ctx.session.tags,
-                name=lambda base: ctx.session.name(f"{replica_region}-{base}"))
+            far = ctx.state.replica_lambdas = ctx.session.lambdas_in(replica_region)
             far.deploy("blog-api", handler="patterns.global_blog.handlers.api_handler",
                        env={"TABLE_NAME": ctx.state.table, "UPLOAD_BUCKET": ctx.state.uploads},
                        memory_mb=256, timeout_s=10, description="Posts API next to the replica")
@@ -299,13 +282,13 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                 return [pid for pid in wanted if "Item" in ddb_far.get_item(
                     TableName=table, Key={"pk": {"S": "POST"}, "sk": {"S": pid}}, ConsistentRead=True)]
 
-            _replicate_until(gt, lambda: len(present()) == len(wanted))
+            gt.replicate_until(lambda: len(present()) == len(wanted))
             replicated = present()
             far_reads = ctx.state.far_reads = [far_read(ctx, ctx.state.replica_api, pid) for pid in wanted[:2]]
             # Active-active: a post written next to the far readers reaches us-east-1 too.
             far_post = ctx.state.replica_api.request("POST", "/posts", body={
                 "title": f"Written in {replica_region}", "body": "Replicated back home."}).json()
-            back = _replicate_until(gt, lambda: "Item" in home.get_item(
+            back = gt.replicate_until(lambda: "Item" in home.get_item(
                 TableName=table, ConsistentRead=True, Key={"pk": {"S": "POST"}, "sk": {"S": far_post["post_id"]}}))
             ctx.state.replication = {"replicated": replicated, "far_post": far_post, "far_post_home": back,
                                      "lag": gt.lag_summary()}

@@ -115,15 +115,6 @@ def billed_orders(state: State) -> list[dict]:
     return [o for o in state.orders + during if o.get("order_id")]
 
 
-def replicate(gt, found, rounds: int = 20) -> bool:
-    """Pump a global table's streams until ``found()`` holds (at most ``rounds`` pumps)."""
-    for _ in range(rounds):
-        gt.pump()
-        if found():
-            return True
-    return False
-
-
 def queue_depth(ctx: RunContext[State]) -> int:
     """Messages in the billing queues (both regions' with ``failover``)."""
     depth = 0
@@ -180,7 +171,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
                                                    "price_cents": {"N": str(cents)}})
         if policy == "failover":
             far = ctx.client("dynamodb", STANDBY_REGION)
-            if not replicate(ctx.state.products_global, lambda: far.scan(
+            if not ctx.state.products_global.replicate_until(lambda: far.scan(
                     TableName=products, Select="COUNT", ConsistentRead=True)["Count"] == len(PRODUCTS)):
                 raise RuntimeError(f"the products did not replicate to {STANDBY_REGION}")
 
@@ -207,10 +198,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
                                        fresh_on_request=True)],
             cache=StageCache() if values["api_cache"] else None)
         if policy == "failover":     # the standby's catalog: the same function beside the products replica
-            from app.runtime.lambdas import Lambdas
-
-            far = Lambdas(clients=ctx.session.use_region(STANDBY_REGION), trace=ctx.trace, tags=ctx.session.tags,
-                          name=lambda base: ctx.session.name(f"{STANDBY_REGION}-{base}"))
+            far = ctx.session.lambdas_in(STANDBY_REGION)
             far_fn = far.deploy("catalog", handler="patterns.microservices.handlers.catalog", memory_mb=256,
                                 env={"PRODUCTS_TABLE": ctx.state.products_table},
                                 description="Catalog lookups in the standby region")
@@ -379,7 +367,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             order, home = ctx.state.failover.get("order") or {}, ctx.client("dynamodb")
             if order.get("order_id"):
                 key = {"order_id": {"S": order["order_id"]}}
-                ctx.state.failover["replicated_home"] = replicate(ctx.state.orders_global, lambda: "Item" in home.get_item(
+                ctx.state.failover["replicated_home"] = ctx.state.orders_global.replicate_until(lambda: "Item" in home.get_item(
                     TableName=ctx.state.orders_table, Key=key, ConsistentRead=True))
         ctx.state.depth["before_drain"] = queue_depth(ctx)
         for _ in range(3):                     # a few polls per worker, round robin over the fleet

@@ -150,6 +150,18 @@ class GlobalTable(Traced):
                              f"{', '.join(self.regions)}")
 
     # -- replication -------------------------------------------------------------------
+    def replicate_until(self, found, quiet_rounds: int = 3, max_rounds: int = 50) -> bool:
+        """Pump the replicas' streams until ``found()`` holds, or until ``quiet_rounds`` pumps in a row
+        delivered nothing (counted in pumps, not seconds: a slow machine reaches the same verdict)."""
+        quiet = 0
+        for _ in range(max_rounds):
+            quiet = 0 if self.pump() else quiet + 1
+            if found():
+                return True
+            if quiet >= quiet_rounds:
+                return False
+        return False
+
     def pump(self) -> int:
         """Replicate every local write now in the streams; returns replicated writes applied."""
         with self._lock:
