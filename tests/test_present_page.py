@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.core import format as fmt
 from app.core.cases import all_cases, get_case
 from app.runtime.pipeline import load_pipeline, run_pipeline
 from app.ui.present_steps import clamp_step, step_from_link
@@ -116,7 +117,7 @@ def test_a_run_of_these_options_puts_the_steps_executed_entry_beside_it():
     entry = next(s for s in result.steps if s.name == names[1])
     shown = {m.label: m.value for m in at.metric}
     measured = next(v for k, v in shown.items() if k.startswith("Measured"))
-    assert measured == f"{entry.measured_ms:,.0f} ms"
+    assert measured == fmt.duration(entry.measured_ms)
     assert any(k.startswith("On AWS") for k in shown) and any(k.startswith("Cost on AWS") for k in shown)
 
 

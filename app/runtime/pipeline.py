@@ -379,7 +379,7 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
             out.append(Check(f"every event of {name} is accounted for", balanced,
                              f"{n['in']} in, {n['processed']} processed, {n['dead_lettered']} dead-lettered{where}, "
                              f"{n['lost']} lost" + (f", {n['in_flight']} still queued" if n.get("in_flight") else "")
-                             + f"; {n['failed_attempts']} failed attempts retried"
+                             + f"; {n['failed_attempts']} failed attempt{'' if n['failed_attempts'] == 1 else 's'} retried"
                              + (f", {n['redriven']} redriven after the faults cleared" if n["redriven"] else "")))
         idle = registry.idle()
         out.append(Check("the injected faults fired", not idle,

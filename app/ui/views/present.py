@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.core import format as fmt
 from app.core.diagram import DotMissing, render
 from app.engine.nodes import node_figures
 from app.runtime.pipeline import load_pipeline
@@ -117,7 +118,7 @@ with right:
     entry = run_entry(st.session_state.get(f"run:{case.id}"), values, step.name)
     if entry is None:
         st.caption("No run of these options in this session yet: a run on the Run page adds each step's "
-                   f"measured time ({EXECUTED}) here.")
+                   f"measured time here, {EXECUTED}.")
         st.page_link("views/run.py", label="Run this case", icon=":material/play_circle:")
     elif entry.get("other_options"):
         st.caption("The last run of this case used other options (" + entry["other_options"] + "); run these "
@@ -126,7 +127,7 @@ with right:
     else:
         st.markdown(f"**This step in the last run** ({entry['status']})")
         cols = st.columns(3)
-        cols[0].metric(f"Measured, {EXECUTED}", f"{entry['measured_ms']:,.0f} ms",
+        cols[0].metric(f"Measured, {EXECUTED}", fmt.duration(entry['measured_ms']),
                        help=f"{entry['calls']} AWS calls on the embedded backend.")
         cols[1].metric(f"On AWS, {MODELLED}",
                        "n/a" if entry["modelled_ms"] is None else f"{entry['modelled_ms']:,.1f} ms",

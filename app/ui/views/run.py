@@ -92,7 +92,7 @@ def _run(faults: dict = faults, redrive: bool = redrive) -> None:
         def progress(step) -> None:
             finished.append(step)
             status.write(f"{STATUS_MARK.get(step.status, '')} **{step.name}**  ·  {fmt.service(step.service)}  ·  "
-                         f"{step.measured_ms:,.0f} ms" + (f"  ·  {step.error}" if step.error else ""))
+                         + fmt.duration(step.measured_ms) + (f"  ·  {step.error}" if step.error else ""))
             chart.plotly_chart(waterfall(finished), key=f"run-progress-{len(finished)}")
 
         if live:
