@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from app.core import format as fmt
 from app.core.cases import Case
 from app.core.diagram import Rendered
 from app.ui.runs import step_rows
@@ -45,7 +46,7 @@ def explain(case: Case, rendered: Rendered, step: Any) -> list[str]:
             what = " ".join(e.label.split())
             hops.append(f"1. {plain(labels.get(e.tail, e.tail))} → {plain(labels.get(e.head, e.head))}"
                         + (f": *{plain(what)}*" if what else ""))
-    blocks = [f"**What happens** ({plain(step.service)}, {len(hops)} hop{'s' if len(hops) != 1 else ''} "
+    blocks = [f"**What happens** ({plain(fmt.service(step.service))}, {len(hops)} hop{'s' if len(hops) != 1 else ''} "
               "highlighted)"]
     doc = " ".join((getattr(step.fn, "__doc__", None) or "").split())
     if doc:
