@@ -46,7 +46,8 @@ def register(sub) -> None:
     p.add_argument("--no-redrive", dest="redrive", action="store_false",
                    help="leave the dead letters in their queues when the faults clear (default: redrive them)")
     p.add_argument("--upload", metavar="PATH", default=None,
-                   help="a file for the run (global-blog: the image to thumbnail), checked before anything is stored")
+                   help="a file for a case whose run takes one (a case that takes none says which do), "
+                        "checked before anything is stored")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--region", default="us-east-1", choices=LIVE_REGIONS, help="AWS region of a live run")
     p.add_argument("--profile", default=None, help="AWS profile of a live run (else the usual credential chain)")
