@@ -87,3 +87,31 @@ def test_png_clicked_while_the_flip_still_reruns_delivers_a_file(browser, base_u
     _, png = download(page, "PNG", tmp_path)
     assert png == render(case, shown_values(page, case)).png
     page.close()
+
+
+def test_what_if_report_and_csv_clicked_right_after_a_flip_deliver_their_files(browser, base_url, tmp_path):
+    """What if reruns on every change of B: the report and the cost CSV clicked 0 to 200 ms after a
+    flip are still delivered, the CSV with both configurations' lines and the report whole."""
+    from app.core.report import CSV_COLUMNS
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base_url + "/whatif?case=todo-api")
+    page.get_by_role("button", name="Cost breakdown (CSV)", exact=True).wait_for(timeout=60_000)
+    rerun_done(page)
+    switches = page.locator("[data-testid='stMain'] label:has(input[role='switch'])")
+    assert switches.count() >= 2
+    for n in range(4):
+        switches.nth(n % 2).click()
+        page.wait_for_timeout((0, 100, 200)[n % 3])
+        _, data = download(page, "Cost breakdown (CSV)", tmp_path)
+        rows = data.decode().splitlines()
+        assert rows[0] == ",".join(CSV_COLUMNS), f"download {n}: a CSV with its header"
+        assert {r.split(",")[0] for r in rows[1:]} == {"A", "B"}, f"download {n}: lines of A and of B"
+        rerun_done(page)
+        _, html = download(page, "Report (HTML)", tmp_path)
+        assert html.rstrip().endswith(b"</html>") and b"<svg" in html, f"download {n}: the whole report"
+    assert errors == []
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
