@@ -100,8 +100,12 @@ def test_live_run_needs_a_cost_estimate_first(monkeypatch):
     at.slider(key="run:todo:requests").set_value(20).run()
     run = at.button(key="run-button")
     assert run.label == "Run on AWS" and run.disabled
+    from app.runtime.admission import run_pool
+
+    admitted = run_pool().admitted_total
     at.button(key="run-estimate").click().run()          # a rehearsal on the embedded backend, priced
     assert not at.exception
+    assert run_pool().admitted_total == admitted + 1     # it took a slot of the run pool, as a run does
     assert any("Estimated cost of this run" in m.value for m in at.markdown)
     assert not at.button(key="run-button").disabled
 

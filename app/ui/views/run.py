@@ -125,9 +125,12 @@ if live:
                  help="Rehearses the run on the embedded backend and prices the calls it makes."):
         from app.runtime.pipeline import run_pipeline
 
-        with st.spinner("Rehearsing on the embedded backend..."):
-            rehearsal = run_pipeline(_pipeline(), values)
-        st.session_state[_estimate_key()] = price_spans(rehearsal.spans, region)
+        def _rehearse() -> None:
+            with st.spinner("Rehearsing on the embedded backend..."):
+                rehearsal = run_pipeline(_pipeline(), values)
+            st.session_state[_estimate_key()] = price_spans(rehearsal.spans, region)
+        # a rehearsal is a run on the embedded backend: it queues for a slot of the run pool like one
+        press_run(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex), _rehearse)
     estimate = st.session_state.get(_estimate_key())
     if estimate is not None:
         st.markdown(f"**Estimated cost of this run: {estimate['usd_rounded_up']:.6f} USD** ({estimate['basis']}; "
