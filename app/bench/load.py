@@ -6,8 +6,8 @@
   collected first) may differ by at most ``SOAK_GROWTH_MB``: a finished run's memory is
   given back.
 * ``sessions``: ``SESSIONS`` simultaneous visitors of a real ``streamlit run`` server on the
-  loopback, each a context of one headless Chromium, each pressing Run once while another
-  visitor flips toggles on Explore (:mod:`app.bench.sessions`): queue-plus-run times, the
+  loopback, each a websocket client speaking the page's protocol, each pressing Run once while
+  another visitor, in headless Chromium, flips toggles on Explore (:mod:`app.bench.sessions`): queue-plus-run times, the
   Explore toggle-to-diagram times during the load, the server's peak RSS and its RSS per
   session. Skipped, with the reason, where Chromium or Playwright is missing.
 """

@@ -1,15 +1,21 @@
-"""Many visitors at once: a real ``streamlit run`` server on the loopback and headless Chromium.
+"""Many visitors at once: a real ``streamlit run`` server on the loopback.
 
-:func:`drive` starts the app on a free port of 127.0.0.1, opens ``sessions`` browser contexts
-(one Chromium process; each context is a visitor with its own cookies and websocket), and has
-each open the Run page of a case (alternating the ``CASES``) through its link and press Run
-once, all at the same moment, while one more visitor flips a toggle on Explore over and over
-and times each toggle until the new diagram is shown. Everything stops by itself: each
-visitor has a deadline, and the server and browser are stopped at the end.
+:func:`drive` starts the app on a free port of 127.0.0.1 and opens ``sessions`` visitors, each
+a websocket client of the server speaking the protocol of Streamlit's page: it opens the Run
+page of a case (alternating the ``CASES``) with the BackMsg a browser sends for that link and
+presses Run once with the BackMsg of a click, all at the same moment, and reads the ForwardMsg
+stream the server sends back. The server does for such a visitor all it does for a browser
+(the script runs, the run, the deltas, the websocket traffic); what is left out is drawing 30
+pages, which on the hosted demo happens on the visitors' own machines and here would take the
+server's two cores. Meanwhile one more visitor, in headless Chromium, flips a toggle on
+Explore over and over and times each toggle until the new diagram is shown: what a person
+feels. Everything stops by itself: each visitor has a deadline, and the server and browser
+are stopped at the end.
 
-Each visitor then reads its own page: every check passed, no error shown, and the resources
-its artifacts name (the ``sx<run id>`` prefix of its buckets and functions, the account in its
-ARNs) are its own: one prefix and at most one account, shared with no other visitor.
+Each visitor then reads what it was sent: every check passed, no error shown, and the
+resources its artifacts name (the ``sx<run id>`` prefix of its buckets and functions, the
+account in its ARNs) are its own: one prefix and at most one account, shared with no other
+visitor.
 
 The server's RSS is sampled from ``/proc`` throughout: at rest after one page load, with every
 visitor's page open, and its peak.
@@ -42,6 +48,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 DIAGRAM = "img[alt^='Architecture diagram']"
 PREFIX = re.compile(r"\bsx[0-9a-f]{8}\b")
 ACCOUNT = re.compile(r"arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+PREFIX_BYTES, ACCOUNT_BYTES = re.compile(PREFIX.pattern.encode()), re.compile(ACCOUNT.pattern.encode())
 QUEUE = re.compile(r"your run is (\d+)\w\w in the queue")
 
 
@@ -140,59 +147,105 @@ def pct(samples: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))], 2)
 
 
-async def _visitor(browser, base: str, case_id: str, n: int, start: asyncio.Event, out: dict) -> None:
+class _Page:
+    """What a websocket visitor has been sent: the Run button's widget id, the metrics and notices
+    of the page, and every frame's bytes (the artifacts' names are read from them)."""
+
+    def __init__(self) -> None:
+        self.button: str | None = None
+        self.metrics: dict[str, str] = {}
+        self.alerts: list[str] = []
+        self.exceptions: list[str] = []
+        self.frames: list[bytes] = []
+
+    def take(self, raw: bytes) -> str | None:
+        """Read one ForwardMsg; return its kind, or ``"finished"`` when a script run ended as it should."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg()
+        msg.ParseFromString(raw)
+        kind = msg.WhichOneof("type")
+        self.frames.append(raw)
+        if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            which = element.WhichOneof("type")
+            if which == "button" and element.button.label == "Run":
+                self.button = element.button.id
+            elif which == "metric":
+                self.metrics[element.metric.label] = element.metric.body
+            elif which == "alert":
+                self.alerts.append(element.alert.body.replace("**", ""))    # its markdown, as read
+            elif which == "exception":
+                self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
+        if kind == "script_finished" and msg.script_finished in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                                                                  ForwardMsg.FINISHED_WITH_COMPILE_ERROR):
+            return "finished"
+        return kind
+
+
+async def _visitor(base: str, case_id: str, n: int, start: asyncio.Event, out: dict) -> None:
+    """One visitor as a websocket client: it speaks the protocol of Streamlit's page (the same
+    BackMsg a browser sends to open the Run page and to press Run, the same ForwardMsg stream
+    back), so the server does for it all it does for a browser; only the drawing is left out."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
     record: dict = {"visitor": n, "case": case_id, "errors": []}
     out["visitors"].append(record)
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = _Page()
+
+    def rerun(press: bool = False) -> bytes:
+        msg = BackMsg()
+        msg.rerun_script.query_string, msg.rerun_script.page_name = f"case={case_id}", "run"
+        if press:
+            widget = msg.rerun_script.widget_states.widgets.add()
+            widget.id, widget.trigger_value = page.button, True
+        return msg.SerializeToString()
+
+    async def until_finished(ws, deadline_s: float) -> None:
+        async with asyncio.timeout(deadline_s):
+            while page.take(await ws.recv()) != "finished":
+                pass
+
     try:
-        page = await context.new_page()
-        page.on("pageerror", lambda exc: record["errors"].append(f"page error: {exc}"))
         t0 = time.monotonic()
-        await page.goto(f"{base}/run?case={case_id}", timeout=PAGE_DEADLINE_S * 1000)
-        button = page.get_by_role("button", name="Run", exact=True)
-        await button.wait_for(timeout=PAGE_DEADLINE_S * 1000)
-        record["page_load_s"] = round(time.monotonic() - t0, 2)
-        out["loaded"] += 1
-        await start.wait()                      # every visitor presses at the same moment
-        pressed = time.monotonic()
-        await button.click()
-        metric = page.locator("[data-testid='stMetric']").filter(has_text="Checks passed")
-        places: list[int] = []
-        while True:
-            if await metric.count():
-                break
-            if await page.locator("[data-testid='stException']").count():
-                record["errors"].append("exception shown: " + (await page.locator(
-                    "[data-testid='stException']").first.inner_text())[:300])
-                break
-            shown = await page.locator("[data-testid='stAlert']").filter(has_text="in the queue").all_inner_texts()
-            for text in shown:
-                found = QUEUE.search(text)
-                if found:
-                    places.append(int(found.group(1)))
-                    record.setdefault("queue_text", text[:300])
-            if time.monotonic() - pressed > RUN_DEADLINE_S:
+        async with websockets.connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                      origin=base, max_size=None, open_timeout=PAGE_DEADLINE_S,
+                                      ping_interval=None) as ws:
+            await ws.send(rerun())
+            await until_finished(ws, PAGE_DEADLINE_S)
+            if page.button is None:
+                raise RuntimeError("the Run page shows no Run button")
+            record["page_load_s"] = round(time.monotonic() - t0, 2)
+            out["loaded"] += 1
+            await start.wait()                      # every visitor presses at the same moment
+            pressed = time.monotonic()
+            page.frames.clear()
+            await ws.send(rerun(press=True))
+            try:
+                await until_finished(ws, RUN_DEADLINE_S)
+            except TimeoutError:
                 record["errors"].append(f"no result within {RUN_DEADLINE_S:.0f} s")
-                break
-            await asyncio.sleep(0.5)
-        record["queue_plus_run_s"] = round(time.monotonic() - pressed, 2)
+            record["queue_plus_run_s"] = round(time.monotonic() - pressed, 2)
+        record["errors"] += [f"exception shown: {e}" for e in page.exceptions]
+        places = [int(m.group(1)) for m in (QUEUE.search(a) for a in page.alerts) if m]
         record["queue_places"] = sorted(set(places), reverse=True)
-        if await metric.count():
-            value = await metric.locator("[data-testid='stMetricValue']").inner_text()
-            passed, total = (int(x) for x in re.findall(r"\d+", value)[:2])
-            record["checks"] = f"{passed}/{total}"
-            if passed != total or total == 0:
-                failing = await page.locator("table tr").filter(has_text="FAIL").all_inner_texts()
-                record["errors"].append(f"{passed}/{total} checks passed: " + " | ".join(failing)[:600])
-            # the checks table and the artifacts are drawn after the metrics
-            await page.get_by_text("nothing left behind").first.wait_for(timeout=PAGE_DEADLINE_S * 1000)
-            html = await page.content()
-            record["prefixes"] = sorted(set(PREFIX.findall(html)))
-            record["accounts"] = sorted(set(ACCOUNT.findall(html)))
+        record["queue_text"] = next((a[:300] for a in page.alerts if QUEUE.search(a)), None)
+        value = page.metrics.get("Checks passed")
+        if value is None:
+            record["errors"].append("the page shows no checks after the run")
+            return
+        passed, total = (int(x) for x in re.findall(r"\d+", value)[:2])
+        record["checks"] = f"{passed}/{total}"
+        if passed != total or total == 0:
+            record["errors"].append(f"{passed}/{total} checks passed")
+        sent = b"".join(page.frames)
+        if b"nothing left behind" not in sent:
+            record["errors"].append("the page does not say that the teardown left nothing behind")
+        record["prefixes"] = sorted({m.decode() for m in PREFIX_BYTES.findall(sent)})
+        record["accounts"] = sorted({m.decode() for m in ACCOUNT_BYTES.findall(sent)})
     except Exception as exc:  # noqa: BLE001 - a visitor's failure is a figure of the load, reported
         record["errors"].append(f"{type(exc).__name__}: {str(exc)[:300]}")
-    finally:
-        await context.close()
 
 
 async def _explorer(browser, base: str, start: asyncio.Event, done: asyncio.Event, out: dict) -> None:
@@ -235,7 +288,7 @@ async def _drive(base: str, sessions: int, out: dict) -> None:
             explorer = asyncio.create_task(_explorer(browser, base, start, done, out))
             while not out.get("explorer_ready") and not explorer.done():
                 await asyncio.sleep(0.2)
-            visitors = [asyncio.create_task(_visitor(browser, base, CASES[i % len(CASES)], i, start, out))
+            visitors = [asyncio.create_task(_visitor(base, CASES[i % len(CASES)], i, start, out))
                         for i in range(sessions)]
             t0 = time.monotonic()
             while out["loaded"] < sessions and not all(v.done() for v in visitors) \
