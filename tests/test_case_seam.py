@@ -39,6 +39,7 @@ PARTS = {
     "pipeline.py": '''
         from dataclasses import dataclass
 
+        from app.core.uploads import Upload, UploadRejected
         from app.runtime.pipeline import Check, Pipeline
 
 
@@ -47,7 +48,16 @@ PARTS = {
             bucket: str = ""
 
 
-        def build_pipeline(values, notes=2):
+        def note_options(data, name):
+            if not data.strip():
+                raise UploadRejected(f"{name} holds no text: a note is a few words.")
+            return {"text": data}
+
+
+        UPLOAD = Upload("a note to store", (".txt",), 1024, note_options)
+
+
+        def build_pipeline(values, notes=2, text=b"hello"):
             p = Pipeline("scratch-notes", state=State)
 
             @p.deploy("Create the notes bucket", service="s3")
@@ -57,12 +67,13 @@ PARTS = {
             @p.drive("Write the notes", service="s3", edges=("put",))
             def write(ctx):
                 for i in range(notes):
-                    ctx.client("s3").put_object(Bucket=ctx.state.bucket, Key=f"note-{i}.txt", Body=b"hello")
+                    ctx.client("s3").put_object(Bucket=ctx.state.bucket, Key=f"note-{i}.txt", Body=text)
 
             @p.verify("Notes are in the bucket", service="s3")
             def stored(ctx):
                 keys = [o["Key"] for o in ctx.client("s3").list_objects_v2(Bucket=ctx.state.bucket)["Contents"]]
                 ctx.artifact("notes", keys)
+                ctx.artifact("first", ctx.client("s3").get_object(Bucket=ctx.state.bucket, Key=keys[0])["Body"].read().decode())
                 return Check("every note was stored", len(keys) == notes, f"{len(keys)} of {notes} read back")
 
             return p
@@ -112,6 +123,22 @@ def test_a_new_case_runs_from_the_cli(scratch_case, capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["ok"] and out["case"] == scratch_case
     assert {c["name"]: c["ok"] for c in out["checks"]}["every note was stored"] is True
+
+
+def test_a_new_case_declares_the_file_it_takes_and_the_cli_uses_it(scratch_case, tmp_path, capsys):
+    note, empty = tmp_path / "note.txt", tmp_path / "blank.txt"
+    note.write_bytes(b"buy milk")
+    empty.write_bytes(b"  ")
+    assert parts(scratch_case).upload.accepted == "a note to store (.txt, up to 1 KB)"
+    code = main(["run", scratch_case, "--upload", str(note), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["ok"] and "buy milk" in str(out["artifacts"]["first"])
+    assert main(["run", scratch_case, "--upload", str(empty)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == (
+        "error: blank.txt holds no text: a note is a few words. Nothing was stored and nothing ran.")
+    assert main(["run", "todo-api", "--upload", str(note)]) == 2
+    assert "scratch-notes takes a note to store (.txt, up to 1 KB)" in capsys.readouterr().err
 
 
 def test_a_new_case_runs_from_the_run_page(scratch_case):

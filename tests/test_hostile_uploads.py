@@ -109,7 +109,9 @@ def test_the_command_line_refuses_an_upload_a_case_does_not_take_and_a_missing_f
     image = tmp_path / "photo.jpg"
     image.write_bytes(jpeg())
     r = cli("run", "todo-api", "--upload", str(image))
-    assert r.returncode == 2 and "todo-api takes no --upload (cases that do: global-blog)" in one_error_line(r)
+    line = one_error_line(r)
+    assert r.returncode == 2 and "todo-api takes no --upload: global-blog takes an image for the thumbnail" in line
+    assert "iot-analytics takes a device message" in line
     r = cli("run", "global-blog", "--upload", str(tmp_path / "missing.jpg"))
     assert r.returncode == 2 and "No such file or directory" in one_error_line(r)
 

@@ -11,9 +11,9 @@ given) injects faults on the embedded backend until the end of the drive phase; 
 clear and the dead-letter queues are redriven as part of the run (``--no-redrive`` leaves the dead
 letters where they are). The output's ``ledger`` counts each flow's events.
 
-``--upload PATH`` hands a file to a case whose pipeline takes one (its pipeline module exposes
-``upload_options(data, name) -> dict``, the same check the Run page's upload goes through);
-a file it refuses, or a case that takes none, is bad input (2) and nothing runs.
+``--upload PATH`` hands a file to a case whose run takes one (the case's declared upload,
+``parts(case).upload``: the same check the Run page's upload goes through); a file it refuses, or a
+case that takes none, is bad input (2) and nothing runs.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import sys
 
 from app.commands.common import EXIT_ENVIRONMENT, add_set_option, case_and_values, print_json
 from app.core.params import Param, ParamError, parse_assignments, resolve
+from app.core.uploads import UploadRejected
 
 RUNTIME_PREFIX = "runtime:"
 MAX_UPLOAD_READ = 64 * 1024 * 1024      # a file given with --upload is read up to this far, no further
@@ -73,15 +74,13 @@ def _pipeline_and_values(case_id: str, assignments: list[str], upload: str | Non
 
 
 def _upload_options(case, path: str) -> dict:
-    """The run options for the file at ``path``, checked by the case's own upload check."""
-    from app.core.cases import all_cases, parts
+    """The run options for the file at ``path``, checked by the case's declared upload."""
+    from app.core.cases import parts, upload_cases
 
-    def takes_upload(c) -> bool:
-        return parts(c).pipeline is not None and hasattr(parts(c).pipeline, "upload_options")
-
-    if not takes_upload(case):
-        takers = [c.id for c in all_cases() if takes_upload(c)]
-        raise ParamError(f"{case.id} takes no --upload (cases that do: {', '.join(takers) or 'none'})")
+    upload = parts(case).upload
+    if upload is None:
+        takers = "; ".join(f"{c.id} takes {parts(c).upload.accepted}" for c in upload_cases())
+        raise ParamError(f"{case.id} takes no --upload: " + (takers or "no case takes one"))
     name = os.path.basename(path)
     try:
         with open(path, "rb") as fh:
@@ -92,8 +91,8 @@ def _upload_options(case, path: str) -> dict:
         raise ParamError(f"{name} is over {MAX_UPLOAD_READ // (1024 * 1024)} MB, far more than an upload may be. "
                          "Nothing was stored and nothing ran.")
     try:
-        return parts(case).pipeline.upload_options(data, name)
-    except ValueError as exc:
+        return upload.options(data, name)
+    except UploadRejected as exc:
         raise ParamError(f"{exc} Nothing was stored and nothing ran.") from None
 
 

@@ -127,8 +127,10 @@ class CaseParts:
     ``case`` (story, toggles, diagram), ``model`` (``model.py``: the latency and cost model),
     ``pipeline`` (``pipeline.py``: ``build_pipeline(values, **options)``), ``run_view``
     (``run_view.py``: the Run page's options of the case and the renderers of its
-    artifacts), ``questions`` (``questions.json``: the exam questions of the case). A part the
-    case does not have is None; each is imported on first use.
+    artifacts), ``questions`` (``questions.json``: the exam questions of the case), ``upload``
+    (the :class:`app.core.uploads.Upload` its pipeline declares as ``UPLOAD``: the file a run of
+    the case takes from the user, and its check). A part the case does not have is None; each is
+    imported on first use.
     """
 
     def __init__(self, case: Case) -> None:
@@ -145,6 +147,17 @@ class CaseParts:
     @cached_property
     def run_view(self):
         return case_module(self.case, "run_view")
+
+    @cached_property
+    def upload(self):
+        """The file a run of the case takes from the user (``UPLOAD`` of its pipeline), or None."""
+        from app.core.uploads import Upload
+
+        declared = getattr(self.pipeline, "UPLOAD", None) if self.pipeline is not None else None
+        if declared is not None and not isinstance(declared, Upload):
+            raise TypeError(f"{self.case.package}.pipeline.UPLOAD must be an app.core.uploads.Upload, "
+                            f"not {type(declared).__name__}")
+        return declared
 
     @cached_property
     def questions(self):
@@ -172,6 +185,11 @@ def parts(case: "Case | str") -> CaseParts:
 def executable_cases() -> list[Case]:
     """The cases with a pipeline, in the registry's order."""
     return [c for c in all_cases() if parts(c).pipeline is not None]
+
+
+def upload_cases() -> list[Case]:
+    """The cases whose run takes a file from the user, in the registry's order."""
+    return [c for c in all_cases() if parts(c).upload is not None]
 
 
 def reload_registry() -> None:

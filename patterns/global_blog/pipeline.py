@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core import facts
+from app.core.uploads import Upload
 from app.runtime.infra import Dax, Distribution, Queue, RestApi, Route
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.global_blog import checks
-from patterns.global_blog.uploads import ImageUpload, sample_image, validate_image
+from patterns.global_blog.uploads import EXTENSIONS, MAX_UPLOAD_BYTES, ImageUpload, sample_image, validate_image
 
 SENDER = "welcome@myblog.example"
 SITE_NAME = "MyBlog.com"
@@ -108,6 +109,10 @@ def upload_options(data: bytes, name: str) -> dict[str, Any]:
     """The run options for a file the user gives (the Run page's upload, ``run --upload PATH``):
     the image is checked first, and UploadRejected says why it cannot be used."""
     return {"image": validate_image(data, name)}
+
+
+UPLOAD = Upload("an image for the thumbnail", tuple(e for exts in EXTENSIONS.values() for e in exts),
+                MAX_UPLOAD_BYTES, upload_options)
 
 
 def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,

@@ -6,7 +6,7 @@ import streamlit as st
 from app.ui.runs import EXECUTED
 from app.ui.state import plain
 from app.ui.widgets import table
-from patterns.global_blog.pipeline import THUMB_MAX_SIDE, upload_options
+from patterns.global_blog.pipeline import THUMB_MAX_SIDE, UPLOAD
 from patterns.global_blog.uploads import UploadRejected, accepted_text, sample_image
 
 
@@ -18,7 +18,7 @@ def options() -> dict:
         image = sample_image()
         if file is not None:
             try:
-                image = upload_options(file.getvalue(), file.name)["image"]
+                image = UPLOAD.options(file.getvalue(), file.name)["image"]
                 st.success(plain(f"{image.name}: {image.format} {image.width}x{image.height}, "
                                  f"{image.size_bytes:,} bytes. It will be uploaded by the run."), icon=":material/check:")
             except UploadRejected as exc:

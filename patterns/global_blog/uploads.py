@@ -17,6 +17,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.uploads import UploadRejected as _Rejected, size_text
+
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 16_000_000                    # a 16-megapixel photo; more only costs a shared server memory
 MAX_DECODED_BYTES = 64 * 1024 * 1024       # the decoded first frame (pixels x bytes per pixel)
@@ -29,7 +31,7 @@ _SVG = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+sv
 SAMPLE_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mountain-lake.png"
 
 
-class UploadRejected(ValueError):
+class UploadRejected(_Rejected):
     """The upload cannot be used; the message says why and what is accepted."""
 
 
@@ -55,7 +57,7 @@ class ImageUpload:
 
 
 def _human(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+    return size_text(n)
 
 
 def accepted_text(max_bytes: int = MAX_UPLOAD_BYTES) -> str:

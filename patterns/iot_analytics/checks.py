@@ -30,7 +30,7 @@ def _rows(ctx: RunContext, bucket: str, key: str) -> list[dict]:
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
-def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
+def add_checks(p: Pipeline, values: dict[str, Any], telemetry, message=None) -> None:
     transform, parquet, interval = values["firehose_transform"], values["format"] == "parquet", values["buffer_interval"]
 
     @p.verify("The fleet is registered with certificates and a policy", service="iot")
@@ -61,7 +61,9 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
             if not got:
                 break
             bodies += [json.loads(m["Body"]) for m in got]
-        malformed = st.published.get("malformed", 0)
+        st.error_bodies = bodies
+        malformed = st.kinds().get("malformed", 0)
+        fleet_bodies = [b for b in bodies if b.get("thing") != st.yours]
         ctx.artifact("error_queue", bodies)
         counts = st.rules.stats()[rule]
         return [
@@ -76,9 +78,11 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
                   f"sql {stored['sql']!r}; action kinesis to {stored['actions'][0]['kinesis']['streamName']}; "
                   f"error action sqs"),
             Check("malformed messages reach the rule's error queue, and only they",
-                  len(bodies) == malformed == counts.get("errors", 0) and all("device_id" not in b for b in bodies),
-                  f"{malformed} published without a device id, {counts.get('errors', 0)} Kinesis action errors, "
-                  f"{len(bodies)} messages read back from the error queue"),
+                  len(bodies) == malformed == counts.get("errors", 0)
+                  and all("device_id" not in b for b in fleet_bodies),
+                  f"{malformed} published without a usable device id, {counts.get('errors', 0)} Kinesis action "
+                  f"errors, {len(bodies)} messages read back from the error queue"
+                  + (f" ({len(bodies) - len(fleet_bodies)} of them yours)" if st.yours else "")),
         ]
 
     @p.verify("Firehose buffered, transformed and laid out the objects", service="firehose")
@@ -86,7 +90,9 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
         st = ctx.state
         objs = _objects(ctx, st.ingest, "telemetry/")
         rows_by_key = {o["Key"]: _rows(ctx, st.ingest, o["Key"]) for o in objs}
-        spans = [(max(r["ts"] for r in rows) - min(r["ts"] for r in rows)) / 1000 for rows in rows_by_key.values()]
+        st.delivered_rows = rows_by_key
+        fleet = [[r for r in rows if r.get("thing") != st.yours] for rows in rows_by_key.values()]
+        spans = [(max(r["ts"] for r in rows) - min(r["ts"] for r in rows)) / 1000 for rows in fleet if rows]
         c = st.firehose.counters.as_dict()
         laid_out = all(re.match(r"telemetry/dt=\d{4}-\d{2}-\d{2}/", k) for k in rows_by_key)
         kinds = all(k.endswith(".parquet") for k in rows_by_key) if parquet else \
@@ -102,7 +108,8 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
                   + f"; {'Parquet' if parquet else 'JSON lines'}"),
         ]
         delivered = [r for rows in rows_by_key.values() for r in rows]
-        calibrating = st.published.get("calibrating", 0)
+        kinds = st.kinds()
+        calibrating = kinds.get("calibrating", 0)
         if transform:
             out.append(Check("the transform enriched every record and dropped the calibrating readings",
                              c.get("transform_dropped", 0) == calibrating and all("temperature_f" in r for r in delivered)
@@ -114,13 +121,14 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
             out.append(Check("without a transform the records arrive as the devices sent them",
                              not c.get("transform_invocations") and sum(r["status"] == "calibrating" for r in delivered)
                              == calibrating, f"{calibrating} calibrating readings delivered as sent, no Lambda"))
-        pub = sum(st.published.values())
-        filtered = st.published.get("sensor_fault", 0)
-        errors = st.published.get("malformed", 0)
+        pub = sum(kinds.values())
+        filtered = kinds.get("sensor_fault", 0)
+        errors = kinds.get("malformed", 0)
         dropped = c.get("transform_dropped", 0)
         failed = c.get("records_processing_failed", 0) + c.get("records_format_conversion_failed", 0)
         ledger = {"sent_by_devices": pub + len(st.refused), "refused_by_broker": len(st.refused), "published": pub, "delivered_to_s3": len(delivered), "dropped_by_transform": dropped,
-                  "error_action": errors, "left_out_by_where": filtered, "failed_in_firehose": failed}
+                  "error_action": errors, "left_out_by_where": filtered, "failed_in_firehose": failed,
+                  "yours": len(st.yours_sent)}
         ctx.artifact("ledger", ledger)
         out.append(Check("every record is accounted for",
                          pub == len(delivered) + dropped + errors + filtered + failed,
@@ -168,3 +176,55 @@ def add_checks(p: Pipeline, values: dict[str, Any], telemetry) -> None:
                              f"Parquet, all days: {allq['bytes_scanned']:,} bytes scanned; the records as JSON "
                              f"Firehose received: {json_bytes:,} bytes"))
         return out
+
+    if message is not None:
+        @p.verify("Your device message's fate is read back", service="iot")
+        def v_yours(ctx: RunContext):
+            return _your_fate(ctx, message, transform)
+
+
+def _claim(found: list[tuple[str, dict]], reading: dict) -> str | None:
+    """Take the first of ``found`` that carries every field of ``reading``; its place, or None."""
+    for i, (where, row) in enumerate(found):
+        if all(row.get(k) == v for k, v in reading.items()):
+            del found[i]
+            return where
+    return None
+
+
+def _your_fate(ctx: RunContext, message, transform: bool) -> Check:
+    """Where each of the user's readings ended, from S3, the error queue and Athena; and whether that is
+    what the rule did with it when it was published."""
+    st = ctx.state
+    delivered = [(f"s3://{st.ingest}/{key}", r) for key, rows in st.delivered_rows.items()       # read from S3
+                 for r in rows if r.get("thing") == st.yours]
+    queued = [(f"error queue {st.errors.url.rsplit('/', 1)[-1]}", b) for b in st.error_bodies
+              if b.get("thing") == st.yours]
+    out, agree = [], True
+    for sent, reading in zip(st.yours_sent, message.readings):
+        where = _claim(delivered, reading)
+        if where is not None:
+            fate = f"delivered to S3 ({where})"
+            expected = sent["kind"] not in ("malformed", "sensor_fault", None) and not (
+                transform and sent["kind"] == "calibrating")
+        elif (where := _claim(queued, reading)) is not None:
+            fate, expected = f"sent to the error action ({where})", sent["kind"] == "malformed"
+        elif sent["kind"] == "sensor_fault":
+            fate, expected = "left out by the rule's WHERE clause (in neither S3 nor the error queue)", True
+        elif transform and sent["kind"] == "calibrating":
+            fate, expected = "dropped by the Firehose transform, as a calibrating reading (not in S3)", True
+        else:
+            fate, expected = "found nowhere: in neither S3 nor the error queue", False
+        agree &= expected
+        out.append({"reading": sent["reading"], "device_id": reading.get("device_id", "(none)"),
+                    "temperature": reading["temperature"], "status": reading["status"], "rule": sent["rule"],
+                    "read_back": fate, "error": sent["error"]})
+    in_s3 = sum(r["read_back"].startswith("delivered") for r in out)
+    ctx.artifact("your_message", {"name": message.name, "thing": st.yours, "readings": out,
+                                  "delivered": in_s3, "athena_counts": st.yours_athena})
+    return Check("your device message's fate, read back, is what the rule did with it",
+                 agree and not delivered and not queued and st.yours_athena == in_s3 and len(out) == len(
+                     message.readings),
+                 f"{message.name} from thing {st.yours}: "
+                 + "; ".join(f"reading {r['reading']} {r['read_back']}" for r in out)
+                 + f"; Athena counts {st.yours_athena} of its readings in the lake")

@@ -9,6 +9,11 @@ registrar fed by the S3-event queue); the Firehose stream reading the Kinesis st
 topic rule whose SQL selects telemetry (its WHERE clause leaves out sensor faults) and puts it
 on the stream keyed by ``${device_id}``, with an SQS error action.
 
+A device message the user gives (``message``, checked by :data:`UPLOAD` before anything is
+published, see :mod:`patterns.iot_analytics.messages`) is published on the last day by a thing
+of its own, registered with the fleet; the rule tags what it outputs with the thing, so the
+message's fate is read back from S3, Athena and the error queue.
+
 Drive replays three days of telemetry in compressed time: each day the devices publish for
 ``duration`` simulated minutes, ``rate`` messages a minute each. The run's streaming clock
 moves forward between messages (no sleeping), so Firehose flushes by its ``buffer_interval``
@@ -31,10 +36,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from app.core import facts
+from app.core.uploads import Upload
 from app.runtime.infra import Fleet, Queue
 from app.runtime.pipeline import Pipeline, RunContext
 from app.runtime.streaming import ManualClock
 from patterns.iot_analytics import checks
+from patterns.iot_analytics.messages import EXTENSIONS, DeviceMessage, check_message
 
 DAYS = 3
 PARTITIONS_TIMEOUT_S = 30     # the register-partitions function's timeout
@@ -104,9 +111,21 @@ class State:
     clock: ManualClock | None = None
     buffer_mib: float = 0
     published: dict[str, int] = field(default_factory=dict)
+    yours: str = ""                                          # the thing that publishes the user's message
+    yours_sent: list[dict] = field(default_factory=list)     # what the rule did with each of its readings
+    yours_athena: int | None = None                          # its readings Athena counts
     refused: list[dict] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
     queries: list[dict] = field(default_factory=list)
+    error_bodies: list[dict] = field(default_factory=list)
+    delivered_rows: dict[str, list[dict]] = field(default_factory=dict)     # S3 key -> its records, read back
+
+    def kinds(self) -> dict[str, int]:
+        """What was published, by kind: the fleet's readings and the user's, as the rule took them."""
+        out = dict(self.published)
+        for sent in (s for s in self.yours_sent if s["kind"]):
+            out[sent["kind"]] = out.get(sent["kind"], 0) + 1
+        return out
 
 
 def _message(n: int, device: str, day: int, ts: float) -> dict:
@@ -122,7 +141,35 @@ def _message(n: int, device: str, day: int, ts: float) -> dict:
     return reading
 
 
-def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -> Pipeline:
+def _fields() -> tuple[dict[str, str], tuple[str, ...]]:
+    """The fields of the devices' readings with their Glue column types, and those every reading has
+    (over a cycle of the generator, which leaves the device id out of its malformed readings)."""
+    sample = [_message(n, "sensor", 0, 0.0) for n in range(29 * 37)]
+    fields = {k: COLUMNS[k] for k in COLUMNS if any(k in r for r in sample)}
+    return fields, tuple(k for k in fields if all(k in r for r in sample))
+
+
+READING_FIELDS, REQUIRED_FIELDS = _fields()
+
+
+def example_reading() -> dict:
+    """A reading as the devices send it, for the user to start from."""
+    return _message(1, "my-sensor", 0, 1_767_254_400.0)
+
+
+def upload_options(data: bytes, name: str) -> dict[str, Any]:
+    """The run options for a device message the user gives (the Run page, ``run --upload PATH``):
+    checked first; MessageRejected says why it cannot be published."""
+    return {"message": check_message(data, name, fields=READING_FIELDS, required=REQUIRED_FIELDS,
+                                     max_bytes=facts.IOT_MAX_PAYLOAD_BYTES.value)}
+
+
+UPLOAD = Upload("a device message of one or a few readings", EXTENSIONS, facts.IOT_MAX_PAYLOAD_BYTES.value,
+                upload_options)
+
+
+def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None,
+                   message: DeviceMessage | None = None) -> Pipeline:
     telemetry = telemetry or Telemetry()
     parquet, transform, interval = values["format"] == "parquet", values["firehose_transform"], values["buffer_interval"]
     p = Pipeline("iot-analytics", state=State, faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s"),
@@ -132,7 +179,9 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
 
     @p.deploy("Register the device fleet", service="iot")
     def fleet(ctx: RunContext[State]) -> None:
-        ctx.state.fleet = ctx.infra.iot_fleet("sensor", telemetry.devices, policy=FLEET_POLICY)
+        ctx.state.fleet = ctx.infra.iot_fleet("sensor", telemetry.devices + bool(message), policy=FLEET_POLICY)
+        if message:
+            ctx.state.yours = list(ctx.state.fleet.things)[-1]
         ctx.state.stream = ctx.infra.kinesis_stream("telemetry")
 
     @p.deploy("Create the buckets, queues and Glue table", service="glue")
@@ -196,7 +245,7 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
     def publish(ctx: RunContext[State]) -> None:
         st, clock = ctx.state, ctx.state.clock
         counts = st.published
-        things = list(st.fleet.things)
+        things = [t for t in st.fleet.things if t != st.yours]
         step = 60.0 / telemetry.rate
         for day in range(DAYS):
             for slot in range(telemetry.duration * telemetry.rate):
@@ -207,6 +256,8 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
                             if reading["temperature"] <= -40 else reading["status"])
                     counts[kind] = counts.get(kind, 0) + 1
                     st.rules.publish(TOPIC.format(thing=thing), reading, client_id=thing)
+                if message and day == DAYS - 1 and slot == 0:
+                    _publish_yours(st, message)
                 st.firehose.poll_source()
                 clock.advance(step)
             dump = {"device_id": things[0], "ts": int(clock() * 1000), "diagnostics": "0" * DUMP_BYTES}
@@ -221,7 +272,7 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
         clock.advance(interval)
         st.firehose.tick()
         ctx.artifact("telemetry", {**telemetry.describe(), "published": dict(counts), "rule": RULE_SQL,
-                                   "refused_by_broker": st.refused,
+                                   "refused_by_broker": st.refused, "yours": len(st.yours_sent),
                                    "rule_stats": st.rules.stats(), "firehose": st.firehose.counters.as_dict()})
 
     @p.drive("S3 events register the partitions in Glue", service="sqs", edges=("s3_event", "consume", "register"))
@@ -243,11 +294,39 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None) -
                                "bytes_scanned": execution["Statistics"]["DataScannedInBytes"],
                                "rows": [dict(zip(header, [c.get("VarCharValue") for c in r["Data"]]))
                                         for r in rows[1:]]})
+        if message:
+            sql = f"SELECT count(*) AS readings FROM {TABLE} WHERE thing = '{st.yours}'"    # a name of this run
+            qid = st.athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DATABASE},
+                                                  ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
+            rows = st.athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+            st.yours_athena = int(rows[1]["Data"][0]["VarCharValue"])
         ctx.artifact("athena", {"format": values["format"], "queries": st.queries})
         ctx.artifact("consumers", CONSUMERS)
 
-    checks.add_checks(p, values, telemetry)
+    checks.add_checks(p, values, telemetry, message)
     return p
+
+
+def _publish_yours(st: State, message: DeviceMessage) -> None:
+    """Publish the user's readings from their thing; keep what the rule did with each."""
+    topic = TOPIC.format(thing=st.yours)
+    for n, (reading, raw) in enumerate(zip(message.readings, message.payloads()), 1):
+        errors = len(st.rules.errors)
+        try:
+            matched = st.rules.publish(topic, raw, client_id=st.yours)
+        except ClientError as exc:
+            st.yours_sent.append({"reading": n, "rule": "refused by the broker", "kind": None,
+                                  "error": exc.response["Error"]["Code"]})
+            continue
+        failed = st.rules.errors[errors:]
+        if not matched:
+            rule, kind = "left out by the WHERE clause", "sensor_fault"
+        elif failed:
+            rule, kind = "Kinesis action failed: error action", "malformed"
+        else:
+            rule, kind = "put on the Kinesis stream", "calibrating" if reading["status"] == "calibrating" else "ok"
+        st.yours_sent.append({"reading": n, "rule": rule, "kind": kind,
+                              "error": failed[0]["error"][:300] if failed else ""})
 
 
 def _day(t: float) -> str:

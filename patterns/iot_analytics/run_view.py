@@ -1,12 +1,21 @@
 """IoT analytics on the Run page: the fleet's traffic, and what the lake and Athena made of it."""
 from __future__ import annotations
 
+import html
+import json
+
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.core.format import series
+from app.core.uploads import UploadRejected, size_text
 from app.ui.runs import EXECUTED
-from app.ui.widgets import table
-from patterns.iot_analytics.pipeline import DAYS, Telemetry
+from app.ui.state import plain
+from app.ui.widgets import STATIC_ROWS, table
+from patterns.iot_analytics.messages import MAX_READINGS, accepted_text
+from patterns.iot_analytics.pipeline import DAYS, READING_FIELDS, REQUIRED_FIELDS, UPLOAD, Telemetry, example_reading
+
+PASTED = "pasted.json"      # the name the pasted text is checked under
 
 
 def options() -> dict:
@@ -19,12 +28,56 @@ def options() -> dict:
                               help="How often each device publishes a reading.")
         duration = cols[2].slider("Minutes of telemetry per day (simulated)", 1, 20, 6, 1, key="run:iot:duration",
                                   help=f"The run replays {DAYS} days on a simulated clock: no real waiting.")
-    return {"telemetry": Telemetry(devices=devices, rate=rate, duration=duration)}
+    return {"telemetry": Telemetry(devices=devices, rate=rate, duration=duration), "message": _message()}
+
+
+def _message():
+    """The user's device message, checked; None when there is none or it is refused."""
+    optional = [k for k in READING_FIELDS if k not in REQUIRED_FIELDS]
+    with st.expander("Your device message", expanded=False, icon=":material/upload_file:"):
+        st.caption(f"Publish readings of your own alongside the fleet's: {accepted_text()}, up to "
+                   f"{size_text(UPLOAD.max_bytes)} (the most the IoT Core broker takes in one message). A reading has "
+                   f"{series(REQUIRED_FIELDS)}, and may have {series(optional)}. Without a device id the rule's "
+                   "Kinesis action has no partition key and the reading goes to the error action; a temperature "
+                   "of -40 or less is left out by the rule's WHERE clause. The run reads back where each one "
+                   "ended.")
+        file = st.file_uploader(f"Upload {UPLOAD.accepted}", key="run:iot:upload",
+                                help="Checked before anything is published; without one the run publishes the "
+                                     "generated readings only.")
+        pasted = st.text_area("Or paste a reading (JSON)", key="run:iot:paste", height=110,
+                              placeholder=json.dumps(example_reading()),
+                              help="One JSON object, or an array of up to "
+                                   f"{MAX_READINGS}; an uploaded file is used instead when there is one.")
+        if file is not None:
+            data, name = file.getvalue(), file.name
+        elif pasted.strip():
+            data, name = pasted.encode(), PASTED
+        else:
+            return None
+        try:
+            message = UPLOAD.options(data, name)["message"]
+        except UploadRejected as exc:
+            st.error(plain(f"{exc} Nothing was published; the run uses the generated readings only."),
+                     icon=":material/block:")
+            return None
+        n = len(message.readings)
+        st.success(plain(f"{name}: {n} reading{'s' * (n != 1)}, {size_text(len(data))}. The run publishes "
+                         f"{'it' if n == 1 else 'them'} from a device of its own on day {DAYS} and reads back "
+                         "where each one ends."), icon=":material/check:")
+        return message
+
+
+def _as_text(rows: list[dict]) -> list[dict]:
+    """Rows whose text may come from a device message the user gave, shown as written: a short table is
+    static and renders Markdown in its cells, a long one is a data grid that shows text as it is."""
+    if len(rows) > STATIC_ROWS:
+        return rows
+    return [{k: plain(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
 
 
 def _chart(rows: list[dict]) -> go.Figure:
     days = sorted({r["dt"] for r in rows})
-    traces = [{"type": "bar", "name": day, "x": [r["device_id"] for r in rows if r["dt"] == day],
+    traces = [{"type": "bar", "name": day, "x": [html.escape(str(r["device_id"])) for r in rows if r["dt"] == day],
                "y": [float(r["avg_temperature"]) for r in rows if r["dt"] == day]} for day in days]
     layout = {"title": {"text": "Average temperature per device and day (Athena result)", "font": {"size": 14}},
               "barmode": "group", "height": 340, "margin": {"l": 10, "r": 10, "t": 50, "b": 40},
@@ -52,7 +105,7 @@ def artifacts(art: dict) -> None:
         queries = art["athena"]["queries"]
         st.markdown(f"**Athena report** ({EXECUTED}: SQL run over the lake's {art['athena']['format']} objects); "
                     f"result CSV at `{queries[0]['output']}`")
-        table(queries[0]["rows"], "art-athena-rows")
+        table(_as_text(queries[0]["rows"]), "art-athena-rows")
         st.plotly_chart(_chart(queries[0]["rows"]), key="art-athena-chart")
         st.markdown("**Bytes scanned per query** (what Athena bills)")
         table([{"Query": q["query"], "Bytes scanned": f"{q['bytes_scanned']:,}", "State": q["state"],
@@ -60,6 +113,14 @@ def artifacts(art: dict) -> None:
     if "error_queue" in art:
         st.markdown(f"**Messages in the rule's error queue**: {len(art['error_queue'])} (no device id: the Kinesis "
                     "action had no partition key)")
-        table(art["error_queue"], "art-error-queue")
+        table(_as_text(art["error_queue"]), "art-error-queue")
+    if "your_message" in art:
+        y = art["your_message"]
+        st.markdown("**Your device message**: " + plain(f"{y['name']}, published by the thing {y['thing']} on day {DAYS}; "
+                          f"where each reading ended, read back from S3, the error queue and Athena (Athena "
+                          f"counts {y['athena_counts']} of them in the lake)"))
+        table(_as_text([{"Reading": r["reading"], "device_id": r["device_id"], "temperature": r["temperature"],
+                         "status": r["status"], "The rule": r["rule"], "Read back": r["read_back"]}
+                        for r in y["readings"]]), "art-your-message")
     if "consumers" in art:
         st.markdown(f"**Consumers of the reporting bucket** (not run here): {art['consumers']}")
