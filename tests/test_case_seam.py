@@ -12,6 +12,7 @@ from app.cli import main
 from app.core.cases import EXTRA_CASES_ENV, all_cases, parts, reload_registry
 from app.runtime.pipeline import Pipeline, highlight, load_pipeline, run_pipeline
 from tests.conftest import APP_ENTRY
+from tests.runpage import table_with
 
 PARTS = {
     "__init__.py": '''
@@ -149,7 +150,7 @@ def test_a_new_case_runs_from_the_run_page(scratch_case):
     at.slider(key="run:scratch:notes").set_value(4).run()
     at.button(key="run-button").click().run()
     assert not at.exception
-    checks = next(t.value for t in at.table if "Check" in t.value.columns)
+    checks = table_with(at, "Check")
     assert "every note was stored" in list(checks["Check"]) and set(checks["Result"]) == {"pass"}
     assert any(m.value == "**Notes stored**: 4" for m in at.markdown)
 

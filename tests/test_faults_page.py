@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.runpage import open_run_page
+from tests.runpage import open_run_page, table_with
 
 
 def _ledger(at) -> dict[str, dict]:
-    frame = next(t.value for t in at.table if "Dead-lettered" in list(t.value.columns))
+    frame = table_with(at, "Dead-lettered")
     return {row["Flow"]: row for row in frame.to_dict("records")}
 
 
@@ -43,7 +43,7 @@ def test_lambda_errors_leave_dead_letters_and_the_redrive_processes_them():
     thumb = ledger["s3 -> thumbnail"]
     assert (thumb["In"], thumb["Processed"], thumb["Dead-lettered"], thumb["Lost"]) == (1, 0, 1, 0)
     assert all(r["In"] == r["Processed"] + r["Dead-lettered"] and r["Lost"] == 0 for r in ledger.values())
-    dead = next(t.value for t in at.table if "Queue" in list(t.value.columns))
+    dead = table_with(at, "Queue")
     assert any("thumbnail-dlq" in q for q in dead["Queue"]) and any("injected fault" in e for e in dead["Error"])
     passed, total = _metric(at, "Checks passed").split(" / ")
     assert passed != total                       # the thumbnail was not made: its check says so
@@ -67,7 +67,7 @@ def test_region_outage_is_offered_with_a_second_region_and_its_failover_shows_in
     flow = _ledger(at)["readers in us-east-1 -> failover to eu-west-1"]
     assert (flow["In"], flow["Processed"], flow["Failed"], flow["Lost"]) == (4, 4, 0, 0)
     assert any("Region outage primary" in c.value for c in at.caption)
-    readers = next(t.value for t in at.table if "Failed over" in list(t.value.columns))
+    readers = table_with(at, "Failed over")
     assert set(readers["Served from"]) == {"eu-west-1"} and all(readers["Failed over"])
     passed, total = _metric(at, "Checks passed").split(" / ")
     assert passed == total

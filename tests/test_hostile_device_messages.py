@@ -14,7 +14,7 @@ from app.core.cases import parts
 from app.core.uploads import UploadRejected, size_text
 from patterns.iot_analytics.messages import MAX_READINGS
 from patterns.iot_analytics.pipeline import REQUIRED_FIELDS, Telemetry, example_reading
-from tests.runpage import open_run_page, press_run
+from tests.runpage import open_run_page, press_run, table_with
 
 LIMIT = facts.IOT_MAX_PAYLOAD_BYTES.value
 GOOD = {"device_id": "my-sensor", "ts": 1767254400000, "temperature": 21.5, "humidity": 45.0, "battery": 90,
@@ -152,7 +152,7 @@ def test_the_run_page_refuses_each_hostile_message_and_then_reports_a_good_ones_
     assert not at.error and any("pasted.json: 3 readings" in s.value for s in at.success)
     passed, total = press_run(at)
     assert passed == total
-    fates = next(t.value for t in at.table if "Read back" in t.value.columns)
+    fates = table_with(at, "Read back")
     read_back = [f.split(" (")[0] for f in fates["Read back"]]
     assert read_back == ["delivered to S3", "sent to the error action", "left out by the rule's WHERE clause"]
     assert any("Your device message" in m.value and "Athena counts 1 of them" in m.value for m in at.markdown)

@@ -217,3 +217,23 @@ def test_a_hostile_link_is_shown_as_text_and_the_page_keeps_working(query):
     if toggle.kind == "bool":                           # the page still answers the next change
         at.toggle(key=widget_key(case, toggle)).set_value(not toggle.default).run()
         assert not at.exception and at.query_params[toggle.key] == ("on" if not toggle.default else "off")
+
+
+# -- tables: a short table renders Markdown in its cells, so what a visitor wrote is escaped ----------
+def _a_table_of(text: str) -> None:
+    from app.ui.widgets import table
+
+    table([{"device_id": text, "count": 3}], "hostile-table")
+
+
+@pytest.mark.parametrize("text", ["**bold** [a link](http://e.com)", SCRIPT, "$x^2$ :material/home: `code`"],
+                         ids=["markdown", "html", "formula-icon-code"])
+def test_text_in_a_short_table_shows_as_written(text):
+    at = AppTest.from_function(_a_table_of, args=(text,)).run()
+    assert not at.exception
+    cell = at.table[0].value.iloc[0, 0]
+    # once Markdown reads its escapes, exactly the visitor's characters are left
+    assert re.sub(r"\\(.)", r"\1", cell).replace("\u2060", "") == text
+    for mark in ("**", "](", "<script", "$x", ":material", "`code"):
+        if mark in text:
+            assert mark not in re.sub(r"\\.", "", cell), cell   # no mark survives unescaped

@@ -9,7 +9,7 @@ import pytest
 from app.cli import main
 from patterns.iot_analytics import handlers
 from patterns.iot_analytics.pipeline import Telemetry
-from tests.runpage import open_run_page, press_run
+from tests.runpage import open_run_page, press_run, shown_tables
 from tests.streaming_support import acct  # noqa: F401
 
 
@@ -109,5 +109,5 @@ def test_run_page_shows_the_athena_result_the_error_queue_and_the_ledger():
     assert any("Bytes scanned per query" in m.value for m in at.markdown)
     assert any("Messages in the rule's error queue" in m.value for m in at.markdown)
     assert any("Quick Sight" in m.value for m in at.markdown)
-    tables = [t.value for t in at.table]
+    tables = shown_tables(at)
     assert any("Avg temperature" in t.columns for t in tables)

@@ -8,7 +8,7 @@ import pytest
 from app.cli import main
 from app.core.cases import get_case
 from app.runtime.pipeline import Pipeline, load_pipeline, run_pipeline
-from tests.runpage import open_run_page, press_run
+from tests.runpage import open_run_page, press_run, table_with
 
 
 def _run(capsys, *sets: str) -> dict:
@@ -124,9 +124,9 @@ def test_run_page_shows_refusals_and_the_cache_trap():
     at.toggle(key="toggle:paid-content:api_cache").set_value(True).run()
     passed, total = press_run(at)
     assert passed == total
-    viewer = next(t.value for t in at.table if "Why refused" in t.value.columns)
+    viewer = table_with(at, "Why refused")
     assert "key not in a trusted key group" in set(viewer["Why refused"])
-    trap = next(t.value for t in at.table if "Answer is about" in t.value.columns)
+    trap = table_with(at, "Answer is about")
     assert list(trap["Answer is about"])[:2] == ["premium", "premium"]      # the leak, shown happening
 
 

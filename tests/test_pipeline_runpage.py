@@ -8,6 +8,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP_ENTRY
+from tests.runpage import table_with
 
 
 def _run_page(case_id: str) -> AppTest:
@@ -130,9 +131,9 @@ def test_run_microservices_from_the_page():
     passed, total = _metric(at, "Checks passed").split(" / ")
     assert passed == total and int(total) >= 9
     assert _metric(at, "Queue depth after orders") == "3" and _metric(at, "Queue depth after billing") == "0"
-    dns = next(t.value for t in at.table if "Client region" in t.value.columns)
+    dns = table_with(at, "Client region")
     assert dns["Answers"].astype(int).sum() == 1000 and set(dns["Record"]) == {"simple"}
-    orders = next(t.value for t in at.table if "Task" in t.value.columns)
+    orders = table_with(at, "Task")
     assert len(orders) == 3 and set(orders["Status"].astype(int)) == {201}
 
 
@@ -147,7 +148,7 @@ def test_what_if_shows_the_last_runs_hit_ratios_beside_the_model_for_that_run():
     measured = next(m.value for m in at.metric if m.label == "Stage cache hit ratio")
     at.switch_page("views/whatif.py").run()
     assert not at.exception
-    compared = next(t.value for t in at.table if "Measured in the run" in t.value.columns)
+    compared = table_with(at, "Measured in the run")
     row = compared[compared["Cache"] == "Stage cache"].iloc[0]
     assert abs(float(row["Measured in the run"].rstrip("%")) - float(measured.rstrip("%"))) <= 0.5   # rounding
     assert abs(float(row["Difference"].split()[0])) <= 10      # a 400-request run against its own workload

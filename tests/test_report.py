@@ -28,7 +28,7 @@ from app.engine import run as run_engine
 from app.engine.books import load_price_book
 from app.runtime.pipeline import Check, RunResult, StepResult
 from tests.conftest import APP_ENTRY, ROOT
-from tests.runpage import open_run_page, press_run
+from tests.runpage import open_run_page, press_run, table_with
 from tests.test_case_seam import PARTS
 
 CASES = all_cases()
@@ -348,7 +348,7 @@ def test_the_run_page_downloads_a_report_of_the_run(downloads):
     buttons = download_buttons(at, "run-report")
     assert set(buttons) == {"html", "csv"}
     page = assert_reads_offline(downloads(buttons["html"]))
-    shown = next(t.value for t in at.table if "Check" in t.value.columns)
+    shown = table_with(at, "Check")
     assert [r["Check"] for r in page.table("checks")] == list(shown["Check"])
     assert [r["Result"] for r in page.table("checks")] == list(shown["Result"])
     assert f"{passed} of {total} checks passed" in page.all_text()

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.core.cases import all_cases, parts
 from tests.conftest import APP_ENTRY
+from tests.runpage import shown_tables
 
 CASES = all_cases()
 PAGE = "views/study.py"
@@ -83,7 +84,7 @@ def test_a_question_answered_its_evidence_and_a_prediction_checked(case, downloa
     assert images[0].url != images[1].url, "the flip changes the diagram"
     metrics = {m.label: m for m in at.metric}
     assert all("(modelled)" in label for label in metrics) and len(metrics) == 2
-    table = at.table[0].value
+    table = shown_tables(at)[0]
     checks = dict(zip(table["What"], table["Check"]))
     evidence = dict(zip(table["What"], table["Evidence"]))
     assert checks["Component that answers"] == "right"
@@ -166,7 +167,7 @@ def test_a_scenario_workload_drives_the_evidence_and_a_reveal_link_without_a_pre
     at = open_study(case=case.id, q=q.id, step="reveal")
     assert not at.exception
     assert "Workload as in the scenario" in text_of(at)
-    table = at.table[0].value
+    table = shown_tables(at)[0]
     assert set(table["You predicted"]) == {"not made"} and set(table["Check"]) == {"no prediction"}
     from app.engine.run import run
     before, after = q.evidence_values(case)

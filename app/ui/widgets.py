@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from app.ui.state import plain
+
 
 STATIC_ROWS = 40   # up to this many rows a table shows whole, its cells wrapped; longer ones scroll
 
@@ -33,12 +35,14 @@ def _cell(value: Any) -> Any:
 
 def table(rows: Any, key: str) -> None:
     """Rows (a list of dicts) as a table; nothing when there are none. Short tables are static (every cell
-    shown and wrapped, yes/no for booleans, blank for missing values); long ones scroll."""
+    shown and wrapped, yes/no for booleans, blank for missing values); long ones scroll. A static table
+    renders Markdown in its cells, so their text is escaped first: a file name, a device id or a key a
+    visitor chose shows exactly as written (a scrolling grid shows text as it is anyway)."""
     if not rows:
         return
     rows = [{heading(k): _cell(v) for k, v in r.items()} for r in rows] if isinstance(rows, list) else rows
     if isinstance(rows, list) and len(rows) <= STATIC_ROWS:
-        st.table(rows, hide_index=True)
+        st.table([{k: plain(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows], hide_index=True)
     else:
         st.dataframe(rows, hide_index=True, width="stretch", key=key)
 

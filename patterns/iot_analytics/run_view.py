@@ -11,7 +11,7 @@ from app.core.format import series
 from app.core.uploads import UploadRejected, size_text
 from app.ui.runs import EXECUTED
 from app.ui.state import plain
-from app.ui.widgets import STATIC_ROWS, table
+from app.ui.widgets import table
 from patterns.iot_analytics.messages import MAX_READINGS, accepted_text
 from patterns.iot_analytics.pipeline import DAYS, READING_FIELDS, REQUIRED_FIELDS, UPLOAD, Telemetry, example_reading
 
@@ -67,14 +67,6 @@ def _message():
         return message
 
 
-def _as_text(rows: list[dict]) -> list[dict]:
-    """Rows whose text may come from a device message the user gave, shown as written: a short table is
-    static and renders Markdown in its cells, a long one is a data grid that shows text as it is."""
-    if len(rows) > STATIC_ROWS:
-        return rows
-    return [{k: plain(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
-
-
 def _chart(rows: list[dict]) -> go.Figure:
     days = sorted({r["dt"] for r in rows})
     traces = [{"type": "bar", "name": day, "x": [html.escape(str(r["device_id"])) for r in rows if r["dt"] == day],
@@ -105,7 +97,7 @@ def artifacts(art: dict) -> None:
         queries = art["athena"]["queries"]
         st.markdown(f"**Athena report** ({EXECUTED}: SQL run over the lake's {art['athena']['format']} objects); "
                     f"result CSV at `{queries[0]['output']}`")
-        table(_as_text(queries[0]["rows"]), "art-athena-rows")
+        table(queries[0]["rows"], "art-athena-rows")
         st.plotly_chart(_chart(queries[0]["rows"]), key="art-athena-chart")
         st.markdown("**Bytes scanned per query** (what Athena bills)")
         table([{"Query": q["query"], "Bytes scanned": f"{q['bytes_scanned']:,}", "State": q["state"],
@@ -113,14 +105,14 @@ def artifacts(art: dict) -> None:
     if "error_queue" in art:
         st.markdown(f"**Messages in the rule's error queue**: {len(art['error_queue'])} (no device id: the Kinesis "
                     "action had no partition key)")
-        table(_as_text(art["error_queue"]), "art-error-queue")
+        table(art["error_queue"], "art-error-queue")
     if "your_message" in art:
         y = art["your_message"]
         st.markdown("**Your device message**: " + plain(f"{y['name']}, published by the thing {y['thing']} on day {DAYS}; "
                           f"where each reading ended, read back from S3, the error queue and Athena (Athena "
                           f"counts {y['athena_counts']} of them in the lake)"))
-        table(_as_text([{"Reading": r["reading"], "device_id": r["device_id"], "temperature": r["temperature"],
-                         "status": r["status"], "The rule": r["rule"], "Read back": r["read_back"]}
-                        for r in y["readings"]]), "art-your-message")
+        table([{"Reading": r["reading"], "device_id": r["device_id"], "temperature": r["temperature"],
+                "status": r["status"], "The rule": r["rule"], "Read back": r["read_back"]}
+               for r in y["readings"]], "art-your-message")
     if "consumers" in art:
         st.markdown(f"**Consumers of the reporting bucket** (not run here): {art['consumers']}")
