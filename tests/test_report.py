@@ -155,6 +155,11 @@ def test_a_report_of_every_case_has_the_diagram_options_and_modelled_tables(case
     total = page.table("by-service")[-1]
     assert total == {"Service": "Total", "USD a month": fmt.usd(res["monthly_cost_usd"])}
     assert [r["Basis"] for r in page.table("hops")] and {r["Basis"] for r in page.table("hops")} <= {"published", "assumption"}
+    # one hop table per path the requests take through the caches, each ending where its path ends
+    paths = res["waterfall"]["paths"]
+    assert len(page.tables["hops"]) == len(paths)
+    for n, path in enumerate(paths):
+        assert [r["Hop"] for r in page.table("hops", n)] == [h["hop"] for h in path["hops"]]
     assert "modelled" in words and "published" in words and "e+" not in words and "e-0" not in words
     assert "The run" not in words      # no run was asked for
 

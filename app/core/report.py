@@ -195,11 +195,17 @@ def _modelled(case: Case, res: Mapping[str, Any]) -> str:
                                   f"({esc(LATENCY_BOOK)}), with {esc(basis)} cache hit ratios."))
 
     wf = res["waterfall"]
-    out.append(f"<h3>A typical request, hop by hop ({esc(wf['class'])})</h3>")
-    out.append(_table(("Hop", "Service", "Starts at", "p50", "Basis", "Source"), _hop_rows(wf["hops"]), "hops"))
-    out.append(_caption(MODELLED, "each hop at its median from the latency book; a hop is <em>published</em> "
-                                  "where its source measured it and an <em>assumption</em> where no published "
-                                  "figure exists."))
+    paths = wf.get("paths") or [{"path": "every request", "share": 1.0, "hops": wf["hops"]}]
+    out.append(f"<h3>The most frequent request ({esc(wf['class'])}), hop by hop, on each path through the "
+               "caches</h3>")
+    for path in paths:
+        last = path["hops"][-1] if path["hops"] else {"start_ms": 0.0, "ms": 0.0}
+        out.append(f"<h4>{esc(path['path'][:1].upper() + path['path'][1:])}: {esc(fmt.percent(path['share']))} of "
+                   f"these requests, {esc(fmt.duration(last['start_ms'] + last['ms']))} at the medians</h4>")
+        out.append(_table(("Hop", "Service", "Starts at", "p50", "Basis", "Source"), _hop_rows(path["hops"]), "hops"))
+    out.append(_caption(MODELLED, "each hop at its median from the latency book; a path taken by under 1% of "
+                                  "the requests is left out; a hop is <em>published</em> where its source "
+                                  "measured it and an <em>assumption</em> where no published figure exists."))
 
     if res.get("caches"):
         rows = [[esc(c.get("label") or name), esc(fmt.percent(c["hit_ratio"])), _basis(c["basis"]), esc(c.get("model", ""))]
