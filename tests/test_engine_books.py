@@ -95,3 +95,25 @@ def test_branches_show_the_hit_and_the_miss_path_with_their_shares():
     almost = RequestClass("z", 1.0, [Cache("a", "s", "a", 0.999, fast), Hop("db", "s", slow)])
     assert [p["path"] for p in branches(almost)] == ["a hit"]
     assert [p["path"] for p in branches(RequestClass("w", 1.0, [Hop("db", "s", slow)]))] == ["every request"]
+
+
+def test_a_cache_of_one_call_skips_that_call_on_a_hit_and_the_request_goes_on():
+    # A stage cache in front of a catalog call made in the middle of an order: a hit answers the call
+    # (its function), and the order still publishes its event afterwards.
+    edge, hit, fn, publish = Dist(1.0, 1.0), Dist(0.5, 0.5), Dist(40.0, 40.0), Dist(5.0, 5.0)
+
+    def order(h: float) -> RequestClass:
+        return RequestClass(f"order {h}", 1.0, [Hop("edge", "s", edge), Cache("c", "s", "c", h, hit, answers=1),
+                                                Hop("fn", "s", fn), Hop("publish", "s", publish)])
+    every_hit = simulate([order(1.0)], 20_000, 1)["order 1.0"]
+    assert np.median(every_hit) == pytest.approx(1.0 + 0.5 + 5.0, rel=0.02)      # edge, hit, publish: no fn
+    some = simulate([order(0.6)], 100_000, 1)["order 0.6"]
+    assert np.mean(some < 20) == pytest.approx(0.6, abs=0.01)                    # the hits skip fn only
+    assert np.mean(some > 3.0) > 0.99                                            # ... and every one publishes
+    assert [r["hop"] for r in waterfall(order(0.6))] == ["edge", "c (hit)", "publish"]
+    assert [r["hop"] for r in waterfall(order(0.4))] == ["edge", "fn", "publish"]
+    hit_path, miss_path = branches(order(0.6))
+    assert (hit_path["path"], hit_path["share"]) == ("c hit", pytest.approx(0.6))
+    assert [h["hop"] for h in hit_path["hops"]] == ["edge", "c (hit)", "publish"]
+    assert hit_path["hops"][-1]["start_ms"] == pytest.approx(1.5)
+    assert [h["hop"] for h in miss_path["hops"]] == ["edge", "fn", "publish"]

@@ -143,3 +143,15 @@ def test_run_microservices_json(capsys, policy, api_cache):
         assert all(r["lambda_invoked"] for r in reads)
     edges = {e for s in out["steps"] for e in s["edges"]}
     assert {"dns", "orders", "catalog_call", "publish", "deliver", "billing", "billing_db"} <= edges
+
+
+def test_an_order_whose_catalog_call_hits_the_stage_cache_still_publishes_its_event():
+    from app.core.cases import get_case
+    from app.engine.run import run
+
+    res = run(get_case("microservices"), {"api_cache": True}, samples=20_000, with_latency_gain=False)
+    assert res["waterfall"]["class"].startswith("place order")
+    paths = {p["path"]: [h["hop"] for h in p["hops"]] for p in res["waterfall"]["paths"]}
+    hit, miss = paths["Catalog stage cache hit"], paths["Catalog stage cache miss"]
+    assert hit[-1] == miss[-1] == "SNS Publish (OrderPlaced)"
+    assert "Catalog function" in miss and "Catalog function" not in hit

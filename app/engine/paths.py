@@ -39,8 +39,11 @@ class Cache:
     service: str
     name: str            # key in the hit-ratio report, e.g. "dax_item"
     hit_ratio: float
-    hit: Dist            # latency of a hit (the request ends here)
+    hit: Dist            # latency of a hit (the request ends here, or the call it caches: see ``answers``)
     miss: Dist | None = None  # latency added by the lookup on a miss, before the next stage
+    # How many of the stages after it a hit answers for: None, all of them (the request ends at the hit);
+    # a number, the stages of the call the cache fronts (a hit skips them and the request goes on after them).
+    answers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,35 +118,40 @@ class _Draw:
 
 def _simulate_class(rc: RequestClass, n: int, draw: _Draw) -> np.ndarray:
     total = np.zeros(n, dtype=np.float32)
-    alive = None  # None means every request is still going
-    for st in rc.stages:
+    alive = None        # the requests still going (None: every one)
+    skipping: list[tuple[int, np.ndarray]] = []   # (last stage skipped, the requests a cache answered that call for)
+    for j, st in enumerate(rc.stages):
+        skipping = [(last, hits) for last, hits in skipping if last >= j]
+        active = alive  # the requests this stage sees: going, and not inside a call a cache answered
+        for _, hits in skipping:
+            active = ~hits if active is None else active & ~hits
         if isinstance(st, Hop):
             x = draw.latency(st.dist, n)
-            total += x if alive is None else x * alive
+            total += x if active is None else x * active
         elif isinstance(st, Maybe):
             if st.p <= 0:
                 continue
             taken = draw.chance(st.p, n)
-            if alive is not None:
-                taken &= alive
+            if active is not None:
+                taken &= active
             total += draw.latency(st.dist, n) * taken
         else:
             h = min(max(st.hit_ratio, 0.0), 1.0)
             if h <= 0:
                 if st.miss is not None:
                     x = draw.latency(st.miss, n)
-                    total += x if alive is None else x * alive
+                    total += x if active is None else x * active
                 continue
             hit = draw.chance(h, n)
-            if alive is not None:
-                hit &= alive
+            if active is not None:
+                hit &= active
             total += draw.latency(st.hit, n) * hit
-            if alive is None:
-                alive = ~hit
+            if st.answers is None:
+                alive = ~hit if alive is None else alive & ~hit
             else:
-                alive &= ~hit
+                skipping.append((j + st.answers, hit))
             if st.miss is not None:
-                total += draw.latency(st.miss, n) * alive
+                total += draw.latency(st.miss, n) * (~hit if active is None else active & ~hit)
     return total
 
 
@@ -181,7 +189,10 @@ def waterfall(rc: RequestClass) -> list[dict]:
                      "source": d.source, "url": d.url, "assumption": d.assumption, "note": note})
         t += ms
 
-    for st in rc.stages:
+    skip_to = 0
+    for j, st in enumerate(rc.stages):
+        if j < skip_to:
+            continue
         if isinstance(st, Hop):
             row(st.label, st.service, st.dist)
         elif isinstance(st, Maybe):
@@ -190,48 +201,59 @@ def waterfall(rc: RequestClass) -> list[dict]:
         else:
             if st.hit_ratio >= 0.5:
                 row(f"{st.label} (hit)", st.service, st.hit, f"hit ratio {st.hit_ratio:.0%}")
-                break
-            if st.miss is not None:
+                if st.answers is None:
+                    break
+                skip_to = j + 1 + st.answers
+            elif st.miss is not None:
                 row(f"{st.label} (miss)", st.service, st.miss, f"hit ratio {st.hit_ratio:.0%}")
     return rows
 
 
 def branches(rc: RequestClass, min_share: float = 0.01) -> list[dict]:
     """Every path through ``rc``'s caches, each stage at its median: one path per cache that can answer
-    (the requests it answers, ending there) and one for the requests that miss every cache, each with
-    its ``share`` of the class's requests. Paths taken by fewer than ``min_share`` of the requests are
-    left out. A class without a cache has one path, share 1."""
+    (the requests it answers: ending there, or, for a cache of one call, going on after that call) and
+    one for the requests that miss every cache, each with its ``share`` of the class's requests. Paths
+    taken by fewer than ``min_share`` of the requests are left out. A class without a cache has one
+    path, share 1."""
     out: list[dict] = []
-    rows: list[dict] = []
-    t, reach = 0.0, 1.0          # where the request is, and the share of requests still going
+    stages = rc.stages
+    caches = [st.label for st in stages if isinstance(st, Cache)]
 
-    def row(label, service, d: Dist, note=""):
+    def row(label, service, d: Dist, t: float, note=""):
         return {"hop": label, "service": service, "start_ms": round(t, 3), "ms": round(d.p50, 3),
                 "source": d.source, "url": d.url, "assumption": d.assumption, "note": note}
 
-    for st in rc.stages:
-        if isinstance(st, Hop):
-            rows.append(row(st.label, st.service, st.dist))
-            t += st.dist.p50
-        elif isinstance(st, Maybe):
-            if st.p >= 0.5:
-                rows.append(row(st.label, st.service, st.dist, f"taken by {st.p:.0%} of requests"))
+    def walk(j: int, rows: list[dict], t: float, reach: float, name: str | None) -> None:
+        for k in range(j, len(stages)):
+            st = stages[k]
+            if isinstance(st, Hop):
+                rows.append(row(st.label, st.service, st.dist, t))
                 t += st.dist.p50
-        else:
-            h = min(max(st.hit_ratio, 0.0), 1.0)
-            if h > 0 and reach * h >= min_share:
-                out.append({"path": f"{st.label} hit", "share": reach * h,
-                            "hops": rows + [row(f"{st.label} (hit)", st.service, st.hit, f"hit ratio {h:.0%}")]})
-            reach *= 1 - h
-            if st.miss is not None:
-                rows.append(row(f"{st.label} (miss)", st.service, st.miss, f"hit ratio {h:.0%}"))
-                t += st.miss.p50
-            if reach < min_share:
-                break
-    if reach >= min_share:
-        caches = [st.label for st in rc.stages if isinstance(st, Cache)]
-        out.append({"path": "every cache missed" if len(caches) > 1 else f"{caches[0]} miss" if caches
-                    else "every request", "share": reach, "hops": rows})
+            elif isinstance(st, Maybe):
+                if st.p >= 0.5:
+                    rows.append(row(st.label, st.service, st.dist, t, f"taken by {st.p:.0%} of requests"))
+                    t += st.dist.p50
+            else:
+                h = min(max(st.hit_ratio, 0.0), 1.0)
+                if h > 0 and reach * h >= min_share:
+                    hit_name = f"{st.label} hit" if name is None else f"{name}, {st.label} hit"
+                    hit = rows + [row(f"{st.label} (hit)", st.service, st.hit, t, f"hit ratio {h:.0%}")]
+                    if st.answers is None:
+                        out.append({"path": hit_name, "share": reach * h, "hops": hit})
+                    else:
+                        walk(k + 1 + st.answers, hit, t + st.hit.p50, reach * h, hit_name)
+                reach *= 1 - h
+                if st.miss is not None:
+                    rows.append(row(f"{st.label} (miss)", st.service, st.miss, t, f"hit ratio {h:.0%}"))
+                    t += st.miss.p50
+                if reach < min_share:
+                    return
+        if reach >= min_share:
+            default = ("every cache missed" if len(caches) > 1 else f"{caches[0]} miss" if caches
+                       else "every request")
+            out.append({"path": name or default, "share": reach, "hops": rows})
+
+    walk(0, [], 0.0, 1.0, None)
     return out
 
 

@@ -90,7 +90,9 @@ def build(v: dict, ctx: Context) -> Plan:
                   lat.rtt(caller, HOME) if caller != HOME else lat.rtt(HOME, HOME)),
               Hop("API Gateway (REST)", "Amazon API Gateway", lat.op("apigw.rest"))]
         if v["api_cache"]:
-            st.append(Cache("Catalog stage cache", "Amazon API Gateway", "api_cache", h_api, lat.op("apigw.cache_hit")))
+            # a hit answers the catalog call (its function and Redis); the order goes on to publish OrderPlaced
+            st.append(Cache("Catalog stage cache", "Amazon API Gateway", "api_cache", h_api, lat.op("apigw.cache_hit"),
+                            answers=len(fn) + 1))
         st += fn + [Hop("ElastiCache (Redis OSS) GET", "Amazon ElastiCache", lat.op("elasticache.GET"))]
         return st
 
