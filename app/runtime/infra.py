@@ -400,6 +400,14 @@ class Infra:
             AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys], **extra)
         return name
 
+    def global_table(self, table: str, regions: Sequence[str]):
+        """Make ``table`` (created in ``regions[0]``, the session's region) a global table with a replica in
+        each other region, replicated by the streaming emulation; returns the created
+        :class:`app.runtime.streaming.global_tables.GlobalTable` (``wait_for_item``, ``lag_summary``...)."""
+        replicas = self.ctx.streaming.global_table(table, list(regions))
+        replicas.create()
+        return replicas
+
     # SQS and SNS ----------------------------------------------------------------------------------
     def queue(self, base: str, *, dead_letter_after: int | None = None, region: str | None = None,
               **attributes: str) -> Queue:

@@ -94,6 +94,11 @@ def _logo() -> bytes:
     return buf.getvalue()
 
 
+def post_key(post_id: str) -> dict:
+    """The blog table's key of a post."""
+    return {"pk": {"S": "POST"}, "sk": {"S": post_id}}
+
+
 def _dax_outcome(ctx: RunContext[State], request) -> tuple[Any, str]:
     """Make the request; say whether DAX answered it from its cache."""
     dax = ctx.state.dax
@@ -149,8 +154,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         view = "NEW_AND_OLD_IMAGES" if values["global_tables"] else "NEW_IMAGE"
         ctx.state.table = ctx.infra.table("blog", "pk", "sk", stream=view)
         if values["global_tables"]:
-            ctx.state.global_table = ctx.streaming.global_table(ctx.state.table, [ctx.session.region, replica_region])
-            ctx.state.global_table.create()
+            ctx.state.global_table = ctx.infra.global_table(ctx.state.table, [ctx.session.region, replica_region])
 
     if values["dax"]:
         @p.deploy("Create the DAX cluster", service="dax")
@@ -274,22 +278,13 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         @p.drive("Replicate and read from the nearest replica", service="dynamodb",
                  edges=("replication", "replica_api", "replica_lambda", "replica_read"))
         def replicate(ctx: RunContext[State]) -> None:
-            gt, table = ctx.state.global_table, ctx.state.table
-            ddb_far, home = ctx.client("dynamodb", replica_region), ctx.client("dynamodb")
-            wanted = [post["post_id"] for post in ctx.state.posts]
-
-            def present() -> list[str]:
-                return [pid for pid in wanted if "Item" in ddb_far.get_item(
-                    TableName=table, Key={"pk": {"S": "POST"}, "sk": {"S": pid}}, ConsistentRead=True)]
-
-            gt.replicate_until(lambda: len(present()) == len(wanted))
-            replicated = present()
+            gt, wanted = ctx.state.global_table, [post["post_id"] for post in ctx.state.posts]
+            replicated = [key["sk"]["S"] for key in gt.wait_for_items(replica_region, [post_key(p) for p in wanted])]
             far_reads = ctx.state.far_reads = [far_read(ctx, ctx.state.replica_api, pid) for pid in wanted[:2]]
             # Active-active: a post written next to the far readers reaches us-east-1 too.
             far_post = ctx.state.replica_api.request("POST", "/posts", body={
                 "title": f"Written in {replica_region}", "body": "Replicated back home."}).json()
-            back = gt.replicate_until(lambda: "Item" in home.get_item(
-                TableName=table, ConsistentRead=True, Key={"pk": {"S": "POST"}, "sk": {"S": far_post["post_id"]}}))
+            back = gt.wait_for_item(ctx.session.region, post_key(far_post["post_id"]))
             ctx.state.replication = {"replicated": replicated, "far_post": far_post, "far_post_home": back,
                                      "lag": gt.lag_summary()}
             ctx.artifact("replication", {"regions": [ctx.session.region, replica_region], "lag": gt.lag_summary(),

@@ -161,19 +161,14 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
         ctx.state.orders_table = ctx.infra.table("orders", "order_id")
         ctx.state.products_table = products = ctx.infra.table("products", "product_id")
         if policy == "failover":     # warm standby: both tables replicated to the standby region
-            for attr, name in (("orders_global", ctx.state.orders_table), ("products_global", products)):
-                gt = ctx.streaming.global_table(name, [HOME, STANDBY_REGION])
-                gt.create()
-                setattr(ctx.state, attr, gt)
+            ctx.state.orders_global = ctx.infra.global_table(ctx.state.orders_table, [HOME, STANDBY_REGION])
+            ctx.state.products_global = ctx.infra.global_table(products, [HOME, STANDBY_REGION])
         ddb = ctx.client("dynamodb")
         for pid, (name, cents) in PRODUCTS.items():
             ddb.put_item(TableName=products, Item={"product_id": {"S": pid}, "name": {"S": name},
                                                    "price_cents": {"N": str(cents)}})
-        if policy == "failover":
-            far = ctx.client("dynamodb", STANDBY_REGION)
-            if not ctx.state.products_global.replicate_until(lambda: far.scan(
-                    TableName=products, Select="COUNT", ConsistentRead=True)["Count"] == len(PRODUCTS)):
-                raise RuntimeError(f"the products did not replicate to {STANDBY_REGION}")
+        if policy == "failover" and not ctx.state.products_global.wait_for_count(STANDBY_REGION, len(PRODUCTS)):
+            raise RuntimeError(f"the products did not replicate to {STANDBY_REGION}")
 
     @p.deploy("Create the catalog's ElastiCache cluster", service="elasticache")
     def cache_cluster(ctx: RunContext[State]) -> None:
@@ -364,11 +359,10 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     def drain(ctx: RunContext[State]) -> None:
         billing = ctx.state.billing
         if ctx.state.orders_global is not None:     # the standby's order replicates home
-            order, home = ctx.state.failover.get("order") or {}, ctx.client("dynamodb")
+            order = ctx.state.failover.get("order") or {}
             if order.get("order_id"):
-                key = {"order_id": {"S": order["order_id"]}}
-                ctx.state.failover["replicated_home"] = ctx.state.orders_global.replicate_until(lambda: "Item" in home.get_item(
-                    TableName=ctx.state.orders_table, Key=key, ConsistentRead=True))
+                ctx.state.failover["replicated_home"] = ctx.state.orders_global.wait_for_item(
+                    HOME, {"order_id": {"S": order["order_id"]}})
         ctx.state.depth["before_drain"] = queue_depth(ctx)
         for _ in range(3):                     # a few polls per worker, round robin over the fleet
             for worker in billing.in_service():
