@@ -38,7 +38,7 @@ from app.core import facts
 from app.runtime.dataplanes import elasticache, endpoints
 from app.runtime.dataplanes.rds import SqlDatabase
 from app.runtime.dataplanes.route53 import Resolver
-from app.runtime.infra import ContainerService, LoadBalancedGroup, Queue, RestApi, Route, StageCache
+from app.runtime.infra import ContainerService, LoadBalancedGroup, Queue, RestApi, Route, StageCache, record_set
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.microservices import checks, handlers
 from patterns.microservices.case import HOME, LATENCY_REGION, STANDBY_REGION
@@ -244,35 +244,21 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
 
     @p.deploy("Create the hosted zone, health checks and records", service="route53")
     def dns(ctx: RunContext[State]) -> None:
-        r53 = ctx.client("route53")
-        ctx.state.zone_id = zone = r53.create_hosted_zone(Name=ZONE, CallerReference=ctx.name("zone"))["HostedZone"][
-            "Id"].rsplit("/", 1)[-1]
-        changes = []
+        zone = ctx.infra.hosted_zone(ZONE)
+        ctx.state.zone_id, records = zone.id, []
         for s in ctx.state.sites.values():
-            record = {"Name": ORDERS, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": s.service.dns_name}]}
             if policy != "simple":
-                s.health_check = r53.create_health_check(CallerReference=ctx.name(f"hc-{s.record}"), HealthCheckConfig={
-                    "Type": "HTTP", "FullyQualifiedDomainName": s.service.dns_name, "Port": 80,
-                    "ResourcePath": "/health", "RequestInterval": facts.R53_HEALTH_INTERVAL_S.value,
-                    "FailureThreshold": facts.R53_FAILURE_THRESHOLD.value})["HealthCheck"]["Id"]
-                record.update(SetIdentifier=s.record, HealthCheckId=s.health_check)
-            if policy == "weighted":
-                record["Weight"] = WEIGHTS[s.record]
-            elif policy == "latency":
-                record["Region"] = s.service.region
-            elif policy == "failover":
-                record["Failover"] = "PRIMARY" if s.record == "primary" else "SECONDARY"
-            changes.append(record)
+                s.health_check = ctx.infra.health_check(f"hc-{s.record}", s.service.dns_name, path="/health")
+            records.append(record_set(ORDERS, s.service.dns_name, policy=policy, set_id=s.record,
+                                      health_check=s.health_check, weight=WEIGHTS.get(s.record),
+                                      region=s.service.region, primary=s.record == "primary"))
         catalog_host = f"{ctx.state.catalog.id}.execute-api.{HOME}.amazonaws.com"
-        changes += [{"Name": f"catalog.{ZONE}", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": catalog_host}]},
-                    {"Name": f"billing.{ZONE}", "Type": "CNAME", "TTL": 300,
-                     "ResourceRecords": [{"Value": ctx.state.billing.dns_name}]}]
+        records += [record_set(f"catalog.{ZONE}", catalog_host, ttl=300),
+                    record_set(f"billing.{ZONE}", ctx.state.billing.dns_name, ttl=300)]
         if policy == "weighted":
             ctx.deployed["canary_weight"] = WEIGHTS["canary"] / sum(WEIGHTS.values())
-        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-            {"Action": "CREATE", "ResourceRecordSet": r} for r in changes]})
-        ctx.state.resolver = Resolver(r53, zone, rtt_ms=inter_region_rtt_ms, trace=ctx.trace, clock=ctx.clock,
-                                      faults=lambda: ctx.session.faults)
+        zone.create_records(records)
+        ctx.state.resolver = zone.resolver(rtt_ms=inter_region_rtt_ms)
 
     # -- drive ---------------------------------------------------------------------------------
     second_edge = {"weighted": "canary", "latency": "second_region", "failover": "standby"}.get(policy)
@@ -281,14 +267,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     @p.drive(f"Resolve {ORDERS} {resolutions:,} times per client region", service="route53",
              edges=("dns", "orders") + ((second_edge,) if policy in ("weighted", "latency") else ()))
     def resolve(ctx: RunContext[State]) -> None:
-        resolver = ctx.state.resolver
         for region in regions:
-            with ctx.trace.span("route53", f"Resolve x{resolutions}", ORDERS, detail={"client_region": region}):
-                shares: dict[str, int] = {}
-                for _ in range(resolutions):
-                    record = resolver.resolve(ORDERS, region, span=False).record or "simple"
-                    shares[record] = shares.get(record, 0) + 1
-                ctx.state.shares[region] = shares
+            ctx.state.shares[region] = ctx.state.resolver.tally(ORDERS, region, resolutions)
         ctx.artifact("resolutions", {r: {k: {"answers": n, "share": n / resolutions} for k, n in s.items()}
                                      for r, s in ctx.state.shares.items()})
 
