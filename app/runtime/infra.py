@@ -244,6 +244,27 @@ class Queue:
     url: str
     arn: str
 
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+
+@dataclass
+class CacheCluster:
+    """An ElastiCache (Redis) cluster; handlers reach ``client`` at ``endpoint`` (``redis://host:6379``)."""
+
+    id: str
+    endpoint: str
+    client: Any = field(repr=False)        # the emulated Redis, or a real server's client (REDIS_URL)
+
+
+@dataclass
+class Database:
+    """An RDS DB instance and the SQL behind its endpoint (:class:`app.runtime.dataplanes.rds.SqlDatabase`)."""
+
+    instance_id: str
+    sql: Any = field(repr=False)
+
 
 @dataclass
 class HostedZone:
@@ -452,6 +473,16 @@ class Infra:
 
     def topic(self, base: str, *, region: str | None = None) -> str:
         return self._client("sns", region).create_topic(Name=self.ctx.name(base))["TopicArn"]
+
+    def queue_depth(self, queues: Iterable[Queue]) -> int:
+        """The messages in these queues (each read in its own region): waiting, and received but not yet
+        deleted (ApproximateNumberOfMessages + ApproximateNumberOfMessagesNotVisible)."""
+        depth = 0
+        for q in queues:
+            attrs = self._client("sqs", q.region).get_queue_attributes(QueueUrl=q.url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            depth += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        return depth
 
     # Kinesis and IoT Core -------------------------------------------------------------------------
     def kinesis_stream(self, base: str, *, shards: int = 1) -> str:
@@ -729,6 +760,41 @@ class Infra:
         self.ctx.deployed[f"{base}_tasks"] = self.ctx.deployed.get(f"{base}_tasks", 0) + tasks
         return ContainerService(lb["LoadBalancerName"], region, lb["DNSName"], cluster, service["serviceArn"], task_def,
                                 tg["TargetGroupArn"], ips, plane, servers)
+
+    # ElastiCache and RDS -------------------------------------------------------------------------
+    def redis_cluster(self, base: str, *, node_type: str = "cache.t4g.micro") -> CacheCluster:
+        """A one-node ElastiCache for Redis cluster; its endpoint is bound to the Redis behind it (emulated, or
+        the server at REDIS_URL) for the run's handlers, and released at teardown."""
+        from app.runtime.dataplanes import elasticache, endpoints
+
+        cluster = self._client("elasticache").create_cache_cluster(
+            CacheClusterId=self.ctx.name(base)[:40], Engine="redis", CacheNodeType=node_type,
+            NumCacheNodes=1)["CacheCluster"]
+        endpoint = f"redis://{cluster['CacheClusterId']}.cache.amazonaws.com:6379"
+        client = elasticache.connect(clock=self.ctx.clock, trace=self.ctx.trace, name=cluster["CacheClusterId"])
+        clients = self.ctx.clients
+        endpoints.bind(clients, endpoint, client)
+        self.ctx.on_teardown(lambda: endpoints.unbind(clients, endpoint))
+        if hasattr(client, "close"):
+            self.ctx.on_teardown(client.close)
+        self.ctx.deployed.update(cache_nodes=1, cache_node_type=node_type)
+        return CacheCluster(cluster["CacheClusterId"], endpoint, client)
+
+    def database(self, base: str, *, schema: str = "", engine: str = "postgres",
+                 instance_class: str = "db.t4g.micro", storage_gb: int = 20) -> Database:
+        """An RDS DB instance (its master password managed in Secrets Manager) and the SQL behind its endpoint,
+        with ``schema`` executed; the SQL is closed at teardown."""
+        from app.runtime.dataplanes.rds import SqlDatabase
+
+        db = self._client("rds").create_db_instance(
+            DBInstanceIdentifier=self.ctx.name(base), Engine=engine, DBInstanceClass=instance_class,
+            AllocatedStorage=storage_gb, MasterUsername=base, ManageMasterUserPassword=True)["DBInstance"]
+        sql = SqlDatabase(db["Endpoint"]["Address"], db["Engine"], trace=self.ctx.trace)
+        if schema:
+            sql.execute(schema)
+        self.ctx.on_teardown(sql.close)
+        self.ctx.deployed.update(rds_instances=1, rds_instance_class=instance_class)
+        return Database(db["DBInstanceIdentifier"], sql)
 
     # Route 53 -------------------------------------------------------------------------------------
     def hosted_zone(self, name: str) -> HostedZone:

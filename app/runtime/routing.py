@@ -57,7 +57,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from app.runtime import events
 from app.runtime.trace import Span
@@ -147,6 +147,15 @@ class RequestFlow:
     def request(self) -> "_Request":
         self.started += 1
         return _Request(self)
+
+    def call(self, send: Callable[[], Any], served_by: Callable[[Any], str | None]) -> Any:
+        """One request: ``send()`` makes it and returns the answer; ``served_by(answer)`` names the region
+        that served it, or None when the caller got an error. Returns the answer."""
+        with self.request() as req:
+            answer = send()
+            region = served_by(answer)
+            req.served(region) if region else req.fail()
+        return answer
 
     def entry(self) -> dict[str, Any]:
         answered = sum(self.served_from.values())

@@ -28,14 +28,11 @@ server when REDIS_URL is set), the REST API invocation and stage cache, and the 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from app.core import facts
-from app.runtime.dataplanes import elasticache, endpoints
+from app.engine.books import load_latency_book
 from app.runtime.dataplanes.rds import SqlDatabase
 from app.runtime.dataplanes.route53 import Resolver
 from app.runtime.infra import ContainerService, LoadBalancedGroup, Queue, RestApi, Route, StageCache, record_set
@@ -49,7 +46,6 @@ RESOLUTIONS = 1000
 WEIGHTS = {"blue": 90, "canary": 10}
 CACHE_TTL_S = 300
 PRODUCTS = {"p-100": ("Espresso machine", 24900), "p-200": ("Coffee grinder", 8900), "p-300": ("Milk jug", 1500)}
-LATENCY_BOOK = Path(__file__).resolve().parents[2] / "assets" / "latency.json"
 # The second orders site per policy: (record id, region).
 DRAIN_STEP = "Billing workers drain the queue"
 FAILOVER_STEP = "The primary fails: Route 53 fails over and an order is placed again"
@@ -57,14 +53,9 @@ SECOND = {"weighted": ("canary", HOME), "latency": (LATENCY_REGION, LATENCY_REGI
           "failover": ("secondary", STANDBY_REGION)}
 
 
-@lru_cache(maxsize=1)
-def _rtt_table() -> dict:
-    return json.loads(LATENCY_BOOK.read_text())["inter_region_rtt"]["p50"]
-
-
 def inter_region_rtt_ms(a: str, b: str) -> float:
     """The latency book's median round trip between two regions (cloudping.co)."""
-    return float(_rtt_table()[a][b])
+    return load_latency_book().rtt(a, b).p50
 
 
 @dataclass
@@ -117,12 +108,7 @@ def billed_orders(state: State) -> list[dict]:
 
 def queue_depth(ctx: RunContext[State]) -> int:
     """Messages in the billing queues (both regions' with ``failover``)."""
-    depth = 0
-    for q, region in queues(ctx):
-        attrs = ctx.client("sqs", region).get_queue_attributes(QueueUrl=q.url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        depth += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
-    return depth
+    return ctx.infra.queue_depth(q for q, _ in queues(ctx))
 
 
 def place_order(ctx: RunContext[State], client_region: str, customer: str, product_id: str, quantity: int) -> dict:
@@ -172,16 +158,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
 
     @p.deploy("Create the catalog's ElastiCache cluster", service="elasticache")
     def cache_cluster(ctx: RunContext[State]) -> None:
-        ec = ctx.client("elasticache")
-        cluster = ec.create_cache_cluster(CacheClusterId=ctx.name("catalog")[:40], Engine="redis",
-                                          CacheNodeType="cache.t4g.micro", NumCacheNodes=1)["CacheCluster"]
-        ctx.state.redis_endpoint = endpoint = f"redis://{cluster['CacheClusterId']}.cache.amazonaws.com:6379"
-        ctx.state.redis = elasticache.connect(clock=ctx.clock, trace=ctx.trace, name=cluster["CacheClusterId"])
-        endpoints.bind(ctx.clients, endpoint, ctx.state.redis)
-        ctx.on_teardown(lambda: endpoints.unbind(ctx.clients, endpoint))
-        if hasattr(ctx.state.redis, "close"):
-            ctx.on_teardown(ctx.state.redis.close)
-        ctx.deployed.update(cache_nodes=1, cache_node_type="cache.t4g.micro")
+        cluster = ctx.infra.redis_cluster("catalog", node_type="cache.t4g.micro")
+        ctx.state.redis, ctx.state.redis_endpoint = cluster.client, cluster.endpoint
 
     @p.deploy("Deploy the catalog function and API", service="apigateway")
     def catalog(ctx: RunContext[State]) -> None:
@@ -213,14 +191,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
 
     @p.deploy("Create the billing database", service="rds")
     def database(ctx: RunContext[State]) -> None:
-        db = ctx.client("rds").create_db_instance(
-            DBInstanceIdentifier=ctx.name("billing"), Engine="postgres", DBInstanceClass="db.t4g.micro",
-            AllocatedStorage=20, MasterUsername="billing", ManageMasterUserPassword=True)["DBInstance"]
-        ctx.state.db_instance = db["DBInstanceIdentifier"]
-        ctx.state.db = SqlDatabase(db["Endpoint"]["Address"], db["Engine"], trace=ctx.trace)
-        ctx.state.db.execute(handlers.SCHEMA)
-        ctx.on_teardown(ctx.state.db.close)
-        ctx.deployed.update(rds_instances=1, rds_instance_class="db.t4g.micro")
+        db = ctx.infra.database("billing", schema=handlers.SCHEMA, engine="postgres", instance_class="db.t4g.micro")
+        ctx.state.db_instance, ctx.state.db = db.instance_id, db.sql
 
     @p.deploy("Launch the billing fleet behind its load balancer", service="autoscaling")
     def billing_fleet(ctx: RunContext[State]) -> None:
@@ -315,17 +287,15 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             # moves on by that time (which also outlasts the record's TTL in resolvers' caches).
             started = ctx.clock.offset
             ctx.clock.advance(facts.R53_FAILOVER_S.value)
-            answers = [ctx.state.resolver.resolve(ORDERS, HOME, span=False).record for _ in range(100)]
-            flow = ctx.routing.requests(f"orders during the {HOME} outage") if outage else None
-            if flow is not None:
-                with flow.request() as req:
-                    order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
-                    req.served(order["region"]) if order["status"] < 500 else req.fail()
-            else:
-                order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+            answers = ctx.state.resolver.tally(ORDERS, HOME, 100, span=False)
+
+            def again() -> dict:
+                return place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+            order = ctx.routing.requests(f"orders during the {HOME} outage").call(
+                again, lambda o: o["region"] if o["status"] < 500 else None) if outage else again()
             ctx.state.failover = {"cause": f"{HOME} down (injected region outage)" if outage else
                                   "health check marked failed (Inverted=True)",
-                                  "answered_before": before, "answers_after": {a: answers.count(a) for a in set(answers)},
+                                  "answered_before": before, "answers_after": answers,
                                   "primary_healthy_after": ctx.state.resolver.healthy(primary.health_check),
                                   "failover_s": ctx.clock.offset - started,
                                   "primary_alb": primary.service.request("GET", "/health").status,
