@@ -208,6 +208,12 @@ class Dax:
         s = self.client.stats()
         return {"hits": s["item_hits"] + s["query_hits"], "misses": s["item_misses"] + s["query_misses"]}
 
+    def answered(self, request: Callable[[], Any]) -> tuple[Any, str]:
+        """Make ``request()``: its answer, and ``hit`` when DAX answered a read of it from its cache, else ``miss``."""
+        before = self.counts()["hits"]
+        answer = request()
+        return answer, "hit" if self.counts()["hits"] > before else "miss"
+
     def stats(self) -> dict:
         return self.client.stats()
 
@@ -225,6 +231,19 @@ class Distribution:
 
     def get(self, path: str, **options: Any):
         return self.edge.get(path, **options)
+
+    def visit(self, paths: Sequence[str], viewer_regions: Iterable[str], *, rounds: int = 1) -> list[dict]:
+        """Viewers near each region request every path, ``rounds`` times over; per request: the viewer's region
+        (``reader``), ``path``, ``status``, ``bytes``, the ``edge`` location that answered, its ``cache``
+        outcome and whether it fetched from the origin (``origin_fetch``)."""
+        out = []
+        for region in viewer_regions:
+            for _ in range(rounds):
+                for path in paths:
+                    r = self.get(path, viewer_region=region)
+                    out.append({"reader": region, "path": path, "status": r.status, "bytes": len(r.body),
+                                "edge": r.edge, "cache": r.cache, "origin_fetch": r.origin_fetched})
+        return out
 
     def stats(self) -> dict:
         return self.edge.stats()
@@ -483,6 +502,24 @@ class Infra:
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
             depth += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
         return depth
+
+    def bucket_fanout(self, bucket: str, via: str, queue: str, *, topic: str = "",
+                      prefix: str | None = None) -> Queue:
+        """Fan a bucket's object-created notifications out: ``via="sns"`` publishes them to a new topic
+        ``topic`` to which a new queue ``queue`` is subscribed (a subscriber reading what the topic
+        delivers); ``via="sqs"`` sends them straight to a new queue ``queue``. Returns the queue."""
+        if via not in ("sns", "sqs") or (via == "sns" and not topic):
+            raise ValueError(f"via={via!r} is not valid: use \"sqs\", or \"sns\" with a topic name")
+        routing = self.session.routing
+        if via == "sns":
+            arn = self.topic(topic)
+            q = self.queue(queue)
+            routing.sns_to_sqs(arn, q.arn)
+            routing.s3_to_sns(bucket, arn, prefix=prefix)
+        else:
+            q = self.queue(queue)
+            routing.s3_to_sqs(bucket, q.arn, prefix=prefix)
+        return q
 
     # Kinesis and IoT Core -------------------------------------------------------------------------
     def kinesis_stream(self, base: str, *, shards: int = 1) -> str:

@@ -99,16 +99,6 @@ def post_key(post_id: str) -> dict:
     return {"pk": {"S": "POST"}, "sk": {"S": post_id}}
 
 
-def _dax_outcome(ctx: RunContext[State], request) -> tuple[Any, str]:
-    """Make the request; say whether DAX answered it from its cache."""
-    dax = ctx.state.dax
-    before = dax.counts()["hits"] if dax else 0
-    r = request()
-    if dax is None:
-        return r, "not used"
-    return r, "hit" if dax.counts()["hits"] > before else "miss"
-
-
 def upload_options(data: bytes, name: str) -> dict[str, Any]:
     """The run options for a file the user gives (the Run page's upload, ``run --upload PATH``):
     the image is checked first, and UploadRejected says why it cannot be used."""
@@ -216,15 +206,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     @p.deploy("Wire the uploads bucket to the thumbnail function", service="s3")
     def thumbnail_wiring(ctx: RunContext[State]) -> None:
         ctx.routing.s3_to_lambda(ctx.state.uploads, "thumbnail", prefix="uploads/")
-        if values["fanout"] == "sns":
-            topic = ctx.infra.topic("thumbnail-ready")
-            # A subscriber to read what the topic delivers (in the app: a mobile push, an indexer, ...).
-            queue = ctx.state.fanout_queue = ctx.infra.queue("thumbnail-subscriber")
-            ctx.routing.sns_to_sqs(topic, queue.arn)
-            ctx.routing.s3_to_sns(ctx.state.thumbs, topic, prefix="thumbnails/")
-        elif values["fanout"] == "sqs":
-            queue = ctx.state.fanout_queue = ctx.infra.queue("thumbnail-work")
-            ctx.routing.s3_to_sqs(ctx.state.thumbs, queue.arn, prefix="thumbnails/")
+        if values["fanout"] != "none":     # with SNS, the queue stands for a subscriber (a mobile push, an indexer)
+            queue = "thumbnail-subscriber" if values["fanout"] == "sns" else "thumbnail-work"
+            ctx.state.fanout_queue = ctx.infra.bucket_fanout(ctx.state.thumbs, values["fanout"], queue,
+                                                             topic="thumbnail-ready", prefix="thumbnails/")
 
     # -- drive -------------------------------------------------------------------------------------
     @p.drive("Readers load the static site", service="cloudfront" if values["cloudfront"] else "s3",
@@ -233,14 +218,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         fetched = ctx.state.site_fetches
         regions = (ctx.session.region, replica_region)
         if values["cloudfront"]:
-            dist = ctx.state.distribution
-            for region in regions:
-                for _ in range(2):
-                    for path in SITE_PATHS:
-                        r = dist.get(path, viewer_region=region)
-                        fetched.append({"reader": region, "path": path, "status": r.status, "bytes": len(r.body),
-                                        "edge": r.edge, "cache": r.cache, "origin_fetch": r.origin_fetched})
-            ctx.state.edge_stats = dist.stats()
+            fetched += ctx.state.distribution.visit(SITE_PATHS, regions, rounds=2)
+            ctx.state.edge_stats = ctx.state.distribution.stats()
         else:
             for region in regions:
                 for path in SITE_PATHS:
@@ -263,7 +242,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         post_id, log = ctx.state.posts[0]["post_id"], ctx.state.post_reads
         for label, path in [(f"GET /posts/{post_id} #{i + 1}", f"/posts/{post_id}") for i in range(3)] + [
                 ("GET /posts", "/posts")]:
-            r, dax = _dax_outcome(ctx, lambda: ctx.state.api.request("GET", path))
+            r, dax = ctx.state.dax.answered(lambda: ctx.state.api.request("GET", path)) if ctx.state.dax else \
+                (ctx.state.api.request("GET", path), "not used")
             log.append({"read": label, "status": r.status, "dax": dax,
                         "served_from": r.headers.get("X-Served-From-Region")})
         ctx.state.listed = r.json()
@@ -317,15 +297,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             accelerate = {"bucket_setting": status, "url_accelerated": grant.get("accelerated", False),
                           "endpoint": "s3-accelerate" if grant.get("accelerated") else
                           "regular S3 endpoint (the embedded backend has no s3-accelerate endpoint)"}
-        with ctx.trace.span("s3", "PUT (pre-signed URL over HTTP)", f"{grant['bucket']}/{grant['key']}",
-                            payload_bytes=image.size_bytes) as span:
-            status, body, _ = ctx.planes.presigned_request("PUT", grant["url"], data=image.data,
-                                                            headers={"Content-Type": image.content_type})
-            span.detail.update(status_code=status, url_host=grant["url"].split("/")[2])
-            if accelerate is not None:
-                span.detail.update(transfer_acceleration=accelerate, accelerated=bool(grant.get("accelerated")))
-            if status != 200:
-                span.status = "error"
+        status, body = ctx.planes.presigned_upload(
+            grant["url"], image.data, image.content_type, resource=f"{grant['bucket']}/{grant['key']}",
+            detail=None if accelerate is None else {"transfer_acceleration": accelerate,
+                                                    "accelerated": bool(grant.get("accelerated"))})
         ctx.routing.drain()   # S3 -> thumbnail function -> thumbnails bucket -> fan-out
         ctx.state.upload = {"grant": grant, "status": status, "body": body[:300], "accelerate": accelerate}
         aws_url = f"https://{grant['bucket']}.s3.{ctx.session.region}.amazonaws.com/{grant['key']}"
@@ -343,31 +318,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             flow = ctx.routing.requests(f"readers in {home} -> failover to {replica_region}")
             apis = ((home, ctx.state.api), (replica_region, ctx.state.replica_api))
             down = ctx.region_down(home)
-
-            def call(method: str, path: str, body: dict | None = None) -> dict:
-                tried = []
-                with flow.request() as req:
-                    for region, api in apis:
-                        try:
-                            r = api.request(method, path, body=body)
-                            status, answer = r.status, r
-                        except Exception as exc:  # the region's endpoint refused the connection
-                            status, answer = f"{type(exc).__name__}", None
-                        tried.append({"region": region, "status": status})
-                        if answer is not None and answer.status < 500:
-                            served = answer.headers.get("X-Served-From-Region") or region
-                            req.served(served)
-                            return {"request": f"{method} {path}", "tried": tried, "status": answer.status,
-                                    "served_from": served, "failed_over": region != home,
-                                    "body": answer.json() if answer.status < 300 else answer.text}
-                        req.failed_attempt()
-                    req.fail()
-                return {"request": f"{method} {path}", "tried": tried, "status": tried[-1]["status"],
-                        "served_from": None, "failed_over": True, "body": None}
-
-            reads = [call("GET", f"/posts/{post['post_id']}") for post in ctx.state.posts]
-            write = call("POST", "/posts", {"title": f"Written while {home} is {'down' if down else 'up'}",
-                                            "body": "Active-active: either region takes the write."})
+            reads = [flow.first_answer(apis, "GET", f"/posts/{post['post_id']}") for post in ctx.state.posts]
+            write = flow.first_answer(apis, "POST", "/posts", {
+                "title": f"Written while {home} is {'down' if down else 'up'}",
+                "body": "Active-active: either region takes the write."})
             ctx.state.home_readers = {"region": home, "down": down, "reads": reads, "write": write}
             ctx.artifact("home_readers", {"region": home, "region_down": down,
                                           "reads": [{k: v for k, v in r.items() if k != "body"} for r in reads],
