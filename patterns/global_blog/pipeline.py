@@ -21,7 +21,6 @@ The checks are in :mod:`patterns.global_blog.checks`.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +28,7 @@ from app.core import facts
 from app.runtime.infra import Dax, Distribution, Queue, RestApi, Route
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.global_blog import checks
+from patterns.global_blog.handlers import make_thumbnail
 from patterns.global_blog.uploads import ImageUpload, sample_image, validate_image
 
 SENDER = "welcome@myblog.example"
@@ -83,17 +83,6 @@ class State:
     upload: dict[str, Any] = field(default_factory=dict)
 
 
-def _logo() -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    with Image.open(io.BytesIO(sample_image().data)) as img:
-        small = img.copy()
-    small.thumbnail((96, 96))
-    small.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def post_key(post_id: str) -> dict:
     """The blog table's key of a post."""
     return {"pk": {"S": "POST"}, "sk": {"S": post_id}}
@@ -121,7 +110,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Upload the static site to S3", service="s3")
     def site(ctx: RunContext[State]) -> None:
-        files = {**SITE_FILES, "img/logo.png": ("image/png", "max-age=604800", _logo())}
+        logo = make_thumbnail(sample_image().data, 96)[0]       # the sample image, 96 px
+        files = {**SITE_FILES, "img/logo.png": ("image/png", "max-age=604800", logo)}
         ctx.state.site_bucket = ctx.infra.bucket("site", files=files)
         ctx.state.site_files = {k: v[2] for k, v in files.items()}
 
