@@ -6,7 +6,8 @@ writing the same boto3 calls again. Every builder:
 - creates its resources through the session's clients (so the calls are traced and
   tagged with the run id by the client factory, and confined to the run's account);
 - builds the emulated data plane where moto has none (REST API invocation, DAX, the
-  CloudFront edge, identity pools), bound to the run's clock;
+  CloudFront edge, identity pools, Redis, the SQL behind an RDS instance, the Route 53
+  resolver, global-table replication), bound to the run's clock;
 - records what was really deployed in ``ctx.deployed`` (node counts, cache sizes and
   TTLs), which is what the model beside the run prices;
 - returns a handle whose methods (``request``, ``get``, ``sign_in``...) are what a real
