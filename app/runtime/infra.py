@@ -6,7 +6,8 @@ writing the same boto3 calls again. Every builder:
 - creates its resources through the session's clients (so the calls are traced and
   tagged with the run id by the client factory, and confined to the run's account);
 - builds the emulated data plane where moto has none (REST API invocation, DAX, the
-  CloudFront edge, identity pools), bound to the run's clock;
+  CloudFront edge, identity pools, Redis, the SQL behind an RDS instance, the Route 53
+  resolver, global-table replication), bound to the run's clock;
 - records what was really deployed in ``ctx.deployed`` (node counts, cache sizes and
   TTLs), which is what the model beside the run prices;
 - returns a handle whose methods (``request``, ``get``, ``sign_in``...) are what a real
@@ -208,6 +209,12 @@ class Dax:
         s = self.client.stats()
         return {"hits": s["item_hits"] + s["query_hits"], "misses": s["item_misses"] + s["query_misses"]}
 
+    def answered(self, request: Callable[[], Any]) -> tuple[Any, str]:
+        """Make ``request()``: its answer, and ``hit`` when DAX answered a read of it from its cache, else ``miss``."""
+        before = self.counts()["hits"]
+        answer = request()
+        return answer, "hit" if self.counts()["hits"] > before else "miss"
+
     def stats(self) -> dict:
         return self.client.stats()
 
@@ -226,6 +233,19 @@ class Distribution:
     def get(self, path: str, **options: Any):
         return self.edge.get(path, **options)
 
+    def visit(self, paths: Sequence[str], viewer_regions: Iterable[str], *, rounds: int = 1) -> list[dict]:
+        """Viewers near each region request every path, ``rounds`` times over; per request: the viewer's region
+        (``reader``), ``path``, ``status``, ``bytes``, the ``edge`` location that answered, its ``cache``
+        outcome and whether it fetched from the origin (``origin_fetch``)."""
+        out = []
+        for region in viewer_regions:
+            for _ in range(rounds):
+                for path in paths:
+                    r = self.get(path, viewer_region=region)
+                    out.append({"reader": region, "path": path, "status": r.status, "bytes": len(r.body),
+                                "edge": r.edge, "cache": r.cache, "origin_fetch": r.origin_fetched})
+        return out
+
     def stats(self) -> dict:
         return self.edge.stats()
 
@@ -243,6 +263,50 @@ class SigningKey:
 class Queue:
     url: str
     arn: str
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+
+@dataclass
+class CacheCluster:
+    """An ElastiCache (Redis) cluster; handlers reach ``client`` at ``endpoint`` (``redis://host:6379``)."""
+
+    id: str
+    endpoint: str
+    client: Any = field(repr=False)        # the emulated Redis, or a real server's client (REDIS_URL)
+
+
+@dataclass
+class Database:
+    """An RDS DB instance and the SQL behind its endpoint (:class:`app.runtime.dataplanes.rds.SqlDatabase`)."""
+
+    instance_id: str
+    sql: Any = field(repr=False)
+
+
+@dataclass
+class HostedZone:
+    """A Route 53 public hosted zone; :meth:`resolver` answers its names as the routing policies do."""
+
+    id: str
+    name: str
+    _ctx: Any = field(repr=False)
+
+    def create_records(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Create these record sets (see :func:`record_set`) in one change batch."""
+        self._ctx.client("route53").change_resource_record_sets(HostedZoneId=self.id, ChangeBatch={"Changes": [
+            {"Action": "CREATE", "ResourceRecordSet": r} for r in records]})
+
+    def resolver(self, *, rtt_ms: Callable[[str, str], float] | None = None):
+        """The zone's resolver (:class:`app.runtime.dataplanes.route53.Resolver`) on the run's clock, with the
+        injected faults (a region outage fails the health checks of its endpoints)."""
+        from app.runtime.dataplanes.route53 import Resolver
+
+        ctx = self._ctx
+        return Resolver(ctx.client("route53"), self.id, rtt_ms=rtt_ms, trace=ctx.trace, clock=ctx.clock,
+                        faults=lambda: ctx.session.faults)
 
 
 @dataclass
@@ -400,6 +464,14 @@ class Infra:
             AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys], **extra)
         return name
 
+    def global_table(self, table: str, regions: Sequence[str]):
+        """Make ``table`` (created in ``regions[0]``, the session's region) a global table with a replica in
+        each other region, replicated by the streaming emulation; returns the created
+        :class:`app.runtime.streaming.global_tables.GlobalTable` (``wait_for_item``, ``lag_summary``...)."""
+        replicas = self.ctx.streaming.global_table(table, list(regions))
+        replicas.create()
+        return replicas
+
     # SQS and SNS ----------------------------------------------------------------------------------
     def queue(self, base: str, *, dead_letter_after: int | None = None, region: str | None = None,
               **attributes: str) -> Queue:
@@ -421,6 +493,34 @@ class Infra:
 
     def topic(self, base: str, *, region: str | None = None) -> str:
         return self._client("sns", region).create_topic(Name=self.ctx.name(base))["TopicArn"]
+
+    def queue_depth(self, queues: Iterable[Queue]) -> int:
+        """The messages in these queues (each read in its own region): waiting, and received but not yet
+        deleted (ApproximateNumberOfMessages + ApproximateNumberOfMessagesNotVisible)."""
+        depth = 0
+        for q in queues:
+            attrs = self._client("sqs", q.region).get_queue_attributes(QueueUrl=q.url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            depth += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        return depth
+
+    def bucket_fanout(self, bucket: str, via: str, queue: str, *, topic: str = "",
+                      prefix: str | None = None) -> Queue:
+        """Fan a bucket's object-created notifications out: ``via="sns"`` publishes them to a new topic
+        ``topic`` to which a new queue ``queue`` is subscribed (a subscriber reading what the topic
+        delivers); ``via="sqs"`` sends them straight to a new queue ``queue``. Returns the queue."""
+        if via not in ("sns", "sqs") or (via == "sns" and not topic):
+            raise ValueError(f"via={via!r} is not valid: use \"sqs\", or \"sns\" with a topic name")
+        routing = self.session.routing
+        if via == "sns":
+            arn = self.topic(topic)
+            q = self.queue(queue)
+            routing.sns_to_sqs(arn, q.arn)
+            routing.s3_to_sns(bucket, arn, prefix=prefix)
+        else:
+            q = self.queue(queue)
+            routing.s3_to_sqs(bucket, q.arn, prefix=prefix)
+        return q
 
     # Kinesis and IoT Core -------------------------------------------------------------------------
     def kinesis_stream(self, base: str, *, shards: int = 1) -> str:
@@ -699,6 +799,54 @@ class Infra:
         return ContainerService(lb["LoadBalancerName"], region, lb["DNSName"], cluster, service["serviceArn"], task_def,
                                 tg["TargetGroupArn"], ips, plane, servers)
 
+    # ElastiCache and RDS -------------------------------------------------------------------------
+    def redis_cluster(self, base: str, *, node_type: str = "cache.t4g.micro") -> CacheCluster:
+        """A one-node ElastiCache for Redis cluster; its endpoint is bound to the Redis behind it (emulated, or
+        the server at REDIS_URL) for the run's handlers, and released at teardown."""
+        from app.runtime.dataplanes import elasticache, endpoints
+
+        cluster = self._client("elasticache").create_cache_cluster(
+            CacheClusterId=self.ctx.name(base)[:40], Engine="redis", CacheNodeType=node_type,
+            NumCacheNodes=1)["CacheCluster"]
+        endpoint = f"redis://{cluster['CacheClusterId']}.cache.amazonaws.com:6379"
+        client = elasticache.connect(clock=self.ctx.clock, trace=self.ctx.trace, name=cluster["CacheClusterId"])
+        clients = self.ctx.clients
+        endpoints.bind(clients, endpoint, client)
+        self.ctx.on_teardown(lambda: endpoints.unbind(clients, endpoint))
+        if hasattr(client, "close"):
+            self.ctx.on_teardown(client.close)
+        self.ctx.deployed.update(cache_nodes=1, cache_node_type=node_type)
+        return CacheCluster(cluster["CacheClusterId"], endpoint, client)
+
+    def database(self, base: str, *, schema: str = "", engine: str = "postgres",
+                 instance_class: str = "db.t4g.micro", storage_gb: int = 20) -> Database:
+        """An RDS DB instance (its master password managed in Secrets Manager) and the SQL behind its endpoint,
+        with ``schema`` executed; the SQL is closed at teardown."""
+        from app.runtime.dataplanes.rds import SqlDatabase
+
+        db = self._client("rds").create_db_instance(
+            DBInstanceIdentifier=self.ctx.name(base), Engine=engine, DBInstanceClass=instance_class,
+            AllocatedStorage=storage_gb, MasterUsername=base, ManageMasterUserPassword=True)["DBInstance"]
+        sql = SqlDatabase(db["Endpoint"]["Address"], db["Engine"], trace=self.ctx.trace)
+        if schema:
+            sql.execute(schema)
+        self.ctx.on_teardown(sql.close)
+        self.ctx.deployed.update(rds_instances=1, rds_instance_class=instance_class)
+        return Database(db["DBInstanceIdentifier"], sql)
+
+    # Route 53 -------------------------------------------------------------------------------------
+    def hosted_zone(self, name: str) -> HostedZone:
+        """A public hosted zone for ``name``."""
+        zone = self._client("route53").create_hosted_zone(Name=name, CallerReference=self.ctx.name("zone"))
+        return HostedZone(zone["HostedZone"]["Id"].rsplit("/", 1)[-1], name, self.ctx)
+
+    def health_check(self, base: str, fqdn: str, *, path: str = "/health", port: int = 80) -> str:
+        """An HTTP health check of ``fqdn`` at ``path`` (Route 53's interval and failure threshold); its id."""
+        return self._client("route53").create_health_check(CallerReference=self.ctx.name(base), HealthCheckConfig={
+            "Type": "HTTP", "FullyQualifiedDomainName": fqdn, "Port": port, "ResourcePath": path,
+            "RequestInterval": facts.R53_HEALTH_INTERVAL_S.value,
+            "FailureThreshold": facts.R53_FAILURE_THRESHOLD.value})["HealthCheck"]["Id"]
+
     # CloudFront -----------------------------------------------------------------------------------
     def signing_key(self, base: str) -> SigningKey:
         """A 2048-bit RSA key: its public half registered as a CloudFront public key, its private half
@@ -779,6 +927,28 @@ def _amazon_linux_image(ec2) -> str:
     if not images:
         raise LookupError("the backend lists no Amazon Linux image to launch instances from")
     return max(images, key=lambda i: i.get("CreationDate", ""))["ImageId"]
+
+
+# -- record sets ----------------------------------------------------------------------------------
+def record_set(name: str, value: str, *, ttl: int = 60, policy: str = "simple", set_id: str = "",
+               health_check: str = "", weight: int | None = None, region: str | None = None,
+               primary: bool = True) -> dict:
+    """A CNAME record set of ``name`` answering ``value`` under a Route 53 routing policy: ``simple``, or one
+    record of a ``weighted`` (``weight``), ``latency`` (``region``) or ``failover`` (``primary`` or
+    secondary) set, named by ``set_id`` and answering while ``health_check`` passes."""
+    record: dict[str, Any] = {"Name": name, "Type": "CNAME", "TTL": ttl, "ResourceRecords": [{"Value": value}]}
+    if policy == "simple":
+        return record
+    record.update(SetIdentifier=set_id, HealthCheckId=health_check)
+    if policy == "weighted":
+        record["Weight"] = weight
+    elif policy == "latency":
+        record["Region"] = region
+    elif policy == "failover":
+        record["Failover"] = "PRIMARY" if primary else "SECONDARY"
+    else:
+        raise ValueError(f"routing policy {policy!r} is not valid: use simple, weighted, latency or failover")
+    return record
 
 
 # -- policy documents -----------------------------------------------------------------------------

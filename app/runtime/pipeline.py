@@ -42,7 +42,8 @@ share is a dataclass the pipeline declares, so a misspelt name fails where it is
 A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``.
 ``ctx.values`` holds the case's toggle values; ``ctx.infra`` builds the shared
 infrastructure (:mod:`app.runtime.infra`: user pools, identity pools, REST APIs, DAX,
-CloudFront, buckets, roles, queues), each in the run's account, with the emulated data
+CloudFront, buckets and their fan-out, roles, queues, global tables, ElastiCache, RDS,
+Route 53 zones and health checks), each in the run's account, with the emulated data
 plane where moto has none; ``ctx.clock`` is the run's clock (token expiry and TTLs are
 judged by it, so a lesson about time does not depend on the machine's speed);
 ``ctx.artifact(key, value)`` keeps something to show; ``Pipeline(..., faults=(...))`` names the

@@ -57,7 +57,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from app.runtime import events
 from app.runtime.trace import Span
@@ -135,6 +135,9 @@ class RequestFlow:
         with flow.request() as r:
             ...; r.failed_attempt()            # the primary did not answer
             ...; r.served("eu-west-1")         # the replica did
+
+    :meth:`first_answer` is that loop over regional APIs; :meth:`call` counts one request whose answer
+    names the region that served it.
     """
 
     def __init__(self, name: str) -> None:
@@ -147,6 +150,42 @@ class RequestFlow:
     def request(self) -> "_Request":
         self.started += 1
         return _Request(self)
+
+    def call(self, send: Callable[[], Any], served_by: Callable[[Any], str | None]) -> Any:
+        """One request: ``send()`` makes it and returns the answer; ``served_by(answer)`` names the region
+        that served it, or None when the caller got an error. Returns the answer."""
+        with self.request() as req:
+            answer = send()
+            region = served_by(answer)
+            req.served(region) if region else req.fail()
+        return answer
+
+    def first_answer(self, targets: Sequence[tuple[str, Any]], method: str, path: str, body: Any = None) -> dict:
+        """One request sent to each ``(region, api)`` of ``targets`` in turn (an API with ``request(method,
+        path, body=)``, such as :class:`app.runtime.infra.RestApi`) until one answers below 500: a refused
+        connection or a 5xx is a failed attempt, and the request fails when no region answers. Returns
+        ``request``, ``tried`` (each region and its status), ``status``, ``served_from`` (the answer's
+        ``X-Served-From-Region`` header, else its region), ``failed_over`` (not served by the first
+        target) and ``body`` (the JSON below 300, else the text)."""
+        tried = []
+        with self.request() as req:
+            for region, api in targets:
+                try:
+                    r = api.request(method, path, body=body)
+                    status, answer = r.status, r
+                except Exception as exc:  # the region's endpoint refused the connection
+                    status, answer = f"{type(exc).__name__}", None
+                tried.append({"region": region, "status": status})
+                if answer is not None and answer.status < 500:
+                    served = answer.headers.get("X-Served-From-Region") or region
+                    req.served(served)
+                    return {"request": f"{method} {path}", "tried": tried, "status": answer.status,
+                            "served_from": served, "failed_over": region != targets[0][0],
+                            "body": answer.json() if answer.status < 300 else answer.text}
+                req.failed_attempt()
+            req.fail()
+        return {"request": f"{method} {path}", "tried": tried, "status": tried[-1]["status"],
+                "served_from": None, "failed_over": True, "body": None}
 
     def entry(self) -> dict[str, Any]:
         answered = sum(self.served_from.values())

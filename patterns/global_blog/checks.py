@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_max_side: int) -> None:
-    from patterns.global_blog.pipeline import NEW_USER, SENDER
+    from patterns.global_blog.pipeline import NEW_USER, SENDER, post_key
 
     replica_region = values["replica_region"]
 
@@ -127,9 +127,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
             # the write reaches the other region once replication runs again (after the outage)
             other = home if h["down"] else replica_region
             post_id = (write["body"] or {}).get("post_id") if write["status"] == 201 else None
-            ddb = ctx.client("dynamodb", other)
-            arrived = bool(post_id) and ctx.state.global_table.replicate_until(lambda: "Item" in ddb.get_item(
-                TableName=ctx.state.table, ConsistentRead=True, Key={"pk": {"S": "POST"}, "sk": {"S": post_id}}))
+            arrived = bool(post_id) and ctx.state.global_table.wait_for_item(other, post_key(post_id))
             label = (f"with {home} down, its readers are served by the replica in {replica_region}" if h["down"]
                      else f"readers near {home} are served by {home}")
             return [

@@ -21,7 +21,6 @@ The checks are in :mod:`patterns.global_blog.checks`.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from app.core.uploads import Upload
 from app.runtime.infra import Dax, Distribution, Queue, RestApi, Route
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.global_blog import checks
+from patterns.global_blog.handlers import make_thumbnail
 from patterns.global_blog.uploads import EXTENSIONS, MAX_UPLOAD_BYTES, ImageUpload, sample_image, validate_image
 
 SENDER = "welcome@myblog.example"
@@ -84,25 +84,9 @@ class State:
     upload: dict[str, Any] = field(default_factory=dict)
 
 
-def _logo() -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    with Image.open(io.BytesIO(sample_image().data)) as img:
-        small = img.copy()
-    small.thumbnail((96, 96))
-    small.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _dax_outcome(ctx: RunContext[State], request) -> tuple[Any, str]:
-    """Make the request; say whether DAX answered it from its cache."""
-    dax = ctx.state.dax
-    before = dax.counts()["hits"] if dax else 0
-    r = request()
-    if dax is None:
-        return r, "not used"
-    return r, "hit" if dax.counts()["hits"] > before else "miss"
+def post_key(post_id: str) -> dict:
+    """The blog table's key of a post."""
+    return {"pk": {"S": "POST"}, "sk": {"S": post_id}}
 
 
 def upload_options(data: bytes, name: str) -> dict[str, Any]:
@@ -131,7 +115,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     # -- deploy ------------------------------------------------------------------------------------
     @p.deploy("Upload the static site to S3", service="s3")
     def site(ctx: RunContext[State]) -> None:
-        files = {**SITE_FILES, "img/logo.png": ("image/png", "max-age=604800", _logo())}
+        logo = make_thumbnail(sample_image().data, 96)[0]       # the sample image, 96 px
+        files = {**SITE_FILES, "img/logo.png": ("image/png", "max-age=604800", logo)}
         ctx.state.site_bucket = ctx.infra.bucket("site", files=files)
         ctx.state.site_files = {k: v[2] for k, v in files.items()}
 
@@ -154,8 +139,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         view = "NEW_AND_OLD_IMAGES" if values["global_tables"] else "NEW_IMAGE"
         ctx.state.table = ctx.infra.table("blog", "pk", "sk", stream=view)
         if values["global_tables"]:
-            ctx.state.global_table = ctx.streaming.global_table(ctx.state.table, [ctx.session.region, replica_region])
-            ctx.state.global_table.create()
+            ctx.state.global_table = ctx.infra.global_table(ctx.state.table, [ctx.session.region, replica_region])
 
     if values["dax"]:
         @p.deploy("Create the DAX cluster", service="dax")
@@ -217,15 +201,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     @p.deploy("Wire the uploads bucket to the thumbnail function", service="s3")
     def thumbnail_wiring(ctx: RunContext[State]) -> None:
         ctx.routing.s3_to_lambda(ctx.state.uploads, "thumbnail", prefix="uploads/")
-        if values["fanout"] == "sns":
-            topic = ctx.infra.topic("thumbnail-ready")
-            # A subscriber to read what the topic delivers (in the app: a mobile push, an indexer, ...).
-            queue = ctx.state.fanout_queue = ctx.infra.queue("thumbnail-subscriber")
-            ctx.routing.sns_to_sqs(topic, queue.arn)
-            ctx.routing.s3_to_sns(ctx.state.thumbs, topic, prefix="thumbnails/")
-        elif values["fanout"] == "sqs":
-            queue = ctx.state.fanout_queue = ctx.infra.queue("thumbnail-work")
-            ctx.routing.s3_to_sqs(ctx.state.thumbs, queue.arn, prefix="thumbnails/")
+        if values["fanout"] != "none":     # with SNS, the queue stands for a subscriber (a mobile push, an indexer)
+            queue = "thumbnail-subscriber" if values["fanout"] == "sns" else "thumbnail-work"
+            ctx.state.fanout_queue = ctx.infra.bucket_fanout(ctx.state.thumbs, values["fanout"], queue,
+                                                             topic="thumbnail-ready", prefix="thumbnails/")
 
     # -- drive -------------------------------------------------------------------------------------
     @p.drive("Readers load the static site", service="cloudfront" if values["cloudfront"] else "s3",
@@ -234,14 +213,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         fetched = ctx.state.site_fetches
         regions = (ctx.session.region, replica_region)
         if values["cloudfront"]:
-            dist = ctx.state.distribution
-            for region in regions:
-                for _ in range(2):
-                    for path in SITE_PATHS:
-                        r = dist.get(path, viewer_region=region)
-                        fetched.append({"reader": region, "path": path, "status": r.status, "bytes": len(r.body),
-                                        "edge": r.edge, "cache": r.cache, "origin_fetch": r.origin_fetched})
-            ctx.state.edge_stats = dist.stats()
+            fetched += ctx.state.distribution.visit(SITE_PATHS, regions, rounds=2)
+            ctx.state.edge_stats = ctx.state.distribution.stats()
         else:
             for region in regions:
                 for path in SITE_PATHS:
@@ -264,7 +237,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         post_id, log = ctx.state.posts[0]["post_id"], ctx.state.post_reads
         for label, path in [(f"GET /posts/{post_id} #{i + 1}", f"/posts/{post_id}") for i in range(3)] + [
                 ("GET /posts", "/posts")]:
-            r, dax = _dax_outcome(ctx, lambda: ctx.state.api.request("GET", path))
+            r, dax = ctx.state.dax.answered(lambda: ctx.state.api.request("GET", path)) if ctx.state.dax else \
+                (ctx.state.api.request("GET", path), "not used")
             log.append({"read": label, "status": r.status, "dax": dax,
                         "served_from": r.headers.get("X-Served-From-Region")})
         ctx.state.listed = r.json()
@@ -279,22 +253,13 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         @p.drive("Replicate and read from the nearest replica", service="dynamodb",
                  edges=("replication", "replica_api", "replica_lambda", "replica_read"))
         def replicate(ctx: RunContext[State]) -> None:
-            gt, table = ctx.state.global_table, ctx.state.table
-            ddb_far, home = ctx.client("dynamodb", replica_region), ctx.client("dynamodb")
-            wanted = [post["post_id"] for post in ctx.state.posts]
-
-            def present() -> list[str]:
-                return [pid for pid in wanted if "Item" in ddb_far.get_item(
-                    TableName=table, Key={"pk": {"S": "POST"}, "sk": {"S": pid}}, ConsistentRead=True)]
-
-            gt.replicate_until(lambda: len(present()) == len(wanted))
-            replicated = present()
+            gt, wanted = ctx.state.global_table, [post["post_id"] for post in ctx.state.posts]
+            replicated = [key["sk"]["S"] for key in gt.wait_for_items(replica_region, [post_key(p) for p in wanted])]
             far_reads = ctx.state.far_reads = [far_read(ctx, ctx.state.replica_api, pid) for pid in wanted[:2]]
             # Active-active: a post written next to the far readers reaches us-east-1 too.
             far_post = ctx.state.replica_api.request("POST", "/posts", body={
                 "title": f"Written in {replica_region}", "body": "Replicated back home."}).json()
-            back = gt.replicate_until(lambda: "Item" in home.get_item(
-                TableName=table, ConsistentRead=True, Key={"pk": {"S": "POST"}, "sk": {"S": far_post["post_id"]}}))
+            back = gt.wait_for_item(ctx.session.region, post_key(far_post["post_id"]))
             ctx.state.replication = {"replicated": replicated, "far_post": far_post, "far_post_home": back,
                                      "lag": gt.lag_summary()}
             ctx.artifact("replication", {"regions": [ctx.session.region, replica_region], "lag": gt.lag_summary(),
@@ -327,15 +292,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             accelerate = {"bucket_setting": status, "url_accelerated": grant.get("accelerated", False),
                           "endpoint": "s3-accelerate" if grant.get("accelerated") else
                           "regular S3 endpoint (the embedded backend has no s3-accelerate endpoint)"}
-        with ctx.trace.span("s3", "PUT (pre-signed URL over HTTP)", f"{grant['bucket']}/{grant['key']}",
-                            payload_bytes=image.size_bytes) as span:
-            status, body, _ = ctx.planes.presigned_request("PUT", grant["url"], data=image.data,
-                                                            headers={"Content-Type": image.content_type})
-            span.detail.update(status_code=status, url_host=grant["url"].split("/")[2])
-            if accelerate is not None:
-                span.detail.update(transfer_acceleration=accelerate, accelerated=bool(grant.get("accelerated")))
-            if status != 200:
-                span.status = "error"
+        status, body = ctx.planes.presigned_upload(
+            grant["url"], image.data, image.content_type, resource=f"{grant['bucket']}/{grant['key']}",
+            detail=None if accelerate is None else {"transfer_acceleration": accelerate,
+                                                    "accelerated": bool(grant.get("accelerated"))})
         ctx.routing.drain()   # S3 -> thumbnail function -> thumbnails bucket -> fan-out
         ctx.state.upload = {"grant": grant, "status": status, "body": body[:300], "accelerate": accelerate}
         aws_url = f"https://{grant['bucket']}.s3.{ctx.session.region}.amazonaws.com/{grant['key']}"
@@ -353,31 +313,10 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             flow = ctx.routing.requests(f"readers in {home} -> failover to {replica_region}")
             apis = ((home, ctx.state.api), (replica_region, ctx.state.replica_api))
             down = ctx.region_down(home)
-
-            def call(method: str, path: str, body: dict | None = None) -> dict:
-                tried = []
-                with flow.request() as req:
-                    for region, api in apis:
-                        try:
-                            r = api.request(method, path, body=body)
-                            status, answer = r.status, r
-                        except Exception as exc:  # the region's endpoint refused the connection
-                            status, answer = f"{type(exc).__name__}", None
-                        tried.append({"region": region, "status": status})
-                        if answer is not None and answer.status < 500:
-                            served = answer.headers.get("X-Served-From-Region") or region
-                            req.served(served)
-                            return {"request": f"{method} {path}", "tried": tried, "status": answer.status,
-                                    "served_from": served, "failed_over": region != home,
-                                    "body": answer.json() if answer.status < 300 else answer.text}
-                        req.failed_attempt()
-                    req.fail()
-                return {"request": f"{method} {path}", "tried": tried, "status": tried[-1]["status"],
-                        "served_from": None, "failed_over": True, "body": None}
-
-            reads = [call("GET", f"/posts/{post['post_id']}") for post in ctx.state.posts]
-            write = call("POST", "/posts", {"title": f"Written while {home} is {'down' if down else 'up'}",
-                                            "body": "Active-active: either region takes the write."})
+            reads = [flow.first_answer(apis, "GET", f"/posts/{post['post_id']}") for post in ctx.state.posts]
+            write = flow.first_answer(apis, "POST", "/posts", {
+                "title": f"Written while {home} is {'down' if down else 'up'}",
+                "body": "Active-active: either region takes the write."})
             ctx.state.home_readers = {"region": home, "down": down, "reads": reads, "write": write}
             ctx.artifact("home_readers", {"region": home, "region_down": down,
                                           "reads": [{k: v for k, v in r.items() if k != "body"} for r in reads],

@@ -28,17 +28,14 @@ server when REDIS_URL is set), the REST API invocation and stage cache, and the 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from app.core import facts
-from app.runtime.dataplanes import elasticache, endpoints
+from app.engine.books import load_latency_book
 from app.runtime.dataplanes.rds import SqlDatabase
 from app.runtime.dataplanes.route53 import Resolver
-from app.runtime.infra import ContainerService, LoadBalancedGroup, Queue, RestApi, Route, StageCache
+from app.runtime.infra import ContainerService, LoadBalancedGroup, Queue, RestApi, Route, StageCache, record_set
 from app.runtime.pipeline import Pipeline, RunContext
 from patterns.microservices import checks, handlers
 from patterns.microservices.case import HOME, LATENCY_REGION, STANDBY_REGION
@@ -49,7 +46,6 @@ RESOLUTIONS = 1000
 WEIGHTS = {"blue": 90, "canary": 10}
 CACHE_TTL_S = 300
 PRODUCTS = {"p-100": ("Espresso machine", 24900), "p-200": ("Coffee grinder", 8900), "p-300": ("Milk jug", 1500)}
-LATENCY_BOOK = Path(__file__).resolve().parents[2] / "assets" / "latency.json"
 # The second orders site per policy: (record id, region).
 DRAIN_STEP = "Billing workers drain the queue"
 FAILOVER_STEP = "The primary fails: Route 53 fails over and an order is placed again"
@@ -57,14 +53,9 @@ SECOND = {"weighted": ("canary", HOME), "latency": (LATENCY_REGION, LATENCY_REGI
           "failover": ("secondary", STANDBY_REGION)}
 
 
-@lru_cache(maxsize=1)
-def _rtt_table() -> dict:
-    return json.loads(LATENCY_BOOK.read_text())["inter_region_rtt"]["p50"]
-
-
 def inter_region_rtt_ms(a: str, b: str) -> float:
     """The latency book's median round trip between two regions (cloudping.co)."""
-    return float(_rtt_table()[a][b])
+    return load_latency_book().rtt(a, b).p50
 
 
 @dataclass
@@ -117,12 +108,7 @@ def billed_orders(state: State) -> list[dict]:
 
 def queue_depth(ctx: RunContext[State]) -> int:
     """Messages in the billing queues (both regions' with ``failover``)."""
-    depth = 0
-    for q, region in queues(ctx):
-        attrs = ctx.client("sqs", region).get_queue_attributes(QueueUrl=q.url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        depth += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
-    return depth
+    return ctx.infra.queue_depth(q for q, _ in queues(ctx))
 
 
 def place_order(ctx: RunContext[State], client_region: str, customer: str, product_id: str, quantity: int) -> dict:
@@ -161,32 +147,19 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
         ctx.state.orders_table = ctx.infra.table("orders", "order_id")
         ctx.state.products_table = products = ctx.infra.table("products", "product_id")
         if policy == "failover":     # warm standby: both tables replicated to the standby region
-            for attr, name in (("orders_global", ctx.state.orders_table), ("products_global", products)):
-                gt = ctx.streaming.global_table(name, [HOME, STANDBY_REGION])
-                gt.create()
-                setattr(ctx.state, attr, gt)
+            ctx.state.orders_global = ctx.infra.global_table(ctx.state.orders_table, [HOME, STANDBY_REGION])
+            ctx.state.products_global = ctx.infra.global_table(products, [HOME, STANDBY_REGION])
         ddb = ctx.client("dynamodb")
         for pid, (name, cents) in PRODUCTS.items():
             ddb.put_item(TableName=products, Item={"product_id": {"S": pid}, "name": {"S": name},
                                                    "price_cents": {"N": str(cents)}})
-        if policy == "failover":
-            far = ctx.client("dynamodb", STANDBY_REGION)
-            if not ctx.state.products_global.replicate_until(lambda: far.scan(
-                    TableName=products, Select="COUNT", ConsistentRead=True)["Count"] == len(PRODUCTS)):
-                raise RuntimeError(f"the products did not replicate to {STANDBY_REGION}")
+        if policy == "failover" and not ctx.state.products_global.wait_for_count(STANDBY_REGION, len(PRODUCTS)):
+            raise RuntimeError(f"the products did not replicate to {STANDBY_REGION}")
 
     @p.deploy("Create the catalog's ElastiCache cluster", service="elasticache")
     def cache_cluster(ctx: RunContext[State]) -> None:
-        ec = ctx.client("elasticache")
-        cluster = ec.create_cache_cluster(CacheClusterId=ctx.name("catalog")[:40], Engine="redis",
-                                          CacheNodeType="cache.t4g.micro", NumCacheNodes=1)["CacheCluster"]
-        ctx.state.redis_endpoint = endpoint = f"redis://{cluster['CacheClusterId']}.cache.amazonaws.com:6379"
-        ctx.state.redis = elasticache.connect(clock=ctx.clock, trace=ctx.trace, name=cluster["CacheClusterId"])
-        endpoints.bind(ctx.clients, endpoint, ctx.state.redis)
-        ctx.on_teardown(lambda: endpoints.unbind(ctx.clients, endpoint))
-        if hasattr(ctx.state.redis, "close"):
-            ctx.on_teardown(ctx.state.redis.close)
-        ctx.deployed.update(cache_nodes=1, cache_node_type="cache.t4g.micro")
+        cluster = ctx.infra.redis_cluster("catalog", node_type="cache.t4g.micro")
+        ctx.state.redis, ctx.state.redis_endpoint = cluster.client, cluster.endpoint
 
     @p.deploy("Deploy the catalog function and API", service="apigateway")
     def catalog(ctx: RunContext[State]) -> None:
@@ -218,14 +191,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
 
     @p.deploy("Create the billing database", service="rds")
     def database(ctx: RunContext[State]) -> None:
-        db = ctx.client("rds").create_db_instance(
-            DBInstanceIdentifier=ctx.name("billing"), Engine="postgres", DBInstanceClass="db.t4g.micro",
-            AllocatedStorage=20, MasterUsername="billing", ManageMasterUserPassword=True)["DBInstance"]
-        ctx.state.db_instance = db["DBInstanceIdentifier"]
-        ctx.state.db = SqlDatabase(db["Endpoint"]["Address"], db["Engine"], trace=ctx.trace)
-        ctx.state.db.execute(handlers.SCHEMA)
-        ctx.on_teardown(ctx.state.db.close)
-        ctx.deployed.update(rds_instances=1, rds_instance_class="db.t4g.micro")
+        db = ctx.infra.database("billing", schema=handlers.SCHEMA, engine="postgres", instance_class="db.t4g.micro")
+        ctx.state.db_instance, ctx.state.db = db.instance_id, db.sql
 
     @p.deploy("Launch the billing fleet behind its load balancer", service="autoscaling")
     def billing_fleet(ctx: RunContext[State]) -> None:
@@ -249,35 +216,21 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
 
     @p.deploy("Create the hosted zone, health checks and records", service="route53")
     def dns(ctx: RunContext[State]) -> None:
-        r53 = ctx.client("route53")
-        ctx.state.zone_id = zone = r53.create_hosted_zone(Name=ZONE, CallerReference=ctx.name("zone"))["HostedZone"][
-            "Id"].rsplit("/", 1)[-1]
-        changes = []
+        zone = ctx.infra.hosted_zone(ZONE)
+        ctx.state.zone_id, records = zone.id, []
         for s in ctx.state.sites.values():
-            record = {"Name": ORDERS, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": s.service.dns_name}]}
             if policy != "simple":
-                s.health_check = r53.create_health_check(CallerReference=ctx.name(f"hc-{s.record}"), HealthCheckConfig={
-                    "Type": "HTTP", "FullyQualifiedDomainName": s.service.dns_name, "Port": 80,
-                    "ResourcePath": "/health", "RequestInterval": facts.R53_HEALTH_INTERVAL_S.value,
-                    "FailureThreshold": facts.R53_FAILURE_THRESHOLD.value})["HealthCheck"]["Id"]
-                record.update(SetIdentifier=s.record, HealthCheckId=s.health_check)
-            if policy == "weighted":
-                record["Weight"] = WEIGHTS[s.record]
-            elif policy == "latency":
-                record["Region"] = s.service.region
-            elif policy == "failover":
-                record["Failover"] = "PRIMARY" if s.record == "primary" else "SECONDARY"
-            changes.append(record)
+                s.health_check = ctx.infra.health_check(f"hc-{s.record}", s.service.dns_name, path="/health")
+            records.append(record_set(ORDERS, s.service.dns_name, policy=policy, set_id=s.record,
+                                      health_check=s.health_check, weight=WEIGHTS.get(s.record),
+                                      region=s.service.region, primary=s.record == "primary"))
         catalog_host = f"{ctx.state.catalog.id}.execute-api.{HOME}.amazonaws.com"
-        changes += [{"Name": f"catalog.{ZONE}", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": catalog_host}]},
-                    {"Name": f"billing.{ZONE}", "Type": "CNAME", "TTL": 300,
-                     "ResourceRecords": [{"Value": ctx.state.billing.dns_name}]}]
+        records += [record_set(f"catalog.{ZONE}", catalog_host, ttl=300),
+                    record_set(f"billing.{ZONE}", ctx.state.billing.dns_name, ttl=300)]
         if policy == "weighted":
             ctx.deployed["canary_weight"] = WEIGHTS["canary"] / sum(WEIGHTS.values())
-        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-            {"Action": "CREATE", "ResourceRecordSet": r} for r in changes]})
-        ctx.state.resolver = Resolver(r53, zone, rtt_ms=inter_region_rtt_ms, trace=ctx.trace, clock=ctx.clock,
-                                      faults=lambda: ctx.session.faults)
+        zone.create_records(records)
+        ctx.state.resolver = zone.resolver(rtt_ms=inter_region_rtt_ms)
 
     # -- drive ---------------------------------------------------------------------------------
     second_edge = {"weighted": "canary", "latency": "second_region", "failover": "standby"}.get(policy)
@@ -286,14 +239,8 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     @p.drive(f"Resolve {ORDERS} {resolutions:,} times per client region", service="route53",
              edges=("dns", "orders") + ((second_edge,) if policy in ("weighted", "latency") else ()))
     def resolve(ctx: RunContext[State]) -> None:
-        resolver = ctx.state.resolver
         for region in regions:
-            with ctx.trace.span("route53", f"Resolve x{resolutions}", ORDERS, detail={"client_region": region}):
-                shares: dict[str, int] = {}
-                for _ in range(resolutions):
-                    record = resolver.resolve(ORDERS, region, span=False).record or "simple"
-                    shares[record] = shares.get(record, 0) + 1
-                ctx.state.shares[region] = shares
+            ctx.state.shares[region] = ctx.state.resolver.tally(ORDERS, region, resolutions)
         ctx.artifact("resolutions", {r: {k: {"answers": n, "share": n / resolutions} for k, n in s.items()}
                                      for r, s in ctx.state.shares.items()})
 
@@ -340,17 +287,15 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             # moves on by that time (which also outlasts the record's TTL in resolvers' caches).
             started = ctx.clock.offset
             ctx.clock.advance(facts.R53_FAILOVER_S.value)
-            answers = [ctx.state.resolver.resolve(ORDERS, HOME, span=False).record for _ in range(100)]
-            flow = ctx.routing.requests(f"orders during the {HOME} outage") if outage else None
-            if flow is not None:
-                with flow.request() as req:
-                    order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
-                    req.served(order["region"]) if order["status"] < 500 else req.fail()
-            else:
-                order = place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+            answers = ctx.state.resolver.tally(ORDERS, HOME, 100, span=False)
+
+            def again() -> dict:
+                return place_order(ctx, HOME, "customer-after-failover", "p-300", 3)
+            order = ctx.routing.requests(f"orders during the {HOME} outage").call(
+                again, lambda o: o["region"] if o["status"] < 500 else None) if outage else again()
             ctx.state.failover = {"cause": f"{HOME} down (injected region outage)" if outage else
                                   "health check marked failed (Inverted=True)",
-                                  "answered_before": before, "answers_after": {a: answers.count(a) for a in set(answers)},
+                                  "answered_before": before, "answers_after": answers,
                                   "primary_healthy_after": ctx.state.resolver.healthy(primary.health_check),
                                   "failover_s": ctx.clock.offset - started,
                                   "primary_alb": primary.service.request("GET", "/health").status,
@@ -364,11 +309,10 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     def drain(ctx: RunContext[State]) -> None:
         billing = ctx.state.billing
         if ctx.state.orders_global is not None:     # the standby's order replicates home
-            order, home = ctx.state.failover.get("order") or {}, ctx.client("dynamodb")
+            order = ctx.state.failover.get("order") or {}
             if order.get("order_id"):
-                key = {"order_id": {"S": order["order_id"]}}
-                ctx.state.failover["replicated_home"] = ctx.state.orders_global.replicate_until(lambda: "Item" in home.get_item(
-                    TableName=ctx.state.orders_table, Key=key, ConsistentRead=True))
+                ctx.state.failover["replicated_home"] = ctx.state.orders_global.wait_for_item(
+                    HOME, {"order_id": {"S": order["order_id"]}})
         ctx.state.depth["before_drain"] = queue_depth(ctx)
         for _ in range(3):                     # a few polls per worker, round robin over the fleet
             for worker in billing.in_service():

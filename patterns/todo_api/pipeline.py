@@ -91,14 +91,15 @@ def _api(ctx: RunContext[State], method: str, path: str, user: str | None = None
     return ctx.state.api.request(method, path, headers=h, body=body)
 
 
-def _read_outcome(ctx: RunContext[State], response, dax_before: dict[str, int]) -> dict[str, Any]:
+def _read(ctx: RunContext[State], request) -> tuple[Any, dict[str, Any]]:
+    """Make ``request()``: its answer, and which cache answered it."""
     dax = ctx.state.dax
-    if dax is None or not response.invoked:
-        outcome = "not used" if dax is None else "not reached"
-    else:
-        outcome = "hit" if dax.counts()["hits"] > dax_before["hits"] else "miss"
+    response, outcome = dax.answered(request) if dax else (request(), "not used")
+    if dax is not None and not response.invoked:
+        outcome = "not reached"
     api_cache = response.cache or ("off" if not ctx.values["api_cache"] else "not cached")
-    return {"status": response.status, "api_cache": api_cache, "lambda_invoked": response.invoked, "dax": outcome}
+    return response, {"status": response.status, "api_cache": api_cache, "lambda_invoked": response.invoked,
+                      "dax": outcome}
 
 
 def _dax_counts(ctx: RunContext[State]) -> dict[str, int]:
@@ -269,9 +270,8 @@ def build_pipeline(values: dict[str, Any], workload: Workload | None = None) -> 
         reads = ctx.state.cache_reads
 
         def read(label: str, headers: dict | None = None) -> None:
-            before = _dax_counts(ctx)
-            r = _api(ctx, "GET", path, "alice", headers=headers)
-            reads.append({"read": label, **_read_outcome(ctx, r, before), "done": r.json().get("done")})
+            r, outcome = _read(ctx, lambda: _api(ctx, "GET", path, "alice", headers=headers))
+            reads.append({"read": label, **outcome, "done": r.json().get("done")})
 
         # The reads are made at one instant of the run's clock: what the caches hold within their TTL does
         # not depend on how long this machine takes to make them.

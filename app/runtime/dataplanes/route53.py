@@ -165,3 +165,19 @@ class Resolver:
             self.answers[answer.record] += 1
             span.detail.update(policy=policy, record=answer.record, value=answer.value)
         return answer
+
+    def tally(self, name: str, client_region: str = "us-east-1", times: int = 1000, *,
+              span: bool = True) -> dict[str, int]:
+        """Resolve ``name`` ``times`` times for a client in ``client_region``: how often each record answered
+        (by SetIdentifier; ``simple`` for a simple record). ``span`` records one span for them all
+        (``Resolve x<times>``), none with ``span=False``."""
+        from contextlib import nullcontext
+
+        block = self.trace.span(self.service, f"Resolve x{times}", name, detail={"client_region": client_region}) \
+            if span else nullcontext()
+        shares: dict[str, int] = {}
+        with block:
+            for _ in range(times):
+                record = self.resolve(name, client_region, span=False).record or "simple"
+                shares[record] = shares.get(record, 0) + 1
+        return shares

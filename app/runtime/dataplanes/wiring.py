@@ -119,6 +119,18 @@ class DataPlanes:
 
         return http.request(method, url, data=data, headers={**(headers or {}), **self._account_header()})
 
+    def presigned_upload(self, url: str, data: bytes, content_type: str, *, resource: str,
+                         detail: Mapping[str, Any] | None = None) -> tuple[int, bytes]:
+        """PUT ``data`` to an S3 pre-signed URL over HTTP (:meth:`presigned_request`) in a span of ``resource``
+        recording the status code, the URL's host and ``detail``; an answer other than 200 marks it an error.
+        Returns the status and the body."""
+        with self.session.trace.span("s3", "PUT (pre-signed URL over HTTP)", resource, payload_bytes=len(data)) as span:
+            status, body, _ = self.presigned_request("PUT", url, data=data, headers={"Content-Type": content_type})
+            span.detail.update(status_code=status, url_host=url.split("/")[2], **(detail or {}))
+            if status != 200:
+                span.status = "error"
+        return status, body
+
     def _account_header(self) -> dict[str, str]:
         """On the embedded backend, the header naming the bucket owner's account (see the two calls above)."""
         clients = self.session.clients

@@ -162,6 +162,28 @@ class GlobalTable(Traced):
                 return False
         return False
 
+    def holds(self, region: str, key: dict) -> bool:
+        """Whether the replica in ``region`` holds the item of ``key`` (a strongly consistent GetItem)."""
+        return "Item" in self._ddb(region).get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
+
+    def wait_for_item(self, region: str, key: dict) -> bool:
+        """Replicate until the replica in ``region`` holds ``key`` (see :meth:`replicate_until`); whether it does."""
+        return self.replicate_until(lambda: self.holds(region, key))
+
+    def wait_for_items(self, region: str, keys: list[dict]) -> list[dict]:
+        """Replicate until the replica in ``region`` holds every one of ``keys``; the keys it holds then."""
+        def present() -> list[dict]:
+            return [key for key in keys if self.holds(region, key)]
+
+        self.replicate_until(lambda: len(present()) == len(keys))
+        return present()
+
+    def wait_for_count(self, region: str, count: int) -> bool:
+        """Replicate until the replica in ``region`` holds ``count`` items (a consistent COUNT scan)."""
+        ddb = self._ddb(region)
+        return self.replicate_until(lambda: ddb.scan(TableName=self.table_name, Select="COUNT",
+                                                     ConsistentRead=True)["Count"] == count)
+
     def pump(self) -> int:
         """Replicate every local write now in the streams; returns replicated writes applied."""
         with self._lock:
