@@ -138,6 +138,25 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                   f"{fmt.series(sorted({r.served_by for r in via_alb}))}"),
         ]
 
+    if policy == "latency":
+        @p.verify(f"Orders taken in {pl.LATENCY_REGION} are in its replica and replicated to {pl.HOME}",
+                  service="dynamodb")
+        def v_second_region(ctx: RunContext["State"]):
+            far = [o for o in ctx.state.orders if o.get("order_id") and o["region"] == pl.LATENCY_REGION]
+            written_there = sum(1 for s in ctx.trace.spans if s.step == pl.PLACE_STEP and s.service == "dynamodb"
+                                and s.operation == "PutItem" and s.resource == ctx.state.orders_table
+                                and s.detail.get("region") == pl.LATENCY_REGION)
+            held = {r: sum(bool(ctx.client("dynamodb", r).get_item(
+                        TableName=ctx.state.orders_table, Key={"order_id": {"S": o["order_id"]}},
+                        ConsistentRead=True).get("Item")) for o in far) for r in (pl.LATENCY_REGION, pl.HOME)}
+            return Check(f"latency: orders taken in {pl.LATENCY_REGION} are written to its own replica and "
+                         f"replicated to {pl.HOME}",
+                         bool(far) and written_there == held[pl.LATENCY_REGION] == held[pl.HOME] == len(far),
+                         f"{len(far)} of {len(ctx.state.orders)} orders taken in {pl.LATENCY_REGION} (clients near it), "
+                         f"{written_there} PutItem call{'s' * (written_there != 1)} made to {pl.LATENCY_REGION}; "
+                         + "; ".join(f"{n} of them read back from the {r} replica" for r, n in held.items())
+                         + " (a global table: each region writes locally, replication carries the item across)")
+
     if policy == "failover":
         @p.verify("After the primary fails, the secondary answers and the order completes", service="route53")
         def v_failover(ctx: RunContext["State"]):

@@ -48,9 +48,11 @@ CACHE_TTL_S = 300
 PRODUCTS = {"p-100": ("Espresso machine", 24900), "p-200": ("Coffee grinder", 8900), "p-300": ("Milk jug", 1500)}
 # The second orders site per policy: (record id, region).
 DRAIN_STEP = "Billing workers drain the queue"
+PLACE_STEP = "Place orders: catalog synchronously, OrderPlaced asynchronously"
 FAILOVER_STEP = "The primary fails: Route 53 fails over and an order is placed again"
 SECOND = {"weighted": ("canary", HOME), "latency": (LATENCY_REGION, LATENCY_REGION),
           "failover": ("secondary", STANDBY_REGION)}
+REPLICA = {"latency": LATENCY_REGION, "failover": STANDBY_REGION}     # the orders table's second replica
 
 
 def inter_region_rtt_ms(a: str, b: str) -> float:
@@ -146,8 +148,9 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
     def tables(ctx: RunContext[State]) -> None:
         ctx.state.orders_table = ctx.infra.table("orders", "order_id")
         ctx.state.products_table = products = ctx.infra.table("products", "product_id")
-        if policy == "failover":     # warm standby: both tables replicated to the standby region
-            ctx.state.orders_global = ctx.infra.global_table(ctx.state.orders_table, [HOME, STANDBY_REGION])
+        if policy in REPLICA:        # the second region writes its orders to its own replica
+            ctx.state.orders_global = ctx.infra.global_table(ctx.state.orders_table, [HOME, REPLICA[policy]])
+        if policy == "failover":     # warm standby: the catalog's products replicated there too
             ctx.state.products_global = ctx.infra.global_table(products, [HOME, STANDBY_REGION])
         ddb = ctx.client("dynamodb")
         for pid, (name, cents) in PRODUCTS.items():
@@ -204,7 +207,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             standby = region == STANDBY_REGION      # its own catalog and topic; the table is its region's replica
             catalog_api = ctx.state.standby_catalog if standby else ctx.state.catalog
             app = handlers.orders_app(table=ctx.state.orders_table, region=region,
-                                      table_region=STANDBY_REGION if standby else HOME,
+                                      table_region=region if region == REPLICA.get(policy) else HOME,
                                       topic_arn=ctx.state.standby_topic if standby else ctx.state.topic,
                                       catalog_get=lambda pid: catalog_api.request("GET", f"/products/{pid}"))
             return Site(record, ctx.infra.container_service(base, app, tasks=2, region=region, cidr=cidr))
@@ -244,7 +247,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
         ctx.artifact("resolutions", {r: {k: {"answers": n, "share": n / resolutions} for k, n in s.items()}
                                      for r, s in ctx.state.shares.items()})
 
-    @p.drive("Place orders: catalog synchronously, OrderPlaced asynchronously", service="ecs",
+    @p.drive(PLACE_STEP, service="ecs",
              edges=("dns", "orders", "orders_db", "catalog_call", "catalog", "catalog_cache", "publish", "deliver"))
     def place(ctx: RunContext[State]) -> None:
         ctx.state.depth["before"] = queue_depth(ctx)
@@ -305,14 +308,16 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             ctx.artifact("failover", ctx.state.failover)
 
     @p.drive(DRAIN_STEP, service="sqs", edges=("deliver", "billing", "billing_db")
-             + (("replication", "standby_billing") if policy == "failover" else ()))
+             + ("replication",) * (policy in REPLICA) + ("standby_billing",) * (policy == "failover"))
     def drain(ctx: RunContext[State]) -> None:
         billing = ctx.state.billing
-        if ctx.state.orders_global is not None:     # the standby's order replicates home
-            order = ctx.state.failover.get("order") or {}
-            if order.get("order_id"):
-                ctx.state.failover["replicated_home"] = ctx.state.orders_global.wait_for_item(
-                    HOME, {"order_id": {"S": order["order_id"]}})
+        if ctx.state.orders_global is not None:     # orders taken in the second region replicate home
+            for order in ctx.state.orders + [ctx.state.failover.get("order") or {}]:
+                if order.get("order_id") and order.get("region") != HOME:
+                    order["replicated_home"] = ctx.state.orders_global.wait_for_item(
+                        HOME, {"order_id": {"S": order["order_id"]}})
+            if "order" in ctx.state.failover:
+                ctx.state.failover["replicated_home"] = ctx.state.failover["order"].get("replicated_home", False)
         ctx.state.depth["before_drain"] = queue_depth(ctx)
         for _ in range(3):                     # a few polls per worker, round robin over the fleet
             for worker in billing.in_service():
