@@ -61,12 +61,16 @@ def _page_rerun_ms(case, moves: int = 6) -> tuple[list[float], list[float]]:
     param = next(p for p in model_of(case).PARAMS if p.kind in ("int", "float"))
     key = f"whatif:W:{case.id}:{param.key}"
     lo, hi = float(param.min), float(param.max)
+    ladder = param.ladder(param.default) if param.spans_decades else None     # a log-scale select slider
     samples, cpu = [], []
     for i in range(moves):
-        value = lo + (hi - lo) * (i + 1) / (moves + 2)
-        value = int(round(value / (param.step or 1)) * (param.step or 1)) if param.kind == "int" else \
-            round(value / (param.step or 0.01)) * (param.step or 0.01)
-        at.slider(key=key).set_value(value)
+        if ladder:
+            at.select_slider(key=key).set_value(ladder[(i + 1) * (len(ladder) - 1) // (moves + 1)])
+        else:
+            value = lo + (hi - lo) * (i + 1) / (moves + 2)
+            value = int(round(value / (param.step or 1)) * (param.step or 1)) if param.kind == "int" else \
+                round(value / (param.step or 0.01)) * (param.step or 0.01)
+            at.slider(key=key).set_value(value)
         t0, c0 = time.perf_counter(), time.process_time()
         at.run()
         samples.append((time.perf_counter() - t0) * 1000)
