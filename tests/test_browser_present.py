@@ -108,3 +108,16 @@ def test_a_link_with_a_bad_step_or_node_opens_the_nearest_view_with_a_notice(bro
     total = int(title(page).split(" of ")[1].split(",")[0])
     assert f"step {total} of {total}" in title(page)
     page.close()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1440, 900)])
+def test_the_case_picker_is_below_the_pages_header_on_a_phone_and_a_laptop(browser, base_url, width, height):
+    page = open_present(browser, f"{base_url}/present?case=todo-api", width, height)
+    header = page.locator("[data-testid='stHeader']").bounding_box()
+    label = page.get_by_text("Architecture", exact=True).first.bounding_box()
+    opaque = page.evaluate("() => getComputedStyle(document.querySelector(\"[data-testid='stHeader']\"))"
+                           ".backgroundColor")
+    hidden = header is not None and opaque not in ("rgba(0, 0, 0, 0)", "transparent") \
+        and label["y"] < header["y"] + header["height"]
+    assert not hidden, (width, label, header, opaque)
+    page.close()

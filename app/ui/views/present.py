@@ -25,6 +25,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 .block-container, [data-testid="stMainBlockContainer"] { padding: 0.6rem 0.8rem 2rem 0.8rem !important; max-width: 100% !important; }
 [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.35rem; }
 [data-testid="stMainBlockContainer"] h1 { font-size: 2.4rem; }
+@media (max-width: 640px) {   /* on a phone Streamlit's header is opaque: start below it */
+  .block-container, [data-testid="stMainBlockContainer"] { padding-top: 4rem !important; } }
 </style>""")
 
 link = state.view_keys("step", "node")
