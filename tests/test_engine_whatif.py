@@ -170,3 +170,18 @@ def test_numbers_on_the_page_never_use_e_notation(case):
     assert any("each hop at its median" in c for c in captions(at))
     for s in list(at.slider) + list(at.select_slider):
         assert s.label.endswith(")") or not s.proto.format.strip("%,dg "), s.label   # a unit beside the label
+
+
+@pytest.mark.parametrize("case_id", case_ids())
+def test_the_break_even_latency_gain_is_the_difference_the_two_configurations_show(case_id):
+    from app.core.cases import get_case
+    from app.engine.run import latency_gain, model_of, resolve_values, run
+
+    case = get_case(case_id)
+    specs = getattr(model_of(case), "BREAK_EVEN", ())
+    if not specs:
+        pytest.skip(f"{case_id} prices no option against its volume")
+    spec, values, n = specs[0], resolve_values(case, {}), 20_000
+    gain = latency_gain(case, values, spec, samples=n)
+    off, on = (run(case, {**values, spec.toggle: flag}, samples=n, with_break_even=False) for flag in (spec.off, spec.on))
+    assert gain["all"]["p50"] == pytest.approx(off["latency_ms"]["p50"] - on["latency_ms"]["p50"], abs=1e-3)

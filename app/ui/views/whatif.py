@@ -50,7 +50,7 @@ def break_even(case_id: str, values_json: str, toggle: str) -> dict:
     spec = BreakEven(**{**spec.__dict__, "points": BE_POINTS})
     values = resolve_values(case, json.loads(values_json))
     out = break_even_curve(case, values, spec)
-    out["latency_gain_ms"] = latency_gain(case, values, spec, samples=10_000)
+    out["latency_gain_ms"] = latency_gain(case, values, spec, samples=SAMPLES)     # as A and B are simulated
     return out
 
 
