@@ -38,7 +38,8 @@ def test_money_has_cents_only_below_100_dollars(x, text):
     assert fmt.usd(x) == text
 
 
-@pytest.mark.parametrize("share,text", [(0.934, "93%"), (0.0042, "0.4%"), (1.0, "100%"), (0, "0%")])
+@pytest.mark.parametrize("share,text", [(0.934, "93%"), (0.0042, "0.4%"), (1.0, "100%"), (0, "0%"),
+                                        (0.998, "99.8%"), (0.99995, "99.9%"), (0.991, "99.1%")])
 def test_percentages(share, text):
     assert fmt.percent(share) == text
 

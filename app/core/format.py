@@ -96,10 +96,13 @@ def usd(x: float) -> str:
 
 
 def percent(share: float) -> str:
-    """A share from 0 to 1 as a percentage: whole percent, one decimal below 1%."""
+    """A share from 0 to 1 as a percentage: whole percent, one decimal below 1% and above 99%, where
+    rounding would say "0%" or "100%" of something that is not none or all (99.97% reads 99.9%)."""
     p = share * 100
     if p != 0 and abs(p) < 1:
         return f"{_trim(f'{p:.1f}')}%"
+    if 99 < p < 100:
+        return f"{_trim(f'{math.floor(p * 10) / 10:.1f}')}%"
     return f"{round(p):,}%"
 
 
