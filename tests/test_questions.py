@@ -5,6 +5,7 @@ import copy
 import csv
 import io
 import json
+from collections import Counter
 
 import pytest
 
@@ -55,6 +56,32 @@ def test_both_exams_and_several_domains_are_asked():
     assert {q.exam for q in qs} == set(DOMAINS)
     assert len({q.domain for q in qs}) >= 6
     assert any(q.multiple for q in qs) and any(not q.multiple for q in qs)
+
+
+def test_the_right_answer_is_not_given_away_by_its_letter():
+    """Across every bank, the right option sits at varying letters; no letter holds half the answers."""
+    qs = [q for c in CASES for q in parts(c).questions]
+    single = Counter(q.answers[0] for q in qs if not q.multiple)
+    assert len(single) >= 3, single
+    assert max(single.values()) <= sum(single.values()) / 2, single
+    multiple = Counter(q.answers for q in qs if q.multiple)
+    assert len(multiple) >= 2, multiple
+    positions = Counter(q.options.index(q.option(q.answers[0])) for q in qs)
+    assert max(positions.values()) <= len(qs) / 2, positions
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_the_shown_order_keeps_each_answer_with_its_text_and_is_the_same_on_every_load(case):
+    written = {r["id"]: r for r in raw_bank(case)["questions"]}
+    shown = parts(case).questions
+    again = parse_bank(case, raw_bank(case))
+    assert [(q.options, q.answers) for q in shown] == [(q.options, q.answers) for q in again]
+    for q in shown:
+        raw = written[q.id]
+        assert [o.id for o in q.options] == [o["id"] for o in raw["options"]], "lettered in the order shown"
+        assert sorted((o.text, o.reason) for o in q.options) == sorted((o["text"], o["reason"]) for o in raw["options"])
+        right = {o["text"] for o in raw["options"] if o["id"] in raw["answers"]}
+        assert {q.option(a).text for a in q.answers} == right, q.id
 
 
 def test_current_service_names():

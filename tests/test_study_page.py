@@ -8,6 +8,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from app.core import format as fmt
 from app.core.cases import all_cases, parts
 from tests.conftest import APP_ENTRY
 from tests.runpage import shown_tables
@@ -84,6 +85,10 @@ def test_a_question_answered_its_evidence_and_a_prediction_checked(case, downloa
     assert images[0].url != images[1].url, "the flip changes the diagram"
     metrics = {m.label: m for m in at.metric}
     assert all("(modelled)" in label for label in metrics) and len(metrics) == 2
+    # In words and in the project's formats, as the What if page writes them: no model keys, dollars as "$975".
+    shown_text = " ".join([*metrics, *(str(m.value) + " " + str(m.delta) for m in metrics.values())])
+    assert "_" not in shown_text and "USD" not in shown_text, shown_text
+    assert metrics["Monthly cost, before → after (modelled)"].value.startswith("$")
     table = shown_tables(at)[0]
     checks = dict(zip(table["What"], table["Check"]))
     evidence = dict(zip(table["What"], table["Evidence"]))
@@ -96,6 +101,7 @@ def test_a_question_answered_its_evidence_and_a_prediction_checked(case, downloa
     elif went == "down":
         assert latency_delta.startswith("-")
     cost_went = WORDS[evidence["Monthly cost"].split(" (")[0]]
+    assert "_" not in " ".join(evidence.values()) and "USD" not in evidence["Monthly cost"], evidence
     assert checks["Monthly cost"] == ("right" if cost_went == "down" else "wrong")
 
     has_run = parts(case).pipeline is not None
@@ -113,6 +119,52 @@ def test_a_question_answered_its_evidence_and_a_prediction_checked(case, downloa
     assert rows[1][:6] == [case.id, q.id, q.exam, q.domain, wrong[0], "no"]
     assert rows[1][6:] == ["up", went, "down", cost_went, q.answered_by, q.answered_by]
     assert [q.exam, q.domain, "1", "0", "0.00", "3", str(sum(c == "right" for c in checks.values()))] in rows
+
+
+def written(case) -> dict:
+    """The case's questions as the file writes them (options in the authored order)."""
+    import importlib.resources
+    import json
+    data = json.loads((importlib.resources.files(case.package) / "questions.json").read_text(encoding="utf-8"))
+    return {r["id"]: r for r in data["questions"]}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_the_option_a_student_picks_by_its_text_is_checked_and_revealed_in_the_order_shown(case):
+    """Picked by the text of the file's right option(s), wherever the shuffle put them: marked right, and a wrong
+    pick is told the letter the page shows beside the right text."""
+    bank = parts(case).questions
+    q = next((q for q in bank if q.multiple), bank[0]) if case is CASES[0] else bank[-1]
+    raw = written(case)[q.id]
+    right = [o["text"] for o in raw["options"] if o["id"] in raw["answers"]]
+    wrong = next(o["text"] for o in raw["options"] if o["id"] not in raw["answers"])
+    at = open_study(case=case.id, q=q.id)
+
+    def pick(texts) -> list[str]:
+        if q.multiple:
+            boxes = [b for b in at.checkbox if b.key.startswith(f"study:pick:{q.id}:") and b.label.split(". ", 1)[1] in texts]
+            for b in boxes:
+                b.check()
+            at.run()
+            return [b.label.split(".")[0] for b in boxes]
+        radio = at.radio(key=f"study:pick:{q.id}")
+        letters = [label.split(".")[0] for label in radio.options if label.split(". ", 1)[1] in texts]
+        radio.set_value(letters[0]).run()
+        return letters
+
+    letters = pick(right)
+    assert len(letters) == len(right)
+    at.button(key=f"study:submit:{q.id}").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value == f"Right: {', '.join(letters)}."
+    marked = [m.value for m in at.markdown if ":green[:material/check:]" in m.value]
+    assert len(marked) == len(right) and all(any(t[:30] in m.replace("\\", "") for m in marked) for t in right)
+
+    at.button(key=f"study:again:{q.id}").click().run()
+    mine = pick([wrong])
+    at.button(key=f"study:submit:{q.id}").click().run()
+    assert at.error and at.error[0].value.startswith(f"Not quite: you chose {mine[0]}; the answer is "
+                                                     f"{', '.join(letters)}.")
 
 
 def test_a_right_answer_is_scored_right_and_multiple_answers_use_checkboxes():
@@ -177,7 +229,7 @@ def test_a_scenario_workload_drives_the_evidence_and_a_reveal_link_without_a_pre
     assert scenario["monthly_cost_usd"] != default["monthly_cost_usd"] or \
         scenario["latency_ms"]["p50"] != default["latency_ms"]["p50"]
     cost = next(m for m in at.metric if m.label.startswith("Monthly"))
-    assert cost.value == f"{scenario['monthly_cost_usd']:,.2f} USD"
+    assert cost.value == fmt.usd(scenario["monthly_cost_usd"])
     assert shown.value
 
 

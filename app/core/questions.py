@@ -16,14 +16,19 @@ SAA-C03 and SAP-C02 exams, tied to one toggle of the case and to one of its take
 - ``answered_by``: the component that answers the request once the toggle is at ``to``.
 
 ``load_questions`` reads and validates; a bad bank raises :class:`QuestionError` naming the
-question and the field. Pure Python: no streamlit.
+question and the field. The options a student sees are not in the file's order: each question's
+options are shuffled by a hash of the case id, the question id and the option id (``shuffled``), then
+lettered again in the order shown, so the right answer is not always the first; the same question
+has the same order and letters on every visit, link and machine, and ``answers`` names the letters
+shown. Pure Python: no streamlit.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from app.core.params import ParamError, resolve
@@ -169,10 +174,29 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
                     takeaway, raw["answered_by"], workload)
 
 
+def shuffled(case_id: str, q: Question) -> Question:
+    """``q`` with its options in the order a student sees them, lettered again in that order.
+
+    The order is the options sorted by a SHA-256 of ``case id/question id/option id``: fixed for a
+    question (every visitor, link and test sees the same letters), unrelated to the order written in
+    the file. The ids of the file (A, B, C...) are handed out again by position and ``answers`` follows
+    its options to their new letters."""
+    def rank(o: Option) -> bytes:
+        return hashlib.sha256(f"{case_id}/{q.id}/{o.id}".encode()).digest()
+
+    order = sorted(q.options, key=rank)
+    letters = [o.id for o in q.options]
+    new_id = {o.id: letters[i] for i, o in enumerate(order)}
+    options = tuple(Option(letters[i], o.text, o.reason) for i, o in enumerate(order))
+    answers = tuple(sorted((new_id[a] for a in q.answers), key=letters.index))
+    return replace(q, options=options, answers=answers)
+
+
 def parse_bank(case, data: Any) -> list[Question]:
+    """A case's bank, validated, each question's options in the order shown (``shuffled``)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("questions"), list):
         raise QuestionError(f"{case.id} questions.json must be an object with a list under \"questions\"")
-    questions = [parse_question(case, raw) for raw in data["questions"]]
+    questions = [shuffled(case.id, parse_question(case, raw)) for raw in data["questions"]]
     seen: set[str] = set()
     for q in questions:
         if q.id in seen:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from app.core import format as fmt
 from app.core.cases import parts
 from app.core.diagram import DotMissing, render
 from app.core.questions import Attempt, attempts_csv, direction, weak_topics
@@ -26,9 +27,11 @@ ARROWS = {"up": "up", "down": "down", "same": "about the same"}
 @st.cache_data(max_entries=64, show_spinner=False)
 def modelled(case_id: str, values_json: str) -> dict:
     out = run_model(case_id, json.loads(values_json), samples=SAMPLES, with_break_even=False)
+    # Keyed by what a student reads: "all requests", "read requests", "the database query part of the path".
     p50 = {"all requests": out["latency_ms"]["p50"]}
-    p50.update({f"{g} requests": v["p50"] for g, v in out["latency_by_group_ms"].items()})
-    p50.update({s: v["p50"] for s, v in out["segments_ms"].items()})
+    p50.update({f"{g.replace('_', ' ')} requests": v["p50"] for g, v in out["latency_by_group_ms"].items()
+                if g != "all"})
+    p50.update({f"the {s.replace('_', ' ')} part of the path": v["p50"] for s, v in out["segments_ms"].items()})
     return {"p50": p50, "cost": out["monthly_cost_usd"]}
 
 
@@ -40,8 +43,16 @@ def most_changed(a: dict, b: dict) -> str:
     return best if direction(a["p50"][best], b["p50"][best]) != "same" else "all requests"
 
 
-def _fmt_ms(ms: float) -> str:
-    return f"{ms / 1000:,.2f} s" if ms >= 10_000 else f"{ms:,.2f} ms"
+def said(p, value) -> str:
+    """A toggle's or workload input's value as the other pages write it: "on", "60 s", "30.5 M requests/month"."""
+    if p.kind in ("int", "float"):
+        return (fmt.count if p.kind == "int" else fmt.number)(value, p.unit)
+    return p.to_text(value)
+
+
+def _delta(before: float, after: float, show) -> str:
+    """The change as "+$86.32" or "-690 µs", in the formatter of the figure."""
+    return fmt.signed(show(abs(after - before)), after - before)
 
 
 url = state.view_keys("q", "step")
@@ -173,11 +184,12 @@ cols[1].button("Next question", on_click=next_question, key=f"study:next:{q.id}"
 # -- see the evidence: predict, then reveal ---------------------------------------------------------------
 toggle = case.toggle(q.toggle)
 before, after = q.evidence_values(case)
-unit = f" {toggle.unit}" if toggle.unit else ""
-flip = f"{toggle.label}: {toggle.to_text(q.from_value)}{unit} → {toggle.to_text(q.to_value)}{unit}"
+flip = f"{toggle.label}: {said(toggle, q.from_value)} → {said(toggle, q.to_value)}"
 st.subheader("See the evidence")
-others = "; ".join(f"{case.toggle(k).label} {case.toggle(k).to_text(v)}" for k, v in after.items() if k != q.toggle)
-load = "; ".join(f"{p.label} {p.to_text(q.workload[p.key])}{' ' + p.unit if p.unit else ''}"
+others = "; ".join(f"{case.toggle(k).label} {said(case.toggle(k), v)}" for k, v in after.items() if k != q.toggle)
+# "100 devices" when the label is the unit ("Devices"), else "Requests per month 30 M requests/month".
+load = "; ".join(said(p, q.workload[p.key]) if p.unit and p.unit.lower() in p.label.lower()
+                 else f"{p.label} {said(p, q.workload[p.key])}"
                  for p in (parts(case).model.PARAMS if q.workload else ()) if p.key in q.workload)
 st.markdown(f"Flip **{state.plain(flip)}**." + (f" The other options, for this comparison: {state.plain(others)}."
                                                if others else "")
@@ -225,24 +237,25 @@ left, right = st.columns(2, gap="large")
 try:
     for col, vals, name in ((left, before, "Before"), (right, after, "After")):
         with col:
-            st.markdown(f"**{name}: {state.plain(toggle.label)} = {toggle.to_text(vals[q.toggle])}{unit}**")
+            st.markdown(f"**{name}: {state.plain(toggle.label)} = {said(toggle, vals[q.toggle])}**")
             st.image(render(case, vals).svg, width="stretch",
-                     alt=f"Evidence diagram {name.lower()}: {case.title} with {q.toggle}={toggle.to_text(vals[q.toggle])}")
+                     alt=f"Evidence diagram {name.lower()}: {case.title} with {toggle.label} "
+                         f"{said(toggle, vals[q.toggle])}")
 except DotMissing as exc:
     st.error(str(exc))
 
 if a and b:
     m = st.columns(2)
     same = {"latency": actual["latency"] == "same", "cost": actual["cost"] == "same"}
-    m[0].metric(f"Latency p50 of {which}, before → after (modelled)", _fmt_ms(b_ms),
-                delta=f"{b_ms - a_ms:+,.2f} ms" + (" (about the same)" if same["latency"] else ""),
+    m[0].metric(f"Latency p50 of {which}, before → after (modelled)", fmt.duration(b_ms),
+                delta=_delta(a_ms, b_ms, fmt.duration) + (" (about the same)" if same["latency"] else ""),
                 delta_color="off" if same["latency"] else "inverse",
-                help=f"Before: {_fmt_ms(a_ms)}. The requests this flip changes most; {SAMPLES:,} requests "
+                help=f"Before: {fmt.duration(a_ms)}. The requests this flip changes most; {SAMPLES:,} requests "
                      "simulated per configuration from the latency book; workload defaults unless the scenario sets it.")
-    m[1].metric("Monthly cost, before → after (modelled)", f"{b['cost']:,.2f} USD",
-                delta=f"{b['cost'] - a['cost']:+,.2f} USD" + (" (about the same)" if same["cost"] else ""),
+    m[1].metric("Monthly cost, before → after (modelled)", fmt.usd(b["cost"]),
+                delta=_delta(a["cost"], b["cost"], fmt.usd) + (" (about the same)" if same["cost"] else ""),
                 delta_color="off" if same["cost"] else "inverse",
-                help=f"Before: {a['cost']:,.2f} USD a month. Price book, free tiers not applied.")
+                help=f"Before: {fmt.usd(a['cost'])} a month. Price book, free tiers not applied.")
     st.caption("**Modelled** by the latency and cost engine (the What if page shows the breakdown); changes "
                "within 1% count as about the same.")
 
@@ -257,10 +270,10 @@ def verdict(kind: str) -> str:
 rows = []
 if "latency" in actual:
     rows.append({"What": "Latency (p50)", "You predicted": ARROWS.get(prediction.get("latency"), "not made"),
-                 "Evidence": f"{ARROWS[actual['latency']]} ({which}: {_fmt_ms(a_ms)} → {_fmt_ms(b_ms)}, modelled)",
+                 "Evidence": f"{ARROWS[actual['latency']]} ({which}: {fmt.duration(a_ms)} → {fmt.duration(b_ms)}, modelled)",
                  "Check": verdict("latency")})
     rows.append({"What": "Monthly cost", "You predicted": ARROWS.get(prediction.get("cost"), "not made"),
-                 "Evidence": f"{ARROWS[actual['cost']]} ({a['cost']:,.2f} → {b['cost']:,.2f} USD, modelled)",
+                 "Evidence": f"{ARROWS[actual['cost']]} ({fmt.usd(a['cost'])} → {fmt.usd(b['cost'])} a month, modelled)",
                  "Check": verdict("cost")})
 on_diagram = "on the after diagram" if q.answered_by in {c.key for c in present} else "not on the diagram"
 rows.append({"What": "Component that answers", "You predicted": comp_label.get(prediction.get("component"), "not made"),
