@@ -185,3 +185,18 @@ def test_the_break_even_latency_gain_is_the_difference_the_two_configurations_sh
     gain = latency_gain(case, values, spec, samples=n)
     off, on = (run(case, {**values, spec.toggle: flag}, samples=n, with_break_even=False) for flag in (spec.off, spec.on))
     assert gain["all"]["p50"] == pytest.approx(off["latency_ms"]["p50"] - on["latency_ms"]["p50"], abs=1e-3)
+
+
+@pytest.mark.parametrize("case", ["todo-api", "global-blog"])
+def test_the_break_even_charts_money_axis_writes_every_decade_alike(case):
+    import json
+    import re
+
+    at = open_page(case)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    money = [s["layout"]["yaxis"]["ticktext"] for s in specs
+             if str(s["layout"].get("yaxis", {}).get("ticktext", [""])[0]).startswith("$")]
+    assert money, "the break-even chart has a money axis"
+    for ticks in money:
+        for tick in ticks:      # cents only below a dollar: "$0.10", "$1", "$10", "$1,000", "$1 M"
+            assert re.fullmatch(r"\$0\.\d\d|\$[1-9][\d,]*|\$[\d.]+ M", tick), ticks

@@ -111,6 +111,13 @@ def decade_ticks(values: list[float], label) -> dict[str, Any]:
     return {"tickvals": ticks, "ticktext": [label(t) for t in ticks], "minor": {"showgrid": False}}
 
 
+def money_tick(usd: float) -> str:
+    """A money axis's tick: cents only below a dollar, so decades read "$0.10, $1, $10, $100, $1,000"."""
+    from app.core import format as fmt
+
+    return fmt.usd(usd) if usd < 1 or usd >= 1e6 else f"${usd:,.0f}"
+
+
 def on_curve(xs: list[float], ys: list[float], x: float) -> float:
     """The value at ``x`` of the curve through (xs, ys), interpolated in log-log space."""
     for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
@@ -120,4 +127,4 @@ def on_curve(xs: list[float], ys: list[float], x: float) -> float:
     return ys[0] if x <= xs[0] else ys[-1]
 
 
-__all__ = ["LEGEND_BELOW", "time_axis", "waterfall", "hop_bars", "path_groups", "decade_ticks", "on_curve"]
+__all__ = ["LEGEND_BELOW", "time_axis", "waterfall", "hop_bars", "path_groups", "decade_ticks", "money_tick", "on_curve"]

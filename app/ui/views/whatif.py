@@ -337,7 +337,7 @@ with right:
                        "xaxis": {"type": "log", "title": {"text": x_title}, "showgrid": True,
                                  **charts.decade_ticks(be["volumes"], fmt.count)},
                        "yaxis": {"type": "log", "title": {"text": "Monthly cost"},
-                                 **charts.decade_ticks(costs, fmt.usd)}})
+                                 **charts.decade_ticks(costs, charts.money_tick)}})
         def cheaper_above(x: float) -> str:
             after = {k: charts.on_curve(be["volumes"], be[f"cost_{k}_usd"], x * 1.2) for k in ("on", "off")}
             value = be["on"] if after["on"] < after["off"] else be["off"]
