@@ -69,3 +69,10 @@ def test_lists_and_tallies_read_as_words():
 def test_services_are_named_as_aws_names_them():
     assert fmt.service("dax") == "DAX" and fmt.service("cognito-idp") == "Cognito user pools"
     assert fmt.service("apigateway") == "API Gateway" and fmt.service("something-new") == "something-new"
+
+
+def test_epoch_milliseconds_read_as_a_utc_time_and_out_of_range_ones_stay_numbers():
+    assert fmt.utc(1795939245000) == "2026-11-29 08:00:45 UTC"
+    assert fmt.utc(1795939245123) == "2026-11-29 08:00:45.123 UTC"
+    assert fmt.utc(0) == "1970-01-01 00:00:00 UTC"
+    assert fmt.utc(2 ** 63 - 1) == "9,223,372,036,854,775,807 ms since 1970"

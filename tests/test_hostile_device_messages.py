@@ -11,9 +11,9 @@ import pytest
 from app.cli import main
 from app.core import facts
 from app.core.cases import parts
-from app.core.uploads import UploadRejected, size_text
+from app.core.uploads import UploadRejected
 from patterns.iot_analytics.messages import MAX_READINGS
-from patterns.iot_analytics.pipeline import REQUIRED_FIELDS, Telemetry, example_reading
+from patterns.iot_analytics.pipeline import REQUIRED_FIELDS, Telemetry, example_reading, pasted_options
 from tests.runpage import open_run_page, press_run, table_with
 
 LIMIT = facts.IOT_MAX_PAYLOAD_BYTES.value
@@ -31,7 +31,7 @@ HOSTILE = [
     ("reading", json.dumps(GOOD).encode(), "reading has no extension"),
     ("empty.json", b"", "empty.json is empty (0 bytes)"),
     ("big.json", json.dumps({**GOOD, "status": "x" * LIMIT}).encode(),
-     f"over the {size_text(LIMIT)} the IoT Core broker accepts in one message"),
+     f"bytes, over the {LIMIT:,} bytes (128 KB) the IoT Core broker accepts in one message"),
     ("cut.json", b'{"ts": 1,\n  "temperature" 21', "cut.json is not valid JSON: Expecting ':' delimiter at line 2, "
                                                    "column 17."),
     ("lines.json", _lines(GOOD, GOOD), "Extra data at line 2, column 1 (one reading a line is a .jsonl file)"),
@@ -66,6 +66,34 @@ def test_each_hostile_message_is_refused_by_the_declared_check_with_its_reason()
         with pytest.raises(UploadRejected) as refused:
             upload.options(data, name)
         assert says in str(refused.value), (name, str(refused.value))
+
+
+def _sized(n: int) -> bytes:
+    """A reading of exactly ``n`` bytes."""
+    bare = json.dumps({**GOOD, "status": ""}).encode()
+    return json.dumps({**GOOD, "status": "x" * (n - len(bare))}).encode()
+
+
+def test_a_message_over_the_limit_says_its_exact_bytes_against_the_exact_limit():
+    upload = parts("iot-analytics").upload
+    data = _sized(LIMIT + 21)
+    assert len(data) == 131_093
+    with pytest.raises(UploadRejected) as refused:
+        upload.options(data, "oversize.json")
+    assert str(refused.value).startswith("oversize.json is 131,093 bytes, over the 131,072 bytes (128 KB) the IoT "
+                                         "Core broker accepts in one message")
+    assert upload.options(_sized(LIMIT), "edge.json")["message"].readings     # at the limit: taken
+
+
+def test_pasted_text_is_spoken_of_as_the_pasted_text_not_as_a_file():
+    for text, says in (('{"ts": 1, "temperature": 2', "The pasted text is not valid JSON: Expecting ',' delimiter"),
+                       (json.dumps(GOOD) + "\n" + json.dumps(GOOD), "(several readings go in a JSON array"),
+                       ("[1]", "Reading 1 of the pasted text is a number, not a reading"),
+                       ("[]", "The pasted text holds no reading")):
+        with pytest.raises(UploadRejected) as refused:
+            pasted_options(text)
+        assert says in str(refused.value) and ".json" not in str(refused.value).split(":")[0], str(refused.value)
+    assert pasted_options(json.dumps(GOOD))["message"].name == "the pasted text"
 
 
 def test_what_the_check_lets_through():
@@ -139,7 +167,7 @@ def test_the_run_page_refuses_each_hostile_message_and_then_reports_a_good_ones_
         assert not at.success
     at.file_uploader(key="run:iot:upload").set_value(None).run()
     at.text_area(key="run:iot:paste").set_value('{"ts": 1, "temperature": 2').run()
-    assert "pasted.json is not valid JSON: Expecting ',' delimiter at line 1, column 27." in at.error[0].value
+    assert "The pasted text is not valid JSON: Expecting ',' delimiter at line 1, column 27." in at.error[0].value
     # the refused message was not published: a run now has the generated readings only
     at.slider(key="run:iot:devices").set_value(2).run()
     passed, total = press_run(at)
@@ -149,7 +177,7 @@ def test_the_run_page_refuses_each_hostile_message_and_then_reports_a_good_ones_
     # the same session takes a good message: published, its fates read back and shown
     pasted = json.dumps([GOOD, {**GOOD, "device_id": ""}, {**GOOD, "temperature": -40}])
     at.text_area(key="run:iot:paste").set_value(pasted).run()
-    assert not at.error and any("pasted.json: 3 readings" in s.value for s in at.success)
+    assert not at.error and any("The pasted text: 3 readings" in s.value for s in at.success)
     passed, total = press_run(at)
     assert passed == total
     fates = table_with(at, "Read back")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -92,6 +93,49 @@ def test_run_from_the_cli_passes_every_check(capsys, sets):
     assert ("transform" in steps["Devices publish three days of telemetry"]["edges"]) == ("firehose_transform=on" in sets)
 
 
+def test_the_rules_error_queue_is_drawn_and_lit_by_the_publishing_step():
+    from app.core.cases import get_case
+    from app.core.diagram import dot_source, drawn_edges
+    from patterns.iot_analytics.pipeline import build_pipeline
+    from tests.dot import edge_attrs
+
+    case = get_case("iot-analytics")
+    assert "rule_errors" in {c.key for c in case.present_components(case.defaults())}
+    assert "error action" in case.story
+    steps = {s.name: s for s in build_pipeline(case.defaults()).steps}
+    lit = steps["Devices publish three days of telemetry"].edges
+    assert "error_action" in lit
+    assert ("iot_core", "rule_errors", "error_action") in {(e.tail, e.head, e.step) for e in
+                                                            drawn_edges(case, case.defaults())}
+    assert "penwidth" in edge_attrs(dot_source(case, case.defaults(), highlight=set(lit)))[("iot_core", "rule_errors")]
+
+
+def test_options_teach_with_their_units_and_the_report_chart_keeps_its_legend_clear_of_the_device_ids():
+    from app.core.cases import get_case
+    from patterns.iot_analytics.run_view import _chart
+
+    interval = get_case("iot-analytics").toggle("buffer_interval")
+    assert interval.value_text(300) == "300 s" and interval.to_text(300) == "300"
+    assert get_case("iot-analytics").toggle("firehose_transform").value_text(True) == "on"
+    rows = [{"dt": d, "device_id": f"run-sensor-00{i}", "avg_temperature": "21.5"} for d in ("a", "b") for i in (1, 2)]
+    layout = _chart(rows).layout
+    assert layout.legend.yanchor == "bottom" and layout.legend.y >= 1 and layout.xaxis.automargin
+
+
+def test_explore_names_each_options_value_with_its_unit():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import APP_ENTRY
+
+    at = AppTest.from_file(APP_ENTRY, default_timeout=120)
+    at.query_params["case"] = "iot-analytics"
+    at.query_params["buffer_interval"] = "300"
+    at.run()
+    assert not at.exception, at.exception
+    teach = [m.value for m in at.markdown if m.value.startswith("**Firehose buffer interval**")]
+    assert teach and teach[0].startswith("**Firehose buffer interval**: 300 s  \n")
+
+
 def test_telemetry_refuses_bad_sizes():
     with pytest.raises(ValueError, match="devices"):
         Telemetry(devices=0)
@@ -110,4 +154,14 @@ def test_run_page_shows_the_athena_result_the_error_queue_and_the_ledger():
     assert any("Messages in the rule's error queue" in m.value for m in at.markdown)
     assert any("Quick Sight" in m.value for m in at.markdown)
     tables = shown_tables(at)
-    assert any("Avg temperature" in t.columns for t in tables)
+    report = next(t for t in tables if "Avg temperature (°C)" in t.columns)
+    assert list(report.columns[:2]) == ["Day", "Device ID"]
+    assert all(re.fullmatch(r"-?\d+\.\d", v) for v in report["Avg temperature (°C)"])
+    errors = next(t for t in tables if "Time (UTC)" in t.columns)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", v) for v in errors["Time (UTC)"])
+    assert all(re.fullmatch(r"-?\d+\.\d", v) for v in errors["Temperature (°C)"])
+    assert metrics["Dropped"] == "0"
+    texts = " ".join(m.value for m in at.markdown)
+    assert "an object of JSON lines lands in S3 every 60 s, or sooner once 5 MiB of records are buffered." in texts
+    assert "executed (this machine): the report's SQL over the lake's JSON lines objects." in texts
+    assert ". (" not in texts and ".)." not in texts

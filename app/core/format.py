@@ -17,12 +17,16 @@ API (all return ``str``):
 * ``series(items)``: a list in words: "a", "a and b", "a, b and c"; none as "none".
 * ``service(api_name)``: an AWS API's client name as the service is called: "dax" -> "DAX",
   "cognito-idp" -> "Cognito user pools", "apigateway" -> "API Gateway" (unknown names unchanged).
+* ``utc(epoch_ms)``: a moment given in milliseconds since 1970 as people read it, in UTC:
+  ``1795939245000`` -> "2026-11-29 08:00:45 UTC"; one no calendar holds stays a number
+  ("9,223,372,036,854,775,807 ms since 1970").
 * ``tally(counts)``: counts by name in words: {"simple": 1000} -> "simple 1,000"; {"v1": 9, "v2": 1} ->
   "v1 9 and v2 1".
 """
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 
 _SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
 
@@ -134,9 +138,22 @@ def service(api_name: str) -> str:
     return _SERVICES.get(api_name, api_name)
 
 
+def utc(epoch_ms: float) -> str:
+    """Milliseconds since 1970 as a UTC time, "2026-11-29 08:00:45 UTC" (milliseconds shown when there are
+    any); a value outside the calendar as the number it is."""
+    try:
+        t = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return f"{epoch_ms:,} ms since 1970" if isinstance(epoch_ms, int) else str(epoch_ms)
+    text = t.strftime("%Y-%m-%d %H:%M:%S")
+    if t.microsecond:
+        text += f".{t.microsecond // 1000:03d}"
+    return text + " UTC"
+
+
 def tally(counts) -> str:
     """Counts by name in words: "simple 1,000", "v1 9 and v2 1"."""
     return series(f"{name} {count(n) if isinstance(n, (int, float)) else n}" for name, n in dict(counts).items())
 
 
-__all__ = ["count", "number", "duration", "usd", "percent", "signed", "series", "tally", "service"]
+__all__ = ["count", "number", "duration", "usd", "percent", "signed", "series", "tally", "service", "utc"]

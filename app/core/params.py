@@ -122,6 +122,11 @@ class Param:
             return "on" if value else "off"
         return _fmt(value)
 
+    def value_text(self, value: Any) -> str:
+        """A value as a page shows it: :meth:`to_text` with the unit of a number ("300 s", "on", "json")."""
+        text = self.to_text(value)
+        return f"{text} {self.unit}" if self.unit and self.kind in ("int", "float") else text
+
     def describe(self) -> dict:
         """A JSON-ready description (for ``params --json`` and ``list --json``)."""
         out: dict[str, Any] = {"key": self.key, "label": self.label, "kind": self.kind,

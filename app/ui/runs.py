@@ -238,7 +238,7 @@ def waterfall(steps: Iterable[Any], title: str = "") -> go.Figure:
             "hover": f"{fmt.service(r['service'])}, {r['calls']} calls, {fmt.duration(r['measured_ms'])} {EXECUTED}"})
     for g in groups:
         g["heading"] = f"{g['phase'].capitalize()}: {fmt.duration(sum(b['ms'] for b in g['bars']))}"
-    fig = charts.waterfall(groups, f"time since the run started, {EXECUTED}")
+    fig = charts.waterfall(groups, "time since the run started")
     fig.update_layout(title={"text": title or f"Steps, measured — {EXECUTED}", "font": {"size": 14}},
                       margin={"t": 40})
     return fig

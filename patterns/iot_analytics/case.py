@@ -7,7 +7,7 @@ raises an S3 event on an SQS queue, a Lambda function runs an Athena query over
 the lake, and the results land in a reporting bucket that Quick Sight and
 Redshift read.
 
-Pipeline steps the diagram can highlight: publish, rule, deliver, transform,
+Pipeline steps the diagram can highlight: publish, rule, error_action, deliver, transform,
 schema, land, s3_event, consume, register, query, scan, catalog, results, dashboard, load.
 """
 from __future__ import annotations
@@ -47,6 +47,9 @@ TOGGLES = (
 COMPONENTS = (
     Component("devices", "Devices", "IoT devices", "Sensors publishing telemetry over MQTT."),
     Component("iot_core", "AWS IoT Core", "AWS IoT Core", "MQTT broker; a topic rule forwards messages to Kinesis."),
+    Component("rule_errors", "Rule error queue", "Amazon SQS",
+              "The topic rule's error action: a message its Kinesis action could not put (no device id to key "
+              "it) lands here, with the thing that sent it."),
     Component("stream", "Kinesis data stream", "Amazon Kinesis Data Streams",
               "Durable, ordered buffer of telemetry, read by Firehose."),
     Component("firehose", "Firehose stream", "Amazon Data Firehose",
@@ -74,6 +77,7 @@ def diagram(v, kit) -> None:
     with Cluster("AWS Cloud - us-east-1"):
         with Cluster("Ingestion"):
             core = IotCore("IoT Core\ntopic rule", nodeid="iot_core")
+            rule_errors = SimpleQueueServiceSqsQueue("Rule error\nqueue (SQS)", nodeid="rule_errors")
             stream = KinesisDataStreams("Kinesis\nData Streams", nodeid="stream")
             hose = KinesisDataFirehose(f"Amazon Data\nFirehose\nbuffer {interval} s", nodeid="firehose")
             transform = Lambda("Transform\nfunction", nodeid="transform_fn")
@@ -92,6 +96,7 @@ def diagram(v, kit) -> None:
 
     devices >> kit.edge("MQTT publish", step="publish") >> core
     core >> kit.edge("rule action\nPutRecord", step="rule") >> stream
+    core >> kit.edge("error action\n(Kinesis failed)", step="error_action", asynchronous=True) >> rule_errors
     stream >> kit.edge("source stream", step="deliver") >> hose
     both_ways = kit.edge("records in / out", step="transform")
     both_ways.reverse = True
@@ -115,7 +120,9 @@ CASE = Case(
     tagline="Telemetry from devices to reports, serverless end to end.",
     story=(
         "A fleet of devices reports measurements every few seconds. AWS IoT Core receives them over MQTT, and "
-        "a topic rule puts each message on a Kinesis data stream, which holds it durably and in order. Amazon "
+        "a topic rule puts each message on a Kinesis data stream, which holds it durably and in order; a message "
+        "the rule's Kinesis action cannot put (one without a device id to key it) goes to the rule's error "
+        "action, an SQS queue, rather than being lost. Amazon "
         "Data Firehose reads the stream and, instead of writing one tiny object per message, buffers records "
         "and writes them to an S3 ingestion bucket every so often; a Lambda function can clean each batch on "
         "the way, and Firehose can convert it to Parquet. Every new object raises an S3 event on an SQS queue; "

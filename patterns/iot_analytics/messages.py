@@ -6,7 +6,9 @@ its name has another extension, it is empty, larger than the IoT Core broker acc
 message, not UTF-8 text, not valid JSON (the line and column are given), nested too deeply, holds
 something other than readings, no reading or too many, or a reading lacks a field the devices'
 readings always have, has a field they never have, names a field twice, or has a value of the
-wrong type for the Glue table's column. Nothing is published before this passes.
+wrong type for the Glue table's column. Nothing is published before this passes. A size over the
+limit is given in bytes against the limit in bytes. Readings pasted rather than uploaded go through
+the same check, its sentences speaking of "the pasted text" (``subject``) instead of a file name.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class MessageRejected(UploadRejected):
 class DeviceMessage:
     """The checked readings of a message the user gave, each published as it is here."""
 
-    name: str
+    name: str                       # the message in words: its file name, or "the pasted text"
     readings: tuple[dict, ...]
 
     def payloads(self) -> list[bytes]:
@@ -54,6 +56,19 @@ def payload(reading: Mapping[str, Any]) -> bytes:
 def accepted_text(max_readings: int = MAX_READINGS) -> str:
     return (f"a .json file holding one reading (a JSON object) or an array of up to {max_readings}, "
             f"or a .jsonl file holding one reading a line")
+
+
+def _sentence(subject: str, name: str) -> str:
+    """A subject as a sentence begins with it: "the pasted text" -> "The pasted text"; a file name is
+    left exactly as the user wrote it."""
+    return subject if subject == name else subject[:1].upper() + subject[1:]
+
+
+def over_limit_text(size: int, max_bytes: int, how: str = "") -> str:
+    """A size over the broker's limit, as exact bytes against the exact limit (a rounded size would read
+    as equal to the limit: "128 KB, over the 128 KB"); ``how`` follows the size (" as published")."""
+    return (f"{size:,} byte{'s' * (size != 1)}{how}, over the {max_bytes:,} bytes ({size_text(max_bytes)}) the IoT "
+            "Core broker accepts in one message")
 
 
 def _kind(value: Any) -> str:
@@ -81,38 +96,40 @@ def _constant(text: str):
     raise _Refused(f"holds {text}, which is not a JSON number")
 
 
-def _loads(text: str, name: str, where: str = "", line_offset: int = 0) -> Any:
+def _loads(text: str, name: str, lead: str, where: str = "", line_offset: int = 0) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
     except json.JSONDecodeError as exc:
-        hint = (" (one reading a line is a .jsonl file)" if exc.msg == "Extra data" and not line_offset
-                and name.lower().endswith(".json") else "")
-        raise MessageRejected(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno + line_offset}, "
+        hint = ""
+        if exc.msg == "Extra data" and not line_offset and name.lower().endswith(".json"):
+            hint = (" (one reading a line is a .jsonl file)" if lead == name
+                    else " (several readings go in a JSON array: [{...}, {...}])")
+        raise MessageRejected(f"{lead} is not valid JSON: {exc.msg} at line {exc.lineno + line_offset}, "
                               f"column {exc.colno}{hint}.") from None
     except _Refused as exc:
-        raise MessageRejected(f"{name}{where} {exc}.") from None
+        raise MessageRejected(f"{lead}{where} {exc}.") from None
     except RecursionError:
-        raise MessageRejected(f"{name}{where} is nested too deeply to be read: a reading is one JSON object "
-                              "of plain fields.") from None
+        raise MessageRejected(f"{lead}{where} is nested too deeply to be read: a reading is one JSON "
+                              "object of plain fields.") from None
 
 
-def _readings(text: str, name: str, max_readings: int) -> tuple[list[Any], bool]:
+def _readings(text: str, name: str, lead: str, max_readings: int) -> tuple[list[Any], bool]:
     """The readings the text holds, and whether it holds one object rather than an array or lines."""
     if name.lower().endswith(".jsonl"):
         found = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if len(found) > max_readings:
-            raise MessageRejected(f"{name} holds {len(found)} readings, more than the {max_readings} a run takes "
-                                  "from you.")
-        return [_loads(line, name, f" on line {n}", n - 1) for n, line in found], False
-    body = _loads(text, name)
+            raise MessageRejected(f"{lead} holds {len(found)} readings, more than the {max_readings} "
+                                  "a run takes from you.")
+        return [_loads(line, name, lead, f" on line {n}", n - 1) for n, line in found], False
+    body = _loads(text, name, lead)
     if isinstance(body, dict):
         return [body], True
     if not isinstance(body, list):
-        raise MessageRejected(f"{name} holds {_kind(body)}, not a reading: a reading is a JSON object of the "
+        raise MessageRejected(f"{lead} holds {_kind(body)}, not a reading: a reading is a JSON object of the "
                               "device's fields.")
     if len(body) > max_readings:
-        raise MessageRejected(f"{name} holds {len(body)} readings, more than the {max_readings} a run takes "
-                              "from you.")
+        raise MessageRejected(f"{lead} holds {len(body)} readings, more than the {max_readings} a "
+                              "run takes from you.")
     return body, False
 
 
@@ -135,33 +152,36 @@ def _check_value(where: str, key: str, value: Any, glue: str) -> None:
 
 
 def check_message(data: bytes, name: str, *, fields: Mapping[str, str], required: Sequence[str],
-                  max_bytes: int, max_readings: int = MAX_READINGS) -> DeviceMessage:
+                  max_bytes: int, max_readings: int = MAX_READINGS, subject: str | None = None) -> DeviceMessage:
     """The checked message, or MessageRejected with a clear sentence.
 
     ``fields``: the fields a reading may have, each with its Glue column type; ``required``: those
-    every reading must have; ``max_bytes``: the most the broker takes in one message.
+    every reading must have; ``max_bytes``: the most the broker takes in one message; ``subject``:
+    the message in words when it is not a file the user named ("the pasted text"; by default the
+    file name), which the sentences and the checked message use.
     """
+    subject = subject or name
+    lead = _sentence(subject, name)
     if not name.lower().endswith(EXTENSIONS):
         suffix = Path(name).suffix
         raise MessageRejected(f"{name} " + (f"ends in {suffix}" if suffix else "has no extension")
                               + f": a device message is {accepted_text(max_readings)}.")
     if not data:
-        raise MessageRejected(f"{name} is empty (0 bytes): a device message is {accepted_text(max_readings)}.")
+        raise MessageRejected(f"{lead} is empty (0 bytes): a device message is {accepted_text(max_readings)}.")
     if len(data) > max_bytes:
-        raise MessageRejected(f"{name} is {size_text(len(data))}, over the {size_text(max_bytes)} the IoT Core "
-                              "broker accepts in one message (a larger publish is refused with "
-                              "RequestEntityTooLargeException).")
+        raise MessageRejected(f"{lead} is {over_limit_text(len(data), max_bytes)} (a larger publish "
+                              "is refused with RequestEntityTooLargeException).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise MessageRejected(f"{name} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start:,} "
+        raise MessageRejected(f"{lead} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start:,} "
                               "cannot be decoded; save the file as UTF-8.") from None
-    found, single = _readings(text, name, max_readings)
+    found, single = _readings(text, name, lead, max_readings)
     if not found:
-        raise MessageRejected(f"{name} holds no reading: give at least one JSON object of the device's fields.")
+        raise MessageRejected(f"{lead} holds no reading: give at least one JSON object of the device's fields.")
     readings = []
     for i, reading in enumerate(found, 1):
-        where = name if single else f"Reading {i} of {name}"
+        where = lead if single else f"Reading {i} of {subject}"
         if not isinstance(reading, dict):
             raise MessageRejected(f"{where} is {_kind(reading)}, not a reading: a reading is a JSON object of the "
                                   "device's fields.")
@@ -177,7 +197,6 @@ def check_message(data: bytes, name: str, *, fields: Mapping[str, str], required
             _check_value(where, key, value, fields[key])
         size = len(payload(reading))
         if size > max_bytes:
-            raise MessageRejected(f"{where} is {size_text(size)} as published, over the {size_text(max_bytes)} the "
-                                  "IoT Core broker accepts in one message.")
+            raise MessageRejected(f"{where} is {over_limit_text(size, max_bytes, ' as published')}.")
         readings.append(reading)
-    return DeviceMessage(name=name, readings=tuple(readings))
+    return DeviceMessage(name=subject, readings=tuple(readings))

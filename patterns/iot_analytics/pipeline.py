@@ -157,11 +157,20 @@ def example_reading() -> dict:
     return _message(1, "my-sensor", 0, 1_767_254_400.0)
 
 
-def upload_options(data: bytes, name: str) -> dict[str, Any]:
+def upload_options(data: bytes, name: str, subject: str | None = None) -> dict[str, Any]:
     """The run options for a device message the user gives (the Run page, ``run --upload PATH``):
     checked first; MessageRejected says why it cannot be published."""
     return {"message": check_message(data, name, fields=READING_FIELDS, required=REQUIRED_FIELDS,
-                                     max_bytes=facts.IOT_MAX_PAYLOAD_BYTES.value)}
+                                     max_bytes=facts.IOT_MAX_PAYLOAD_BYTES.value, subject=subject)}
+
+
+PASTED = "pasted.json"      # the name pasted text is read under: one JSON object, or an array of them
+
+
+def pasted_options(text: str) -> dict[str, Any]:
+    """The run options for readings pasted on the Run page: the same check as a file's, its sentences
+    speaking of "the pasted text" rather than of a file name the user never gave."""
+    return upload_options(text.encode(), PASTED, subject="the pasted text")
 
 
 UPLOAD = Upload("a device message of one or a few readings", EXTENSIONS, facts.IOT_MAX_PAYLOAD_BYTES.value,
@@ -224,9 +233,7 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None,
         ctx.deployed.update(buffer_mb=st.buffer_mib)
         ctx.artifact("buffering", {
             "buffer_mib": st.buffer_mib, "buffer_interval_s": interval, "format": values["format"],
-            "notice": (f"Parquet conversion: the buffer size is {st.buffer_mib:g} MiB, the least AWS allows with "
-                       f"record format conversion ({facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.says})") if parquet
-            else f"buffer {st.buffer_mib:g} MiB ({facts.FIREHOSE_BUFFER_MIB.says})",
+            "notice": (facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB if parquet else facts.FIREHOSE_BUFFER_MIB).says,
             "time": f"compressed: {DAYS} days of telemetry replayed on a simulated clock that moves between "
                     f"messages, so a {interval} s buffer interval elapses without waiting"})
 
@@ -240,7 +247,7 @@ def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None,
             error_action={"sqs": {"queueUrl": st.errors.url, "roleArn": role, "useBase64": False}})
 
     @p.drive("Devices publish three days of telemetry", service="iot", edges=(
-            "publish", "rule", "deliver", "land") + (("transform",) if transform else ()) + (
+            "publish", "rule", "error_action", "deliver", "land") + (("transform",) if transform else ()) + (
             ("schema",) if parquet else ()))
     def publish(ctx: RunContext[State]) -> None:
         st, clock = ctx.state, ctx.state.clock

@@ -43,7 +43,7 @@ with left:
 with right:
     st.subheader("What the options teach")
     for t in case.toggles:
-        current = t.to_text(values[t.key])
+        current = t.value_text(values[t.key])
         st.markdown(f"**{t.label}**: {current}  \n{t.exam_point}")
     st.subheader("Components in this view")
     table([{"Component": c.label, "Service": c.service, "Role": c.role} for c in case.present_components(values)],
