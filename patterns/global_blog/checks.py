@@ -65,7 +65,8 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
                   and set(m["post_id"] for m in made) <= set(listed), f"GET /posts returned {len(listed)} posts"),
         ]
 
-    @p.verify("DAX behaviour", service="dax")
+    @p.verify("DAX behaviour" if values["dax"] else "Reads go straight to DynamoDB",
+              service="dax" if values["dax"] else "dynamodb")
     def v_dax(ctx: RunContext["State"]):
         log = ctx.state.post_reads
         gets = [r for r in log if r["read"].startswith("GET /posts/")]
