@@ -301,7 +301,9 @@ def test_a_run_reads_in_words_deployed_values_headings_and_an_email_without_its_
                     steps=[StepResult("Publish", "apigateway", "drive", "ok", 12.5)], checks=[Check("c", True, "")],
                     deployed={"cloudfront_ttl_s": 86_400, "iot_things": 5},
                     artifacts={"email": {"subject": "Welcome", "body": body},
-                               "dynamodb_items": [{"pk": "POST", "url_expires_in_s": 300, "delivered_to_s3": 2}]})
+                               "dynamodb_items": [{"pk": "POST", "url_expires_in_s": 300, "delivered_to_s3": 2}],
+                               "orders": [{"order_id": "o1", "total_cents": 24_900}],
+                               "thumbnail": {"bytes": 50_622}})
     text = report.html(case, [report.Configuration("", res["values"], res)], run=run)
     page = assert_reads_offline(text)
     words = page.all_text()
@@ -309,6 +311,8 @@ def test_a_run_reads_in_words_deployed_values_headings_and_an_email_without_its_
     assert "cloudfront ttl s 86400" not in words.lower()
     assert "DynamoDB items" in words and "Dynamodb items" not in words
     assert list(page.table("records")[0]) == ["Pk", "URL expires in (s)", "Delivered to S3"]
+    assert page.table("records", 1) == [{"Order ID": "o1", "Total": "$249"}]     # cents shown as dollars
+    assert "Bytes 50,622" in words
     # The email reads as its words; its HTML is kept only as escaped text, nothing of it rendered or run.
     assert "Hello Maria Lopez, thank you for joining MyBlog.com." in words
     assert "<p>Hello Maria Lopez,</p>" in words          # the HTML as sent, shown as text under "as HTML"

@@ -377,6 +377,22 @@ def _plain(obj: Any) -> str:
     return f"<{len(obj):,} bytes>" if isinstance(obj, (bytes, bytearray)) else str(obj)
 
 
+def _head(key: Any) -> str:
+    """A field's heading; an amount kept in cents (``total_cents``) is shown in dollars, so named without it."""
+    key = str(key)
+    return fmt.heading(key[:-len("_cents")] if key.endswith("_cents") else key)
+
+
+def _field(key: Any, value: Any, depth: int) -> str:
+    """A field's value: cents in dollars, a size in bytes with thousands separators, the rest as kept."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if str(key).endswith("_cents"):
+            return esc(fmt.usd(value / 100))
+        if str(key) == "bytes" or str(key).endswith("_bytes"):
+            return esc(fmt.count(value))
+    return _artifact(value, depth)
+
+
 def _artifact(value: Any, depth: int = 0) -> str:
     """An artifact as it was kept: tables for records, nested lists for the rest, images shown."""
     if isinstance(value, (bytes, bytearray)):
@@ -388,7 +404,7 @@ def _artifact(value: Any, depth: int = 0) -> str:
     if isinstance(value, dict):
         if not value:
             return '<span class="none">(empty)</span>'
-        rows = [[esc(fmt.heading(str(k))), _artifact(v, depth + 1)] for k, v in value.items()]
+        rows = [[esc(_head(k)), _field(k, v, depth + 1)] for k, v in value.items()]
         return _table(("", ""), rows, "record")
     if isinstance(value, (list, tuple)):
         if not value:
@@ -398,9 +414,8 @@ def _artifact(value: Any, depth: int = 0) -> str:
                 if len(value) > len(shown) else "")
         if all(isinstance(v, dict) for v in shown):
             cols = list(dict.fromkeys(k for v in shown for k in v))
-            rows = [[_artifact(v.get(c), depth + 1) if isinstance(v.get(c), (dict, list, tuple, bytes, bytearray))
-                     else _scalar(v.get(c)) for c in cols] for v in shown]
-            return _table([fmt.heading(str(c)) for c in cols], rows, "records") + more
+            rows = [[_field(c, v.get(c), depth + 1) for c in cols] for v in shown]
+            return _table([_head(c) for c in cols], rows, "records") + more
         return "<ul>" + "".join(f"<li>{_artifact(v, depth + 1)}</li>" for v in shown) + "</ul>" + more
     return _scalar(value)
 
