@@ -310,7 +310,7 @@ def test_a_run_reads_in_words_deployed_values_headings_and_an_email_without_its_
     assert "Deployed: CloudFront TTL 86,400 s (1 day), IoT things 5" in words
     assert "cloudfront ttl s 86400" not in words.lower()
     assert "DynamoDB items" in words and "Dynamodb items" not in words
-    assert list(page.table("records")[0]) == ["Pk", "URL expires in (s)", "Delivered to S3"]
+    assert list(page.table("records")[0]) == ["PK", "URL expires in (s)", "Delivered to S3"]
     assert page.table("records", 1) == [{"Order ID": "o1", "Total": "$249"}]     # cents shown as dollars
     assert "Bytes 50,622" in words
     # The email reads as its words; its HTML is kept only as escaped text, nothing of it rendered or run.

@@ -166,7 +166,8 @@ def tally(counts) -> str:
 _ACRONYMS = {"api": "API", "dax": "DAX", "s3": "S3", "url": "URL", "id": "ID", "ms": "ms", "sqs": "SQS",
              "sns": "SNS", "ses": "SES", "ttl": "TTL", "http": "HTTP", "ip": "IP", "dynamodb": "DynamoDB",
              "elasticache": "ElastiCache", "cloudfront": "CloudFront", "iot": "IoT", "rds": "RDS", "alb": "ALB",
-             "ecs": "ECS", "sql": "SQL", "json": "JSON", "etag": "ETag", "arn": "ARN", "utc": "UTC"}
+             "ecs": "ECS", "sql": "SQL", "json": "JSON", "etag": "ETag", "arn": "ARN", "utc": "UTC",
+             "pk": "PK", "sk": "SK"}
 _UNITS = {"s": "s", "ms": "ms", "mb": "MB", "mib": "MiB", "kb": "KB", "gb": "GB", "bytes": "bytes"}
 
 
