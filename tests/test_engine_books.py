@@ -20,6 +20,21 @@ def test_every_operation_has_a_source_or_is_an_assumption():
     assert book.data["user_to_edge"]["assumption"] is True
 
 
+def test_a_users_first_hop_into_aws_states_a_basis_true_for_any_endpoint():
+    """The last-mile assumption serves hops to CloudFront, API Gateway, an ALB and IoT Core alike:
+    its stated basis names no one service, and a round trip to a region says what it adds up."""
+    book = load_latency_book()
+    last_mile = book.user_to_edge()
+    assert last_mile.assumption and "No published figure" in last_mile.source
+    assert "CloudFront edge in their metro area" not in last_mile.source
+    same = book.user_to_region("us-east-1", "us-east-1")
+    assert same.assumption and same.source.startswith(last_mile.source)
+    assert "inside us-east-1" in same.source and "cloudping" in same.source
+    far = book.user_to_region("eu-west-1", "us-east-1")
+    assert not far.assumption and "cloudping" in far.source
+    assert "last-mile assumption" in far.source and "near eu-west-1" in far.source
+
+
 def test_round_trips_come_from_cloudping_and_are_nearly_symmetric():
     book = load_latency_book()
     assert book.rtt("us-east-1", "ap-southeast-2").p50 == pytest.approx(199.7, abs=1.0)

@@ -200,3 +200,14 @@ def test_the_break_even_charts_money_axis_writes_every_decade_alike(case):
     for ticks in money:
         for tick in ticks:      # cents only below a dollar: "$0.10", "$1", "$10", "$1,000", "$1 M"
             assert re.fullmatch(r"\$0\.\d\d|\$[1-9][\d,]*|\$[\d.]+ M", tick), ticks
+
+
+@pytest.mark.parametrize("case", case_ids())
+def test_the_waterfall_caption_names_each_published_hop_beside_its_source(case):
+    at = open_page(case)
+    waterfall = next(c for c in captions(at) if "each hop at its median" in c)
+    assert "Published sources of the hops shown" not in waterfall
+    if "published figure is" in waterfall or "published figure are" in waterfall:
+        # a hop's name, then its source as a link: never a bare number standing for a source
+        assert "([source](http" in waterfall
+        assert not any(f"[{i}](" in waterfall for i in range(1, 10))

@@ -81,6 +81,16 @@ def test_rates_fail_the_first_attempt_then_keep_their_share():
     assert reg.lambda_fault("fn", "sqs") is None and reg.counters["lambda_errors"] == 2
 
 
+def test_what_the_faults_did_reads_in_words():
+    reg = FaultRegistry({"lambda_error_rate": 0.5, "lambda_throttle_rate": 1.0})
+    for _ in range(4):
+        reg.lambda_fault("fn", "sqs")
+    text = reg.describe()
+    assert "2 Lambda invocations failed by the injected Lambda error rate of 50%" in text
+    assert "throttled by the injected Lambda throttling of 100%" in text
+    assert "=" not in text and "_rate" not in text
+
+
 def test_throttled_request_is_retried_by_the_sdk_with_backoff_on_the_run_clock(runtime_session):
     """Three attempts (standard mode); the waits move the run's clock, none is slept."""
     from app.runtime.pipeline import RunClock

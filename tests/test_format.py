@@ -76,3 +76,25 @@ def test_epoch_milliseconds_read_as_a_utc_time_and_out_of_range_ones_stay_number
     assert fmt.utc(1795939245123) == "2026-11-29 08:00:45.123 UTC"
     assert fmt.utc(0) == "1970-01-01 00:00:00 UTC"
     assert fmt.utc(2 ** 63 - 1) == "9,223,372,036,854,775,807 ms since 1970"
+
+
+@pytest.mark.parametrize("key,text", [
+    ("lambda_invoked", "Lambda invoked"), ("api_cache", "API cache"), ("dynamodb_items", "DynamoDB items"),
+    ("url_expires_in_s", "URL expires in (s)"), ("left_out_by_where", "Left out by where"),
+    ("delivered_to_s3", "Delivered to S3"), ("elasticache", "ElastiCache"), ("Served from", "Served from"),
+])
+def test_headings_name_services_as_aws_does_and_put_units_in_brackets(key, text):
+    assert fmt.heading(key) == text
+
+
+def test_settings_read_as_words_with_their_units():
+    class P:
+        label, unit = "CloudFront TTL", "s"
+
+    assert fmt.setting("CloudFront TTL", 86_400, "s") == "CloudFront TTL 86,400 s (1 day)"
+    assert fmt.setting("TTL", 300, "s") == "TTL 300 s (5 minutes)"
+    assert fmt.setting("TTL", 90, "s") == "TTL 90 s"
+    assert fmt.setting("API cache", True) == "API cache on"
+    text = fmt.settings({"cloudfront_ttl_s": 86_400, "iot_things": 5, "buffer_mb": 5.0}, {"cloudfront_ttl_s": P()})
+    assert text == "CloudFront TTL 86,400 s (1 day), IoT things 5, Buffer 5 MB"
+    assert "_" not in fmt.settings({"cache_node_type": "cache.t4g.micro", "orders_tasks": 2})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -25,6 +26,8 @@ def test_run_todo_api_json(capsys):
     by_name = {c["name"]: c for c in out["checks"]}
     assert "AccessDenied" in by_name["write under another user's prefix is denied by the role's policy"]["detail"]
     assert by_name["authorizer answers 401 without invoking the function"]["detail"].count("401") == 3
+    sts = by_name["credentials are the role's temporary STS credentials"]["detail"]
+    assert re.search(r"they expire at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", sts), sts   # no microseconds
     traffic = out["artifacts"]["traffic"]
     assert traffic["reads"] + traffic["writes"] == 500 == traffic["workload"]["requests"]
     assert traffic["lambda_invocations"] == 500          # no cache in the default configuration
@@ -47,6 +50,8 @@ def test_run_global_blog_with_global_tables_json(capsys):
     assert replication["lag"]["n"] >= 3 and replication["seen_in_home"] is True
     assert all(r["served_from"] == "eu-west-1" for r in replication["far_reads"])
     assert "Maria Lopez" in out["artifacts"]["email"]["subject"]
+    stored = next(c["detail"] for c in out["checks"] if c["name"] == "the pre-signed PUT over HTTP stored the image")
+    assert re.search(r"\d,\d{3} bytes read back", stored), stored          # thousands separated
 
 
 def test_run_refuses_a_bad_toggle_value(capsys):

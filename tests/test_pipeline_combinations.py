@@ -80,3 +80,15 @@ def test_global_blog_covering_set_runs_green():
         if v["global_tables"]:
             regions_with_replicas.add(v["replica_region"])
     assert regions_with_replicas == set(REPLICA_REGIONS)
+
+
+@pytest.mark.parametrize("dax", [False, True])
+def test_blog_steps_are_named_by_what_they_do_in_the_configuration(dax):
+    from patterns.global_blog.pipeline import build_pipeline
+
+    case = get_case("global-blog")
+    names = [s.name for s in build_pipeline(case.resolve({"dax": dax})).steps]
+    reads = [n for n in names if n.startswith("Read the posts again")]
+    assert reads == ["Read the posts again through DAX" if dax else "Read the posts again from DynamoDB"]
+    assert not dax or not any("DynamoDB" in n and "DAX" not in n for n in reads)
+    assert dax or not any("DAX" in n for n in names)

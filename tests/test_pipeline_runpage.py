@@ -132,9 +132,10 @@ def test_run_microservices_from_the_page():
     assert passed == total and int(total) >= 9
     assert _metric(at, "Queue depth after orders") == "3" and _metric(at, "Queue depth after billing") == "0"
     dns = table_with(at, "Client region")
-    assert dns["Answers"].astype(int).sum() == 1000 and set(dns["Record"]) == {"simple"}
+    assert list(dns["Answers"]) == ["1,000"] and set(dns["Record"]) == {"simple"}     # thousands separated
     orders = table_with(at, "Task")
     assert len(orders) == 3 and set(orders["Status"].astype(int)) == {201}
+    assert "ElastiCache" in orders.columns and all(t.startswith("$") for t in orders["Total"])
 
 
 def test_what_if_shows_the_last_runs_hit_ratios_beside_the_model_for_that_run():
@@ -152,3 +153,27 @@ def test_what_if_shows_the_last_runs_hit_ratios_beside_the_model_for_that_run():
     row = compared[compared["Cache"] == "Stage cache"].iloc[0]
     assert abs(float(row["Measured in the run"].rstrip("%")) - float(measured.rstrip("%"))) <= 0.5   # rounding
     assert abs(float(row["Difference"].split()[0])) <= 10      # a 400-request run against its own workload
+
+
+@pytest.mark.parametrize("case_id", ["iot-analytics", "global-blog", "software-updates"])
+def test_the_modelled_caption_says_what_the_model_stands_for_in_every_case(case_id):
+    from app.core.cases import get_case, parts
+    from app.engine import run as run_engine
+    from app.ui.runs import deployed_text, modelled_caption
+
+    case = get_case(case_id)
+    report = run_engine(case, {}, samples=2_000, with_break_even=False)
+    deployed = {p.key: p.default for p in parts(case).model.PARAMS if p.unit == "s" or p.key.endswith("_mb")}
+    shown = deployed_text(case, deployed)
+    text = modelled_caption(report, shown, 2_345, {})
+    assert "few hundred" not in text and "measured above" not in text
+    assert "2,345 data-plane calls this run made" in text
+    assert "_" not in shown and ": " not in shown
+    assert ("hit ratios" in text) == bool(report["caches"])
+    if shown:
+        assert f"with what it deployed: {shown};" in text
+    if case_id == "global-blog":
+        assert "CloudFront TTL 86,400 s (1 day)" in shown
+        cache = next(iter(report["caches"]))
+        measured = modelled_caption(report, "", 10, {cache: {"hit_ratio": 0.75, "hits": 30, "lookups": 40}})
+        assert "75% (30 of 40 lookups" in measured and "What if page" in measured

@@ -292,6 +292,35 @@ def test_every_text_in_the_report_is_escaped():
     assert "img" in page.tags and "2 bytes" in page.all_text()     # the PNG shown, other bytes counted
 
 
+def test_a_run_reads_in_words_deployed_values_headings_and_an_email_without_its_markup():
+    case = get_case("global-blog")
+    res = run_engine(case, {}, samples=2_000, with_break_even=False)
+    body = ('<p>Hello Maria Lopez,</p><p>thank you for joining <b>MyBlog.com</b>.</p>'
+            '<script>alert(1)</script><img src="http://127.0.0.1:9/x.png">')
+    run = RunResult(case=case.id, backend="moto", ok=True, run_id="r1", region="us-east-1",
+                    steps=[StepResult("Publish", "apigateway", "drive", "ok", 12.5)], checks=[Check("c", True, "")],
+                    deployed={"cloudfront_ttl_s": 86_400, "iot_things": 5},
+                    artifacts={"email": {"subject": "Welcome", "body": body},
+                               "dynamodb_items": [{"pk": "POST", "url_expires_in_s": 300, "delivered_to_s3": 2}],
+                               "orders": [{"order_id": "o1", "total_cents": 24_900}],
+                               "thumbnail": {"bytes": 50_622}})
+    text = report.html(case, [report.Configuration("", res["values"], res)], run=run)
+    page = assert_reads_offline(text)
+    words = page.all_text()
+    assert "Deployed: CloudFront TTL 86,400 s (1 day), IoT things 5" in words
+    assert "cloudfront ttl s 86400" not in words.lower()
+    assert "DynamoDB items" in words and "Dynamodb items" not in words
+    assert list(page.table("records")[0]) == ["PK", "URL expires in (s)", "Delivered to S3"]
+    assert page.table("records", 1) == [{"Order ID": "o1", "Total": "$249"}]     # cents shown as dollars
+    assert "Bytes 50,622" in words
+    # The email reads as its words; its HTML is kept only as escaped text, nothing of it rendered or run.
+    assert "Hello Maria Lopez, thank you for joining MyBlog.com." in words
+    assert "<p>Hello Maria Lopez,</p>" in words          # the HTML as sent, shown as text under "as HTML"
+    assert not {"b", "script", "img"} & set(page.tags)
+    assert "alert(1)" not in words.split("as HTML")[0]
+    assert "text-overflow" not in text and "break-all" not in text     # words wrap whole, never POS/T
+
+
 # -- the pages ---------------------------------------------------------------------------------------
 @pytest.fixture
 def downloads(monkeypatch):

@@ -22,11 +22,18 @@ API (all return ``str``):
   ("9,223,372,036,854,775,807 ms since 1970").
 * ``tally(counts)``: counts by name in words: {"simple": 1000} -> "simple 1,000"; {"v1": 9, "v2": 1} ->
   "v1 9 and v2 1".
+* ``heading(key)``: a field name as a heading: ``lambda_invoked`` -> "Lambda invoked", ``dynamodb_items`` ->
+  "DynamoDB items", ``url_expires_in_s`` -> "URL expires in (s)" (a trailing unit goes in brackets).
+* ``setting(label, value, unit="")``: a setting in words with its unit: ("CloudFront TTL", 86400, "s") ->
+  "CloudFront TTL 86,400 s (1 day)", ("Cache node type", "cache.t4g.micro") -> "Cache node type cache.t4g.micro".
+* ``settings(values, params)``: several settings: ``params`` maps a key to something with ``label`` and
+  ``unit`` (a model's Param); other keys are named by ``heading``.
 """
 from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from typing import Any, Mapping
 
 _SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
 
@@ -156,4 +163,63 @@ def tally(counts) -> str:
     return series(f"{name} {count(n) if isinstance(n, (int, float)) else n}" for name, n in dict(counts).items())
 
 
-__all__ = ["count", "number", "duration", "usd", "percent", "signed", "series", "tally", "service", "utc"]
+_ACRONYMS = {"api": "API", "dax": "DAX", "s3": "S3", "url": "URL", "id": "ID", "ms": "ms", "sqs": "SQS",
+             "sns": "SNS", "ses": "SES", "ttl": "TTL", "http": "HTTP", "ip": "IP", "dynamodb": "DynamoDB",
+             "elasticache": "ElastiCache", "cloudfront": "CloudFront", "iot": "IoT", "rds": "RDS", "alb": "ALB",
+             "ecs": "ECS", "sql": "SQL", "json": "JSON", "etag": "ETag", "arn": "ARN", "utc": "UTC",
+             "pk": "PK", "sk": "SK"}
+_UNITS = {"s": "s", "ms": "ms", "mb": "MB", "mib": "MiB", "kb": "KB", "gb": "GB", "bytes": "bytes"}
+
+
+def heading(key: str) -> str:
+    """A heading from a field name: ``lambda_invoked`` -> "Lambda invoked", ``api_cache`` -> "API cache",
+    ``url_expires_in_s`` -> "URL expires in (s)"; a name already written as words is kept."""
+    if "_" not in key and not key.islower():
+        return key
+    words = key.split("_")
+    unit = _UNITS[words.pop()] if len(words) > 1 and words[-1] in _UNITS else ""
+    words = [_ACRONYMS.get(w, w) for w in words]
+    first = words[0] if words[0] in _ACRONYMS.values() else words[0][:1].upper() + words[0][1:]
+    return " ".join([first, *words[1:]]) + (f" ({unit})" if unit else "")
+
+
+def _span(seconds: float) -> str:
+    """A whole number of days, hours or minutes in words ("1 day", "6 hours", "5 minutes"), else ""."""
+    for size, name in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n:,} {name}{'s' if n != 1 else ''}"
+    return ""
+
+
+def setting(label: str, value: Any, unit: str = "") -> str:
+    """A setting in words with its unit: "CloudFront TTL 86,400 s (1 day)", "DAX nodes 1", "API cache on"."""
+    if isinstance(value, bool):
+        text = "on" if value else "off"
+    elif isinstance(value, (int, float)):
+        text = number(value, unit)
+        if unit == "s" and _span(value):
+            text += f" ({_span(value)})"
+    else:
+        text = _with_unit(str(value), unit)
+    return f"{label} {text}"
+
+
+def settings(values: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> str:
+    """Several settings in words: a key of ``params`` by its label and unit, any other by its heading."""
+    params = params or {}
+    out = []
+    for key, value in values.items():
+        p = params.get(key)
+        if p is not None:
+            unit = p.unit if p.unit and p.unit.lower() not in p.label.lower() else ""
+            out.append(setting(p.label, value, unit))
+        else:
+            words = key.split("_")
+            unit = _UNITS.get(words[-1], "") if len(words) > 1 else ""
+            out.append(setting(heading("_".join(words[:-1]) if unit else key), value, unit))
+    return ", ".join(out)
+
+
+__all__ = ["count", "number", "duration", "usd", "percent", "signed", "series", "tally", "service", "utc",
+           "heading", "setting", "settings"]

@@ -32,6 +32,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any, Iterable, Mapping
 
 from app.core import format as fmt
@@ -261,7 +262,7 @@ def _calls_text(spans: list[dict]) -> str:
     return "; ".join(parts_)
 
 
-def _run(run: Any) -> str:
+def _run(run: Any, case: Case) -> str:
     out = []
     passed = sum(1 for c in run.checks if c.ok)
     state = "every check passed" if run.ok else "a check FAILED"
@@ -269,8 +270,9 @@ def _run(run: Any) -> str:
                f"<strong>{esc(fmt.count(passed))} of {esc(fmt.count(len(run.checks)))} checks passed</strong>, "
                f"{esc(state)}, in {esc(fmt.duration(run.measured_ms))} {_basis(EXECUTED)}</p>")
     if run.deployed:
-        out.append("<p>Deployed: " + esc(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run.deployed.items()))
-                   + "</p>")
+        model = parts(case).model
+        params = {p.key: p for p in model.PARAMS} if model is not None else {}
+        out.append("<p>Deployed: " + esc(fmt.settings(run.deployed, params)) + "</p>")
 
     out.append("<h3>Checks</h3>")
     rows = [['<span class="pass">pass</span>' if c.ok else '<span class="fail">FAIL</span>', esc(c.name),
@@ -298,7 +300,7 @@ def _run(run: Any) -> str:
     out.append("<h3>Artifacts</h3>")
     out.append(_caption(EXECUTED, "what the run kept, read back from the backend."))
     for name, value in run.artifacts.items():
-        out.append(f'<section class="artifact"><h4>{esc(name.replace("_", " ").capitalize())}</h4>'
+        out.append(f'<section class="artifact"><h4>{esc(fmt.heading(name))}</h4>'
                    f"{_artifact(value)}</section>")
     return "\n".join(out)
 
@@ -311,6 +313,53 @@ def _image(data: bytes) -> str | None:
     return None
 
 
+_MARKUP = re.compile(r"</?(p|br|b|i|em|strong|a|div|span|ul|ol|li|h[1-6]|table|tr|td|img|script|style)\b[^>]*>",
+                     re.IGNORECASE)
+_BLOCKS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table"}
+
+
+class _Words(HTMLParser):
+    """The words of an HTML text, a line per block, without its tags, scripts or styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
+        return "\n".join(line for line in lines if line)
+
+
+def _markup(text: str) -> str | None:
+    """An HTML text (an email body) as its words, never as markup: nothing in it is rendered or run.
+    The HTML as it was kept follows, escaped, in a closed <details>. None when ``text`` is not HTML."""
+    if not _MARKUP.search(text):
+        return None
+    words = _Words()
+    words.feed(text)
+    words.close()
+    shown = words.text()
+    source = f'<details class="markup"><summary>as HTML</summary><span class="text">{esc(text)}</span></details>'
+    return (f'<span class="text">{esc(shown)}</span>' if shown else "") + source
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -321,11 +370,27 @@ def _scalar(value: Any) -> str:
     text = str(value)
     if len(text) > ARTIFACT_TEXT:
         text = text[:ARTIFACT_TEXT] + f"… ({fmt.count(len(str(value)))} characters in all)"
-    return f'<span class="text">{esc(text)}</span>'
+    return _markup(text) or f'<span class="text">{esc(text)}</span>'
 
 
 def _plain(obj: Any) -> str:
     return f"<{len(obj):,} bytes>" if isinstance(obj, (bytes, bytearray)) else str(obj)
+
+
+def _head(key: Any) -> str:
+    """A field's heading; an amount kept in cents (``total_cents``) is shown in dollars, so named without it."""
+    key = str(key)
+    return fmt.heading(key[:-len("_cents")] if key.endswith("_cents") else key)
+
+
+def _field(key: Any, value: Any, depth: int) -> str:
+    """A field's value: cents in dollars, a size in bytes with thousands separators, the rest as kept."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if str(key).endswith("_cents"):
+            return esc(fmt.usd(value / 100))
+        if str(key) == "bytes" or str(key).endswith("_bytes"):
+            return esc(fmt.count(value))
+    return _artifact(value, depth)
 
 
 def _artifact(value: Any, depth: int = 0) -> str:
@@ -339,7 +404,7 @@ def _artifact(value: Any, depth: int = 0) -> str:
     if isinstance(value, dict):
         if not value:
             return '<span class="none">(empty)</span>'
-        rows = [[esc(str(k).replace("_", " ")), _artifact(v, depth + 1)] for k, v in value.items()]
+        rows = [[esc(_head(k)), _field(k, v, depth + 1)] for k, v in value.items()]
         return _table(("", ""), rows, "record")
     if isinstance(value, (list, tuple)):
         if not value:
@@ -349,9 +414,8 @@ def _artifact(value: Any, depth: int = 0) -> str:
                 if len(value) > len(shown) else "")
         if all(isinstance(v, dict) for v in shown):
             cols = list(dict.fromkeys(k for v in shown for k in v))
-            rows = [[_artifact(v.get(c), depth + 1) if isinstance(v.get(c), (dict, list, tuple, bytes, bytearray))
-                     else _scalar(v.get(c)) for c in cols] for v in shown]
-            return _table([str(c).replace("_", " ") for c in cols], rows, "records") + more
+            rows = [[_field(c, v.get(c), depth + 1) for c in cols] for v in shown]
+            return _table([_head(c) for c in cols], rows, "records") + more
         return "<ul>" + "".join(f"<li>{_artifact(v, depth + 1)}</li>" for v in shown) + "</ul>" + more
     return _scalar(value)
 
@@ -370,8 +434,9 @@ background:#495057}.basis.modelled{background:#1c7ed6}.basis.published{backgroun
 .basis.executed{background:#d6336c}.basis.assumption{background:#e8590c}
 .pass{color:#2b8a3e;font-weight:600}.fail{color:#c92a2a;font-weight:600}
 svg.diagram{max-width:100%;height:auto}figure{margin:0}figcaption{color:#495057;font-size:.9rem}
-img.artifact{max-width:320px;border:1px solid #dee2e6}.text{white-space:pre-wrap;word-break:break-word}
-.headline{font-size:1.05rem}code{word-break:break-all}
+img.artifact{max-width:320px;border:1px solid #dee2e6}.text{white-space:pre-wrap;overflow-wrap:break-word}
+.headline{font-size:1.05rem}code{overflow-wrap:break-word}
+table.records{display:block;max-width:100%;overflow-x:auto}
 """
 
 
@@ -403,7 +468,7 @@ def html(case: Case, configurations: list[Configuration], *, run: Any = None, hi
         body.append("</section>")
     if run is not None:
         body.append('<section class="run"><h2>The run</h2>')
-        body.append(_run(run))
+        body.append(_run(run, case))
         body.append("</section>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -255,13 +255,15 @@ class LatencyBook:
         """
         edge = self.user_to_edge()
         if user_region == region:
-            return Dist(edge.p50 + self.rtt(region, region).p50, edge.p90 + self.rtt(region, region).p90 -
-                        self.rtt(region, region).p50, edge.source, edge.url, True, f"user {user_region} - {region}")
+            inside = self.rtt(region, region)
+            return Dist(edge.p50 + inside.p50, edge.p90 + inside.p90 - inside.p50,
+                        f"{edge.source}; plus the round trip inside {region} ({inside.source})", inside.url, True,
+                        f"user {user_region} - {region}")
         net = self.rtt(user_region, region)
         p50 = edge.p50 + net.p50
         p90 = p50 + math.hypot(edge.p90 - edge.p50, net.p90 - net.p50)
-        return Dist(p50, p90, f"{net.source}; plus the user-to-edge assumption", net.url, False,
-                    f"user {user_region} - {region}")
+        return Dist(p50, p90, f"{net.source}; plus the last-mile assumption (no published figure) from the user to "
+                    f"the AWS network near {user_region}", net.url, False, f"user {user_region} - {region}")
 
     def cold_start(self, runtime: str = "python3.12", arch: str = "x86_64", memory_mb: int = 256,
                    package: str = "zip") -> Dist:

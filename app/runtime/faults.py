@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Mapping
 
 from app.core import facts
+from app.core import format as fmt
 from app.core.params import Param, ParamError, parse_assignments
 from app.runtime.trace import Span
 
@@ -133,9 +134,20 @@ def describe_faults(names: Iterable[str] | None = None) -> list[dict]:
     return [p.describe() for p in chosen.values()]
 
 
-def fault_text(name: str, value: Any) -> str:
-    """``value`` of fault ``name`` as written on the command line."""
-    return str(value) if FAULTS[name].kind == "choice" else f"{float(value):g}"
+def fault_value(name: str, value: Any) -> str:
+    """``value`` of fault ``name`` as a reader reads it: a rate as a percentage ("50%"), a delay with its
+    unit ("60 s"), a choice as it is."""
+    p = FAULTS[name]
+    if p.kind == "choice":
+        return str(value)
+    if p.unit:
+        return fmt.number(float(value), p.unit)
+    return fmt.percent(float(value))
+
+
+def fault_words(name: str, value: Any) -> str:
+    """A fault in words: "the injected Lambda error rate of 50%"."""
+    return f"the injected {FAULTS[name].label} of {fault_value(name, value)}"
 
 
 def parse_faults(assignments: Iterable[str] | Mapping[str, Any], supported: Iterable[str],
@@ -319,11 +331,11 @@ class FaultRegistry:
         c = self.counters
         parts = []
         if "lambda_error_rate" in self.given:
-            parts.append(f"{c['lambda_errors']} Lambda invocations failed by lambda_error_rate="
-                         f"{self.given['lambda_error_rate']:g}")
+            parts.append(f"{c['lambda_errors']} Lambda invocations failed by "
+                         f"{fault_words('lambda_error_rate', self.given['lambda_error_rate'])}")
         if "lambda_throttle_rate" in self.given:
-            parts.append(f"{c['lambda_throttles']} Lambda invocations throttled by lambda_throttle_rate="
-                         f"{self.given['lambda_throttle_rate']:g}")
+            parts.append(f"{c['lambda_throttles']} Lambda invocations throttled by "
+                         f"{fault_words('lambda_throttle_rate', self.given['lambda_throttle_rate'])}")
         if "ddb_throttle_rate" in self.given:
             parts.append(f"{c['ddb_throttled_attempts']} DynamoDB attempts throttled over {c['ddb_requests']} "
                          f"requests: {c['ddb_retried_ok']} got through on an SDK retry, {c['ddb_failed_requests']} "

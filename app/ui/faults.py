@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from app.core import facts
-from app.runtime.faults import FAULTS, fault_text
+from app.runtime.faults import FAULTS, fault_value
 from app.ui.runs import EXECUTED
 from app.ui.widgets import table
 
@@ -91,7 +91,7 @@ def ledger_view(result) -> None:
         st.caption("This run has no asynchronous flow: its requests are answered synchronously, so a failure "
                    "reaches the caller (the checks say so) and nothing waits in a queue.")
     if result.faults is not None:
-        given = ", ".join(f"{FAULTS[k].label} {fault_text(k, v)}" for k, v in result.faults["given"].items())
+        given = ", ".join(f"{FAULTS[k].label} {fault_value(k, v)}" for k, v in result.faults["given"].items())
         st.caption(f"Faults injected: {given}. Each flow's events are counted by the runtime; the dead-lettered "
                    f"ones are read back from their queues, {EXECUTED}. The retry waits "
                    f"({result.faults['modelled_wait_s']:,.1f} s in all) moved the run's clock instead of being slept.")

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import plotly.graph_objects as go
 
+from app.core import format as fmt
 from app.engine.steps import modelled_step, price_spans
 from app.runtime.admission import Wait, pages_first
 
@@ -255,15 +256,34 @@ def model_inputs(case, values: dict, deployed: dict) -> dict:
 
 
 def deployed_text(case, deployed: dict) -> str:
-    """What a run deployed, in the words of the model's parameters ("DAX nodes 1, API cache size 0.5")."""
+    """What a run deployed that the model prices, in the words of the model's parameters
+    ("DAX nodes 1, CloudFront TTL 86,400 s (1 day)")."""
     from app.core.cases import parts
 
     model = parts(case).model
     params = {p.key: p for p in model.PARAMS} if model is not None else {}
-    def unit(p) -> str:
-        return f" {p.unit}" if p.unit and p.unit.lower() not in p.label.lower() else ""
+    return fmt.settings({k: v for k, v in deployed.items() if k in params}, params)
 
-    return ", ".join(f"{params[k].label}: {v}{unit(params[k])}" for k, v in deployed.items() if k in params)
+
+def modelled_caption(report: dict, shown: str, run_calls: int, measured: dict) -> str:
+    """What the model on the Run page stands for, from what the run and the model say: the options of
+    the run and what it deployed, the What if page's monthly workload (not the run's own calls), and
+    the hit ratios the run measured, if any."""
+    caches = report.get("caches") or {}
+    what = "Latency, hit ratios and cost" if caches else "Latency and cost"
+    text = (f"{what} {MODELLED} by the engine for the options of this run"
+            + (f", with what it deployed: {shown};" if shown else ",")
+            + f" and for the default monthly workload of the What if page, not the "
+              f"{fmt.count(run_calls)} data-plane calls this run made.")
+    if measured:
+        named = fmt.series(f"{caches[name]['label'] if name in caches else fmt.heading(name)} "
+                           f"{fmt.percent(m['hit_ratio'])} ({fmt.count(m['hits'])} of {fmt.count(m['lookups'])} "
+                           f"lookups)" for name, m in measured.items())
+        text += (f" The hit ratios this run measured ({named}, {EXECUTED}) can stand in for the modelled ones "
+                 "on the What if page.")
+    elif caches:
+        text += " The hit ratios are the model's, for that workload."
+    return text + " Hover a bar for its source."
 
 
 def modelled(case_id: str, values: dict, samples: int = 50_000) -> dict | None:

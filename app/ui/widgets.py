@@ -6,23 +6,11 @@ from typing import Any
 
 import streamlit as st
 
+from app.core.format import heading
 from app.ui.state import plain
 
 
 STATIC_ROWS = 40   # up to this many rows a table shows whole, its cells wrapped; longer ones scroll
-
-
-_ACRONYMS = {"api": "API", "dax": "DAX", "s3": "S3", "url": "URL", "id": "ID", "ms": "ms", "sqs": "SQS",
-             "sns": "SNS", "ses": "SES", "ttl": "TTL", "http": "HTTP", "ip": "IP"}
-
-
-def heading(key: str) -> str:
-    """A column heading from a field name: ``lambda_invoked`` -> "Lambda invoked", ``api_cache`` -> "API cache"."""
-    if "_" not in key and not key.islower():
-        return key
-    words = [_ACRONYMS.get(w, w) for w in key.split("_")]
-    first = words[0] if words[0] in _ACRONYMS.values() else words[0][:1].upper() + words[0][1:]
-    return " ".join([first, *words[1:]])
 
 
 def _cell(value: Any) -> Any:
@@ -56,7 +44,7 @@ def artifacts_as_kept(art: dict, skip: tuple[str, ...] = ()) -> None:
     for name, value in art.items():
         if name in skip:
             continue
-        with st.expander(name.replace("_", " ").capitalize()):
+        with st.expander(heading(name)):
             if isinstance(value, (bytes, bytearray)):
                 st.caption(f"{len(value):,} bytes")
             elif isinstance(value, (dict, list)):

@@ -65,7 +65,8 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
                   and set(m["post_id"] for m in made) <= set(listed), f"GET /posts returned {len(listed)} posts"),
         ]
 
-    @p.verify("DAX behaviour", service="dax")
+    @p.verify("DAX behaviour" if values["dax"] else "Reads go straight to DynamoDB",
+              service="dax" if values["dax"] else "dynamodb")
     def v_dax(ctx: RunContext["State"]):
         log = ctx.state.post_reads
         gets = [r for r in log if r["read"].startswith("GET /posts/")]
@@ -174,7 +175,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
         checks = [Check("the pre-signed PUT over HTTP stored the image",
                         up["status"] == 200 and grant["key"] in uploads
                         and s3.get_object(Bucket=grant["bucket"], Key=grant["key"])["Body"].read() == image.data,
-                        f"HTTP PUT answered {up['status']}; {image.size_bytes} bytes read back")]
+                        f"HTTP PUT answered {up['status']}; {fmt.count(image.size_bytes, 'bytes')} read back")]
         if not listed:
             failed = [s for s in ctx.trace.spans if s.service == "lambda" and s.status == "error"]
             reason = f"; the thumbnail function failed: {failed[-1].detail.get('error', '')}" if failed else ""
@@ -191,7 +192,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
         checks.append(Check(f"thumbnail's longest side is {thumb_max_side} px, aspect kept",
                             size == expected and len(data) < image.size_bytes,
                             f"{image.width}x{image.height} -> {size[0]}x{size[1]} (expected {expected[0]}x"
-                            f"{expected[1]}), {image.size_bytes} -> {len(data)} bytes"))
+                            f"{expected[1]}), {fmt.count(image.size_bytes)} -> {fmt.count(len(data), 'bytes')}"))
         if values["fanout"] != "none":
             message = fanout_message(ctx)
             ctx.artifact("fanout_message", message or {"missing": True})

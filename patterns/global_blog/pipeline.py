@@ -232,7 +232,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             r = ctx.state.api.request("POST", "/posts", body=post)
             ctx.state.posts.append({"status": r.status, **(r.json() if r.status == 201 else {"error": r.body})})
 
-    @p.drive("Read the posts again (DAX)", service="dax" if values["dax"] else "dynamodb", edges=API_PATH)
+    @p.drive("Read the posts again through DAX" if values["dax"] else "Read the posts again from DynamoDB",
+             service="dax" if values["dax"] else "dynamodb", edges=API_PATH)
     def reads(ctx: RunContext[State]) -> None:
         post_id, log = ctx.state.posts[0]["post_id"], ctx.state.post_reads
         for label, path in [(f"GET /posts/{post_id} #{i + 1}", f"/posts/{post_id}") for i in range(3)] + [

@@ -84,5 +84,6 @@ def artifacts(art: dict) -> None:
         with st.expander("Static site requests"):
             table(art["site_fetches"], "art-site")
     if "post_reads" in art:
-        with st.expander("Post reads (DAX)"):
+        through_dax = any(r.get("dax") != "not used" for r in art["post_reads"])
+        with st.expander("Post reads through DAX" if through_dax else "Post reads from DynamoDB"):
             table(art["post_reads"], "art-posts")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.core import format as fmt
 from app.ui.runs import EXECUTED
 from app.ui.widgets import table
 from patterns.microservices.case import HOME
@@ -21,12 +22,14 @@ def options() -> dict:
 def artifacts(art: dict) -> None:
     if "resolutions" in art:
         st.markdown(f"**Which `{ORDERS}` record answered**, per client region ({EXECUTED})")
-        table([{"client_region": region, "record": record, "answers": v["answers"], "share": f"{v['share']:.1%}"}
+        table([{"client_region": region, "record": record, "answers": fmt.count(v["answers"]),
+                "share": f"{v['share']:.1%}"}
                for region, records in art["resolutions"].items() for record, v in records.items()], "art-dns")
     if "orders" in art:
         st.markdown("**Orders placed**: the record that answered, the task that served, the catalog hop")
         table([{"record": o["record"], "region": o["region"], "status": o["status"], "task": o["task"],
-                "order": o["order_id"], "total_cents": o["total_cents"],
+                "order": o["order_id"],
+                "total": "" if o.get("total_cents") is None else fmt.usd(o["total_cents"] / 100),
                 "elasticache": (o.get("catalog") or {}).get("cache"),
                 "error": o.get("error")} for o in art["orders"]], "art-orders")
     if "failover" in art:

@@ -45,7 +45,7 @@ def add_checks(p: Pipeline, workload: Workload) -> None:
             Check("credentials are the role's temporary STS credentials",
                   who["Arn"].startswith(f"arn:aws:sts::{ctx.clients.account_id}:assumed-role/")
                   and c["AccessKeyId"].startswith("ASIA"),
-                  f"GetCallerIdentity with them: {who['Arn']}; expire {c['Expiration']}"),
+                  f"GetCallerIdentity with them: {who['Arn']}; they expire at {fmt.utc(int(c['Expiration'].timestamp()) * 1000)}"),
         ]
 
     @p.verify("Per-user prefix: own writes succeed, another user's prefix is denied", service="s3")

@@ -16,6 +16,7 @@ from app.core import format as fmt
 from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
 from app.core.report import Configuration
+from app.engine.executed import hit_ratios_from_spans
 from app.engine.steps import price_spans
 from app.runtime.live import LIVE_REGIONS, LiveError, live_disabled_reason, live_session
 from app.runtime.pipeline import highlight as run_highlight
@@ -23,7 +24,7 @@ from app.ui import state
 from app.ui.faults import faults_panel, ledger_view, redrive_button
 from app.ui.report import downloads as report_downloads
 from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, keep_result, keep_running,
-                         model_inputs, modelled, press_run, step_rows, waterfall)
+                         model_inputs, modelled, modelled_caption, press_run, step_rows, waterfall)
 from app.ui.widgets import artifacts_as_kept, table
 
 SESSION_KEY = "_runtime_session_key"
@@ -224,11 +225,9 @@ else:
     wf = report["waterfall"]
     st.plotly_chart(hops_figure(wf, f"The most frequent request ({wf['class']}), hop by hop, {MODELLED}"),
                     key="run-modelled", config=PLOT_CONFIG)
-    shown = deployed_text(case, result.deployed)
-    st.caption(f"Latency, hit ratios and cost {MODELLED} by the engine for the configuration that ran"
-               + (f" ({shown})" if shown else "")
-               + " and the default monthly workload of the What if page (not the few hundred requests of this "
-               "run, whose hit ratios are measured above). Hover a bar for its source.")
+    run_calls = sum(r["calls"] for r in step_rows(result.steps) if r["phase"] == "drive")
+    st.caption(modelled_caption(report, deployed_text(case, result.deployed), run_calls,
+                                hit_ratios_from_spans(case, result.spans)))
 st.subheader("Downloads")
 report_downloads(case, [Configuration("", report["values"] if report else run_values, report)], run=result,
                  highlight=run_highlight(result), key="run-report")

@@ -282,14 +282,21 @@ with right:
     shown = [h for res in (res_a, res_b) for path in res["waterfall"]["paths"] for h in path["hops"]]
     st.plotly_chart(charts.waterfall(groups, "time from the start of the request"), width="stretch",
                     key="fig_waterfall", config=PLOT_CONFIG)
-    published = dict.fromkeys(h["url"] for h in shown if h["url"] and not h["assumption"])
+    published: dict[str, list[str]] = {}     # source -> the hops it gives a figure for
+    for h in shown:
+        if h["url"] and not h["assumption"]:
+            names = published.setdefault(h["url"], [])
+            if h["hop"].split(" (")[0] not in names:
+                names.append(h["hop"].split(" (")[0])
     assumed = list(dict.fromkeys(h["hop"].split(" (")[0] for h in shown if h["assumption"]))
     parts = [f"**Modelled** from the latency book, each hop at its median; the most frequent request class "
              f"({res_a['waterfall']['class']}), one chart per path its requests take through the caches, with "
              "the share of all requests that take it."]
     if published:
-        parts.append("Published sources of the hops shown: " +
-                     ", ".join(f"[{i + 1}]({u})" for i, u in enumerate(published)) + ".")
+        cited = [f"{', '.join(names)} ([source]({url}))" for url, names in published.items()]
+        n_hops = sum(len(names) for names in published.values())
+        parts.append(("The hop with a published figure is " if n_hops == 1 else
+                      "The hops with a published figure are ") + ", ".join(cited) + ".")
     if assumed:
         parts.append(("No published figure exists for " if not published else "The other hops have no published "
                       "figure: ") + ", ".join(assumed) + ("; their latencies are assumptions (marked \"assumed\", "
