@@ -351,7 +351,7 @@ def summarize(out: dict, sessions: int, *, rest_mb: float, peak_mb: float, after
         "sessions": sessions, "cases": list(CASES), "completed": len(runs),
         "all_green": len(runs) == sessions and not errors, "errors": errors[:20], "leaks": leaks[:20],
         "queued_visitors": sum(bool(v.get("queue_places")) for v in visitors),
-        "queue_text_example": next((v["queue_text"] for v in visitors if "queue_text" in v), None),
+        "queue_text_example": next((v["queue_text"] for v in visitors if v.get("queue_text")), None),
         "queue_plus_run_s": {"p50": pct(runs, 0.5), "p95": pct(runs, 0.95), "max": max(runs, default=None)},
         "page_load_s": {"p50": pct(loads, 0.5), "max": max(loads, default=None)},
         "explore_toggle_s": {"idle_p50": pct(out["explore_idle_s"], 0.5), "during_load_p50": pct(toggles, 0.5),
