@@ -205,7 +205,8 @@ def test_global_blog_faults_recover_with_nothing_lost(capsys, fault):
     failed = [c for c in out["checks"] if not c["ok"]]
     assert code == 0 and not failed, failed
     _balanced(out["ledger"])
-    assert set(out["ledger"]) == {"dynamodb -> welcome", "s3 -> thumbnail"}
+    # the two asynchronous flows, and the API's requests (answered synchronously: a failure reaches the caller)
+    assert set(out["ledger"]) == {"dynamodb -> welcome", "s3 -> thumbnail", "callers -> blog-api API (us-east-1)"}
     name = fault.split("=")[0]
     if name in ("lambda_error_rate", "lambda_throttle_rate", "ses_reject_rate"):   # dead-lettered, then redriven
         assert sum(n["redriven"] for n in out["ledger"].values()) >= 1

@@ -88,3 +88,22 @@ def test_microservices_outage_shows_route53_failover_and_the_standby_taking_the_
                for m in at.markdown)
     passed, total = _metric(at, "Checks passed").split(" / ")
     assert passed == total
+
+
+@pytest.mark.slow
+def test_every_fault_at_once_with_global_tables_keeps_the_ledger_and_redrives():
+    """Global tables on and every fault on at its default: the ledger lists every flow, and the dead letters
+    the faults left are redriven once the region is back."""
+    at = open_run_page("global-blog")
+    at.toggle(key="toggle:global-blog:global_tables").set_value(True).run()
+    offered = [t.key for t in at.toggle if t.key and t.key.startswith("run:faults:global-blog:")]
+    assert len(offered) == 6
+    for key in offered:
+        at.toggle(key=key).set_value(True).run()
+    at.button(key="run-button").click().run()
+    assert not at.exception
+    ledger = _ledger(at)
+    assert {"dynamodb -> welcome", "s3 -> thumbnail", "readers in us-east-1 -> failover to eu-west-1"} <= set(ledger)
+    assert all(r["Lost"] == 0 for r in ledger.values())
+    assert not any("no asynchronous flow" in c.value for c in at.caption)
+    assert not [e for e in at.expander if "left there" in e.label]          # the redrive box was ticked

@@ -97,6 +97,13 @@ COUNTERS = {"lambda_error_rate": ("lambda_errors",), "lambda_throttle_rate": ("l
             "ses_reject_rate": ("ses_rejected",), "s3_event_delay_s": ("s3_events_delayed",),
             "region_outage": ("outage_refused", "outage_calls_refused", "outage_lb_503", "outage_health_failed")}
 
+# The faults that act earlier on the same path (a fault masks those after it): a throttled invocation never
+# runs, so it cannot fail; a failed one never reaches DynamoDB or SES; a request that failed on DynamoDB sends
+# no mail. A fault that never fired while one of these fired had no attempt to fail: it is masked.
+MASKED_BY = {"lambda_error_rate": ("region_outage", "lambda_throttle_rate"),
+             "ddb_throttle_rate": ("region_outage", "lambda_throttle_rate", "lambda_error_rate"),
+             "ses_reject_rate": ("region_outage", "lambda_throttle_rate", "lambda_error_rate", "ddb_throttle_rate")}
+
 # Services with one global endpoint (or whose data plane outlives a region): an outage of a region does
 # not take them down here. Route 53's control plane is in us-east-1, but its DNS answers and health
 # checks are served from everywhere; that is what the resolver emulation reads.
@@ -201,6 +208,10 @@ class FaultRegistry:
         """The faults clear (the dependency recovers, the quota is raised, the region is back): nothing
         fails from now on."""
         self.active = {}
+        self.down = set()
+
+    def end_outage(self) -> None:
+        """The down region is back (the other faults stay until :meth:`lift`)."""
         self.down = set()
 
     # -- a region outage ----------------------------------------------------------------------------
@@ -316,14 +327,30 @@ class FaultRegistry:
                                           "exceeded (injected fault ddb_throttle_rate)"}}
 
     # -- reporting ------------------------------------------------------------------------------
+    def _fired(self, name: str) -> bool:
+        return bool(self.counters[COUNTERS[name][0]])
+
+    def masked(self) -> dict[str, list[str]]:
+        """The faults that never fired because a fault earlier on their path fired (:data:`MASKED_BY`), each
+        with the faults that masked it."""
+        out = {}
+        for k, v in self.given.items():
+            if (FAULTS[k].kind == "choice" or v > 0) and not self._fired(k):
+                by = [m for m in MASKED_BY.get(k, ()) if m in self.given and self._fired(m)]
+                if by:
+                    out[k] = by
+        return out
+
     def idle(self) -> list[str]:
-        """The faults given a rate above 0 that never fired (no flow reached them)."""
+        """The faults given a rate above 0 that never fired although no other fault masked them (no flow
+        reached them)."""
+        masked = self.masked()
         return [k for k, v in self.given.items()
-                if (FAULTS[k].kind == "choice" or v > 0) and not self.counters[COUNTERS[k][0]]]
+                if (FAULTS[k].kind == "choice" or v > 0) and not self._fired(k) and k not in masked]
 
     def summary(self) -> dict[str, Any]:
         counters = {c: self.counters[c] for k in self.given for c in COUNTERS[k]}
-        return {"given": dict(self.given), "counters": counters,
+        return {"given": dict(self.given), "counters": counters, "masked": self.masked(),
                 "modelled_wait_s": round(self.modelled_wait_s, 3), "lifted": self.lifted}
 
     def describe(self) -> str:
@@ -349,6 +376,9 @@ class FaultRegistry:
             parts.append(f"{self.outage_region or 'the primary region'} down: {c['outage_calls_refused']} API calls "
                          f"refused (EndpointConnectionError), {c['outage_lb_503']} load balancer requests answered "
                          f"503, {c['outage_health_failed']} Route 53 health-check reads failed")
+        for name, by in self.masked().items():
+            parts.append(f"the {FAULTS[name].label} never had an attempt to fail: masked by "
+                         + fmt.series(f"the {FAULTS[m].label}" for m in by) + ", which failed those attempts earlier")
         parts.append(f"{self.modelled_wait_s:,.1f} s of waits (retries, backoff, late deliveries) counted on the "
                      "run's clock, not slept")
         return "; ".join(parts)

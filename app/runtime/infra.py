@@ -140,6 +140,9 @@ class RestApi:
     cache: StageCache | None
     invoker: Any = field(repr=False)
     stage_settings: list = field(default_factory=list, repr=False)   # the stage's patch operations
+    # In a run with injected faults, the ledger's count of this API's requests (RequestFlow): answered
+    # below 500, or failed (the caller got a 5xx or a refused connection).
+    flow: Any = field(default=None, repr=False)
 
     @property
     def invoke_url(self) -> str:
@@ -152,7 +155,16 @@ class RestApi:
         if body is not None and not isinstance(body, (str, bytes)):
             h.setdefault("Content-Type", "application/json")
             body = json.dumps(body)
-        return self.invoker.request(method, path, headers=h, body=body, **options)
+        if self.flow is None:
+            return self.invoker.request(method, path, headers=h, body=body, **options)
+        with self.flow.request() as req:
+            try:
+                answer = self.invoker.request(method, path, headers=h, body=body, **options)
+            except Exception:
+                req.fail()                 # the caller got the error (a refused connection)
+                raise
+            req.fail() if answer.status >= 500 else req.served(self.region)
+        return answer
 
     @property
     def counters(self) -> dict:
@@ -659,7 +671,9 @@ class Infra:
         invoker = self.ctx.planes.rest_api(api_id, stage, region=region, cache_key_parameters=cache_keys,
                                            wall_clock=self.ctx.clock, **({"clock": clock} if clock else {}),
                                            invoke=lambda name, event: functions.invoke(name, event, source="apigateway"))
-        return RestApi(api_id, stage, region, cache, invoker, ops)
+        # A run with faults counts the API's requests in its ledger: a synchronous failure reaches the caller.
+        flow = self.ctx.routing.requests(f"callers -> {base} API ({region})") if self.session.faults else None
+        return RestApi(api_id, stage, region, cache, invoker, ops, flow)
 
     # DAX ------------------------------------------------------------------------------------------
     def dax(self, base: str, *, node_type: str = facts.DAX_NODE_TYPE_DEFAULT.value, nodes: int = 1,

@@ -354,11 +354,12 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
     dead-letter queues are redriven), and the verify phase ends with the ledger of every flow."""
 
     def clear(ctx: RunContext) -> None:
-        from app.runtime.faults import bookkeeping
-
         with bookkeeping():
             ctx.artifact("dead_letters", ctx.routing.dead_letters())     # as the faults left them
             ctx.artifact("ledger_before_redrive", ctx.routing.ledger())
+        # The region comes back first: the late S3 events and the redrive reach its endpoints. The late
+        # events are delivered while the other faults still hold, as they would be on AWS.
+        registry.end_outage()
         ctx.routing.release_delayed()          # the run waits for late events before reading their results
         registry.lift()
         if redrive:
@@ -383,7 +384,8 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
                              + f"; {n['failed_attempts']} failed attempt{'' if n['failed_attempts'] == 1 else 's'} retried"
                              + (f", {n['redriven']} redriven after the faults cleared" if n["redriven"] else "")))
         idle = registry.idle()
-        out.append(Check("the injected faults fired", not idle,
+        name = "the injected faults fired" + (", or were masked by another" if registry.masked() else "")
+        out.append(Check(name, not idle,
                          registry.describe() + (f"; never fired: {', '.join(idle)}" if idle else "")))
         return out
 
@@ -482,9 +484,12 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         for step in steps:
             if step.phase != "teardown":
                 run_step(step)
+        if registry is not None:
+            registry.lift()          # a run whose recovery step never ran still reads its ledger back
         if session.backend == "moto":
             try:
-                ledger = session.routing.ledger()
+                with bookkeeping():
+                    ledger = session.routing.ledger()
             except Exception as exc:  # a ledger that cannot be read is a failed check, not a crash
                 ctx.checks.append(Check("ledger read back", False, f"{type(exc).__name__}: {exc}"))
     finally:

@@ -99,6 +99,11 @@ UPLOAD = Upload("an image for the thumbnail", tuple(e for exts in EXTENSIONS.val
                 MAX_UPLOAD_BYTES, upload_options)
 
 
+def created(posts: list[dict]) -> list[dict]:
+    """The posts the API created (a failed POST has no post id)."""
+    return [post for post in posts if post.get("post_id")]
+
+
 def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
                    thumb_max_side: int = THUMB_MAX_SIDE) -> Pipeline:
     image = image or sample_image()
@@ -235,14 +240,16 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
     @p.drive("Read the posts again through DAX" if values["dax"] else "Read the posts again from DynamoDB",
              service="dax" if values["dax"] else "dynamodb", edges=API_PATH)
     def reads(ctx: RunContext[State]) -> None:
-        post_id, log = ctx.state.posts[0]["post_id"], ctx.state.post_reads
-        for label, path in [(f"GET /posts/{post_id} #{i + 1}", f"/posts/{post_id}") for i in range(3)] + [
-                ("GET /posts", "/posts")]:
+        made, log = created(ctx.state.posts), ctx.state.post_reads
+        # The first post is read three times (none when no post was created: the listing only).
+        repeated = [(f"GET /posts/{made[0]['post_id']} #{i + 1}", f"/posts/{made[0]['post_id']}")
+                    for i in range(3)] if made else []
+        for label, path in repeated + [("GET /posts", "/posts")]:
             r, dax = ctx.state.dax.answered(lambda: ctx.state.api.request("GET", path)) if ctx.state.dax else \
                 (ctx.state.api.request("GET", path), "not used")
             log.append({"read": label, "status": r.status, "dax": dax,
                         "served_from": r.headers.get("X-Served-From-Region")})
-        ctx.state.listed = r.json()
+        ctx.state.listed = r.json() if r.status == 200 else {"posts": [], "status": r.status}
         ctx.artifact("post_reads", log)
 
     def far_read(ctx: RunContext[State], api: RestApi, post_id: str) -> dict:
@@ -254,13 +261,15 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         @p.drive("Replicate and read from the nearest replica", service="dynamodb",
                  edges=("replication", "replica_api", "replica_lambda", "replica_read"))
         def replicate(ctx: RunContext[State]) -> None:
-            gt, wanted = ctx.state.global_table, [post["post_id"] for post in ctx.state.posts]
+            gt, wanted = ctx.state.global_table, [post["post_id"] for post in created(ctx.state.posts)]
             replicated = [key["sk"]["S"] for key in gt.wait_for_items(replica_region, [post_key(p) for p in wanted])]
             far_reads = ctx.state.far_reads = [far_read(ctx, ctx.state.replica_api, pid) for pid in wanted[:2]]
             # Active-active: a post written next to the far readers reaches us-east-1 too.
-            far_post = ctx.state.replica_api.request("POST", "/posts", body={
-                "title": f"Written in {replica_region}", "body": "Replicated back home."}).json()
-            back = gt.wait_for_item(ctx.session.region, post_key(far_post["post_id"]))
+            answer = ctx.state.replica_api.request("POST", "/posts", body={
+                "title": f"Written in {replica_region}", "body": "Replicated back home."})
+            far_post = answer.json() if answer.status == 201 else {"status": answer.status, "error": answer.body}
+            back = bool(far_post.get("post_id")) and gt.wait_for_item(ctx.session.region,
+                                                                      post_key(far_post["post_id"]))
             ctx.state.replication = {"replicated": replicated, "far_post": far_post, "far_post_home": back,
                                      "lag": gt.lag_summary()}
             ctx.artifact("replication", {"regions": [ctx.session.region, replica_region], "lag": gt.lag_summary(),
@@ -270,7 +279,7 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
         @p.drive("Far readers call the API across regions", service="apigateway", edges=("api", "lambda", "dynamodb"))
         def far_readers(ctx: RunContext[State]) -> None:
             far_reads = ctx.state.far_reads = [far_read(ctx, ctx.state.api, post["post_id"])
-                                               for post in ctx.state.posts[:2]]
+                                               for post in created(ctx.state.posts)[:2]]
             ctx.artifact("replication", {"regions": [ctx.session.region], "far_reads": far_reads,
                                          "note": f"global tables off: readers near {replica_region} are served "
                                                  f"by {ctx.session.region}"})
@@ -314,7 +323,8 @@ def build_pipeline(values: dict[str, Any], image: ImageUpload | None = None,
             flow = ctx.routing.requests(f"readers in {home} -> failover to {replica_region}")
             apis = ((home, ctx.state.api), (replica_region, ctx.state.replica_api))
             down = ctx.region_down(home)
-            reads = [flow.first_answer(apis, "GET", f"/posts/{post['post_id']}") for post in ctx.state.posts]
+            reads = [flow.first_answer(apis, "GET", f"/posts/{post['post_id']}")
+                     for post in created(ctx.state.posts)]
             write = flow.first_answer(apis, "POST", "/posts", {
                 "title": f"Written while {home} is {'down' if down else 'up'}",
                 "body": "Active-active: either region takes the write."})

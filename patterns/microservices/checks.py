@@ -88,7 +88,9 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
         return [
             Check("every order stored in the orders table", ok,
                   f"{len(stored)} of {len(ctx.state.orders)} orders read back; served by tasks "
-                  f"{fmt.series(sorted({o['task'] for o in ctx.state.orders}))}"),
+                  f"{fmt.series(sorted({o['task'] for o in ctx.state.orders}))}"
+                  + "".join(f"; {o['customer']}'s order answered {o['status']}: {o['error']}"
+                            for o in ctx.state.orders if o["status"] != 201)),
             Check("ECS services and their ALB targets read back",
                   all(d == t == 2 for _, d, t in services.values()),
                   "; ".join(f"{n} in {r}: desired {d}, healthy targets {t}" for n, (r, d, t) in services.items())),
@@ -99,9 +101,11 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
         hops = [o["catalog"] for o in ctx.state.orders if o.get("catalog")]
         redis = ctx.state.redis.stats()
         reads = ctx.state.catalog_reads
+        missing = fmt.series(f"{o['customer']}'s ({o['error']})" for o in ctx.state.orders if not o.get("catalog"))
         out = [Check("orders got prices from the catalog over HTTP", bool(hops) and len(hops) == len(ctx.state.orders)
                      and all(h["status"] == 200 for h in hops),
-                     "ElastiCache answer per order: " + fmt.series(h["cache"] for h in hops)),
+                     "ElastiCache answer per order: " + fmt.series(h["cache"] for h in hops)
+                     + (f"; no catalog answer for {missing}" if len(hops) < len(ctx.state.orders) else "")),
                Check("ElastiCache: first read a miss, a repeated product a hit (cache-aside)",
                      len(hops) >= 3 and hops[0]["cache"] == "miss" and redis["hits"] >= 1
                      and (hops[2]["cache"] == "hit" or values["api_cache"] and reads[-1]["redis"] == "hit"),
@@ -135,7 +139,8 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                   f"{db['DBInstanceStatus']} at {db['Endpoint']['Address']} ({ctx.state.db.label})"),
             Check("billing's load balancer serves the invoices", bool(via_alb) and all(r.status == 200 for r in via_alb),
                   f"GET /invoices/<id> answered {fmt.series(r.status for r in via_alb)} by instances "
-                  f"{fmt.series(sorted({r.served_by for r in via_alb}))}"),
+                  f"{fmt.series(sorted({r.served_by for r in via_alb}))}" if via_alb else
+                  "no order was taken, so there was no invoice to ask the load balancer for"),
         ]
 
     if policy == "latency":
@@ -171,7 +176,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
             key = {"order_id": {"S": order.get("order_id") or ""}}
             replicas = {r: ctx.client("dynamodb", r).get_item(TableName=ctx.state.orders_table, Key=key,
                                                               ConsistentRead=True).get("Item")
-                        for r in (pl.STANDBY_REGION, pl.HOME)}
+                        if order.get("order_id") else None for r in (pl.STANDBY_REGION, pl.HOME)}
             local = replicas[pl.STANDBY_REGION]
             took = took and local is not None and local["region"]["S"] == pl.STANDBY_REGION
             cause = (f"{pl.HOME} down: its ALB answered {f['primary_alb']} to GET /health" if outage
@@ -180,7 +185,8 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                     f"{f['answered_before']}, after: {fmt.tally(f['answers_after'])}")
             if not outage:
                 out = [Check("failover to the secondary after the primary's health check fails", dns and took,
-                             f"{said}; order {order['order_id']} {order['status']} in {order['region']}")]
+                             f"{said}; order {order['order_id'] or 'not taken'}: {order['status']} in "
+                             f"{order['region']}" + (f" ({order['error']})" if order.get("error") else ""))]
             else:
                 out = [Check(f"Route 53 fails over to the secondary when {pl.HOME} is down", dns, said),
                        Check(f"the standby in {pl.STANDBY_REGION} takes the order during the outage", took,
@@ -194,7 +200,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], resolutions: int) -> None:
                                 if order.get("order_id") else "")),
                        Check(f"after {pl.HOME} recovers, the standby's order is replicated home and billed", bool(
                              took and replicas[pl.HOME] and f.get("replicated_home") and billed(ctx, order)),
-                             f"order {order.get('order_id')}: "
+                             f"order {order.get('order_id') or 'not taken'}: "
                              f"{'in' if replicas[pl.HOME] else 'not in'} the {pl.HOME} orders table (global "
                              f"table replication); {'invoiced' if billed(ctx, order) else 'not invoiced'} by "
                              f"billing, which drained the {pl.STANDBY_REGION} billing queue after the outage")]

@@ -123,7 +123,8 @@ def place_order(ctx: RunContext[State], client_region: str, customer: str, produ
         body = reply.json()
     except ValueError:
         body = {"error": reply.text}
-    return {"error": body.get("error") or body.get("message"), "client_region": client_region, "record": answer.record or "simple", "endpoint": answer.value,
+    return {"customer": customer, "error": body.get("error") or body.get("message"), "client_region": client_region,
+            "record": answer.record or "simple", "endpoint": answer.value,
             "region": site.service.region, "status": reply.status, "task": reply.served_by,
             "order_id": body.get("order_id"), "total_cents": body.get("total_cents"),
             "catalog": body.get("catalog")}
@@ -251,8 +252,13 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
              edges=("dns", "orders", "orders_db", "catalog_call", "catalog", "catalog_cache", "publish", "deliver"))
     def place(ctx: RunContext[State]) -> None:
         ctx.state.depth["before"] = queue_depth(ctx)
+        # Each order counts in the ledger: taken (a 2xx from the region that served it) or failed (the customer
+        # got the error, as a synchronous call does).
+        flow = ctx.routing.requests("customers -> orders")
         for i, (pid, qty) in enumerate((("p-100", 1), ("p-200", 2), ("p-100", 1))):
-            ctx.state.orders.append(place_order(ctx, regions[i % len(regions)], f"customer-{i + 1}", pid, qty))
+            ctx.state.orders.append(flow.call(
+                lambda: place_order(ctx, regions[i % len(regions)], f"customer-{i + 1}", pid, qty),
+                lambda o: o["region"] if o["status"] < 300 else None))
         ctx.state.depth["after_orders"] = queue_depth(ctx)
         ctx.artifact("orders", ctx.state.orders)
 
@@ -290,6 +296,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
             # moves on by that time (which also outlasts the record's TTL in resolvers' caches).
             started = ctx.clock.offset
             ctx.clock.advance(facts.R53_FAILOVER_S.value)
+            failover_s = ctx.clock.offset - started     # before the order: its retries move the clock on too
             answers = ctx.state.resolver.tally(ORDERS, HOME, 100, span=False)
 
             def again() -> dict:
@@ -300,7 +307,7 @@ def build_pipeline(values: dict[str, Any], *, resolutions: int = RESOLUTIONS) ->
                                   "health check marked failed (Inverted=True)",
                                   "answered_before": before, "answers_after": answers,
                                   "primary_healthy_after": ctx.state.resolver.healthy(primary.health_check),
-                                  "failover_s": ctx.clock.offset - started,
+                                  "failover_s": failover_s,
                                   "primary_alb": primary.service.request("GET", "/health").status,
                                   "order": order}
             if not outage:     # an order during the outage is counted in its own flow (the ledger)

@@ -52,8 +52,9 @@ def add_checks(p: Pipeline, values: dict[str, Any]) -> None:
         return Check("registering twice stores one premium item (conditional write)",
                      first["status"] == 201 and second["status"] == 200 and second.get("already_registered") is True
                      and [i["user_id"]["S"] for i in items] == [sub] and items[0]["premium"]["BOOL"] is True,
-                     f"first POST /premium answered {first['status']}, the second {second['status']} (already "
-                     f"registered); the table holds {len(items)} item, user {sub}")
+                     f"first POST /premium answered {first['status']}, the second {second['status']}"
+                     + (" (already registered)" if second.get("already_registered") else "")
+                     + f"; the table holds {len(items)} item{'' if len(items) == 1 else 's'}, user {sub}")
 
     @p.verify("Only premium users get a URL", service="lambda")
     def v_refused(ctx: RunContext["State"]):
@@ -71,6 +72,11 @@ def add_checks(p: Pipeline, values: dict[str, Any]) -> None:
     @p.verify("Viewers get the video only with a valid signature", service="cloudfront" if cloudfront else "s3")
     def v_viewer(ctx: RunContext["State"]):
         grant, viewer = ctx.state.grant, ctx.state.viewer
+        if "url" not in grant:
+            return Check("the premium user is granted a URL", False,
+                         f"GET /videos/{{id}}/url by the premium user answered {grant.get('status')}"
+                         + (f" ({grant['message']})" if grant.get("message") else "")
+                         + ": no URL was granted, so no viewer request was made")
         if not cloudfront:
             expires_in = int(parse_qs(urlsplit(grant["url"]).query).get("X-Amz-Expires", ["0"])[0])
             got = viewer[0]

@@ -179,6 +179,9 @@ def build_pipeline(values: dict[str, Any]) -> Pipeline:
     def watch(ctx: RunContext[State]) -> None:
         r, grant = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium")
         ctx.state.grant = {"status": r.status, **grant}
+        if "url" not in grant:             # no URL was granted: there is nothing for a viewer to fetch
+            ctx.artifact("grant", ctx.state.grant)
+            return
         if not cloudfront:
             status, body, _ = ctx.planes.presigned_request("GET", grant["url"])
             ctx.state.viewer.append({"request": "S3 pre-signed URL", "status": status, "bytes": len(body),

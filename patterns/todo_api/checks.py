@@ -1,6 +1,7 @@
 """MyTodoList's checks: what the run did, read back from the backend (the verify steps of the pipeline)."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from app.core import format as fmt
@@ -86,23 +87,29 @@ def add_checks(p: Pipeline, workload: Workload) -> None:
         items, bob_items = items_of("alice"), items_of("bob")
         by_id = {i["todo_id"]["S"]: i for i in items}
         crud = ctx.state.crud
-        made = crud["made"]
+        ids = [m.get("todo_id") for m in crud["made"]]
         ctx.artifact("dynamodb_items", [{k: list(v.values())[0] for k, v in i.items()}
                                         for i in sorted(items + bob_items, key=lambda i: i["todo_id"]["S"])
                                         if not i["todo_id"]["S"].startswith("t0")][:20])
+        # Requests the API failed (5xx) or that were never sent because the todo they need was not created.
+        tally = Counter(f"{e['request']} answered {e['status']}" if e["status"] else f"{e['request']} {e['body']}"
+                        for e in crud["failed"])
+        why = "; " + fmt.series(f"{what} (x{n})" if n > 1 else what for what, n in tally.items()) if tally else ""
         return [
             Check("created todos are stored under the caller's sub",
-                  made[0]["todo_id"] in by_id and made[1]["todo_id"] in by_id
+                  all(ids[:2]) and ids[0] in by_id and ids[1] in by_id
                   and [i["title"]["S"] for i in bob_items if not i["todo_id"]["S"].startswith("t0")]
                   == ["Water the plants"],
-                  f"alice holds {len(by_id)} items, bob {len(bob_items)}; read back with a consistent Query"),
+                  f"alice holds {len(by_id)} items, bob {len(bob_items)}; read back with a consistent Query" + why),
             Check("update and delete reached the table",
-                  by_id[made[1]["todo_id"]]["done"]["BOOL"] is True and made[2]["todo_id"] not in by_id
+                  all(ids) and ids[1] in by_id and by_id[ids[1]]["done"]["BOOL"] is True and ids[2] not in by_id
                   and crud["deleted_status"] == 204 and crud["gone_status"] == 404,
-                  f"PUT set done=true; DELETE answered {crud['deleted_status']}, then GET answered "
-                  f"{crud['gone_status']}"),
+                  f"PUT answered {crud['updated_status'] or 'nothing (not sent)'}; DELETE answered "
+                  f"{crud['deleted_status'] or 'nothing (not sent)'}, then GET "
+                  f"answered {crud['gone_status'] or 'nothing (not sent)'}"),
             Check("another user cannot read the todo", crud["cross_status"] == 404,
-                  f"bob's GET of alice's todo answered {crud['cross_status']} (partition key is the caller)"),
+                  f"bob's GET of alice's todo answered {crud['cross_status'] or 'nothing (not sent)'} "
+                  "(partition key is the caller)"),
         ]
 
     @p.verify("Caches behaved as configured", service="apigateway")
