@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,30 @@ def runtime_session():
     yield session
     if not session.closed:
         session.close()
+
+
+@pytest.fixture
+def extra_case(tmp_path, monkeypatch):
+    """``extra_case(package, files)``: a case package written from ``files`` (file name -> source) and
+    registered as a case kept outside the repository, for this test; returns the case's id."""
+    from app.core.cases import EXTRA_CASES_ENV, all_cases, reload_registry
+
+    made: list[str] = []
+
+    def make(package: str, files: dict[str, str]) -> str:
+        folder = tmp_path / package
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(textwrap.dedent(text))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        monkeypatch.setenv(EXTRA_CASES_ENV, ",".join(made + [package]))
+        made.append(package)
+        reload_registry()
+        return next(c.id for c in all_cases() if c.package == package)
+
+    yield make
+    monkeypatch.delenv(EXTRA_CASES_ENV, raising=False)
+    for module in [m for m in sys.modules if m.split(".")[0] in made]:
+        del sys.modules[module]
+    reload_registry()
+
