@@ -1,6 +1,7 @@
 """Shared fixtures."""
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import textwrap
@@ -87,3 +88,24 @@ def extra_case(tmp_path, monkeypatch):
         del sys.modules[module]
     reload_registry()
 
+
+@pytest.fixture(scope="session")
+def case_run():
+    """``case_run(case_id, **toggles)``: ``(exit code, JSON)`` of ``python -m app run CASE --set ... --json``,
+    run once per session for each set of toggle values and shared by the tests that only read it
+    (each gets its own copy)."""
+    from app.core.cases import get_case
+    from tests.commandline import cli
+
+    done: dict[tuple, tuple[int, dict]] = {}
+
+    def run(case_id: str, **toggles: str) -> tuple[int, dict]:
+        key = (case_id, json.dumps(get_case(case_id).resolve(toggles), sort_keys=True, default=str))
+        if key not in done:
+            r = cli("run", case_id, *[a for k, v in toggles.items() for a in ("--set", f"{k}={v}")], "--json")
+            assert r.stdout.strip(), r.stderr[-800:]
+            done[key] = (r.returncode, json.loads(r.stdout))
+        code, out = done[key]
+        return code, copy.deepcopy(out)
+
+    return run

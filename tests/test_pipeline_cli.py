@@ -9,15 +9,9 @@ import pytest
 from app.cli import main
 
 
-def _run(capsys, *argv: str) -> tuple[int, dict]:
-    code = main(["run", *argv, "--json"])
-    out = capsys.readouterr().out
-    return code, json.loads(out)
-
-
 @pytest.mark.slow
-def test_run_todo_api_json(capsys):
-    code, out = _run(capsys, "todo-api")
+def test_run_todo_api_json(case_run):
+    code, out = case_run("todo-api")
     failed = [c for c in out["checks"] if not c["ok"]]
     assert code == 0 and out["ok"] and not failed, failed
     assert out["case"] == "todo-api" and out["backend"] == "moto"
@@ -37,8 +31,8 @@ def test_run_todo_api_json(capsys):
 
 
 @pytest.mark.slow
-def test_run_global_blog_with_global_tables_json(capsys):
-    code, out = _run(capsys, "global-blog", "--set", "global_tables=on")
+def test_run_global_blog_with_global_tables_json(case_run):
+    code, out = case_run("global-blog", global_tables="on")
     failed = [c for c in out["checks"] if not c["ok"]]
     assert code == 0 and out["ok"] and not failed, failed
     names = {c["name"] for c in out["checks"]}
