@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import base_url, browser  # noqa: F401  (one app server and one Chromium for every browser test)
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "events"
 APP_ENTRY = str(ROOT / "app" / "ui" / "streamlit_app.py")
