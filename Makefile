@@ -1,7 +1,10 @@
 # Two commands do all the set-up on a fresh Debian or Ubuntu machine:
 #   make run    start the app on http://localhost:8501
-#   make test   run the whole test suite
-# Both create .venv, install requirements.txt and Graphviz; `make test` also installs Chromium.
+#   make test   run the test suite without the browser and load tests (about 5 minutes on two cores)
+# Both create .venv, install requirements.txt and Graphviz. The other test targets also install Chromium:
+#   make test-browser   the tests that drive the app in headless Chromium
+#   make test-load      the 30-visitor load test
+#   make test-all       everything (what CI runs)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,15 +16,27 @@ ADDRESS ?= 127.0.0.1
 SUDO   := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null 2>&1 && echo "sudo -n"))
 CAN_APT := $(shell command -v apt-get >/dev/null 2>&1 && ([ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null) && echo yes)
 
-.PHONY: run test setup graphviz chromium bench clean
+.PHONY: run test test-browser test-load test-all setup graphviz chromium bench clean
 
 run: setup
 	$(PY) -m streamlit run app/ui/streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT) \
 		--server.headless true \
 		--browser.gatherUsageStats false
 
-test: setup chromium
-	$(PY) -m pytest -q
+# Each test target reports its slowest tests at the end.
+PYTEST := $(PY) -m pytest -q --durations=15
+
+test: setup
+	$(PYTEST) -m "not browser and not load"
+
+test-browser: setup chromium
+	$(PYTEST) -m "browser and not load"
+
+test-load: setup chromium
+	$(PYTEST) -m load
+
+test-all: setup chromium
+	$(PYTEST)
 
 bench: setup
 	$(PY) -m app bench --json
@@ -33,18 +48,21 @@ $(STAMP): requirements.txt
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
 	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 		if [ "$(CAN_APT)" = yes ]; then \
+			echo "Installing Python's venv module with apt-get (under a minute)..."; \
 			$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
 		else echo "Python's venv module is missing: install it (apt-get install python3-venv)."; exit 1; fi; \
 	fi
-	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@[ -x $(PY) ] || { echo "Creating the virtualenv $(VENV) (a few seconds)..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the Python packages of requirements.txt into $(VENV) (about 1-2 minutes the first time)..."
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $(STAMP)
+	@echo "Python packages installed."
 
 graphviz:
 	@if ! command -v dot >/dev/null 2>&1; then \
 		if [ "$(CAN_APT)" = yes ]; then \
-			echo "Installing Graphviz..."; \
+			echo "Installing Graphviz with apt-get (under a minute)..."; \
 			$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz; \
 		else \
 			echo "Graphviz is missing and cannot be installed automatically here."; \
@@ -56,13 +74,13 @@ graphviz:
 chromium: $(STAMP)
 	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
 		if [ "$(CAN_APT)" = yes ]; then \
-			echo "Installing Chromium for the browser tests..."; \
+			echo "Installing Chromium for the browser tests with apt-get (an 80 MB download: 1-2 minutes)..."; \
 			$(SUDO) apt-get update -qq && \
 			($(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
 			 $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-browser || true); \
 		fi; \
 		if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
-			echo "Chromium is missing: install it (apt-get install chromium) and run make test again."; exit 1; \
+			echo "Chromium is missing: install it (apt-get install chromium) and run make $(or $(MAKECMDGOALS),chromium) again."; exit 1; \
 		fi; \
 	fi
 

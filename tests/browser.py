@@ -34,9 +34,9 @@ def app_server(env: dict | None = None):
             log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """Headless system Chromium, one per test module."""
+    """Headless system Chromium, one for every browser test (tests/conftest.py hands it out)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -45,8 +45,8 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base_url():
-    """A running app server, one per test module."""
+    """A running app server, one for every browser test (tests/conftest.py hands it out)."""
     with app_server() as url:
         yield url

@@ -1,10 +1,15 @@
 """Shared fixtures."""
 from __future__ import annotations
 
+import copy
 import json
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.browser import base_url, browser  # noqa: F401  (one app server and one Chromium for every browser test)
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "events"
@@ -58,3 +63,51 @@ def runtime_session():
     yield session
     if not session.closed:
         session.close()
+
+
+@pytest.fixture
+def extra_case(tmp_path, monkeypatch):
+    """``extra_case(package, files)``: a case package written from ``files`` (file name -> source) and
+    registered as a case kept outside the repository, for this test; returns the case's id."""
+    from app.core.cases import EXTRA_CASES_ENV, all_cases, reload_registry
+
+    made: list[str] = []
+
+    def make(package: str, files: dict[str, str]) -> str:
+        folder = tmp_path / package
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(textwrap.dedent(text))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        monkeypatch.setenv(EXTRA_CASES_ENV, ",".join(made + [package]))
+        made.append(package)
+        reload_registry()
+        return next(c.id for c in all_cases() if c.package == package)
+
+    yield make
+    monkeypatch.delenv(EXTRA_CASES_ENV, raising=False)
+    for module in [m for m in sys.modules if m.split(".")[0] in made]:
+        del sys.modules[module]
+    reload_registry()
+
+
+@pytest.fixture(scope="session")
+def case_run():
+    """``case_run(case_id, **toggles)``: ``(exit code, JSON)`` of ``python -m app run CASE --set ... --json``,
+    run once per session for each set of toggle values and shared by the tests that only read it
+    (each gets its own copy)."""
+    from app.core.cases import get_case
+    from tests.commandline import cli
+
+    done: dict[tuple, tuple[int, dict]] = {}
+
+    def run(case_id: str, **toggles: str) -> tuple[int, dict]:
+        key = (case_id, json.dumps(get_case(case_id).resolve(toggles), sort_keys=True, default=str))
+        if key not in done:
+            r = cli("run", case_id, *[a for k, v in toggles.items() for a in ("--set", f"{k}={v}")], "--json")
+            assert r.stdout.strip(), r.stderr[-800:]
+            done[key] = (r.returncode, json.loads(r.stdout))
+        code, out = done[key]
+        return code, copy.deepcopy(out)
+
+    return run

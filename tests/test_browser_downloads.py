@@ -9,7 +9,7 @@ import pytest
 
 from app.core.cases import get_case
 from app.core.diagram import render
-from tests.browser import ROOT, base_url, browser  # noqa: F401  (fixtures)
+from tests.browser import ROOT
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / ".pytest_cache" / "screenshots"

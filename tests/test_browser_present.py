@@ -8,7 +8,6 @@ import pytest
 
 from app.core.cases import all_cases
 from tests.browser import ROOT
-from tests.test_browser import base_url, browser  # noqa: F401  (the same fixtures)
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / ".pytest_cache" / "screenshots"

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from app.core.cases import all_cases, parts
-from tests.browser import ROOT, browser, base_url  # noqa: F401  (module-scoped fixtures)
+from tests.browser import ROOT
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / ".pytest_cache" / "screens"
@@ -126,7 +126,7 @@ def press_run(page) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("case_id", CASES)
-def test_every_page_of_the_case_reads_as_a_student_expects(browser, base_url, case_id):  # noqa: F811
+def test_every_page_of_the_case_reads_as_a_student_expects(browser, base_url, case_id):
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]})
     errors: list[str] = []
@@ -172,7 +172,7 @@ def test_every_page_of_the_case_reads_as_a_student_expects(browser, base_url, ca
     assert errors == [], "\n".join(errors)
 
 
-def test_a_bad_link_notice_stays_on_its_page_until_a_value_changes(browser, base_url):  # noqa: F811
+def test_a_bad_link_notice_stays_on_its_page_until_a_value_changes(browser, base_url):
     """The notice shows on the page the link opened, survives a rerun of that view, and is gone once the
     user changes a value; it does not follow the user to another page."""
     context = browser.new_context(viewport={"width": LAPTOP[0], "height": LAPTOP[1]})

@@ -2,111 +2,21 @@
 from __future__ import annotations
 
 import json
-import sys
-import textwrap
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.cli import main
-from app.core.cases import EXTRA_CASES_ENV, all_cases, parts, reload_registry
+from app.core.cases import all_cases, parts
 from app.runtime.pipeline import Pipeline, highlight, load_pipeline, run_pipeline
 from tests.conftest import APP_ENTRY
 from tests.runpage import table_with
-
-PARTS = {
-    "__init__.py": '''
-        from diagrams.aws.storage import SimpleStorageServiceS3Bucket
-        from diagrams.aws.general import User
-
-        from app.core.cases import Case, Component
-        from app.core.params import Toggle
-
-
-        def diagram(v, kit):
-            user = User("Writer", nodeid="writer")
-            bucket = SimpleStorageServiceS3Bucket("Notes bucket", nodeid="bucket")
-            user >> kit.edge("PutObject", step="put") >> bucket
-
-
-        CASE = Case(
-            id="scratch-notes", title="Scratch notes", tagline="A writer keeps notes in a bucket.",
-            story="A writer puts notes into a bucket and reads them back.", takeaways=("S3 keeps what it is given.",),
-            components=(Component("writer", "Writer", "Client", "Writes notes."),
-                        Component("bucket", "Notes bucket", "Amazon S3", "Holds the notes.")),
-            toggles=(Toggle("versioned", "Versioning", "bool", False, "Keep every version of a note."),),
-            diagram=diagram)
-    ''',
-    "pipeline.py": '''
-        from dataclasses import dataclass
-
-        from app.core.uploads import Upload, UploadRejected
-        from app.runtime.pipeline import Check, Pipeline
-
-
-        @dataclass
-        class State:
-            bucket: str = ""
-
-
-        def note_options(data, name):
-            if not data.strip():
-                raise UploadRejected(f"{name} holds no text: a note is a few words.")
-            return {"text": data}
-
-
-        UPLOAD = Upload("a note to store", (".txt",), 1024, note_options)
-
-
-        def build_pipeline(values, notes=2, text=b"hello"):
-            p = Pipeline("scratch-notes", state=State)
-
-            @p.deploy("Create the notes bucket", service="s3")
-            def bucket(ctx):
-                ctx.state.bucket = ctx.infra.bucket("notes")
-
-            @p.drive("Write the notes", service="s3", edges=("put",))
-            def write(ctx):
-                for i in range(notes):
-                    ctx.client("s3").put_object(Bucket=ctx.state.bucket, Key=f"note-{i}.txt", Body=text)
-
-            @p.verify("Notes are in the bucket", service="s3")
-            def stored(ctx):
-                keys = [o["Key"] for o in ctx.client("s3").list_objects_v2(Bucket=ctx.state.bucket)["Contents"]]
-                ctx.artifact("notes", keys)
-                ctx.artifact("first", ctx.client("s3").get_object(Bucket=ctx.state.bucket, Key=keys[0])["Body"].read().decode())
-                return Check("every note was stored", len(keys) == notes, f"{len(keys)} of {notes} read back")
-
-            return p
-    ''',
-    "run_view.py": '''
-        import streamlit as st
-
-
-        def options():
-            return {"notes": st.slider("Notes to write", 1, 5, 2, key="run:scratch:notes")}
-
-
-        def artifacts(art):
-            st.markdown(f"**Notes stored**: {len(art['notes'])}")
-    ''',
-}
+from tests.scratch_case import NOTES
 
 
 @pytest.fixture
-def scratch_case(tmp_path, monkeypatch):
-    package = tmp_path / "scratch_notes_case"
-    package.mkdir()
-    for name, text in PARTS.items():
-        (package / name).write_text(textwrap.dedent(text))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv(EXTRA_CASES_ENV, "scratch_notes_case")
-    reload_registry()
-    yield "scratch-notes"
-    monkeypatch.delenv(EXTRA_CASES_ENV)
-    for module in [m for m in sys.modules if m.startswith("scratch_notes_case")]:
-        del sys.modules[module]
-    reload_registry()
+def scratch_case(extra_case):
+    return extra_case("scratch_notes_case", NOTES)
 
 
 def test_the_registry_hands_out_a_new_case_and_its_parts(scratch_case):

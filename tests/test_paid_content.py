@@ -5,15 +5,13 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from app.cli import main
 from app.core.cases import get_case
 from app.runtime.pipeline import Pipeline, load_pipeline, run_pipeline
 from tests.runpage import open_run_page, press_run, table_with
 
 
-def _run(capsys, *sets: str) -> dict:
-    code = main(["run", "paid-content", *[a for s in sets for a in ("--set", s)], "--json"])
-    out = json.loads(capsys.readouterr().out)
+def _run(case_run, **toggles: str) -> dict:
+    code, out = case_run("paid-content", **toggles)
     assert code == (0 if out["ok"] else 1)
     return out
 
@@ -21,8 +19,8 @@ def _run(capsys, *sets: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("cloudfront", ["on", "off"])
 @pytest.mark.parametrize("api_cache", ["on", "off"])
-def test_every_option_runs_green(capsys, cloudfront, api_cache):
-    out = _run(capsys, f"cloudfront={cloudfront}", f"api_cache={api_cache}")
+def test_every_option_runs_green(case_run, cloudfront, api_cache):
+    out = _run(case_run, cloudfront=cloudfront, api_cache=api_cache)
     checks = {c["name"]: c for c in out["checks"]}
     assert out["ok"], [c for c in out["checks"] if not c["ok"]]
     assert "403" in checks["a user who is not premium is refused a URL with the reason"]["detail"]
@@ -112,8 +110,8 @@ def test_handlers_on_the_aws_sample_event_sign_urls_in_cloudfront_format(runtime
     assert all(c not in "+=/" for c in cookies["CloudFront-Signature"])
 
 
-def test_the_private_key_never_reaches_the_function_environment(capsys):
-    out = _run(capsys, "cloudfront=on")
+def test_the_private_key_never_reaches_the_function_environment(case_run):
+    out = _run(case_run, cloudfront="on")
     env_check = next(c for c in out["checks"] if c["name"].startswith("the signing key is read from Secrets"))
     assert env_check["ok"] and "PRIVATE KEY" not in json.dumps(out)
 

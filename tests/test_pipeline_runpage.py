@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP_ENTRY
 from tests.runpage import table_with
+from tests.scratch_case import NOTES_SKETCH
 
 
 def _run_page(case_id: str) -> AppTest:
@@ -111,15 +112,15 @@ def test_live_run_needs_a_cost_estimate_first(monkeypatch):
     assert not at.button(key="run-button").disabled
 
 
-def test_a_case_without_a_pipeline_says_which_cases_run():
-    from app.core.cases import all_cases, parts
+def test_a_case_without_a_pipeline_says_which_cases_run(extra_case):
+    from app.core.cases import parts
 
-    without = next((c for c in all_cases() if parts(c).pipeline is None), None)
-    if without is None:
-        pytest.skip("every case has a pipeline")
-    at = _run_page(without.id)
+    without = extra_case("notes_sketch_case", NOTES_SKETCH)      # a diagram and a story, no pipeline yet
+    assert parts(without).pipeline is None
+    at = _run_page(without)
     text = " ".join(i.value for i in at.info)
-    assert "MyTodoList" in text and "MyBlog.com" in text
+    assert "Scratch notes is explored on the Explore and What if pages" in text
+    assert "MyTodoList" in text and "MyBlog.com" in text and "Scratch notes" not in text.split("available for:")[1]
     assert not [b for b in at.button if b.key == "run-button"]
 
 

@@ -115,8 +115,8 @@ def test_global_blog_outage_read_back_from_both_regions(runtime_session):
 
 
 @pytest.mark.slow
-def test_global_blog_without_the_outage_home_readers_stay_home(capsys):
-    code, out = _run(capsys, "global-blog", "--set", "global_tables=on")
+def test_global_blog_without_the_outage_home_readers_stay_home(case_run):
+    code, out = case_run("global-blog", global_tables="on")
     assert code == 0, [c for c in out["checks"] if not c["ok"]]
     readers = out["artifacts"]["home_readers"]
     assert not readers["region_down"] and {r["served_from"] for r in readers["reads"]} == {"us-east-1"}

@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
-import textwrap
 from html.parser import HTMLParser
 from urllib.parse import urlparse
 
@@ -22,14 +20,14 @@ from streamlit.testing.v1 import AppTest
 from app.cli import main
 from app.core import format as fmt
 from app.core import report
-from app.core.cases import EXTRA_CASES_ENV, all_cases, get_case, parts, reload_registry
+from app.core.cases import all_cases, get_case, parts
 from app.core.diagram import render
 from app.engine import run as run_engine
 from app.engine.books import load_price_book
 from app.runtime.pipeline import Check, RunResult, StepResult
 from tests.conftest import APP_ENTRY, ROOT
 from tests.runpage import open_run_page, press_run, table_with
-from tests.test_case_seam import PARTS
+from tests.scratch_case import NOTES
 
 CASES = all_cases()
 
@@ -230,26 +228,18 @@ def test_the_report_goes_to_standard_output_with_dash(capsys):
 
 # -- a case of its own: no model, a failing check, no pipeline -------------------------------------------
 @pytest.fixture
-def own_case(tmp_path, monkeypatch):
+def own_case(extra_case):
     def make(drop: tuple[str, ...] = (), failing: bool = False) -> str:
-        package = tmp_path / "report_notes_case"
-        package.mkdir()
-        for name, text in PARTS.items():
+        files = {}
+        for name, text in NOTES.items():
             if name in drop:
                 continue
             text = text.replace('id="scratch-notes"', 'id="report-notes"')
             if failing:
                 text = text.replace("len(keys) == notes,", "len(keys) == notes + 1,")
-            (package / name).write_text(textwrap.dedent(text))
-        monkeypatch.syspath_prepend(str(tmp_path))
-        monkeypatch.setenv(EXTRA_CASES_ENV, "report_notes_case")
-        reload_registry()
-        return "report-notes"
-    yield make
-    monkeypatch.delenv(EXTRA_CASES_ENV, raising=False)
-    for module in [m for m in sys.modules if m.startswith("report_notes_case")]:
-        del sys.modules[module]
-    reload_registry()
+            files[name] = text
+        return extra_case("report_notes_case", files)
+    return make
 
 
 def test_a_failed_check_exits_1_and_the_report_says_which(own_case, tmp_path, capsys):

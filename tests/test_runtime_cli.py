@@ -6,8 +6,9 @@ import json
 import pytest
 
 from app.cli import main
-from app.core.cases import all_cases, parts
+from app.core.cases import parts
 from app.runtime.testpipelines import handlers
+from tests.scratch_case import NOTES_SKETCH
 
 
 def run_json(capsys, *args):
@@ -51,13 +52,13 @@ def test_run_prints_trace_and_checks_as_text(capsys):
     assert "lambda           Invoke" in text
 
 
-def test_case_without_pipeline_says_so(capsys):
-    without = [c for c in all_cases() if parts(c).pipeline is None]
-    if not without:
-        pytest.skip("every case has a pipeline")
-    rc = main(["run", without[0].id])
-    err = capsys.readouterr().err
-    assert rc == 3 and "has no executable pipeline" in err and without[0].id in err
+def test_case_without_pipeline_says_so(capsys, extra_case):
+    without = extra_case("notes_sketch_case", NOTES_SKETCH)      # a diagram and a story, no pipeline yet
+    assert parts(without).pipeline is None
+    rc = main(["run", without])
+    captured = capsys.readouterr()
+    assert rc == 3 and "has no executable pipeline" in captured.err and without in captured.err
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
 
 
 def test_bad_input_names_valid_values(capsys):

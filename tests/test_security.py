@@ -17,7 +17,7 @@ from app.runtime import quota
 from app.runtime.session import RuntimeSession, SessionRegistry
 from tests.conftest import APP_ENTRY, ROOT
 from tests.runpage import open_run_page, press_run
-from tests.test_cli_errors import cli
+from tests.commandline import cli, cli_batch
 
 
 def planted() -> dict[str, str]:
@@ -52,25 +52,24 @@ def test_planted_credentials_reach_no_output_of_any_command(tmp_path):
     home.mkdir()
     temp.mkdir()
     start = time.time() - 1
-    outputs = []
     runnable = [c.id for c in all_cases() if parts(c).pipeline is not None]
     assert len(runnable) == 6
+    commands = [["run", case_id, "--json"] for case_id in runnable]
+    commands.append(["run", runnable[0]])                              # the text report of a run
     for case_id in runnable:
-        r = cli("run", case_id, "--json", env={**env, "TMPDIR": str(temp)})
-        assert r.returncode == 0, (case_id, r.stderr[-500:])
-        assert '"trace' in r.stdout or '"spans"' in r.stdout          # the trace is in what is searched
-        outputs += [r.stdout, r.stderr]
-    r = cli("run", runnable[0], env={**env, "TMPDIR": str(temp)})      # the text report of a run
-    outputs += [r.stdout, r.stderr]
-    for case_id in runnable:
-        svg, dot = tmp_path / f"{case_id}.svg", tmp_path / f"{case_id}.dot"
-        assert cli("diagram", case_id, "--format", "svg", "-o", str(svg), env=env).returncode == 0
-        assert cli("diagram", case_id, "--format", "dot", "-o", str(dot), env=env).returncode == 0
-        r = cli("simulate", case_id, "--samples", "1000", "--json", env=env)
-        outputs += [r.stdout, r.stderr]
-    for r in (cli("list", "--json", env=env), cli("prices", env=env), cli("params", runnable[0], "--json", env=env)):
-        outputs += [r.stdout, r.stderr]
-    assert leaks("\n".join(outputs), env) == []
+        commands += [["diagram", case_id, "--format", "svg", "-o", str(tmp_path / f"{case_id}.svg")],
+                     ["diagram", case_id, "--format", "dot", "-o", str(tmp_path / f"{case_id}.dot")],
+                     ["simulate", case_id, "--samples", "1000", "--json"]]
+    commands += [["list", "--json"], ["prices"], ["params", runnable[0], "--json"]]
+    # one process runs every command: what it printed, all of it, and what it wrote are searched
+    ran, process = cli_batch(commands, env={**env, "TMPDIR": str(temp)})
+    for args, r in zip(commands, ran):
+        assert r.returncode == 0, (args, r.stderr[-500:])
+        if args[0] == "run" and "--json" in args:
+            assert '"trace' in r.stdout or '"spans"' in r.stdout      # the trace is in what is searched
+    assert len(process.stdout) > sum(len(r.stdout) for r in ran)      # each command's output is in it
+    printed = [r.stdout + r.stderr for r in ran] + [process.stdout, process.stderr]
+    assert leaks("\n".join(printed), env) == []
     written = files_written_since(start, tmp_path, ROOT)
     assert any(p.suffix == ".svg" for p in written)
     for path in written:                  # exports, logs, caches and anything else the commands wrote

@@ -1,7 +1,7 @@
 """Runs: how long a whole run of each executable case takes on this machine.
 
 Every case with a pipeline (found through the registry, so a new case appears on its
-own) runs with its default toggles and run options: one warm-up run, then ``REPEAT``
+own) runs with its default toggles and run options: ``WARMUP`` warm-up runs, then ``REPEAT``
 full runs (deploy, drive, verify, teardown, each in a fresh account, the leftovers
 checked as ``python -m app run`` does). The figure is their median wall-clock time,
 against the case's target.
@@ -12,6 +12,7 @@ import statistics
 import time
 
 REPEAT = 3
+WARMUP = 1
 DEFAULT_TARGET_MS = 2500
 # Cases whose default run does much more work get a target of their own:
 # todo-api's default traffic run sends 500 requests through the API.
@@ -32,11 +33,14 @@ def executable_cases() -> list[tuple[object, dict, object]]:
     return out
 
 
-def measure(pipeline, values: dict, repeat: int = REPEAT) -> dict:
-    """One warm-up run, then ``repeat`` timed full runs; their times and whether all were ok."""
+def measure(pipeline, values: dict, repeat: int | None = None) -> dict:
+    """``WARMUP`` warm-up runs, then ``repeat`` (``REPEAT``) timed full runs; their times and whether all were ok."""
     from app.runtime.pipeline import run_pipeline
 
-    run_pipeline(pipeline, values, check_leftovers=True)
+    repeat = REPEAT if repeat is None else repeat
+
+    for _ in range(WARMUP):
+        run_pipeline(pipeline, values, check_leftovers=True)
     times, ok, steps = [], True, {}
     for _ in range(repeat):
         t0 = time.perf_counter()

@@ -53,7 +53,8 @@ QUEUE = re.compile(r"your run is (\d+)\w\w in the queue")
 
 
 def chromium_path() -> str | None:
-    """The system's Chromium (`make test` installs Debian's package), or None when there is none."""
+    """The system's Chromium (`make test-browser` and `make test-all` install Debian's package), or None
+    when there is none."""
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
