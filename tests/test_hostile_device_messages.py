@@ -25,6 +25,12 @@ def _lines(*readings) -> bytes:
     return "\n".join(json.dumps(r) for r in readings).encode()
 
 
+def _with_digits(field: str, digits: int) -> bytes:
+    """A good reading whose ``field`` is a whole number of ``digits`` digits, as a device could send it
+    (beyond 4,300 digits Python's own ``json.dumps`` refuses to write one)."""
+    return json.dumps({**GOOD, field: 7}).encode().replace(b": 7", b": 1" + b"0" * (digits - 1))
+
+
 # name, content, what the message says
 HOSTILE = [
     ("reading.txt", json.dumps(GOOD).encode(), "reading.txt ends in .txt: a device message is a .json file"),
@@ -48,6 +54,13 @@ HOSTILE = [
      "hot.json: temperature is a string, but it must be a number (the Glue table's column temperature is double)."),
     ("flag.json", json.dumps({**GOOD, "battery": True}).encode(), "battery is true, but it must be a whole number"),
     ("wide.json", json.dumps({**GOOD, "battery": 2 ** 40}).encode(), "battery is 1,099,511,627,776, outside what"),
+    ("huge.json", _with_digits("humidity", 400),
+     "huge.json: humidity is too large to be a number (the Glue table's column humidity is double)."),
+    ("longer.json", _with_digits("temperature", 5000),
+     "longer.json: temperature is too large to be a number (the Glue table's column temperature is double)."),
+    ("stamp.json", _with_digits("ts", 400), "stamp.json: ts is a whole number of 400 digits, outside what the Glue "
+                                            "table's bigint column ts holds"),
+    ("cells.json", _with_digits("battery", 5000), "cells.json: battery is a whole number of 5,000 digits, outside"),
     ("nan.json", b'{"device_id": "d", "ts": 1, "temperature": NaN, "humidity": 1, "battery": 1, "status": "ok"}',
      "nan.json holds NaN, which is not a JSON number."),
     ("twice.json", b'{"ts": 1, "temperature": 21, "temperature": -99}', "names the field 'temperature' twice"),
@@ -66,6 +79,16 @@ def test_each_hostile_message_is_refused_by_the_declared_check_with_its_reason()
         with pytest.raises(UploadRejected) as refused:
             upload.options(data, name)
         assert says in str(refused.value), (name, str(refused.value))
+        assert len(str(refused.value)) < 400, (name, str(refused.value)[:500])
+
+
+def test_the_run_page_refuses_a_pasted_number_too_large_for_a_float_and_keeps_its_run_button():
+    at = open_run_page("iot-analytics")
+    at.text_area(key="run:iot:paste").set_value(_with_digits("humidity", 400).decode()).run()
+    assert not at.exception
+    [error] = [e.value.replace("\\", "") for e in at.error]
+    assert error.startswith("The pasted text: humidity is too large to be a number") and len(error) < 400
+    assert at.button(key="run-button") is not None and not at.success
 
 
 def _sized(n: int) -> bytes:

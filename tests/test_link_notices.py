@@ -100,3 +100,27 @@ def test_a_link_to_another_page_shows_its_notice_there_until_a_value_changes():
     case = get_case("todo-api")
     at.toggle(key=widget_key(case, case.toggle("dax"))).set_value(True).run()
     assert notices(at) == [] and not at.exception
+
+
+LONG = "x" * 100_000
+
+
+@pytest.mark.parametrize("query", [{"case": "todo-api", "dax": LONG}, {"case": "todo-api", LONG: "on"},
+                                   {"case": LONG}, {"case": "iot-analytics", "buffer_interval": "9" * 100_000}],
+                         ids=["value", "key", "case", "digits"])
+def test_a_link_value_100_kb_long_is_cut_in_its_notice(query):
+    at = open_page("views/explore.py", **query)
+    assert not at.exception
+    [notice] = notices(at)
+    assert len(notice) < 400 and "(100,000 characters)" in as_text(notice), notice[:500]
+
+
+@pytest.mark.parametrize("page, query", [("views/study.py", {"q": LONG}), ("views/study.py", {"step": LONG}),
+                                         ("views/present.py", {"step": LONG}), ("views/present.py", {"node": LONG}),
+                                         ("views/present.py", {"step": "9" * 4000})],
+                         ids=["question", "study-step", "present-step", "node", "step-digits"])
+def test_a_page_s_own_link_values_100_kb_long_are_cut_in_its_notice(page, query):
+    at = open_page(page, case="todo-api", **query)
+    assert not at.exception
+    shown = notices(at)
+    assert shown and all(len(n) < 400 and "characters)" in as_text(n) for n in shown), [n[:300] for n in shown]

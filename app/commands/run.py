@@ -21,6 +21,7 @@ import os
 import sys
 
 from app.commands.common import EXIT_ENVIRONMENT, add_set_option, case_and_values, print_json
+from app.core.format import quoted
 from app.core.params import Param, ParamError, parse_assignments, resolve
 from app.core.uploads import UploadRejected
 
@@ -63,7 +64,7 @@ def _pipeline_and_values(case_id: str, assignments: list[str], upload: str | Non
     if case_id.startswith(RUNTIME_PREFIX):
         name = case_id[len(RUNTIME_PREFIX):]
         if name not in PIPELINES:
-            raise ParamError(f"unknown runtime pipeline {name!r}: valid are {', '.join(PIPELINES)}")
+            raise ParamError(f"unknown runtime pipeline {quoted(name)}: valid are {', '.join(PIPELINES)}")
         values = resolve(RUNTIME_PARAMS, parse_assignments(assignments), what=f"setting for {case_id}")
         if upload is not None:
             raise ParamError(f"{case_id} takes no --upload")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.commands.common import add_set_option, print_json
 from app.core.cases import get_case
+from app.core.format import clip
 from app.core.params import ParamError, parse_assignments
 from app.engine import run as run_engine
 
@@ -24,21 +25,11 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _measured(pairs: list[str]) -> dict[str, float]:
-    out = {}
-    for key, text in parse_assignments(pairs).items():
-        try:
-            out[key] = float(text)
-        except ValueError:
-            raise ParamError(f"hit ratio {key}={text!r} is not a number: use a number from 0 to 1") from None
-    return out
-
-
 def run(args) -> int:
     if not 1_000 <= args.samples <= 10_000_000:
-        raise ParamError(f"--samples {args.samples} is out of range: use a number from 1000 to 10000000")
+        raise ParamError(f"--samples {clip(args.samples)} is out of range: use a number from 1000 to 10000000")
     case = get_case(args.case)
-    result = run_engine(case, parse_assignments(args.assignments), measured=_measured(args.hit_ratios) or None,
+    result = run_engine(case, parse_assignments(args.assignments), measured=parse_assignments(args.hit_ratios),
                         samples=args.samples, with_break_even=not args.no_break_even)
     if args.json:
         print_json(result)

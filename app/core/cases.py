@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
+from app.core.format import quoted
 from app.core.params import ParamError, Toggle, resolve
 
 # More case packages, comma-separated, registered after those of patterns.registry (a case kept
@@ -63,7 +64,7 @@ class Case:
         for t in self.toggles:
             if t.key == key:
                 return t
-        raise ParamError(f"unknown toggle {key!r} for {self.id}: valid toggles are "
+        raise ParamError(f"unknown toggle {quoted(key)} for {self.id}: valid toggles are "
                          + ", ".join(t.key for t in self.toggles))
 
     def defaults(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def case_ids() -> list[str]:
 def get_case(case_id: str) -> Case:
     cases = _load()
     if case_id not in cases:
-        raise ParamError(f"unknown case {case_id!r}: valid cases are {', '.join(cases)}")
+        raise ParamError(f"unknown case {quoted(case_id)}: valid cases are {', '.join(cases)}")
     return cases[case_id]
 
 

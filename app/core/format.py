@@ -15,6 +15,9 @@ API (all return ``str``):
 * ``percent(share)``: 0.934 -> "93%", 0.0042 -> "0.4%".
 * ``signed(text, delta)``: "+" or "-" in front of an already formatted magnitude.
 * ``series(items)``: a list in words: "a", "a and b", "a, b and c"; none as "none".
+* ``clip(text)``: text a user gave, as a notice or an error quotes it: whole up to 100 characters, else its
+  first 100 and its length ("xxxx… (100,000 characters)"); ``quoted(text)`` the same in quotes
+  ("'dax'", "'xxxx…' (100,000 characters)").
 * ``service(api_name)``: an AWS API's client name as the service is called: "dax" -> "DAX",
   "cognito-idp" -> "Cognito user pools", "apigateway" -> "API Gateway" (unknown names unchanged).
 * ``utc(epoch_ms)``: a moment given in milliseconds since 1970 as people read it, in UTC:
@@ -128,6 +131,21 @@ def series(items) -> str:
     if not words:
         return "none"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+QUOTE_LIMIT = 100      # the most of a user's text a message quotes: a link or an argument may carry 100 KB
+
+
+def clip(text: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` whole when it is at most ``limit`` characters, else its first ``limit`` and its length."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}\u2026 ({len(text):,} characters)"
+
+
+def quoted(text: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` in quotes as :func:`repr` writes a string, cut as :func:`clip` cuts it."""
+    text = str(text)
+    return repr(text) if len(text) <= limit else f"{text[:limit] + chr(0x2026)!r} ({len(text):,} characters)"
 
 
 _SERVICES = {"apigateway": "API Gateway", "s3": "S3", "dynamodb": "DynamoDB", "cloudfront": "CloudFront",

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from app.core.format import clip, quoted
+
 TRUE_WORDS = ("on", "true", "yes", "1")
 FALSE_WORDS = ("off", "false", "no", "0")
 
@@ -59,36 +61,37 @@ class Param:
                 return True
             if word in FALSE_WORDS:
                 return False
-            raise ParamError(f"{self.key}={text!r} is not valid: use {self.valid_text()}")
+            raise ParamError(f"{self.key}={quoted(text)} is not valid: use {self.valid_text()}")
         if self.kind == "choice":
             for choice in self.choices:
                 if str(choice).lower() == str(text).strip().lower():
                     return choice
-            raise ParamError(f"{self.key}={text!r} is not valid: use {self.valid_text()}")
+            raise ParamError(f"{self.key}={quoted(text)} is not valid: use {self.valid_text()}")
         try:
-            number = float(text)
+            # A whole number is taken as it is: one too large for a float is out of range, not an error.
+            number = text if type(text) is int else float(text)
         except (TypeError, ValueError):
-            raise ParamError(f"{self.key}={text!r} is not a number: use {self.valid_text()}") from None
-        if not math.isfinite(number):
-            raise ParamError(f"{self.key}={_short(text)} is not a finite number: use {self.valid_text()}")
+            raise ParamError(f"{self.key}={quoted(text)} is not a number: use {self.valid_text()}") from None
+        if not _finite(number):
+            raise ParamError(f"{self.key}={quoted(text)} is not a finite number: use {self.valid_text()}")
         if self.kind == "int":
             if number != int(number):
-                raise ParamError(f"{self.key}={text!r} must be a whole number: use {self.valid_text()}")
+                raise ParamError(f"{self.key}={quoted(text)} must be a whole number: use {self.valid_text()}")
             number = int(number)
         return self.check(number)
 
     def check(self, value: Any) -> Any:
         if self.kind == "bool":
             if not isinstance(value, bool):
-                raise ParamError(f"{self.key}: {value!r} is not on/off")
+                raise ParamError(f"{self.key}: {clip(repr(value))} is not on/off")
         elif self.kind == "choice":
             if value not in self.choices:
-                raise ParamError(f"{self.key}={value!r} is not valid: use {self.valid_text()}")
+                raise ParamError(f"{self.key}={clip(repr(value))} is not valid: use {self.valid_text()}")
         else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ParamError(f"{self.key}={_short(value)} is not a finite number: use {self.valid_text()}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+                raise ParamError(f"{self.key}={clip(value)} is not a finite number: use {self.valid_text()}")
             if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-                raise ParamError(f"{self.key}={_fmt(value)} is out of range: use {self.valid_text()}")
+                raise ParamError(f"{self.key}={clip(_fmt(value))} is out of range: use {self.valid_text()}")
         return value
 
     @property
@@ -156,20 +159,23 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    """A value as quoted in a message, cut to ``limit`` characters (a link may carry 400 nines)."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[:limit] + "..."
+def _finite(value: Any) -> bool:
+    """A whole number is always finite (``math.isfinite`` cannot take one too large for a float)."""
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
-    """Split ``KEY=VALUE`` strings; a malformed one raises ParamError."""
+    """Split ``KEY=VALUE`` strings; a malformed one, or a key given twice, raises ParamError."""
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ParamError(f"{pair!r} is not KEY=VALUE")
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ParamError(f"{quoted(pair)} is not KEY=VALUE")
+        if key in out:
+            raise ParamError(f"{clip(key)} is given twice ({quoted(out[key])} and {quoted(value)}): give each "
+                             "name once")
+        out[key] = value
     return out
 
 
@@ -182,7 +188,7 @@ def resolve(params: Iterable[Param], given: Mapping[str, Any], *, what: str = "p
     unknown = sorted(set(given) - set(by_key))
     if unknown:
         names = ", ".join(by_key) or "none"
-        raise ParamError(f"unknown {what} {', '.join(unknown)}: valid names are {names}")
+        raise ParamError(f"unknown {what} {', '.join(clip(k) for k in unknown)}: valid names are {names}")
     values = {k: p.default for k, p in by_key.items()}
     for key, raw in given.items():
         values[key] = by_key[key].parse(raw)

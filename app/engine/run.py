@@ -143,14 +143,18 @@ def build(case: Case, values: Mapping[str, Any], *, measured: Mapping[str, float
     return plan, ctx
 
 
+def measured_ratios(measured: Mapping[str, Any]) -> dict[str, float]:
+    """Hit ratios measured in a run (text, as typed, or numbers), each checked to be a number from 0 to 1."""
+    return {name: Param(f"hit ratio {fmt.clip(name)}", "Measured hit ratio", "float", 0.0, "", min=0.0,
+                        max=1.0).parse(value) for name, value in measured.items()}
+
+
 def _check_measured(ctx: Context, measured: Mapping[str, float]) -> None:
     unknown = sorted(set(measured) - set(ctx.caches))
     if unknown:
         names = ", ".join(ctx.caches) or "none in this configuration"
-        raise ParamError(f"unknown cache {', '.join(unknown)} for a measured hit ratio: caches are {names}")
-    for name, value in measured.items():
-        if not 0.0 <= float(value) <= 1.0:
-            raise ParamError(f"hit ratio {name}={value} is out of range: use a number from 0 to 1")
+        raise ParamError(f"unknown cache {', '.join(fmt.clip(u) for u in unknown)} for a measured hit ratio: "
+                         f"caches are {names}")
 
 
 def _mix(samples: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
@@ -226,6 +230,7 @@ def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured
     """
     case = case_id if isinstance(case_id, Case) else get_case(case_id)
     values = resolve_values(case, given)
+    measured = measured_ratios(measured or {})
     plan, ctx = build(case, values, measured=measured, prices=prices, latency=latency)
     if measured:
         _check_measured(ctx, measured)
@@ -299,4 +304,4 @@ def latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, *, samp
 
 
 __all__ = ["run", "build", "WhatIf", "default_b", "Plan", "Context", "CacheInfo", "BreakEven", "params_of", "resolve_values",
-           "describe_params", "break_even_curve", "latency_gain", "latency_report", "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]
+           "describe_params", "measured_ratios", "break_even_curve", "latency_gain", "latency_report", "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]

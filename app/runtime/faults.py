@@ -167,7 +167,7 @@ def parse_faults(assignments: Iterable[str] | Mapping[str, Any], supported: Iter
     out: dict[str, float] = {}
     for name, raw in given.items():
         if name not in FAULTS:
-            raise ParamError(f"unknown fault {name!r}: valid faults are {', '.join(FAULTS)}")
+            raise ParamError(f"unknown fault {fmt.quoted(name)}: valid faults are {', '.join(FAULTS)}")
         if name not in supported and refused and name in refused:
             raise ParamError(f"fault {name} does not apply to {what}: {refused[name]}")
         if name not in supported:

@@ -25,12 +25,12 @@ def step_from_link(raw: str | None, count: int) -> tuple[int, str | None]:
     try:
         wanted = int(str(raw).strip())
     except ValueError:
-        return 1, f"The link's step '{raw}' is not a number: showing step 1 of {count}."
+        return 1, f"The link's step {fmt.quoted(raw)} is not a number: showing step 1 of {count}."
     if count == 0:
-        return 1, f"The link asks for step {wanted}, but this case has no steps to walk through."
+        return 1, f"The link asks for step {fmt.clip(wanted)}, but this case has no steps to walk through."
     if not 1 <= wanted <= count:
         nearest = clamp_step(wanted, count)
-        return nearest, f"The link asks for step {wanted}; this case has steps 1 to {count}: showing step {nearest}."
+        return nearest, f"The link asks for step {fmt.clip(wanted)}; this case has steps 1 to {count}: showing step {nearest}."
     return wanted, None
 
 

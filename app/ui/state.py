@@ -18,6 +18,7 @@ from typing import Any
 import streamlit as st
 
 from app.core.cases import Case, all_cases, case_ids, get_case
+from app.core.format import quoted
 from app.core.params import ParamError, Toggle
 
 CASE_KEY = "case"
@@ -99,7 +100,7 @@ def seed_from_url() -> None:
     params = st.query_params.to_dict()
     case_id = params.get(CASE_KEY)
     if case_id is not None and case_id not in case_ids():
-        warnings.append(f"The link names an unknown case '{case_id}'; valid cases are {', '.join(case_ids())}.")
+        warnings.append(f"The link names an unknown case {quoted(case_id)}; valid cases are {', '.join(case_ids())}.")
         case_id = None
     case = get_case(case_id or case_ids()[0])
     st.session_state[CASE_KEY] = case.id

@@ -6,9 +6,10 @@ its name has another extension, it is empty, larger than the IoT Core broker acc
 message, not UTF-8 text, not valid JSON (the line and column are given), nested too deeply, holds
 something other than readings, no reading or too many, or a reading lacks a field the devices'
 readings always have, has a field they never have, names a field twice, or has a value of the
-wrong type for the Glue table's column. Nothing is published before this passes. A size over the
-limit is given in bytes against the limit in bytes. Readings pasted rather than uploaded go through
-the same check, its sentences speaking of "the pasted text" (``subject``) instead of a file name.
+wrong type for the Glue table's column or too large for it. Nothing is published before this
+passes. A size over the limit is given in bytes against the limit in bytes. Readings pasted rather
+than uploaded go through the same check, its sentences speaking of "the pasted text" (``subject``)
+instead of a file name.
 """
 from __future__ import annotations
 
@@ -79,6 +80,35 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")
 
 
+class _Long:
+    """A whole number with more digits than Python turns into an int (4,300): only its length is kept."""
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+
+def _integer(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return _Long(text)
+
+
+def _shown(value: Any) -> str:
+    """A whole number as a sentence quotes it: with separators, or by its length once it is too long to read."""
+    digits = value.digits if isinstance(value, _Long) else len(str(abs(value)))
+    return f"{value:,}" if digits <= 30 else f"a whole number of {digits:,} digits"
+
+
+def _float(value: Any) -> float | None:
+    """A number as a double column holds it; None when it is too large for a double."""
+    try:
+        number = float(value)
+    except (OverflowError, TypeError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 class _Refused(Exception):
     """Raised while parsing: a NaN or Infinity constant, or a field named twice."""
 
@@ -98,7 +128,7 @@ def _constant(text: str):
 
 def _loads(text: str, name: str, lead: str, where: str = "", line_offset: int = 0) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer)
     except json.JSONDecodeError as exc:
         hint = ""
         if exc.msg == "Extra data" and not line_offset and name.lower().endswith(".json"):
@@ -139,13 +169,13 @@ def _check_value(where: str, key: str, value: Any, glue: str) -> None:
     if glue == "string":
         ok = isinstance(value, str)
     elif bounds is not None:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok and not bounds[0] <= value <= bounds[1]:
-            raise MessageRejected(f"{where}: {key} is {value:,}, outside what the Glue table's {glue} column {key} "
-                                  f"holds ({bounds[0]:,} to {bounds[1]:,}).")
+        ok = isinstance(value, (int, _Long)) and not isinstance(value, bool)
+        if ok and (isinstance(value, _Long) or not bounds[0] <= value <= bounds[1]):
+            raise MessageRejected(f"{where}: {key} is {_shown(value)}, outside what the Glue table's {glue} column "
+                                  f"{key} holds ({bounds[0]:,} to {bounds[1]:,}).")
     else:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and not math.isfinite(value):
+        ok = isinstance(value, (int, float, _Long)) and not isinstance(value, bool)
+        if ok and _float(value) is None:
             raise MessageRejected(f"{where}: {key} is too large to be a number ({column}).")
     if not ok:
         raise MessageRejected(f"{where}: {key} is {_kind(value)}, but it must be {words} ({column}).")

@@ -187,7 +187,7 @@ def build_pipeline(values: dict[str, Any]) -> Pipeline:
             ctx.state.viewer.append({"request": "S3 pre-signed URL", "status": status, "bytes": len(body),
                                      "ok": body == FILES[f"videos/{VIDEO}/video.mp4"][2]})
             ctx.artifact("viewer", ctx.state.viewer)
-            ctx.artifact("grant", ctx.state.grant)
+            ctx.artifact("grant", {**ctx.state.grant, "url": ctx.planes.aws_url(grant["url"])})
             return
         edge = ctx.state.distribution
 

@@ -15,6 +15,7 @@ Lambda functions::
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import parse_qs, urlsplit
 
 from app.runtime.dataplanes.apigateway import RestApiInvoker
 from app.runtime.dataplanes.cloudfront import CloudFrontEdge
@@ -126,10 +127,24 @@ class DataPlanes:
         Returns the status and the body."""
         with self.session.trace.span("s3", "PUT (pre-signed URL over HTTP)", resource, payload_bytes=len(data)) as span:
             status, body, _ = self.presigned_request("PUT", url, data=data, headers={"Content-Type": content_type})
-            span.detail.update(status_code=status, url_host=url.split("/")[2], **(detail or {}))
+            span.detail.update(status_code=status, url_host=urlsplit(self.aws_url(url)).netloc, **(detail or {}))
             if status != 200:
                 span.status = "error"
         return status, body
+
+    def aws_url(self, url: str) -> str:
+        """``url`` as AWS hands it out, for what a run shows. A pre-signed S3 URL of the embedded server is
+        path-style on the server's own address and port, which nothing shown may name; AWS's names the
+        bucket's host in the region the URL is signed for (``https://BUCKET.s3.REGION.amazonaws.com/KEY?...``,
+        the same path and query). Any other URL (AWS's own, a CloudFront domain) is returned as it is."""
+        endpoint = self.session.clients.endpoint_url
+        parts = urlsplit(url)
+        if not endpoint or parts.netloc != urlsplit(endpoint).netloc:
+            return url
+        bucket, _, key = parts.path.lstrip("/").partition("/")
+        scope = parse_qs(parts.query).get("X-Amz-Credential", [""])[0].split("/")
+        region = scope[2] if len(scope) > 2 and scope[2] else self.session.region
+        return f"https://{bucket}.s3.{region}.amazonaws.com/{key}" + (f"?{parts.query}" if parts.query else "")
 
     def _account_header(self) -> dict[str, str]:
         """On the embedded backend, the header naming the bucket owner's account (see the two calls above)."""

@@ -65,7 +65,7 @@ if "present:node" not in st.session_state and link.get("node"):
     if link["node"] in figures:
         st.session_state["present:node"] = link["node"]
     else:
-        state.add_notice(f"The link names an unknown component '{link['node']}'; {case.title} has "
+        state.add_notice(f"The link names an unknown component {fmt.quoted(link['node'])}; {case.title} has "
                          + ", ".join(figures) + ".")
     st.session_state.setdefault("present:node", None)
 node = st.session_state.get("present:node")

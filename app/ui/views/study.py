@@ -78,13 +78,13 @@ if not st.session_state.get("study:seeded"):
     st.session_state["study:seeded"] = True
     qid, step = url.get("q"), url.get("step", "question")
     if qid is not None and qid not in by_id:
-        state.add_notice(f"The link names an unknown question '{qid}' for {case.title}; "
-                         f"the first question is open instead.")
-        st.warning(state.plain(f"The link names an unknown question '{qid}' for {case.title}; "
-                               f"the first question is open instead."), icon=":material/link_off:")
+        message = (f"The link names an unknown question {fmt.quoted(qid)} for {case.title}; the first question is "
+                   "open instead.")
+        state.add_notice(message)
+        st.warning(state.plain(message), icon=":material/link_off:")
         qid, step = None, "question"
     if step not in STEPS:
-        message = f"The link names an unknown step '{step}'; steps are {', '.join(STEPS)}."
+        message = f"The link names an unknown step {fmt.quoted(step)}; steps are {', '.join(STEPS)}."
         state.add_notice(message)
         st.warning(state.plain(message), icon=":material/link_off:")
         step = "question"
