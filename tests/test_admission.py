@@ -131,7 +131,7 @@ def test_expected_wait_from_recent_durations_running_time_and_runs_ahead():
     clock = Clock()
     pool = RunPool(2, clock=clock)
     assert pool.expected_wait_s(1) is None            # no run has finished yet
-    for seconds in (8.0, 10.0, 12.0):                 # median 10 s
+    for seconds in (8.0, 10.0, 12.0):                 # mean 10 s
         with pool.admit():
             clock.now += seconds
     assert pool.typical_run_s() == 10.0
@@ -146,6 +146,71 @@ def test_expected_wait_from_recent_durations_running_time_and_runs_ahead():
     assert pool.expected_wait_s(3) == pytest.approx(16.0)   # after the first frees, another typical run
     clock.now += 20.0                                 # overdue runs: a slot may free any moment
     assert pool.expected_wait_s(1) == 0.0
+
+
+def test_the_expected_wait_runs_on_the_mean_and_counts_a_long_run_still_going():
+    clock = Clock()
+    pool = RunPool(1, clock=clock)
+    for seconds in (1.0, 1.0, 4.0):                   # median 1 s, mean 2 s: the queue drains at the mean
+        with pool.admit():
+            clock.now += seconds
+    assert pool.typical_run_s() == pytest.approx(2.0)
+    hold = pool.admit()
+    hold.__enter__()
+    clock.now += 0.5
+    assert pool.expected_wait_s(1) == pytest.approx(1.5)    # what the runs longer than 0.5 s had left, on average
+    assert pool.expected_wait_s(3) == pytest.approx(5.5)    # then two runs of 2 s ahead
+    clock.now += 4.5                                  # 5 s in: it takes at least that long, and counts so
+    assert pool.typical_run_s() == pytest.approx((1 + 1 + 4 + 5) / 4)
+    assert pool.expected_wait_s(2) == pytest.approx(2.75)
+    hold.__exit__(None, None, None)
+
+
+def _drive_queue(durations: list[float], slots: int) -> tuple[dict[int, list[tuple[float, Wait]]], dict[int, float]]:
+    """Runs of the given durations (sleeps) through a real pool, arriving in order at once: what each
+    was told while it waited (when, and the Wait), and when it was admitted."""
+    pool = RunPool(slots)
+    told: dict[int, list[tuple[float, Wait]]] = {i: [] for i in range(len(durations))}
+    admitted: dict[int, float] = {}
+
+    def run(i: int) -> None:
+        with pool.admit(on_wait=lambda w: told[i].append((time.monotonic(), w)), poll_s=0.02):
+            admitted[i] = time.monotonic()
+            time.sleep(durations[i])
+
+    threads = []
+    for i in range(len(durations)):
+        threads.append(threading.Thread(target=run, args=(i,)))
+        threads[-1].start()
+        until(lambda: pool.running + pool.waiting == i + 1)
+    for t in threads:
+        t.join(30)
+    assert len(admitted) == len(durations) and pool.waiting == pool.running == 0
+    return told, admitted
+
+
+def test_the_expected_wait_of_a_queue_of_twenty_holds_to_the_real_wait():
+    # two slots, two runs going and twenty waiting, of durations from 0.3 s to twice that
+    slots, durations = 2, [(0.55, 0.3, 0.4, 0.3, 0.6, 0.35)[i % 6] for i in range(22)]
+    mean = sum(durations) / len(durations)
+    told, admitted = _drive_queue(durations, slots)
+    finished_at = sorted(admitted[i] + durations[i] for i in admitted)
+    checked = 0
+    for i, waits in told.items():
+        first_at_place: dict[int, tuple[float, Wait]] = {}
+        for at, wait in waits:
+            if at < finished_at[slots - 1] - 0.01:        # cold start: the first runs are still going
+                assert wait.expected_s is None, (i, wait)
+            elif wait.expected_s is not None:
+                first_at_place.setdefault(wait.place, (at, wait))
+        for place, (at, wait) in first_at_place.items():
+            real = admitted[i] - at
+            if real >= 2 * mean:          # a run or more ahead of it in each slot
+                assert abs(wait.expected_s - real) <= 0.3 * real, (i, place, wait.expected_s, real)
+            else:                         # next in line: the end of a run in flight, known to within a run
+                assert abs(wait.expected_s - real) <= mean, (i, place, wait.expected_s, real)
+            checked += 1
+    assert checked >= 100             # each of the twenty was told at most of its places
 
 
 def test_a_waiting_run_is_told_its_expected_wait():

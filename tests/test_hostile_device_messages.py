@@ -207,3 +207,36 @@ def test_the_run_page_refuses_each_hostile_message_and_then_reports_a_good_ones_
     read_back = [f.split(" (")[0] for f in fates["Read back"]]
     assert read_back == ["delivered to S3", "sent to the error action", "left out by the rule's WHERE clause"]
     assert any("Your device message" in m.value and "Athena counts 1 of them" in m.value for m in at.markdown)
+
+
+def _csv_check(out: dict) -> dict:
+    return next(c for c in out["checks"] if c["name"].startswith("the report's result CSV"))
+
+
+@pytest.mark.slow
+def test_a_device_id_with_a_line_break_is_one_row_of_the_reports_csv(tmp_path, capsys):
+    message = tmp_path / "odd.json"
+    message.write_text(json.dumps({**GOOD, "device_id": "dev\nice-1"}))
+    code = main(["run", "iot-analytics", "--upload", str(message), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["ok"], [c for c in out["checks"] if not c["ok"]]
+    report = next(q for q in out["artifacts"]["athena"]["queries"] if q["rows"] and "readings" in q["rows"][0])
+    assert "dev\nice-1" in [r["device_id"] for r in report["rows"]]
+    check = _csv_check(out)
+    assert check["ok"] and f": {len(report['rows'])} rows;" in check["detail"]
+
+
+@pytest.mark.slow
+def test_a_json_lines_file_is_cut_at_line_feeds_only(tmp_path, capsys):
+    # U+2028 and U+0085 may stand as they are inside a JSON string; they do not end a JSON line
+    message = tmp_path / "odd.jsonl"
+    message.write_text(json.dumps({**GOOD, "device_id": "dev\u2028ice-2"}, ensure_ascii=False) + "\r\n"
+                       + json.dumps({**GOOD, "device_id": "dev\x85ice-3"}, ensure_ascii=False) + "\n",
+                       encoding="utf-8", newline="")
+    code = main(["run", "iot-analytics", "--upload", str(message), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)
+    assert out["ok"], [c for c in out["checks"] if not c["ok"]]
+    assert _fates(out["artifacts"]) == ["delivered to S3", "delivered to S3"]
+    assert _csv_check(out)["ok"]

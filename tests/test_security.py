@@ -1,5 +1,5 @@
 """A hosted demo's safety: credentials planted in the environment appear in no output, each session
-is held to limits on what it stores in the embedded backend, and an idle session's account goes."""
+is held to limits on what its runs store in the embedded backend, and an idle session's account goes."""
 from __future__ import annotations
 
 import os
@@ -184,6 +184,38 @@ def test_a_run_past_the_limit_says_so_on_the_run_page_and_the_session_runs_again
     assert "SessionLimitExceeded" in shown and "limit of 3 DynamoDB item writes" in shown
     monkeypatch.delenv("EXPLORER_SESSION_MAX_ITEMS")
     passed, total = press_run(at)                                        # a fresh account: green again
+    assert passed == total
+
+
+def test_a_limit_met_inside_a_function_is_named_in_the_step_and_the_check(monkeypatch, capsys):
+    import json
+
+    from app.cli import main
+
+    monkeypatch.setenv("EXPLORER_SESSION_MAX_ITEMS", "3")      # the posts take 3; the sign-up's user item is one more
+    assert main(["run", "global-blog", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    says = "The session's limit of 3 DynamoDB item writes (EXPLORER_SESSION_MAX_ITEMS) was reached"
+    step = next(s for s in out["steps"] if s["name"] == "A new user signs up")   # refused inside the API's function
+    assert step["status"] == "error" and step["error"].startswith(f"SessionLimitExceeded: {says}"), step["error"]
+    check = next(c for c in out["checks"] if c["name"] == "pipeline ran to the end")
+    assert not check["ok"] and says in check["detail"]
+    assert all(s["status"] == "skipped" for s in out["steps"] if s["phase"] == "verify")   # nothing more is tried
+
+
+@pytest.mark.slow
+def test_a_sessions_runs_share_its_limits_and_a_new_session_starts_again(monkeypatch):
+    monkeypatch.setenv("EXPLORER_SESSION_MAX_OBJECTS", "10")   # a MyBlog.com run stores 6 objects
+    at = open_run_page("global-blog")
+    passed, total = press_run(at)
+    assert passed == total
+    passed, total = press_run(at)                              # the same session: 6 + 6 is over 10
+    assert passed < total and not at.exception
+    shown = _page_text(at).replace("\\'", "'")
+    assert "The session's limit of 10 S3 objects (EXPLORER_SESSION_MAX_OBJECTS) was reached" in shown
+    assert "used by this session's runs" in shown
+    fresh = open_run_page("global-blog")                       # another session counts from zero
+    passed, total = press_run(fresh)
     assert passed == total
 
 

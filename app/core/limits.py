@@ -1,8 +1,8 @@
 """The app's own limits for a demo that many strangers share, in one place (not AWS's: those are in
 :mod:`app.core.facts`). Each can be set for a deployment through its environment variable.
 
-- what one session may store in the embedded backend: objects, bytes and DynamoDB item writes
-  (every session works in an account of its own; a Run press works in a fresh one);
+- what one session's runs may store in the embedded backend, together: objects, bytes and DynamoDB
+  item writes (a Run press works in a fresh account; the count covers all the session's runs);
 - how long a session may stay idle before its account is dropped.
 """
 from __future__ import annotations

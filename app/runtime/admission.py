@@ -9,9 +9,24 @@ lets ``slots`` runs go at a time and queues the others in order of arrival::
         run_the_pipeline()                          # the slot is given back however this ends
 
 While a run waits, ``on_wait`` is called about every ``poll_s`` with its :class:`Wait`: its place
-in the queue (1 = next) and the expected wait, estimated from the durations of the last runs
-(their median), the time the running ones have already had and the runs ahead. An exception
-raised by ``on_wait`` (the visitor left) withdraws the run from the queue.
+in the queue (1 = next) and the expected wait. An exception raised by ``on_wait`` (the visitor
+left) withdraws the run from the queue.
+
+The expected wait is the queue's measured service time played forward over the slots: the run at
+place ``p`` starts when the ``p``-th slot frees, about ``ceil(p / slots)`` mean run times from now
+when every slot is busy. In detail (:meth:`RunPool.expected_wait_s`):
+
+* the mean run time is the mean of the last ``HISTORY`` runs' durations (not their median: a
+  queue drains at the mean, and a mix of short and long runs has a median well below it), where a
+  run still going that has already taken longer than that mean counts with the time it has had so
+  far (it will take at least that long);
+* a running run frees its slot after its expected remaining time: the mean of what the recent
+  durations longer than its time so far have left (0 once it has outlasted them all: any moment);
+* every run ahead then takes the first slot to free, for one mean run time.
+
+Cold start: there is no estimate (``expected_s`` None) until the first ``slots`` runs of the pool
+have finished (at most ``HISTORY``). The first run to finish is the quickest of those that started
+together, so an estimate from it alone would be too low for everyone behind.
 
 Only runs go through the pool: the pages that draw diagrams and models never wait here. They
 also go first while they draw (:class:`PagesFirst`): a page's script marks itself with
@@ -66,7 +81,8 @@ def configured_slots(environ: Mapping[str, str] | None = None) -> int:
 
 @dataclass(frozen=True)
 class Wait:
-    """Where a waiting run stands: ``place`` 1 is next; ``expected_s`` is None until a run has finished."""
+    """Where a waiting run stands: ``place`` 1 is next; ``expected_s`` is None until the pool's first
+    runs have finished (as many as it has slots)."""
     place: int
     running: int
     slots: int
@@ -114,25 +130,42 @@ class RunPool:
             return list(self._durations)
 
     def typical_run_s(self) -> float | None:
-        """The median of the recent run durations, or None before any run finished."""
+        """The mean run time the expected waits use (see the module docstring), or None before any
+        run finished."""
         with self._cond:
-            return statistics.median(self._durations) if self._durations else None
+            return self._mean_run_s(self._clock()) if self._durations else None
 
     def expected_wait_s(self, place: int) -> float | None:
-        """Seconds until the run at ``place`` in the queue (1 = next) gets a slot, or None without history."""
+        """Seconds until the run at ``place`` in the queue (1 = next) gets a slot, or None while the
+        first runs have not all finished (see the module docstring)."""
         with self._cond:
             return self._expected(place, self._clock())
 
+    def _mean_run_s(self, now: float) -> float:
+        done, had = list(self._durations), [now - started for started in self._running.values()]
+        mean, counted = statistics.fmean(done), 0
+        while True:              # the mean only rises and the runs counted only fall: this ends
+            longer = [h for h in had if h > mean]
+            if len(longer) == counted:
+                return mean
+            counted = len(longer)
+            mean = (sum(done) + sum(longer)) / (len(done) + counted)
+
+    def _remaining_s(self, had: float) -> float:
+        """What a running run that has had ``had`` seconds is expected to need still."""
+        left = [d - had for d in self._durations if d > had]
+        return statistics.fmean(left) if left else 0.0
+
     def _expected(self, place: int, now: float) -> float | None:
-        if not self._durations:
+        if len(self._durations) < min(self.slots, self._durations.maxlen or self.slots):
             return None
-        typical = statistics.median(self._durations)
-        # when each slot frees: a free slot now, a busy one after the rest of a typical run
-        free_at = [max(0.0, typical - (now - started)) for started in self._running.values()]
+        mean = self._mean_run_s(now)
+        # when each slot frees: a free slot now, a busy one after its run's expected remaining time
+        free_at = [self._remaining_s(now - started) for started in self._running.values()]
         free_at += [0.0] * (self.slots - len(free_at))
         heapq.heapify(free_at)
         for _ in range(place - 1):          # every run ahead takes the first slot that frees
-            heapq.heappush(free_at, heapq.heappop(free_at) + typical)
+            heapq.heappush(free_at, heapq.heappop(free_at) + mean)
         return free_at[0]
 
     def _place(self, ticket: _Ticket) -> int:

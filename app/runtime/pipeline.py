@@ -69,6 +69,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
+from app.runtime import quota
 from app.runtime.faults import bookkeeping
 
 PHASES = ("deploy", "drive", "verify", "teardown")
@@ -393,6 +394,17 @@ def _fault_steps(registry, redrive: bool) -> list[Step]:
     return [Step(label, "sqs", "drive", clear), Step("Every event is accounted for", "sqs", "verify", accounted)]
 
 
+def _name_the_limit(res: StepResult, refused_before: int, account_id: str) -> bool:
+    """A step in which a write was refused for the session's limits fails, naming the limit, even when
+    the refusal was met inside a function and came back as an error response (a 502) or not at all."""
+    refused, message = quota.refused(account_id)
+    if refused == refused_before:
+        return False
+    then = f" Then {res.error}" if res.error and quota.CODE not in res.error else ""
+    res.status, res.error = "error", f"{quota.CODE}: {message}{then}"
+    return True
+
+
 def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, session=None,
                  backend: str = "moto", progress: Callable[[StepResult], None] | None = None,
                  own_session: bool | None = None, check_leftovers: bool = False,
@@ -456,6 +468,7 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         else:
             t0 = time.perf_counter()
             before = len(session.trace.spans)
+            refused_before = quota.refused(session.account_id)[0]
             res = StepResult(step.name, step.service, step.phase, "ok", edges=step.edges)
             with session.trace.in_step(step.name):
                 try:
@@ -473,6 +486,10 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
                         failed = True
                     elif step.phase == "verify":
                         ctx.checks.append(Check(step.name, False, res.error))
+            if _name_the_limit(res, refused_before, session.account_id):
+                failed = failed or step.phase in ("deploy", "drive")
+                if step.phase == "verify":
+                    ctx.checks[:] = [c for c in ctx.checks if c.name != step.name] + [Check(step.name, False, res.error)]
             res.measured_ms = (time.perf_counter() - t0) * 1000
             res.spans = [s.to_dict() for s in session.trace.spans[before:] if s.step == step.name] + res.spans
         results.append(res)

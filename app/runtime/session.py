@@ -18,7 +18,10 @@ In live mode (:mod:`app.runtime.live`) the clients carry the user's credentials,
 every resource is tagged with the run id and teardown deletes only what carries it.
 
 :class:`SessionRegistry` keeps the sessions of an app process and tears down those
-idle for longer than their limit (checked whenever a session is opened, no timer).
+idle for longer than their limit (checked whenever a session is opened, no timer). The runs
+of one key (an app session: each press of Run works in a fresh account) share one count of
+what they store, held to the session limits of :mod:`app.runtime.quota`; the count ends with
+the key (:meth:`SessionRegistry.end`, or idle as long as the limit).
 """
 from __future__ import annotations
 
@@ -277,6 +280,7 @@ class SessionRegistry:
         self._sessions: dict[str, RuntimeSession] = {}
         self._lock = threading.Lock()
         self._runs: dict[str, threading.Lock] = {}     # one run in flight per key
+        self._counted: dict[str, float] = {}           # keys whose runs share a quota count -> last opened
 
     # -- one run at a time per key: a second press of Run must not share the first one's account --
     def _run_lock(self, key: str) -> threading.Lock:
@@ -295,6 +299,8 @@ class SessionRegistry:
             session = self._sessions.get(key)
             if session is not None and session.closed:
                 del self._sessions[key]
+                if key in self._counted:
+                    self._counted[key] = max(self._counted[key], session.last_used)
             self._runs.pop(key).release()
 
     def wait_run(self, key: str, timeout: float) -> bool:
@@ -307,26 +313,45 @@ class SessionRegistry:
 
     def get(self, key: str) -> RuntimeSession:
         """The session for ``key`` (a new one when there is none); reaps idle sessions first."""
+        from app.runtime import quota
+
         self.reap_idle()
         with self._lock:
             found = self._sessions.get(key)
             if found is None or found.closed:
                 found = self._sessions[key] = self._factory()
+                quota.bind(found.account_id, key)       # this key's runs share one count
+            self._counted[key] = time.time()
         found.touch()
         return found
 
     def end(self, key: str) -> dict | None:
+        from app.runtime import quota
+
         with self._lock:
             session = self._sessions.pop(key, None)
-        return session.close() if session else None
+            self._counted.pop(key, None)
+        report = session.close() if session else None
+        quota.end(key)
+        return report
 
     def reap_idle(self, now: float | None = None) -> list[str]:
+        from app.runtime import quota
+
         now = time.time() if now is None else now
         with self._lock:
+            for k, s in self._sessions.items():       # a key is active while its session makes calls
+                self._counted[k] = max(self._counted.get(k, 0.0), s.last_used)
             idle = [k for k, s in self._sessions.items() if s.closed or now - s.last_used > self.idle_s]
             sessions = [self._sessions.pop(k) for k in idle]
+            gone = [k for k, at in self._counted.items()
+                    if k not in self._sessions and k not in self._runs and now - at > self.idle_s]
+            for k in gone:
+                del self._counted[k]
         for s in sessions:
             s.close()
+        for k in gone:
+            quota.end(k)
         return idle
 
     def __len__(self) -> int:

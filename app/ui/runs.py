@@ -98,10 +98,10 @@ def queue_text(wait: Wait) -> str:
     """What a visitor whose run waits for a slot is told."""
     runs = f"{wait.running} run{'s' * (wait.running != 1)} in progress, {wait.slots} at a time on this server"
     if wait.expected_s is None:
-        expected = "expected wait: not known yet (no run has finished on this server since it started)"
+        expected = "expected wait: not known yet (the first runs on this server have not all finished)"
     else:      # in steps of 5 s (1 s under 10 s): an estimate, and a text that does not flicker every second
         seconds = max(1, round(wait.expected_s)) if wait.expected_s < 10 else 5 * round(wait.expected_s / 5)
-        expected = f"expected wait about {seconds:,} s (from the durations of the last runs)"
+        expected = f"expected wait about {seconds:,} s (from the mean duration of the last runs)"
     return (f"Waiting for a free run slot: your run is **{ordinal(wait.place)}** in the queue ({runs}); "
             f"{expected}. It starts on its own.")
 

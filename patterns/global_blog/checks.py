@@ -203,10 +203,7 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
                                                 "bytes": image.size_bytes, "data": image.data},
                                    "thumbnail": {"bucket": ctx.state.thumbs, "key": listed[0], "width": size[0],
                                                  "height": size[1], "bytes": len(data), "data": data}})
-        checks.append(Check(f"thumbnail's longest side is {thumb_max_side} px, aspect kept",
-                            size == expected and len(data) < image.size_bytes,
-                            f"{image.width}x{image.height} -> {size[0]}x{size[1]} (expected {expected[0]}x"
-                            f"{expected[1]}), {fmt.count(image.size_bytes)} -> {fmt.count(len(data), 'bytes')}"))
+        checks.append(_thumbnail_check(image, size, data, thumb_max_side))
         if values["fanout"] != "none":
             message = fanout_message(ctx)
             ctx.artifact("fanout_message", message or {"missing": True})
@@ -225,6 +222,22 @@ def add_checks(p: Pipeline, values: dict[str, Any], image: ImageUpload, thumb_ma
 def _tried(request: dict) -> str:
     """The regions a request tried and what each answered: ``us-east-1 502 -> eu-west-1 200``."""
     return " -> ".join(f"{t['region']} {t['status']}" for t in request["tried"])
+
+
+def _thumbnail_check(image: ImageUpload, size: tuple[int, int], data: bytes, max_side: int) -> Check:
+    """The thumbnail read back: resized to ``max_side`` with its aspect kept, or, for an image already
+    within it, the image as it was uploaded (the same bytes)."""
+    was, made = f"{image.width}x{image.height}", f"{size[0]}x{size[1]}"
+    if max(image.width, image.height) <= max_side:
+        same = data == image.data
+        return Check(f"an image within {max_side} px is left as it is", same,
+                     f"already {was}, within {max_side} px: left as it is, the same {fmt.count(len(data), 'bytes')}" if same
+                     else f"already {was}, within {max_side} px, but the thumbnail read back is {made}, "
+                          f"{fmt.count(image.size_bytes)} -> {fmt.count(len(data), 'bytes')}")
+    expected = expected_size(image.width, image.height, max_side)
+    return Check(f"thumbnail's longest side is {max_side} px, aspect kept", size == expected,
+                 f"{was} -> {made} (expected {expected[0]}x{expected[1]}), "
+                 f"{fmt.count(image.size_bytes)} -> {fmt.count(len(data), 'bytes')}")
 
 
 def expected_size(width: int, height: int, max_side: int) -> tuple[int, int]:

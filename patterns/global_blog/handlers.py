@@ -7,9 +7,10 @@
 ``welcome_email``     triggered by the blog table's DynamoDB stream: for every INSERT of
                       a user item it sends a welcome email through SES from a verified address.
 ``thumbnail``         triggered by S3 ObjectCreated events on the uploads bucket: it
-                      resizes the image with Pillow (longest side 200 px by default) and
-                      writes the thumbnail to the thumbnails bucket (whose own event
-                      notification may fan out to SNS or SQS).
+                      resizes the image with Pillow (longest side 200 px by default; an
+                      image already within it is left as it is) and writes the thumbnail
+                      to the thumbnails bucket (whose own event notification may fan out
+                      to SNS or SQS).
 
 One table holds posts and users: partition key ``pk``, sort key ``sk``. Posts are
 ``pk = "POST"``, ``sk = <post id>`` (ids start with the creation time, so a Query
@@ -256,20 +257,27 @@ def welcome_email(event: dict, context: Any = None) -> dict:
 
 # -- thumbnails ---------------------------------------------------------------------------------
 def make_thumbnail(data: bytes, max_side: int) -> tuple[bytes, dict]:
-    """Resize ``data`` so its longest side is at most ``max_side``; keep the format where sensible."""
+    """Resize ``data`` so its longest side is at most ``max_side``; keep the format where sensible.
+
+    An image already within ``max_side`` is left as it is (the same bytes): re-encoding it would
+    only make it larger or lossier. ``info["resized"]`` says which."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
         img.load()
         fmt = img.format if img.format in KEEP_FORMATS else "PNG"
         original = img.size
+        if fmt == img.format and max(original) <= max_side:
+            return data, {"format": fmt, "content_type": KEEP_FORMATS[fmt], "resized": False,
+                          "original_width": original[0], "original_height": original[1],
+                          "width": original[0], "height": original[1]}
         thumb = img.copy()
     thumb.thumbnail((max_side, max_side))
     if fmt == "JPEG" and thumb.mode not in ("RGB", "L"):
         thumb = thumb.convert("RGB")
     out = io.BytesIO()
     thumb.save(out, format=fmt)
-    return out.getvalue(), {"format": fmt, "content_type": KEEP_FORMATS[fmt],
+    return out.getvalue(), {"format": fmt, "content_type": KEEP_FORMATS[fmt], "resized": True,
                             "original_width": original[0], "original_height": original[1],
                             "width": thumb.size[0], "height": thumb.size[1]}
 
@@ -302,7 +310,8 @@ def thumbnail(event: dict, context: Any = None) -> dict:
                           "source-bucket": bucket, "source-key": key}))
         detail = {"source": {"bucket": bucket, "key": key, "bytes": len(original)},
                   "thumbnail": {"bucket": out_bucket, "key": thumb_key, "bytes": len(data),
-                                "width": info["width"], "height": info["height"], "format": info["format"]},
+                                "width": info["width"], "height": info["height"], "format": info["format"],
+                                "resized": info["resized"]},
                   "original_size": [info["original_width"], info["original_height"]]}
         made.append(detail)
     return {"thumbnails": made, "skipped": skipped}

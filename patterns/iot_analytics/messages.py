@@ -146,7 +146,9 @@ def _loads(text: str, name: str, lead: str, where: str = "", line_offset: int = 
 def _readings(text: str, name: str, lead: str, max_readings: int) -> tuple[list[Any], bool]:
     """The readings the text holds, and whether it holds one object rather than an array or lines."""
     if name.lower().endswith(".jsonl"):
-        found = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        # JSON Lines ends a line with \n only: str.splitlines() would also cut at U+2028, U+0085 and the
+        # like, which JSON lets a string hold as they are
+        found = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
         if len(found) > max_readings:
             raise MessageRejected(f"{lead} holds {len(found)} readings, more than the {max_readings} "
                                   "a run takes from you.")
