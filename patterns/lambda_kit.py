@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-from urllib.parse import quote, unquote_plus
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer

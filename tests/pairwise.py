@@ -9,7 +9,8 @@ pair it started from, so the loop ends.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def all_pairs(domains: Mapping[str, Sequence[Any]]) -> set[tuple[str, Any, str, Any]]:

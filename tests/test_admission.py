@@ -63,7 +63,8 @@ def test_runs_are_admitted_in_order_of_arrival_and_see_their_place():
         t = threading.Thread(target=run)
         t.start()
         threads.append(t)
-        until(lambda: pool.waiting == i + 1)      # each has joined the queue before the next arrives
+        # each has joined the queue before the next arrives (until() calls the lambda before i moves on)
+        until(lambda: pool.waiting == i + 1)  # noqa: B023
     until(lambda: all(len(places.get(i, [])) >= 1 for i in range(4)))
     assert [places[i][0] for i in range(4)] == [1, 2, 3, 4]
     hold.__exit__(None, None, None)

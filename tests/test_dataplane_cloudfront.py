@@ -166,7 +166,7 @@ def test_canned_signed_url(world):
     clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     signer = _signer(world["key_id"], world["key"])
-    expires = datetime.datetime.fromtimestamp(clock.now + 300, tz=datetime.timezone.utc)
+    expires = datetime.datetime.fromtimestamp(clock.now + 300, tz=datetime.UTC)
     url = signer.generate_presigned_url(edge.url("/private/doc.txt"), date_less_than=expires)
     ok = edge.get(url)
     assert (ok.status, ok.body) == (200, b"members only")
@@ -191,7 +191,7 @@ def test_signature_from_another_private_key_is_refused(world):
     edge = make_edge(world)
     impostor_key, _ = _rsa()
     url = _signer(world["key_id"], impostor_key).generate_presigned_url(
-        edge.url("/private/doc.txt"), date_less_than=datetime.datetime.now(datetime.timezone.utc)
+        edge.url("/private/doc.txt"), date_less_than=datetime.datetime.now(datetime.UTC)
         + datetime.timedelta(minutes=5))
     assert edge.get(url).reason == "signature does not match"
 
@@ -200,7 +200,7 @@ def test_custom_policy_wildcard_ip_and_start_time(world):
     clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     signer = _signer(world["key_id"], world["key"])
-    now = datetime.datetime.fromtimestamp(clock.now, tz=datetime.timezone.utc)
+    now = datetime.datetime.fromtimestamp(clock.now, tz=datetime.UTC)
     policy = signer.build_policy(edge.url("/private/*"), now + datetime.timedelta(hours=1),
                                  ip_address="198.51.100.0/24")
     url = signer.generate_presigned_url(edge.url("/private/other.txt"), policy=policy)
@@ -219,7 +219,7 @@ def test_signed_cookies(world):
     clock = ManualClock(time.time())
     edge = make_edge(world, clock=clock)
     signer = _signer(world["key_id"], world["key"])
-    expires = datetime.datetime.fromtimestamp(clock.now + 600, tz=datetime.timezone.utc)
+    expires = datetime.datetime.fromtimestamp(clock.now + 600, tz=datetime.UTC)
     policy = signer.build_policy(edge.url("/private/*"), expires)
     signed = signer.generate_presigned_url(edge.url("/x"), policy=policy)
     params = dict(p.split("=", 1) for p in signed.split("?", 1)[1].split("&"))

@@ -10,8 +10,18 @@ import pytest
 
 from app.core.cases import all_cases, get_case
 from app.core.diagram import cache_info, dot_source, render
-from tests.dot import (all_nodes, clusters, edge_attrs, edges, node_classes, nodes, off_clusters, off_nodes,
-                       positions, toggle_variants)
+from tests.dot import (
+    all_nodes,
+    clusters,
+    edge_attrs,
+    edges,
+    node_classes,
+    nodes,
+    off_clusters,
+    off_nodes,
+    positions,
+    toggle_variants,
+)
 
 CASES = all_cases()
 TOGGLE_FLIPS = [(c.id, t.key, v) for c in CASES for t in c.toggles for v in toggle_variants(t)]

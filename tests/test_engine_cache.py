@@ -11,8 +11,14 @@ import math
 
 import pytest
 
-from app.engine.cache import (hit_ratio, monte_carlo_lru, monte_carlo_stacked, monte_carlo_ttl, stacked_ttl_hit_ratio,
-                              zipf_bins)
+from app.engine.cache import (
+    hit_ratio,
+    monte_carlo_lru,
+    monte_carlo_stacked,
+    monte_carlo_ttl,
+    stacked_ttl_hit_ratio,
+    zipf_bins,
+)
 
 MONTH = 730 * 3600
 LOW, HIGH = 1e5 / MONTH, 1e10 / MONTH

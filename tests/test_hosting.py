@@ -37,7 +37,7 @@ def test_dockerfile_runs_as_a_non_root_user():
     assert users, "no USER instruction: the app would run as root"
     assert users[-1] not in ("root", "0"), users[-1]
     # The user is created in the image before it is switched to.
-    assert any(word == "RUN" and f"useradd" in args and users[-1] in args
+    assert any(word == "RUN" and "useradd" in args and users[-1] in args
                for word, args in dockerfile_instructions())
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from app.core.cases import get_case
 from app.runtime.dataplanes.cloudfront import CloudFrontEdge
-from app.runtime.pipeline import RunContext, load_pipeline, run_pipeline
 from app.runtime.infra import Infra
+from app.runtime.pipeline import RunContext, load_pipeline, run_pipeline
 from patterns.global_blog.model import edge_run_hit_ratios
 from patterns.todo_api.model import run_hit_ratios
 from patterns.todo_api.traffic import Workload

@@ -5,6 +5,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from app.core.cases import get_case
 from app.runtime.pipeline import Pipeline, load_pipeline, run_pipeline
 from tests.runpage import open_run_page, press_run, table_with

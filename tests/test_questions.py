@@ -10,8 +10,7 @@ from collections import Counter
 import pytest
 
 from app.core.cases import all_cases, parts
-from app.core.questions import (DOMAINS, Attempt, QuestionError, attempts_csv, direction, parse_bank,
-                                weak_topics)
+from app.core.questions import DOMAINS, Attempt, QuestionError, attempts_csv, direction, parse_bank, weak_topics
 
 CASES = all_cases()
 

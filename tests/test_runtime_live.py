@@ -20,8 +20,7 @@ import pytest
 
 from app.runtime import teardown as td
 from app.runtime.clients import Clients
-from app.runtime.live import (LIVE_ENV_VAR, LiveError, check_region, live_allowed,
-                              live_disabled_reason, live_session)
+from app.runtime.live import LIVE_ENV_VAR, LiveError, check_region, live_allowed, live_disabled_reason, live_session
 from app.runtime.pipeline import run_pipeline
 from app.runtime.testpipelines.pipelines import PIPELINES
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from app.cli import main
 from patterns.software_updates.surge import Surge
 from tests.runpage import open_run_page, press_run

@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.bench import summary, target, timed_ms
 from app.core import diagram
 from app.core.cases import all_cases
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.element_tree import Widget
 
 ENTRY = str(Path(__file__).resolve().parents[1] / "ui" / "streamlit_app.py")
 COLD_TARGET_MS = 400
@@ -28,14 +34,14 @@ def _page_rerun_ms(case, repeat: int = 12) -> list[float]:
     at.query_params["case"] = case.id
     at.run()
     toggle = case.toggles[0]
-    widget = next(w for w in at.get(_widget_kind(toggle)) if w.key.endswith(f":{toggle.key}"))
+    widget = _widget(at, toggle)
     values = [toggle.default, _other(toggle)]
     for v in values:  # warm both renders
         widget.set_value(v)
         at.run()
     samples = []
     for i in range(repeat):
-        widget = next(w for w in at.get(_widget_kind(toggle)) if w.key.endswith(f":{toggle.key}"))
+        widget = _widget(at, toggle)
         widget.set_value(values[i % 2])
         t0 = time.perf_counter()
         at.run()
@@ -45,8 +51,15 @@ def _page_rerun_ms(case, repeat: int = 12) -> list[float]:
     return samples
 
 
-def _widget_kind(toggle) -> str:
-    return {"bool": "toggle", "choice": "selectbox"}.get(toggle.kind, "slider")
+def _widget(at: AppTest, toggle) -> Widget:
+    """The Explore page's widget for ``toggle``."""
+    from streamlit.testing.v1.element_tree import Widget
+
+    kind = {"bool": "toggle", "choice": "selectbox"}.get(toggle.kind, "slider")
+    for w in at.get(kind):
+        if isinstance(w, Widget) and (w.key or "").endswith(f":{toggle.key}"):
+            return w
+    raise RuntimeError(f"the Explore page shows no {kind} for {toggle.key}")
 
 
 def _other(toggle):
@@ -61,9 +74,9 @@ def run() -> dict:
     per_case = {}
     worst_cold = worst_rerun = 0.0
     for case in all_cases():
-        cold = summary(timed_ms(lambda: _cold(case), 5))
+        cold = summary(timed_ms(partial(_cold, case), 5))
         diagram.render(case, case.defaults())
-        cached = summary(timed_ms(lambda: diagram.render(case, case.defaults()), 200))
+        cached = summary(timed_ms(partial(diagram.render, case, case.defaults()), 200))
         rerun = summary(_page_rerun_ms(case))
         per_case[case.id] = {"cold_render": cold, "cached_render": cached, "page_rerun_after_toggle": rerun}
         worst_cold = max(worst_cold, cold["median_ms"])

@@ -39,12 +39,15 @@ def soak(runs: int = SOAK_RUNS, case_id: str = SOAK_CASE) -> dict:
     failed: list[str] = []
     started = time.perf_counter()
     for i in range(runs):
+        pipeline = load_pipeline(case, values)
+        if pipeline is None:
+            raise RuntimeError(f"{case_id} has no pipeline to run")
         key = uuid.uuid4().hex
         if not registry.claim_run(key):
             raise RuntimeError("a fresh session key was already running")
         try:
             with pool.admit():
-                result = run_pipeline(load_pipeline(case, values), values, session=registry.get(key),
+                result = run_pipeline(pipeline, values, session=registry.get(key),
                                       own_session=True, check_leftovers=True)
         finally:
             registry.release_run(key)

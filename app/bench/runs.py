@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.core.cases import Case
+    from app.runtime.pipeline import Pipeline
 
 REPEAT = 3
 WARMUP = 1
@@ -19,12 +24,12 @@ DEFAULT_TARGET_MS = 2500
 TARGETS_MS = {"todo-api": 4000}
 
 
-def executable_cases() -> list[tuple[object, dict, object]]:
+def executable_cases() -> list[tuple[Case, dict[str, Any], Pipeline]]:
     """(case, default toggle values, pipeline) for every case that has a pipeline."""
     from app.core.cases import all_cases
     from app.runtime.pipeline import load_pipeline
 
-    out = []
+    out: list[tuple[Case, dict[str, Any], Pipeline]] = []
     for case in all_cases():
         values = case.resolve()
         pipeline = load_pipeline(case, values)
@@ -41,7 +46,9 @@ def measure(pipeline, values: dict, repeat: int | None = None) -> dict:
 
     for _ in range(WARMUP):
         run_pipeline(pipeline, values, check_leftovers=True)
-    times, ok, steps = [], True, {}
+    times: list[float] = []
+    ok = True
+    steps: dict[str, list[float]] = {}
     for _ in range(repeat):
         t0 = time.perf_counter()
         result = run_pipeline(pipeline, values, check_leftovers=True)

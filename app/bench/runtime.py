@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import time
+from typing import Any
 
 from app.bench import summary, target
 
@@ -37,7 +38,7 @@ def _five_hops(samples: int) -> dict:
 
     session = RuntimeSession.moto()
     try:
-        ctx = RunContext(session, {"uploads": 1}, "five-hops")
+        ctx: RunContext[dict[str, Any]] = RunContext(session, {"uploads": 1}, "five-hops")
         for step in five_hops().ordered():
             if step.phase == "deploy":
                 step.fn(ctx)
@@ -103,16 +104,16 @@ def run() -> dict:
     gc.collect()
     before = rss_mb()
     for _ in range(EXTRA_SESSIONS):
-        s = RuntimeSession.moto()
-        ctx = RunContext(s, {"uploads": 1}, "s3-lambda")
+        session = RuntimeSession.moto()
+        ctx: RunContext[dict[str, Any]] = RunContext(session, {"uploads": 1}, "s3-lambda")
         for step in PIPELINES["s3-lambda"]().ordered():
             if step.phase in ("deploy", "drive"):
                 step.fn(ctx)
-        sessions.append(s)
+        sessions.append(session)
     gc.collect()
     per_session = (rss_mb() - before) / EXTRA_SESSIONS
-    for s in sessions:
-        s.close()
+    for session in sessions:
+        session.close()
     out["rss_per_session_mb"] = round(per_session, 2)
     out["targets"] = {
         "five_hops_median_ms": target(hops["median_ms"], 150),

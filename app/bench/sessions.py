@@ -32,9 +32,9 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = 30
@@ -129,7 +129,7 @@ def serve(env: dict | None = None, log=None) -> Iterator[tuple[str, int]]:
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the app server did not start")
+                    raise RuntimeError("the app server did not start") from None
                 time.sleep(0.2)
         yield base, proc.pid
     finally:
@@ -190,6 +190,7 @@ async def _visitor(base: str, case_id: str, n: int, start: asyncio.Event, out: d
     back), so the server does for it all it does for a browser; only the drawing is left out."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
+    from websockets.typing import Origin, Subprotocol
 
     record: dict = {"visitor": n, "case": case_id, "errors": []}
     out["visitors"].append(record)
@@ -210,8 +211,9 @@ async def _visitor(base: str, case_id: str, n: int, start: asyncio.Event, out: d
 
     try:
         t0 = time.monotonic()
-        async with websockets.connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                                      origin=base, max_size=None, open_timeout=PAGE_DEADLINE_S,
+        async with websockets.connect(base.replace("http", "ws", 1) + "/_stcore/stream",
+                                      subprotocols=[Subprotocol("streamlit")],
+                                      origin=Origin(base), max_size=None, open_timeout=PAGE_DEADLINE_S,
                                       ping_interval=None) as ws:
             await ws.send(rerun())
             await until_finished(ws, PAGE_DEADLINE_S)

@@ -59,7 +59,7 @@ def run() -> dict:
             sql = f"SELECT device, count(*) AS n, avg(temp) AS avg_temp FROM {table} GROUP BY device ORDER BY device"
             qids: list[str] = []
 
-            def query() -> None:
+            def query(sql: str = sql, qids: list[str] = qids) -> None:
                 qids.append(athena.start_query_execution(
                     QueryString=sql, QueryExecutionContext={"Database": "bench"},
                     ResultConfiguration={"OutputLocation": f"s3://{reports}/athena/"})["QueryExecutionId"])

@@ -25,6 +25,7 @@ def run(args) -> int:
             print(f"error: {reason}", file=sys.stderr)
             return 2
         import boto3
+
         from app.engine.pricing_refresh import refresh
         out, report = refresh(boto3.client("pricing", region_name="us-east-1"), args.region)
         if args.json:

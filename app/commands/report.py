@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from app.commands.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, OutputError, add_set_option, \
-    case_and_values, write_output
+from app.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    OutputError,
+    add_set_option,
+    case_and_values,
+    write_output,
+)
 from app.core.cases import get_case, parts
 from app.core.params import parse_assignments
 
@@ -65,7 +72,8 @@ def run(args) -> int:
     result = None
     highlight: set[str] = set()
     if args.run:
-        from app.runtime.pipeline import highlight as run_highlight, load_pipeline, run_pipeline
+        from app.runtime.pipeline import highlight as run_highlight
+        from app.runtime.pipeline import load_pipeline, run_pipeline
 
         pipeline = load_pipeline(case, toggles)
         if pipeline is None:
@@ -80,7 +88,7 @@ def run(args) -> int:
 
         modelled = run_engine(case, values, samples=SAMPLES, with_latency_gain=False)
     configurations = [report.Configuration("", values, modelled)]
-    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = report.html(case, configurations, run=result, highlight=highlight, generated=made)
     write_output(page.encode(), args.output)
     if args.csv:

@@ -1,4 +1,5 @@
-"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--upload PATH] [--fault NAME=VALUE ...] [--json]`: execute a case's pipeline.
+"""`run CASE [--backend moto|live] [--set KEY=VALUE ...] [--upload PATH] [--fault NAME=VALUE ...] [--json]`:
+execute a case's pipeline.
 
 Runs every step against the embedded moto server (default) or, with
 ``--backend live --yes``, against AWS in ``--region``; prints the trace (steps and
@@ -187,7 +188,8 @@ def _print_text(out: dict) -> None:
         for name, n in out["ledger"].items():
             print(f"  {name:<36} in {n['in']:>5}  processed {n['processed']:>5}  dead-lettered {n['dead_lettered']:>4}"
                   f"  lost {n['lost']:>3}" + (f"  redriven {n['redriven']}" if n.get("redriven") else "")
-                  + (f"  failed {n['failed']}  served from {n['served_from']}" if n.get("source") == "requests" else ""))
+                  + (f"  failed {n['failed']}  served from {n['served_from']}"
+                     if n.get("source") == "requests" else ""))
     td = out.get("teardown") or {}
     if td:
         print(f"  teardown: {td.get('deleted', 0)} resources deleted in {td.get('measured_ms', 0):.0f} ms")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from app.core.format import quoted
 from app.core.params import ParamError, Toggle, resolve
@@ -174,7 +175,7 @@ class CaseParts:
 _PARTS: dict[str, CaseParts] = {}
 
 
-def parts(case: "Case | str") -> CaseParts:
+def parts(case: Case | str) -> CaseParts:
     """The parts of a case (or of the case with that id)."""
     case = get_case(case) if isinstance(case, str) else case
     found = _PARTS.get(case.id)

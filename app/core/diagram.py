@@ -27,11 +27,12 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from diagrams import Cluster, Diagram, Edge, setcluster, setdiagram
 from diagrams.aws.compute import Lambda

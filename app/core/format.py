@@ -35,8 +35,9 @@ API (all return ``str``):
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 _SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
 
@@ -167,7 +168,7 @@ def utc(epoch_ms: float) -> str:
     """Milliseconds since 1970 as a UTC time, "2026-11-29 08:00:45 UTC" (milliseconds shown when there are
     any); a value outside the calendar as the number it is."""
     try:
-        t = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+        t = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError, TypeError):
         return f"{epoch_ms:,} ms since 1970" if isinstance(epoch_ms, int) else str(epoch_ms)
     text = t.strftime("%Y-%m-%d %H:%M:%S")

@@ -7,8 +7,9 @@ with a message that names the valid ones. Nothing here imports streamlit.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from app.core.format import clip, quoted
 
@@ -105,6 +106,8 @@ class Param:
     def ladder(self, *keep: Any) -> list[Any]:
         """The values a log-scale slider offers: 1, 2 and 5 times each power of ten inside the range,
         the range's ends, and any value in ``keep`` (the default, a value from a link), in order."""
+        if self.min is None or self.max is None:
+            raise ValueError(f"{self.key} has no range for a log-scale slider")
         lo, hi = float(self.min), float(self.max)
         first = lo if lo > 0 else float(self.step or 1)
         found = {lo, hi}

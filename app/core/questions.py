@@ -28,8 +28,9 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from app.core.params import ParamError, resolve
 

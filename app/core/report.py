@@ -31,9 +31,10 @@ import html as _html
 import io
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case, parts
@@ -174,8 +175,8 @@ def _cost_rows(lines: list[dict]) -> list[list[str]]:
         source = _link(line["source"], "pricing page") if line.get("source") else ""
         note = f'<br><span class="note">{esc(line["note"])}</span>' if line.get("note") else ""
         rows.append([esc(line["service"]), esc(line["item"]) + note, esc(fmt.number(line["quantity"], line["unit"])),
-                     esc(f"{fmt.number(line['unit_price_usd'])} USD per {line['unit']}"), esc(fmt.usd(line["monthly_usd"])),
-                     basis, source])
+                     esc(f"{fmt.number(line['unit_price_usd'])} USD per {line['unit']}"),
+                     esc(fmt.usd(line["monthly_usd"])), basis, source])
     return rows
 
 
@@ -209,7 +210,8 @@ def _modelled(case: Case, res: Mapping[str, Any]) -> str:
                                   "measured it and an <em>assumption</em> where no published figure exists."))
 
     if res.get("caches"):
-        rows = [[esc(c.get("label") or name), esc(fmt.percent(c["hit_ratio"])), _basis(c["basis"]), esc(c.get("model", ""))]
+        rows = [[esc(c.get("label") or name), esc(fmt.percent(c["hit_ratio"])), _basis(c["basis"]),
+                 esc(c.get("model", ""))]
                 for name, c in res["caches"].items()]
         out.append("<h3>Cache hit ratios</h3>")
         out.append(_table(("Cache", "Hit ratio", "Basis", "Model"), rows, "caches"))
@@ -224,8 +226,8 @@ def _modelled(case: Case, res: Mapping[str, Any]) -> str:
     out.append(_table(("Service", "Item", "Quantity a month", "Unit price", "Monthly", "Basis", "Source"),
                       _cost_rows(res["cost_breakdown"]), "costs"))
     out.append(_caption(MODELLED, f"quantity × unit price; unit prices <em>published</em> on the AWS pricing pages "
-                                  f"(price book {esc(book.get('region', ''))}, compiled {esc(book.get('compiled', ''))}); "
-                                  "free tiers not applied."))
+                                  f"(price book {esc(book.get('region', ''))}, "
+                                  f"compiled {esc(book.get('compiled', ''))}); free tiers not applied."))
 
     if res.get("break_even"):
         rows = []
@@ -305,7 +307,7 @@ def _run(run: Any, case: Case) -> str:
     return "\n".join(out)
 
 
-def _image(data: bytes) -> str | None:
+def _image(data: bytes | bytearray) -> str | None:
     kinds = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif", b"RIFF": "image/webp"}
     for magic, mime in kinds.items():
         if bytes(data[:len(magic)]) == magic:
@@ -460,7 +462,7 @@ def html(case: Case, configurations: list[Configuration], *, run: Any = None, hi
                                                    else "."))
         body.append(_diagram(case, conf.values, highlight if run is not None else (), caption))
         body.append(_options(case, conf.values))
-        body.append(f"<h3>Modelled latency and cost on AWS</h3>")
+        body.append("<h3>Modelled latency and cost on AWS</h3>")
         if conf.modelled is None:
             body.append('<p class="none">This case has no latency and cost model.</p>')
         else:

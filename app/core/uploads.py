@@ -8,8 +8,9 @@ saying why the file cannot be used. Nothing is stored before the check passes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 class UploadRejected(ValueError):

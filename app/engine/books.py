@@ -170,11 +170,11 @@ class Dist:
             return self.p50
         return 0.0 if self.p50 <= 0 else math.exp(self.mu + self.sigma ** 2 / 2)
 
-    def scaled(self, factor: float, label: str | None = None) -> "Dist":
+    def scaled(self, factor: float, label: str | None = None) -> Dist:
         return Dist(self.p50 * factor, self.p90 * factor, self.source, self.url, self.assumption, label or self.label,
                     self.kind)
 
-    def plus(self, ms: float, label: str | None = None) -> "Dist":
+    def plus(self, ms: float, label: str | None = None) -> Dist:
         """Shifted by a constant (approximately: both quantiles move by ``ms``)."""
         return Dist(self.p50 + ms, self.p90 + ms, self.source, self.url, self.assumption, label or self.label)
 

@@ -51,10 +51,10 @@ def zipf_bins(n_keys: int, skew: float) -> tuple[np.ndarray, np.ndarray]:
     counts = [np.ones_like(head)]
     weights = [head ** -skew]
     if n_keys > EXACT_RANKS:
-        edges = [EXACT_RANKS + 1]
-        while edges[-1] <= n_keys:
-            edges.append(max(edges[-1] + 1, int(edges[-1] * BIN_RATIO)))
-        edges = np.array(edges[:-1] + [n_keys + 1], dtype=np.float64)
+        starts = [EXACT_RANKS + 1]
+        while starts[-1] <= n_keys:
+            starts.append(max(starts[-1] + 1, int(starts[-1] * BIN_RATIO)))
+        edges = np.array(starts[:-1] + [n_keys + 1], dtype=np.float64)
         lo, hi = edges[:-1], edges[1:]
         # Sum of i^-s for i in [lo, hi): integral with the midpoint correction.
         a, b = lo - 0.5, hi - 0.5
@@ -272,7 +272,7 @@ def monte_carlo_stacked(rate: float, n_keys: int, skew: float, ttl_front: float,
     back: dict[int, float] = {}
     skip = int(warmup * n_requests)
     f_hits = b_hits = b_lookups = 0
-    for i, (now, key) in enumerate(zip(times.tolist(), keys.tolist())):
+    for i, (now, key) in enumerate(zip(times.tolist(), keys.tolist(), strict=True)):
         stamp = front.get(key)
         if stamp is not None and now - stamp < ttl_front:
             f_hits += i >= skip

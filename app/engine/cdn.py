@@ -47,12 +47,19 @@ def _bill_payg(sheet: CostSheet, traffic: list[Traffic], scale: float = 1.0) -> 
         sheet.add(f"cloudfront.https.{t.zone}", t.requests * scale, region=t.region)
 
 
+def terms(plan: Price) -> dict:
+    """A flat-rate plan's name and allowances (what the price book says of the plan)."""
+    if plan.plan is None:
+        raise ValueError(f"{plan.key} is not a flat-rate plan")
+    return plan.plan
+
+
 def fits(plan: Price, requests: float, gb: float) -> bool:
-    return requests <= plan.plan["requests"] and gb <= plan.plan["data_transfer_gb"]
+    return requests <= terms(plan)["requests"] and gb <= terms(plan)["data_transfer_gb"]
 
 
 def plan_named(prices: PriceBook, name: str) -> Price:
-    return next(p for p in prices.plans() if p.plan["name"] == name)
+    return next(p for p in prices.plans() if terms(p)["name"] == name)
 
 
 def break_even_scale(prices: PriceBook, traffic: list[Traffic], plan: Price) -> float | None:
@@ -62,8 +69,8 @@ def break_even_scale(prices: PriceBook, traffic: list[Traffic], plan: Price) -> 
     gb = sum(t.gb for t in traffic)
     if requests <= 0 and gb <= 0:
         return None
-    limit = min(plan.plan["requests"] / requests if requests else float("inf"),
-                plan.plan["data_transfer_gb"] / gb if gb else float("inf"))
+    limit = min(terms(plan)["requests"] / requests if requests else float("inf"),
+                terms(plan)["data_transfer_gb"] / gb if gb else float("inf"))
     if payg_usd(prices, traffic, limit) < plan.usd:
         return None
     lo, hi = 0.0, limit
@@ -88,15 +95,15 @@ def bill_cloudfront(sheet: CostSheet | None, prices: PriceBook, traffic: list[Tr
     fitting = next((p for p in plans if fits(p, requests, gb)), None)
     out: dict[str, Any] = {"pricing": choice, "requests": requests, "data_transfer_gb": gb,
                            "pay_as_you_go_usd": payg,
-                           "fitting_plan": fitting.plan["name"] if fitting else None,
+                           "fitting_plan": terms(fitting)["name"] if fitting else None,
                            "fitting_plan_usd": fitting.usd if fitting else None,
                            "plan_source": plans[0].source_url if plans else ""}
     if fitting is not None:
         scale = break_even_scale(prices, traffic, fitting)
         base = volume if volume is not None else requests
-        out["break_even"] = ({"plan": fitting.plan["name"], "at": base * scale, "of": volume_label}
+        out["break_even"] = ({"plan": terms(fitting)["name"], "at": base * scale, "of": volume_label}
                              if scale is not None else None)
-        out["cheaper"] = fitting.plan["name"] if fitting.usd < payg else PAY_AS_YOU_GO
+        out["cheaper"] = terms(fitting)["name"] if fitting.usd < payg else PAY_AS_YOU_GO
     else:
         out["break_even"] = None
         out["cheaper"] = PAY_AS_YOU_GO
@@ -108,7 +115,7 @@ def bill_cloudfront(sheet: CostSheet | None, prices: PriceBook, traffic: list[Tr
     plan = plan_named(prices, choice)
     over = not fits(plan, requests, gb)
     sheet.add(f"cloudfront.plan.{choice.lower()}", 1, item=f"Flat-rate plan {choice} (one distribution)",
-              note=(f"allowance {plan.plan['requests']:,} requests and {plan.plan['data_transfer_gb']:,} GB; "
+              note=(f"allowance {terms(plan)['requests']:,} requests and {terms(plan)['data_transfer_gb']:,} GB; "
                     + ("this workload is over it: no overage charge, but AWS may slow delivery or ask for a "
                        "larger plan" if over else "no overage charges")))
     out["over_allowance"] = over

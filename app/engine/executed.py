@@ -10,7 +10,8 @@ exact name); :func:`hit_ratios_from_spans` counts them. Caches with fewer than
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from app.core.cases import Case
 from app.engine.run import model_of

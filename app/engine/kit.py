@@ -59,5 +59,5 @@ def zipf_cache(rate: float, keys: float, skew: float, ttl: float, capacity: floa
     return lambda: hit_ratio(rate, int(keys), skew, ttl=ttl if ttl > 0 else 1e-9, capacity=capacity)
 
 
-__all__ = ["runtime_param", "LAMBDA_RUNTIMES", "requests_param", "zipf_param", "ttl_param", "memory_param", "duration_param", "users_region_param",
-           "zipf_cache", "USER_REGIONS"]
+__all__ = ["runtime_param", "LAMBDA_RUNTIMES", "requests_param", "zipf_param", "ttl_param", "memory_param",
+           "duration_param", "users_region_param", "zipf_cache", "USER_REGIONS"]

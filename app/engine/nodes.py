@@ -10,8 +10,9 @@ guessed. Everything here is modelled (see :mod:`app.engine.run`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case, Component, parts

@@ -19,7 +19,6 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Union
 
 import numpy as np
 
@@ -54,7 +53,7 @@ class Maybe:
     dist: Dist
 
 
-Stage = Union[Hop, Cache, Maybe]
+Stage = Hop | Cache | Maybe
 
 
 @dataclass
@@ -64,7 +63,7 @@ class RequestClass:
     stages: list[Stage] = field(default_factory=list)
     group: str = ""      # e.g. "read" for every read class of every region
 
-    def add(self, stage: Stage) -> "RequestClass":
+    def add(self, stage: Stage) -> RequestClass:
         self.stages.append(stage)
         return self
 
@@ -174,7 +173,7 @@ def percentiles(samples: np.ndarray, qs=(50, 90, 99)) -> dict[str, float]:
         return {f"p{q}": 0.0 for q in qs}
     ks = [min(samples.size - 1, int(round(q / 100 * (samples.size - 1)))) for q in qs]
     part = np.partition(samples, ks)
-    return {f"p{q}": round(float(part[k]), 3) for q, k in zip(qs, ks)}
+    return {f"p{q}": round(float(part[k]), 3) for q, k in zip(qs, ks, strict=True)}
 
 
 def waterfall(rc: RequestClass) -> list[dict]:

@@ -14,8 +14,9 @@ sweeps the break-even volumes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -183,9 +184,12 @@ def break_even_curve(case: Case, values: Mapping[str, Any], spec: BreakEven, *,
                      prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
     params = {p.key: p for p in params_of(case)}
     vol = params[spec.volume]
+    if vol.min is None or vol.max is None:
+        raise ValueError(f"{spec.volume} has no range to sweep")
     lo, hi = float(vol.min), float(vol.max)
     xs = np.geomspace(lo, hi, spec.points)
-    on, off = [], []
+    on: list[float] = []
+    off: list[float] = []
     for x in xs:
         x_val = int(round(x)) if vol.kind == "int" else float(x)
         for flag, out in ((spec.on, on), (spec.off, off)):
@@ -219,7 +223,7 @@ def break_even_curve(case: Case, values: Mapping[str, Any], spec: BreakEven, *,
             "current_volume": float(values[spec.volume])}
 
 
-def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured: Mapping[str, float] | None = None,
+def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured: Mapping[str, Any] | None = None,
         samples: int = 1_000_000, seed: int = 1, with_break_even: bool = True,
         break_even_toggles: tuple[str, ...] | None = None, break_even_points: int | None = None,
         with_latency_gain: bool = True, prices: PriceBook | None = None, latency: LatencyBook | None = None) -> dict:
@@ -227,6 +231,7 @@ def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured
 
     ``break_even_toggles`` limits the sweeps to those toggles, ``break_even_points`` sets the
     number of volumes per sweep, ``with_latency_gain`` adds each option's latency gain (four more runs).
+    ``measured`` hit ratios may be numbers or text as typed; each is checked to be a number from 0 to 1.
     """
     case = case_id if isinstance(case_id, Case) else get_case(case_id)
     values = resolve_values(case, given)
@@ -263,7 +268,7 @@ def run(case_id: str | Case, given: Mapping[str, Any] | None = None, *, measured
             specs = [BreakEven(**{**s.__dict__, "points": break_even_points}) for s in specs]
         out["break_even"] = [break_even_curve(case, values, s, prices=ctx.prices, latency=ctx.latency) for s in specs]
         if with_latency_gain:
-            for be, spec in zip(out["break_even"], specs):
+            for be, spec in zip(out["break_even"], specs, strict=True):
                 be["latency_gain_ms"] = latency_gain(case, values, spec, prices=ctx.prices, latency=ctx.latency)
     return out
 
@@ -275,7 +280,8 @@ def _assumptions(plan: Plan, ctx: Context) -> list[dict]:
         for st in rc.stages:
             for d in (getattr(st, "dist", None), getattr(st, "hit", None), getattr(st, "miss", None)):
                 if d is not None and d.assumption and d.source not in seen:
-                    seen[d.source] = {"what": f"latency: {st.label}", "value": f"p50 {fmt.duration(d.p50)}, p90 {fmt.duration(d.p90)}",
+                    seen[d.source] = {"what": f"latency: {st.label}",
+                                      "value": f"p50 {fmt.duration(d.p50)}, p90 {fmt.duration(d.p90)}",
                                       "basis": d.source}
     for line in plan.costs.lines:
         if line.assumption:
@@ -303,5 +309,6 @@ def latency_gain(case: Case, values: Mapping[str, Any], spec: BreakEven, *, samp
     return out
 
 
-__all__ = ["run", "build", "WhatIf", "default_b", "Plan", "Context", "CacheInfo", "BreakEven", "params_of", "resolve_values",
-           "describe_params", "measured_ratios", "break_even_curve", "latency_gain", "latency_report", "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]
+__all__ = ["run", "build", "WhatIf", "default_b", "Plan", "Context", "CacheInfo", "BreakEven", "params_of",
+           "resolve_values", "describe_params", "measured_ratios", "break_even_curve", "latency_gain", "latency_report",
+           "model_of", "EXECUTED", "MODELLED", "PUBLISHED"]

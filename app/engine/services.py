@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import math
 
+from app.core import facts
 from app.engine.books import Dist, LatencyBook, const, uniform
 from app.engine.costs import SECONDS_PER_MONTH, CostSheet
-from app.core import facts
 
 # Service facts live once, in app.core.facts; the emulations and the models take them from there.
 API_CACHE_SIZES_GB = tuple(float(size) for size in facts.APIGW_CACHE_SIZES_GB.value)
@@ -56,7 +56,8 @@ def bill_lambda(sheet: CostSheet, invocations: float, *, duration_ms: float, mem
     init_ms = book.cold_start(runtime, arch, memory_mb).mean
     seconds = invocations * (math.ceil(duration_ms) + p_cold * init_ms) / 1000.0
     sheet.add(f"lambda.gbs.{arch}", seconds * gb, item=f"Duration{what} ({memory_mb} MB)", region=region,
-              note=f"{invocations:,.0f} invocations x {math.ceil(duration_ms)} ms, plus INIT for {p_cold:.2%} cold starts")
+              note=f"{invocations:,.0f} invocations x {math.ceil(duration_ms)} ms, "
+                   f"plus INIT for {p_cold:.2%} cold starts")
 
 
 def api_cache_size_key(size_gb: float) -> str:

@@ -12,7 +12,8 @@ says how many of the calls it used were.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from app.engine.books import BookError, load_latency_book, load_price_book
 
@@ -44,7 +45,7 @@ def latency_key(span: Mapping[str, Any]) -> str | None:
         return "cloudfront.edge"
     if service == "lambda" and op == "Invoke" and span.get("resource"):
         return "lambda.overhead"
-    simple = {("s3", "GetObject"): "s3.GetObject", ("s3", "PutObject"): "s3.PutObject",
+    simple: dict[tuple[Any, str], str] = {("s3", "GetObject"): "s3.GetObject", ("s3", "PutObject"): "s3.PutObject",
               ("sqs", "SendMessage"): "sqs.SendMessage", ("sns", "Publish"): "sns.Publish",
               ("ses", "SendEmail"): "ses.SendEmail", ("ses", "SendRawEmail"): "ses.SendEmail",
               ("kinesis", "PutRecord"): "kinesis.PutRecord", ("kinesis", "PutRecords"): "kinesis.PutRecord",
@@ -109,7 +110,7 @@ def price_spans(spans: Iterable[Mapping[str, Any]], region: str = "us-east-1") -
         found = price_key(s)
         if found is not None:
             qty[found[0]] = qty.get(found[0], 0.0) + found[1]
-    lines = []
+    lines: list[dict[str, Any]] = []
     for key, n in sorted(qty.items()):
         try:
             p = book[key]

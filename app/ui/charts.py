@@ -7,6 +7,7 @@ Legends go below the plot area, clear of Plotly's toolbar.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import plotly.graph_objects as go
@@ -120,11 +121,12 @@ def money_tick(usd: float) -> str:
 
 def on_curve(xs: list[float], ys: list[float], x: float) -> float:
     """The value at ``x`` of the curve through (xs, ys), interpolated in log-log space."""
-    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+    for (x0, y0), (x1, y1) in pairwise(zip(xs, ys, strict=True)):
         if x0 <= x <= x1 and x1 > x0 and y0 > 0 and y1 > 0:
             f = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
             return math.exp(math.log(y0) + f * (math.log(y1) - math.log(y0)))
     return ys[0] if x <= xs[0] else ys[-1]
 
 
-__all__ = ["LEGEND_BELOW", "time_axis", "waterfall", "hop_bars", "path_groups", "decade_ticks", "money_tick", "on_curve"]
+__all__ = ["LEGEND_BELOW", "time_axis", "waterfall", "hop_bars", "path_groups", "decade_ticks", "money_tick",
+           "on_curve"]

@@ -97,8 +97,8 @@ def node_details(node: NodeFigures) -> None:
         facts.append({"Figure": "p50 latency", "Value": fmt.duration(node.p50_ms),
                       "Basis": f"modelled: {node.hop}" + (" (an assumption)" if node.assumption else "")})
     for line in node.lines:
-        facts.append({"Figure": f"{line['service']}: {line['item']}", "Value": f"{fmt.usd(line['monthly_usd'])} a month",
-                      "Basis": "modelled"})
+        facts.append({"Figure": f"{line['service']}: {line['item']}",
+                      "Value": f"{fmt.usd(line['monthly_usd'])} a month", "Basis": "modelled"})
     for line in node.shared:
         facts.append({"Figure": f"{line['service']}: {line['item']} (shared with its like components)",
                       "Value": f"{fmt.usd(line['monthly_usd'])} a month", "Basis": "modelled"})

@@ -43,12 +43,14 @@ def faults_panel(supported: tuple[str, ...], key: str, disabled: bool = False) -
                                f"and comes back when the faults clear. Route 53 declares an endpoint unhealthy "
                                f"after {facts.R53_FAILOVER_S.text} ({facts.R53_HEALTH_INTERVAL_S.text} x "
                                f"{facts.R53_FAILURE_THRESHOLD.text}).")
+                elif spec.min is None or spec.max is None:
+                    raise ValueError(f"the fault {spec.key} has no range for its slider")
                 elif spec.kind == "int":
                     faults[name] = st.slider(f"{spec.label} ({spec.unit})", int(spec.min), int(spec.max),
                                              int(spec.default), int(spec.step or 1), key=f"{key}:{name}:value")
                 else:
                     faults[name] = st.slider(f"{spec.label}: share of attempts that fail", float(spec.min),
-                                             float(spec.max), float(spec.default), float(spec.step),
+                                             float(spec.max), float(spec.default), spec.step,
                                              key=f"{key}:{name}:value")
         redrive = st.checkbox("Redrive the dead-letter queues when the faults clear", value=True,
                               key=f"{key}:redrive", disabled=disabled or not faults,
@@ -83,7 +85,8 @@ def ledger_view(result) -> None:
         return
     st.subheader("Ledger")
     rows = [{"Flow": name, "In": n["in"], "Processed": n["processed"], "Dead-lettered": n["dead_lettered"],
-             "Failed": n.get("failed", 0), "Lost": n["lost"], "Failed attempts": n["failed_attempts"], "Redriven": n["redriven"],
+             "Failed": n.get("failed", 0), "Lost": n["lost"], "Failed attempts": n["failed_attempts"],
+             "Redriven": n["redriven"],
              "Dead-letter queue": n["dead_letter_queue"] or "none"} for name, n in result.ledger.items()]
     if rows:
         table(rows, "run-ledger")
@@ -106,7 +109,7 @@ def ledger_view(result) -> None:
                 st.json(before, expanded=True)
 
 
-def redrive_button(result, redrive: "Any") -> None:
+def redrive_button(result, redrive: Any) -> None:
     """When the run left events in its dead-letter queues, a button that redrives them: ``redrive()`` runs
     the same run again with the redrive on (each run's account is torn down when it ends)."""
     left = sum(n["dead_lettered"] for n in result.ledger.values())

@@ -2,7 +2,8 @@
 the entry a run kept for it."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case
@@ -30,7 +31,8 @@ def step_from_link(raw: str | None, count: int) -> tuple[int, str | None]:
         return 1, f"The link asks for step {fmt.clip(wanted)}, but this case has no steps to walk through."
     if not 1 <= wanted <= count:
         nearest = clamp_step(wanted, count)
-        return nearest, f"The link asks for step {fmt.clip(wanted)}; this case has steps 1 to {count}: showing step {nearest}."
+        return nearest, (f"The link asks for step {fmt.clip(wanted)}; this case has steps 1 to {count}: "
+                         f"showing step {nearest}.")
     return wanted, None
 
 

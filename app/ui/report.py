@@ -7,8 +7,9 @@ A download does not rerun the page (``on_click="ignore"``).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
@@ -22,7 +23,7 @@ def downloads(case: Case, configurations: list[report.Configuration], *, run: An
     stem = report.file_stem(case, configurations, run)
     highlight = frozenset(highlight)
 
-    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = report.html(case, configurations, run=run, highlight=highlight, generated=made)
 
     cols = st.columns([1, 1, 3])
@@ -32,6 +33,7 @@ def downloads(case: Case, configurations: list[report.Configuration], *, run: An
                                  "cost" + (", the run's trace, checks and artifacts." if run is not None else "."))
     has_costs = any(c.modelled for c in configurations)
     cols[1].download_button("Cost breakdown (CSV)", report.cost_csv(configurations),
-                            file_name=f"{stem}-costs.csv", mime="text/csv", on_click="ignore", icon=":material/download:",
+                            file_name=f"{stem}-costs.csv", mime="text/csv", on_click="ignore",
+                            icon=":material/download:",
                             key=f"{key}:csv", disabled=not has_costs,
                             help="Every modelled cost line: quantity, unit, unit price, monthly USD and its source.")

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -84,9 +85,10 @@ def _visitor_connected() -> Callable[[], bool]:
             gone_since[0] = None
             return True
         now = time.monotonic()
-        if gone_since[0] is None:
-            gone_since[0] = now
-        return now - gone_since[0] < GONE_GRACE_S
+        since = gone_since[0]
+        if since is None:
+            since = gone_since[0] = now
+        return now - since < GONE_GRACE_S
     return connected
 
 

@@ -121,7 +121,8 @@ def url_warnings(case: Case | None = None, values: dict[str, Any] | None = None)
     warnings = st.session_state.get(_WARNINGS, [])
     if not warnings or case is None:
         return warnings
-    view = [st.session_state.get(PAGE_KEY), case.id, {k: values[k] for k in sorted(values or {})}]
+    shown = values or {}
+    view = [st.session_state.get(PAGE_KEY), case.id, {k: shown[k] for k in sorted(shown)}]
     seen = st.session_state.setdefault(_WARNED_VIEW, view)
     if seen != view:
         st.session_state[_WARNINGS] = warnings = []

@@ -9,7 +9,6 @@ import streamlit as st
 from app.core.format import heading
 from app.ui.state import plain
 
-
 STATIC_ROWS = 40   # up to this many rows a table shows whole, its cells wrapped; longer ones scroll
 
 

@@ -103,7 +103,8 @@ def diagram(v, kit) -> None:
     far = v["replica_region"]
     cloudfront, replicated, accelerated = v["cloudfront"], v["global_tables"], v["transfer_acceleration"]
     with Cluster("Users"):
-        home = Users("Readers near\nus-east-1", nodeid="users_home", width="1.9", height="2.7")   # room for two lines below the icon
+        # room for two lines below the icon
+        home = Users("Readers near\nus-east-1", nodeid="users_home", width="1.9", height="2.7")
         away = Users(f"Readers near\n{far}", nodeid="users_far", width="1.9", height="2.7")
 
     with kit.cluster("AWS edge locations", on=cloudfront or accelerated):

@@ -46,14 +46,12 @@ from typing import Any
 
 import boto3
 
-from patterns.lambda_kit import ascii_metadata
+from patterns.lambda_kit import ascii_metadata, fit_key, response, s3_key
 from patterns.lambda_kit import claims as _claims
 from patterns.lambda_kit import client as _client
-from patterns.lambda_kit import fit_key, s3_key
 from patterns.lambda_kit import item as _item
 from patterns.lambda_kit import json_body as _json_body
 from patterns.lambda_kit import marshal as _marshal
-from patterns.lambda_kit import response
 from patterns.lambda_kit import table_client as _table_client
 
 DEPLOY_WITH = ("patterns.lambda_kit",)   # shared code packaged beside this module

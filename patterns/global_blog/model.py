@@ -29,10 +29,17 @@ from app.engine.cache import cold_window_hit_ratios
 from app.engine.cdn import Traffic, bill_cloudfront, pricing_param
 from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
-from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
-                            zipf_param)
+from app.engine.kit import (
+    duration_param,
+    memory_param,
+    requests_param,
+    runtime_param,
+    ttl_param,
+    zipf_cache,
+    zipf_param,
+)
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, WhatIf, Context, Plan
+from app.engine.run import BreakEven, Context, Plan, WhatIf
 from app.engine.services import DAX_NODE_MEMORY_GB, bill_lambda, lambda_stages, rate_per_second
 
 HOME = "us-east-1"
@@ -80,7 +87,8 @@ PARAMS = (
           min=0, max=1_000_000, step=100, unit="sign-ups/month"),
     Param("uploads_per_month", "Image uploads per month", "int", 2_000, "Each makes one thumbnail.",
           min=0, max=1_000_000, step=100, unit="uploads/month"),
-    Param("image_mb", "Image size", "float", 3.0, "Size of an uploaded image.", min=0.1, max=100.0, step=0.1, unit="MB"),
+    Param("image_mb", "Image size", "float", 3.0, "Size of an uploaded image.", min=0.1, max=100.0, step=0.1,
+          unit="MB"),
     Param("stored_gb", "Site and images stored", "float", 20.0, "Data in the buckets.", min=0.0, max=100_000.0,
           step=1.0, unit="GB"),
 )
@@ -146,12 +154,13 @@ def build(v: dict, ctx: Context) -> Plan:
         rc = RequestClass(f"page object ({user})", n_obj / total, group="page")
         if v["cloudfront"]:
             h = ctx.cache(f"cloudfront_{tag}", f"CloudFront edges near {user}",
-                          zipf_cache(rate_per_second(n_obj), v["static_objects"], v["zipf_skew"], v["cloudfront_ttl_s"]),
+                          zipf_cache(rate_per_second(n_obj), v["static_objects"], v["zipf_skew"],
+                                     v["cloudfront_ttl_s"]),
                           ttl_s=v["cloudfront_ttl_s"], keys=v["static_objects"])
             cf_hits[user] = h
             rc.add(Hop("User - edge round trip", "Network", lat.user_to_edge()))
-            rc.add(Cache("CloudFront edge cache", "Amazon CloudFront", f"cloudfront_{tag}", h, lat.op("cloudfront.edge"),
-                         lat.op("cloudfront.edge")))
+            rc.add(Cache("CloudFront edge cache", "Amazon CloudFront", f"cloudfront_{tag}", h,
+                         lat.op("cloudfront.edge"), lat.op("cloudfront.edge")))
             if user != HOME:
                 rc.add(Hop(f"Edge - origin round trip ({user} - {HOME})", "Network", lat.rtt(user, HOME)))
             else:
@@ -159,7 +168,8 @@ def build(v: dict, ctx: Context) -> Plan:
             rc.add(Hop("S3 GetObject", "Amazon S3", lat.op("s3.GetObject")))
             edge_traffic.append(Traffic(_cf_zone(ctx, user), n_obj, n_obj * v["object_kb"] / 1e6,
                                         f"readers near {user}"))
-            sheet.add("s3.get", n_obj * (1 - h), item="GET requests from CloudFront (misses)", region=f"readers near {user}")
+            sheet.add("s3.get", n_obj * (1 - h), item="GET requests from CloudFront (misses)",
+                      region=f"readers near {user}")
         else:
             rc.add(Hop(f"User - S3 round trip ({user} - {HOME})", "Network", lat.user_to_region(user, HOME)))
             rc.add(Hop("S3 GetObject", "Amazon S3", lat.op("s3.GetObject")))
@@ -274,15 +284,17 @@ def build(v: dict, ctx: Context) -> Plan:
             sheet.add(key, ups * share * v["image_mb"] / 1e3, region=f"uploads near {user}")
 
     # Image upload time (a segment, not part of the page mix): handshakes plus a window-limited transfer.
-    for user, share in groups:
+    for user, _share in groups:
         direct = lat.user_to_region(user, HOME).p50
         edge = lat.user_to_edge().p50
         rtt = edge if v["transfer_acceleration"] else direct
         mbps = min(USER_MBPS, TCP_WINDOW_KB * 8 / 1000 / (rtt / 1000))
-        ms = 2 * rtt + v["image_mb"] * 8 / mbps * 1000 + (lat.rtt(user, HOME).p50 if v["transfer_acceleration"] and user != HOME else 0)
+        long_haul = lat.rtt(user, HOME).p50 if v["transfer_acceleration"] and user != HOME else 0
+        ms = 2 * rtt + v["image_mb"] * 8 / mbps * 1000 + long_haul
+        how = "; accelerated: the long haul rides the AWS network" if v["transfer_acceleration"] else ""
         segments.append(RequestClass(f"upload ({user})", 1.0, [Hop("Image upload", "Amazon S3", const(
             ms, f"two round trips (TCP and TLS) plus {v['image_mb']} MB at min({USER_MBPS:g} Mbit/s, "
-                f"{TCP_WINDOW_KB:g} KB window / RTT){'; accelerated: the long haul rides the AWS network' if v['transfer_acceleration'] else ''}",
+                f"{TCP_WINDOW_KB:g} KB window / RTT){how}",
             assumption=True))]))
 
     notes = [

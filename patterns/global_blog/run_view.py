@@ -20,7 +20,8 @@ def options() -> dict:
             try:
                 image = UPLOAD.options(file.getvalue(), file.name)["image"]
                 st.success(plain(f"{image.name}: {image.format} {image.width}x{image.height}, "
-                                 f"{image.size_bytes:,} bytes. It will be uploaded by the run."), icon=":material/check:")
+                                 f"{image.size_bytes:,} bytes. It will be uploaded by the run."),
+                           icon=":material/check:")
             except UploadRejected as exc:
                 st.error(plain(f"{exc} Nothing was stored; the run uses the sample image."), icon=":material/block:")
         if image.name == sample_image().name:
@@ -56,7 +57,8 @@ def artifacts(art: dict) -> None:
         records = (message.get("s3_event") or {}).get("Records") or [{}]
         record = records[0]
         st.markdown(f"**Fan-out message** read back from the queue ({message['via']})")
-        table([{"Event": record.get("eventName", ""), "Bucket": (record.get("s3") or {}).get("bucket", {}).get("name", ""),
+        table([{"Event": record.get("eventName", ""),
+                "Bucket": (record.get("s3") or {}).get("bucket", {}).get("name", ""),
                 "Key": (record.get("s3") or {}).get("object", {}).get("key", ""),
                 "Size (bytes)": (record.get("s3") or {}).get("object", {}).get("size", ""),
                 "Topic": (message.get("sns_envelope") or {}).get("TopicArn", "")}], "art-fanout")

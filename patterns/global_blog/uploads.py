@@ -17,7 +17,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.uploads import UploadRejected as _Rejected, size_text
+from app.core.uploads import UploadRejected as _Rejected
+from app.core.uploads import size_text
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 16_000_000                    # a 16-megapixel photo; more only costs a shared server memory

@@ -13,8 +13,14 @@ schema, land, s3_event, consume, register, query, scan, catalog, results, dashbo
 from __future__ import annotations
 
 from diagrams import Cluster
-from diagrams.aws.analytics import (Athena, GlueDataCatalog, KinesisDataFirehose, KinesisDataStreams, Quicksight,
-                                    Redshift)
+from diagrams.aws.analytics import (
+    Athena,
+    GlueDataCatalog,
+    KinesisDataFirehose,
+    KinesisDataStreams,
+    Quicksight,
+    Redshift,
+)
 from diagrams.aws.compute import Lambda
 from diagrams.aws.integration import SimpleQueueServiceSqsQueue
 from diagrams.aws.iot import IotCore, IotSensor
@@ -30,12 +36,13 @@ TOGGLES = (
                       "(each returned with Ok, Dropped or ProcessingFailed) before writing them to the destination; "
                       "no servers, no custom consumer."),
     Toggle("buffer_interval", "Firehose buffer interval", "int", 60,
-           "How long Firehose waits before writing a batch to S3 (it also writes as soon as the buffer size is reached).",
+           "How long Firehose waits before writing a batch to S3 (it also writes as soon as the buffer size is "
+           "reached).",
            min=60, max=900, step=60, unit="s",
            exam_point="Firehose is near real time: it delivers when the buffer interval or the buffer size is "
-                      "reached, whichever comes first. Intervals run up to 900 s (default 300 s; the slider starts at the "
-                      "classic 60 s minimum, though zero buffering now exists) and sizes 1 to 128 MiB (default 5 MiB); "
-                      "longer buffers mean fewer, larger objects in S3."),
+                      "reached, whichever comes first. Intervals run up to 900 s (default 300 s; the slider starts at "
+                      "the classic 60 s minimum, though zero buffering now exists) and sizes 1 to 128 MiB (default "
+                      "5 MiB); longer buffers mean fewer, larger objects in S3."),
     Toggle("format", "Format in the ingestion bucket", "choice", "json",
            "JSON as received, or Parquet converted by Firehose using the table schema in the Glue Data Catalog.",
            choices=("json", "parquet"),

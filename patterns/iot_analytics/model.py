@@ -17,7 +17,7 @@ from app.core.params import Param
 from app.engine.books import Dist, const
 from app.engine.costs import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostSheet
 from app.engine.paths import Hop, RequestClass
-from app.engine.run import BreakEven, WhatIf, Context, Plan
+from app.engine.run import BreakEven, Context, Plan, WhatIf
 from app.engine.services import athena_scan_bytes, bill_lambda, firehose_buffer, firehose_wait
 
 HOME = "us-east-1"

@@ -13,8 +13,15 @@ from app.ui.runs import EXECUTED
 from app.ui.state import plain
 from app.ui.widgets import table
 from patterns.iot_analytics.messages import MAX_READINGS, accepted_text
-from patterns.iot_analytics.pipeline import (DAYS, READING_FIELDS, REQUIRED_FIELDS, UPLOAD, Telemetry, example_reading,
-                                             pasted_options)
+from patterns.iot_analytics.pipeline import (
+    DAYS,
+    READING_FIELDS,
+    REQUIRED_FIELDS,
+    UPLOAD,
+    Telemetry,
+    example_reading,
+    pasted_options,
+)
 
 # A reading's fields as table headings: with their units, and what they hold in people's words
 HEADINGS = {"dt": "Day", "ts": "Time (UTC)", "device_id": "Device ID", "temperature": "Temperature (°C)",
@@ -146,9 +153,10 @@ def artifacts(art: dict) -> None:
         table([_readable(b) for b in art["error_queue"]], "art-error-queue")
     if "your_message" in art:
         y = art["your_message"]
-        st.markdown("**Your device message**: " + plain(f"{y['name']}, published by the thing {y['thing']} on day {DAYS}; "
-                          f"where each reading ended, read back from S3, the error queue and Athena (Athena "
-                          f"counts {y['athena_counts']} of them in the lake)"))
+        st.markdown("**Your device message**: "
+                    + plain(f"{y['name']}, published by the thing {y['thing']} on day {DAYS}; "
+                            f"where each reading ended, read back from S3, the error queue and Athena (Athena "
+                            f"counts {y['athena_counts']} of them in the lake)"))
         table([{"Reading": r["reading"], **_readable({"device_id": r["device_id"], "temperature": r["temperature"],
                                                        "status": r["status"]}),
                 "The rule": r["rule"], "Read back": r["read_back"]} for r in y["readings"]], "art-your-message")

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from diagrams import Cluster
 from diagrams.aws.compute import EC2AutoScaling, ElasticContainerServiceService, Lambda
-from diagrams.aws.database import Dynamodb, ElasticacheCacheNode, ElasticacheForRedis, RDS
+from diagrams.aws.database import RDS, Dynamodb, ElasticacheCacheNode, ElasticacheForRedis
 from diagrams.aws.general import Users
 from diagrams.aws.integration import SimpleNotificationServiceSnsTopic, SimpleQueueServiceSqsQueue
 from diagrams.aws.network import APIGateway, ElbApplicationLoadBalancer, Route53, Route53HostedZone
 
 from app.core.cases import Case, Component
-from app.core.facts import (APIGW_CACHE_TTL_DEFAULT_S, APIGW_CACHE_TTL_MAX_S, ELASTICACHE_ENGINES,
-                            ROUTE53_ROUTING_POLICIES)
+from app.core.facts import (
+    APIGW_CACHE_TTL_DEFAULT_S,
+    APIGW_CACHE_TTL_MAX_S,
+    ELASTICACHE_ENGINES,
+    ROUTE53_ROUTING_POLICIES,
+)
 from app.core.params import Toggle
 
 HOME = "us-east-1"

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from patterns.lambda_kit import client, item, marshal, response
 
@@ -83,8 +84,9 @@ def orders_app(*, table: str, topic_arn: str, catalog_get: Callable[[str], Any],
                   "served_by": server.target_id, "region": region}
         client("dynamodb", table_region).put_item(TableName=table, Item=marshal(placed),
                                                   ConditionExpression="attribute_not_exists(order_id)")
-        client("sns", topic_arn.split(":")[3]).publish(TopicArn=topic_arn, Message=json.dumps({"type": "OrderPlaced", **placed}),
-                              MessageAttributes={"type": {"DataType": "String", "StringValue": "OrderPlaced"}})
+        client("sns", topic_arn.split(":")[3]).publish(
+            TopicArn=topic_arn, Message=json.dumps({"type": "OrderPlaced", **placed}),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": "OrderPlaced"}})
         catalog_hop = {"status": reply.status, "cache": product.get("cache"),
                        "stage_cache": getattr(reply, "cache", None), "lambda_invoked": getattr(reply, "invoked", None)}
         return 201, {**placed, "catalog": catalog_hop}, {}
@@ -121,7 +123,7 @@ def billing_app(db) -> Callable:
                               (request.path.rsplit("/", 1)[-1],))
             if not rows:
                 return 404, {"message": "no invoice"}, {}
-            return 200, dict(zip(("order_id", "customer", "total_cents", "billed_by"), rows[0])), {}
+            return 200, dict(zip(("order_id", "customer", "total_cents", "billed_by"), rows[0], strict=True)), {}
         return 404, {"message": "not found"}, {}
     return app
 
@@ -141,7 +143,8 @@ def drain(sqs, queue_url: str, queue_arn: str, region: str, db, worker: str) -> 
                                    AttributeNames=["All"]).get("Messages", [])
     if not messages:
         return 0
-    failed = {f["itemIdentifier"] for f in billing(sqs_event(messages, queue_arn, region), db, worker)["batchItemFailures"]}
+    reply = billing(sqs_event(messages, queue_arn, region), db, worker)
+    failed = {f["itemIdentifier"] for f in reply["batchItemFailures"]}
     done = [m for m in messages if m["MessageId"] not in failed]
     if done:
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=[

@@ -19,10 +19,17 @@ import math
 
 from app.core.params import Param
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
-from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, zipf_cache,
-                            zipf_param)
-from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, WhatIf, Context, Plan
+from app.engine.kit import (
+    duration_param,
+    memory_param,
+    requests_param,
+    runtime_param,
+    ttl_param,
+    zipf_cache,
+    zipf_param,
+)
+from app.engine.paths import Cache, Hop, RequestClass, Stage
+from app.engine.run import BreakEven, Context, Plan, WhatIf
 from app.engine.services import asg_instances, bill_lambda, lambda_stages, rate_per_second
 
 HOME, EU, STANDBY = "us-east-1", "eu-west-1", "us-west-2"
@@ -34,8 +41,8 @@ PARAMS = (
     requests_param(10e6, "Client requests per month"),
     Param("order_share", "Orders among requests", "float", 0.2, "Share of requests that place an order; the rest "
           "browse the catalog.", min=0.01, max=1.0, step=0.01, unit="share"),
-    Param("eu_share", "Clients in Europe", "float", 0.3, "Share of clients near eu-west-1; the rest are near us-east-1.",
-          min=0.0, max=1.0, step=0.05, unit="share"),
+    Param("eu_share", "Clients in Europe", "float", 0.3,
+          "Share of clients near eu-west-1; the rest are near us-east-1.", min=0.0, max=1.0, step=0.05, unit="share"),
     Param("canary_weight", "Canary weight", "float", 0.1, "Share of orders the weighted policy sends to v2.",
           min=0.0, max=0.5, step=0.05, unit="share"),
     Param("products", "Products in the catalog", "int", 10_000, "Distinct GET /products keys.",
@@ -85,8 +92,8 @@ def build(v: dict, ctx: Context) -> Plan:
                                memory_mb=v["lambda_memory_mb"], rate=rate_per_second(lambda_calls),
                                runtime=v["lambda_runtime"])
 
-    def catalog_stages(caller: str) -> list:
-        st = [Hop(f"Call catalog ({caller} - {HOME})", "Network",
+    def catalog_stages(caller: str) -> list[Stage]:
+        st: list[Stage] = [Hop(f"Call catalog ({caller} - {HOME})", "Network",
                   lat.rtt(caller, HOME) if caller != HOME else lat.rtt(HOME, HOME)),
               Hop("API Gateway (REST)", "Amazon API Gateway", lat.op("apigw.rest"))]
         if v["api_cache"]:

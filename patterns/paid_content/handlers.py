@@ -33,18 +33,23 @@ import base64
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 try:
     from patterns.lambda_kit import claims, client, item, response
 except ImportError:  # on AWS Lambda the kit is packaged at the top level
-    from lambda_kit import claims, client, item, response
+    from lambda_kit import claims, client, item, response  # type: ignore[no-redef]  # the same module, packaged
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 DEPLOY_WITH = ("patterns.lambda_kit",)   # shared code packaged beside this module
 S3_PRESIGN_MAX_S = 7 * 24 * 3600         # SigV4 pre-signed URLs live at most 7 days
-_private_key = None                      # read once per execution environment, on first use
+# (secret name, key): read once per execution environment, on first use
+_private_key: tuple[str, RSAPrivateKey] | None = None
 
 
 def _caller(event: dict) -> tuple[str, str]:
@@ -81,11 +86,14 @@ def _signer():
     global _private_key
     from botocore.signers import CloudFrontSigner
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     if _private_key is None or _private_key[0] != os.environ["SIGNING_SECRET"]:
         pem = client("secretsmanager").get_secret_value(SecretId=os.environ["SIGNING_SECRET"])["SecretString"]
-        _private_key = (os.environ["SIGNING_SECRET"], serialization.load_pem_private_key(pem.encode(), None))
+        loaded = serialization.load_pem_private_key(pem.encode(), None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):   # CloudFront verifies RSA-SHA1 signatures only
+            raise ValueError("the signing secret holds no RSA private key")
+        _private_key = (os.environ["SIGNING_SECRET"], loaded)
     key = _private_key[1]
     return CloudFrontSigner(os.environ["KEY_PAIR_ID"], lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1()))
 
@@ -130,7 +138,7 @@ def signed_url(event: dict, context) -> dict:
         return response(200, {"kind": "cloudfront-custom-policy", "url": url, "expires": expires,
                               "policy": json.loads(policy), "user": sub})
     url = signer.generate_presigned_url(f"{base}/video.mp4",
-                                        date_less_than=datetime.fromtimestamp(expires, timezone.utc))
+                                        date_less_than=datetime.fromtimestamp(expires, UTC))
     return response(200, {"kind": "cloudfront-canned", "url": url, "expires": expires, "user": sub})
 
 

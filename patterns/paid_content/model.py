@@ -9,15 +9,22 @@ app hands out an S3 pre-signed URL and the viewer streams from the bucket's regi
 """
 from __future__ import annotations
 
-
 from app.core.params import Param
 from app.engine.cdn import Traffic, bill_cloudfront, pricing_param
 from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
-from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
-                            zipf_cache, zipf_param)
+from app.engine.kit import (
+    duration_param,
+    memory_param,
+    requests_param,
+    runtime_param,
+    ttl_param,
+    users_region_param,
+    zipf_cache,
+    zipf_param,
+)
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, WhatIf, Context, Plan
+from app.engine.run import BreakEven, Context, Plan, WhatIf
 from app.engine.services import bill_lambda, lambda_stages, rate_per_second
 
 HOME = "us-east-1"
@@ -128,7 +135,8 @@ def build(v: dict, ctx: Context) -> Plan:
     sheet.add("s3.storage", v["stored_gb"])
     notes = ["A play is one URL request and many segment requests; the latency shown is the URL call and the first "
              "segment's first byte.",
-             "CloudFront key pair and signed URLs cost nothing extra (no billing dimension in 'How AWS Pricing Works').",
+             "CloudFront key pair and signed URLs cost nothing extra "
+             "(no billing dimension in 'How AWS Pricing Works').",
              "The stage cache has about five entries per premium user (token x recently watched videos).",
              "Free tiers are not applied."]
     if cdn:

@@ -26,7 +26,8 @@ TOGGLES = (
 )
 
 COMPONENTS = (
-    Component("clients", "Installed\nclients", "Client", "Copies of the software checking for and downloading updates."),
+    Component("clients", "Installed\nclients", "Client",
+              "Copies of the software checking for and downloading updates."),
     Component("dns", "Route 53", "Amazon Route 53", "updates.example.com, an alias record."),
     Component("cdn", "CloudFront distribution", "Amazon CloudFront",
               "Caches the update files at edge locations; forwards misses to the load balancer.", when="cloudfront"),

@@ -15,7 +15,7 @@ from app.engine.cdn import describe as describe_cdn
 from app.engine.costs import HOURS_PER_MONTH, CostSheet
 from app.engine.kit import requests_param, ttl_param, users_region_param, zipf_cache, zipf_param
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, WhatIf, Context, Plan
+from app.engine.run import BreakEven, Context, Plan, WhatIf
 from app.engine.services import asg_instances, rate_per_second
 
 HOME = "us-east-1"
@@ -105,7 +105,8 @@ def build(v: dict, ctx: Context) -> Plan:
              "Free tiers are not applied."]
     if cdn:
         notes.append(describe_cdn(cdn))
-    facts = {"cloudfront_pricing": cdn, "instances": instances, "peak_origin_gbps": peak_gbps, "egress_gb": gb, "origin_gb": origin_gb}
+    facts = {"cloudfront_pricing": cdn, "instances": instances, "peak_origin_gbps": peak_gbps, "egress_gb": gb,
+             "origin_gb": origin_gb}
     return Plan([rc], sheet, typical=rc.name, segments=[download], facts=facts, notes=notes)
 
 

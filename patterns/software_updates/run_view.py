@@ -29,8 +29,8 @@ def _figure(minutes: list[dict], by_edge: bool) -> go.Figure:
     x = [m["minute"] for m in minutes]
     traces = []
     if by_edge:
-        traces.append({"type": "bar", "name": "requests at the edge", "x": x, "y": [m["edge_requests"] for m in minutes],
-                       "marker": {"color": "#74c0fc"}})
+        traces.append({"type": "bar", "name": "requests at the edge", "x": x,
+                       "y": [m["edge_requests"] for m in minutes], "marker": {"color": "#74c0fc"}})
     traces += [
         {"type": "bar", "name": "requests at the origin (ALB)", "x": x, "y": [m["origin_requests"] for m in minutes],
          "marker": {"color": "#e8590c"}},

@@ -14,14 +14,21 @@ from __future__ import annotations
 import math
 
 from app.core.params import Param
-from app.engine.costs import HOURS_PER_MONTH, CostSheet
-from app.engine.kit import (duration_param, memory_param, requests_param, runtime_param, ttl_param, users_region_param,
-                            zipf_cache, zipf_param)
 from app.engine.cache import cold_window_hit_ratios, stacked_ttl_hit_ratio
+from app.engine.costs import HOURS_PER_MONTH, CostSheet
+from app.engine.kit import (
+    duration_param,
+    memory_param,
+    requests_param,
+    runtime_param,
+    ttl_param,
+    users_region_param,
+    zipf_cache,
+    zipf_param,
+)
 from app.engine.paths import Cache, Hop, RequestClass
-from app.engine.run import BreakEven, WhatIf, Context, Plan
-from app.engine.services import (DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages,
-                                 rate_per_second)
+from app.engine.run import BreakEven, Context, Plan, WhatIf
+from app.engine.services import DAX_NODE_MEMORY_GB, api_cache_size_key, bill_lambda, lambda_stages, rate_per_second
 
 HOME = "us-east-1"
 DAX_NODE_TYPES = tuple(DAX_NODE_MEMORY_GB)
@@ -45,7 +52,8 @@ PARAMS = (
     memory_param(256),
     runtime_param(),
     duration_param(20.0),
-    ttl_param("dax_ttl_s", "DAX item and query TTL", 300, "How long DAX keeps an item or a query result (default 5 min)."),
+    ttl_param("dax_ttl_s", "DAX item and query TTL", 300,
+              "How long DAX keeps an item or a query result (default 5 min)."),
     Param("dax_node_type", "DAX node type", "choice", "dax.t3.small", "Size of each DAX node.", choices=DAX_NODE_TYPES),
     Param("dax_nodes", "DAX nodes", "int", 3, "Nodes in the cluster; AWS recommends at least 3 across AZs.",
           min=1, max=11, step=1, unit="nodes"),
@@ -183,7 +191,8 @@ def build(v: dict, ctx: Context) -> Plan:
 
     def read_class(kind: str, share: float, h_api: float) -> RequestClass:
         rc = RequestClass(f"read ({'GetItem' if kind == 'get' else 'list'})", share, group="read")
-        rc.add(Hop("User - API Gateway round trip", "Network", net)).add(Hop("API Gateway (REST)", "Amazon API Gateway", api))
+        rc.add(Hop("User - API Gateway round trip", "Network", net))
+        rc.add(Hop("API Gateway (REST)", "Amazon API Gateway", api))
         if v["api_cache"]:
             rc.add(Cache("API Gateway stage cache", "Amazon API Gateway",
                          "api_cache_get" if kind == "get" else "api_cache_list", h_api, lat.op("apigw.cache_hit")))
@@ -194,14 +203,16 @@ def build(v: dict, ctx: Context) -> Plan:
         return rc
 
     write = RequestClass("write", writes / n, group="write")
-    write.add(Hop("User - API Gateway round trip", "Network", net)).add(Hop("API Gateway (REST)", "Amazon API Gateway", api))
+    write.add(Hop("User - API Gateway round trip", "Network", net))
+    write.add(Hop("API Gateway (REST)", "Amazon API Gateway", api))
     for st in fn:
         write.add(st)
     if v["dax"]:
         write.add(Hop("DAX write-through", "Amazon DynamoDB Accelerator", lat.op("dax.miss_overhead")))
     write.add(Hop("DynamoDB PutItem", "Amazon DynamoDB", lat.op("dynamodb.PutItem")))
     classes = [read_class("get", gets / n, h_api_get), read_class("list", lists / n, h_api_list), write]
-    segments = [RequestClass("database_read", 1.0, db_path("get")), RequestClass("database_query", 1.0, db_path("list"))]
+    segments = [RequestClass("database_read", 1.0, db_path("get")),
+                RequestClass("database_query", 1.0, db_path("list"))]
 
     # -- costs -------------------------------------------------------------------------------
     sheet = CostSheet(prices)

@@ -15,7 +15,8 @@ def options() -> dict:
         cols = st.columns(4)
         requests = cols[0].slider("Requests", 20, 2000, 500, 10, key="run:todo:requests", format="%d requests",
                                   help="Requests sent through the API in the traffic step.")
-        items = cols[1].slider("Todos", 5, 200, 40, 5, key="run:todo:items", format="%d todos", help="Distinct todo ids requested.")
+        items = cols[1].slider("Todos", 5, 200, 40, 5, key="run:todo:items", format="%d todos",
+                               help="Distinct todo ids requested.")
         skew = cols[2].slider("Popularity skew (Zipf s)", 0.0, 2.0, 1.1, 0.1, key="run:todo:skew",
                               help="0 is uniform; around 1 a few todos take most requests.")
         reads = cols[3].slider("Reads (share of all calls)", 0.5, 1.0, 0.9, 0.05, key="run:todo:reads",

@@ -46,7 +46,7 @@ class Workload:
         rng = np.random.default_rng(self.seed)
         picks = rng.choice(self.items, size=self.requests, p=self.popularity())
         reads = rng.random(self.requests) < self.read_ratio
-        return [("read" if r else "write", int(i)) for r, i in zip(reads, picks)]
+        return [("read" if r else "write", int(i)) for r, i in zip(reads, picks, strict=True)]
 
     def describe(self) -> dict:
         return {"requests": self.requests, "items": self.items, "skew": self.skew,

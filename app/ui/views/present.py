@@ -22,7 +22,8 @@ from app.ui.runs import EXECUTED, MODELLED
 st.html("""<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"]
   { display: none !important; }
-.block-container, [data-testid="stMainBlockContainer"] { padding: 0.6rem 0.8rem 2rem 0.8rem !important; max-width: 100% !important; }
+.block-container, [data-testid="stMainBlockContainer"]
+  { padding: 0.6rem 0.8rem 2rem 0.8rem !important; max-width: 100% !important; }
 [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.35rem; }
 [data-testid="stMainBlockContainer"] h1 { font-size: 2.4rem; }
 @media (max-width: 640px) {   /* on a phone Streamlit's header is opaque: start below it */

@@ -23,8 +23,21 @@ from app.runtime.pipeline import highlight as run_highlight
 from app.ui import state
 from app.ui.faults import faults_panel, ledger_view, redrive_button
 from app.ui.report import downloads as report_downloads
-from app.ui.runs import (EXECUTED, MODELLED, STATUS_MARK, deployed_text, hops_figure, keep_result, keep_running,
-                         model_inputs, modelled, modelled_caption, press_run, step_rows, waterfall)
+from app.ui.runs import (
+    EXECUTED,
+    MODELLED,
+    STATUS_MARK,
+    deployed_text,
+    hops_figure,
+    keep_result,
+    keep_running,
+    model_inputs,
+    modelled,
+    modelled_caption,
+    press_run,
+    step_rows,
+    waterfall,
+)
 from app.ui.widgets import artifacts_as_kept, table
 
 SESSION_KEY = "_runtime_session_key"
@@ -66,7 +79,8 @@ live = st.sidebar.toggle("Run against live AWS", key="run:live", disabled=live_r
                          help=live_reason or "Creates billable resources in your AWS account, tagged with the run "
                                              "id and deleted when the run ends.")
 live = bool(live) and live_reason is None
-region = st.sidebar.selectbox("AWS region", LIVE_REGIONS, key="run:live:region") if live else None
+# The live run's region ("" on the embedded backend); the select box always has one chosen.
+region = (st.sidebar.selectbox("AWS region", LIVE_REGIONS, key="run:live:region") or LIVE_REGIONS[0]) if live else ""
 
 
 def _pipeline():
@@ -167,8 +181,9 @@ st.subheader("Checks")
 table([{"Result": "pass" if c.ok else "FAIL", "Check": c.name, "Detail": c.detail} for c in result.checks],
       "run-checks")
 ledger_view(result)
+last_faults = last.get("faults") or {}
 redrive_button(result, lambda: press_run(st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex),
-                                         lambda: _run(last.get("faults") or {}, True)))
+                                         lambda: _run(last_faults, True)))
 st.subheader("Path of this run")
 try:
     rendered = render(case, run_values, highlight=run_highlight(result))
@@ -181,7 +196,8 @@ with st.expander("Steps and their calls", icon=":material/list:"):
     import pandas as pd
 
     steps_table = pd.DataFrame([{"Status": r["status"], "Phase": r["phase"], "Step": r["name"],
-                   "Service": fmt.service(r["service"]), f"ms, {EXECUTED}": round(r["measured_ms"], 1), "Calls": r["calls"],
+                   "Service": fmt.service(r["service"]), f"ms, {EXECUTED}": round(r["measured_ms"], 1),
+                   "Calls": r["calls"],
                    f"ms on AWS, {MODELLED}": None if r["modelled_ms"] is None else round(r["modelled_ms"], 1),
                    "Calls modelled": r["modelled_calls"],
                    f"USD on AWS, {MODELLED}": f"{r['modelled_usd']:.7f}", "Error": r["error"] or ""}

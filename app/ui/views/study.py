@@ -200,15 +200,17 @@ comp_label = {c.key: c.label for c in case.components}
 
 if step == "predict":
     st.markdown("First, your prediction (latency: the requests this option changes most):")
-    cols = st.columns(3)
-    p_lat = cols[0].radio("Latency (p50) will go", list(ARROWS), index=None, format_func=ARROWS.get,
+    guesses = st.columns(3)
+    p_lat = guesses[0].radio("Latency (p50) will go", list(ARROWS), index=None, format_func=ARROWS.get,
                           key=f"study:pl:{q.id}")
-    p_cost = cols[1].radio("Monthly cost will go", list(ARROWS), index=None, format_func=ARROWS.get,
+    p_cost = guesses[1].radio("Monthly cost will go", list(ARROWS), index=None, format_func=ARROWS.get,
                            key=f"study:pc:{q.id}")
-    p_comp = cols[2].selectbox("Which component now answers the request?", [c.key for c in present], index=None,
-                               format_func=comp_label.get, key=f"study:pa:{q.id}")
+    p_comp = guesses[2].selectbox("Which component now answers the request?", [c.key for c in present],
+                                  index=None, format_func=lambda key: comp_label[key], key=f"study:pa:{q.id}")
 
     def reveal() -> None:
+        if p_lat is None or p_cost is None or p_comp is None:   # the button waits for all three
+            return
         entry = attempts.get((case.id, q.id))
         if entry is not None:
             entry.prediction = {"latency": p_lat, "cost": p_cost, "component": p_comp}
@@ -251,7 +253,8 @@ if a and b:
                 delta=_delta(a_ms, b_ms, fmt.duration) + (" (about the same)" if same["latency"] else ""),
                 delta_color="off" if same["latency"] else "inverse",
                 help=f"Before: {fmt.duration(a_ms)}. The requests this flip changes most; {SAMPLES:,} requests "
-                     "simulated per configuration from the latency book; workload defaults unless the scenario sets it.")
+                     "simulated per configuration from the latency book; workload defaults unless the scenario "
+                     "sets it.")
     m[1].metric("Monthly cost, before → after (modelled)", fmt.usd(b["cost"]),
                 delta=_delta(a["cost"], b["cost"], fmt.usd) + (" (about the same)" if same["cost"] else ""),
                 delta_color="off" if same["cost"] else "inverse",
@@ -268,12 +271,14 @@ def verdict(kind: str) -> str:
 
 
 rows = []
-if "latency" in actual:
+if a and b:   # the modelled evidence: latency and cost
     rows.append({"What": "Latency (p50)", "You predicted": ARROWS.get(prediction.get("latency"), "not made"),
-                 "Evidence": f"{ARROWS[actual['latency']]} ({which}: {fmt.duration(a_ms)} → {fmt.duration(b_ms)}, modelled)",
+                 "Evidence": f"{ARROWS[actual['latency']]} "
+                             f"({which}: {fmt.duration(a_ms)} → {fmt.duration(b_ms)}, modelled)",
                  "Check": verdict("latency")})
     rows.append({"What": "Monthly cost", "You predicted": ARROWS.get(prediction.get("cost"), "not made"),
-                 "Evidence": f"{ARROWS[actual['cost']]} ({fmt.usd(a['cost'])} → {fmt.usd(b['cost'])} a month, modelled)",
+                 "Evidence": f"{ARROWS[actual['cost']]} "
+                             f"({fmt.usd(a['cost'])} → {fmt.usd(b['cost'])} a month, modelled)",
                  "Check": verdict("cost")})
 on_diagram = "on the after diagram" if q.answered_by in {c.key for c in present} else "not on the diagram"
 rows.append({"What": "Component that answers", "You predicted": comp_label.get(prediction.get("component"), "not made"),

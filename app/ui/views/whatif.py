@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Literal
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -93,7 +94,9 @@ def _table(rows: list[dict]) -> None:
     if not rows:
         return
     cols = list(rows[0])
-    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+
+    def esc(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
     st.markdown("\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
                           ["| " + " | ".join(esc(r[c]) for c in cols) + " |" for r in rows]))
 
@@ -165,8 +168,8 @@ with st.expander("Hit ratios measured in a run (optional)", icon=":material/scie
         cache_label = {n: c["label"] for v in (values_b, values_a)
                        for n, c in model(case.id, json.dumps({**v, **workload}), "{}")["caches"].items()}
         use_run = st.toggle("Use the hit ratios of the last run on the Run page", key=_key(case, "M", "run"))
-        st.caption("Last run: " + ", ".join(f"{cache_label.get(n, n)} {m['hit_ratio']:.1%} ({m['hits']:,}/{m['lookups']:,} "
-                                             "lookups)"
+        st.caption("Last run: " + ", ".join(f"{cache_label.get(n, n)} {m['hit_ratio']:.1%} "
+                                             f"({m['hits']:,}/{m['lookups']:,} lookups)"
                                              for n, m in from_run.items()))
         if use_run:
             measured.update({n: m["hit_ratio"] for n, m in from_run.items()})
@@ -223,7 +226,7 @@ if st.session_state.get(_key(case, "BE", "toggle")):
 state.write_url(case, values_a, link)
 
 
-def _delta(a: float, b: float, show, words: tuple[str, str]) -> tuple[str, str]:
+def _delta(a: float, b: float, show, words: tuple[str, str]) -> tuple[str, Literal["off", "inverse"]]:
     """A delta in words and the colour that says better (lower, green) or worse (higher, red);
     a zero delta is "no change", in grey."""
     if show(abs(b - a)) == show(0.0) or (a and abs(b - a) / abs(a) < 0.0005):
@@ -330,13 +333,13 @@ with right:
         spec = specs[chosen]
         be = break_even(case.id, json.dumps({**values_b, **workload}), chosen)
         toggle = case.toggle(chosen)
-        name = {k: f"{toggle.label}: {toggle.to_text(be[k])}" for k in ("on", "off")}
+        curve = {k: f"{toggle.label}: {toggle.to_text(be[k])}" for k in ("on", "off")}
         unit_words = be["volume_unit"].split("/")[0].lower()
         x_title = be["volume_label"] if unit_words and unit_words in be["volume_label"].lower() else \
             f"{be['volume_label']} ({be['volume_unit']})"
         costs = [c for k in ("on", "off") for c in be[f"cost_{k}_usd"] if c > 0]
         fig = _figure([{"type": "scatter", "mode": "lines", "x": be["volumes"], "y": be[f"cost_{k}_usd"],
-                        "name": name[k], "hovertemplate": "%{x:,.0f}: $%{y:,.2f}<extra>" + name[k] + "</extra>",
+                        "name": curve[k], "hovertemplate": "%{x:,.0f}: $%{y:,.2f}<extra>" + curve[k] + "</extra>",
                         "line": {"dash": "solid" if k == "on" else "dash", "width": 3,
                                  "color": "#2b8a3e" if k == "on" else "#c92a2a"}} for k in ("on", "off")],
                       {"height": 400, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
@@ -372,19 +375,21 @@ with right:
             option = f"{toggle.label}: {toggle.to_text(be['on'])} instead of {toggle.to_text(be['off'])}"
         where = (f"break-even at **{fmt.count(be['break_even_volume'], be['volume_unit'])}**"
                  if be["break_even_volume"] else "no break-even in the slider range")
-        gains = [f"{'all requests' if g == 'all' else g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} {'faster' if d['p50'] > 0 else 'slower'}"
+        gains = [f"{'all requests' if g == 'all' else g.replace('_', ' ')} p50 {fmt.duration(abs(d['p50']))} "
+                 f"{'faster' if d['p50'] > 0 else 'slower'}"
                  for g, d in be["latency_gain_ms"].items() if abs(d["p50"]) >= 0.05]
         gained = ("Latency: " + ", ".join(gains) + ".") if gains else "It does not change the modelled latency."
         st.caption(f"**Modelled** for configuration B's other options and the workload above. {option}: {where}; "
-                   f"{VERDICTS.get(be['verdict'], be['verdict'])}. It saves {spec.saves}. {gained} Prices **published** (price book, "
-                   f"links in the cost lines).")
+                   f"{VERDICTS.get(be['verdict'], be['verdict'])}. It saves {spec.saves}. {gained} "
+                   "Prices **published** (price book, links in the cost lines).")
 
 # -- details --------------------------------------------------------------------------------------------
 st.subheader("Cost line items")
-st.dataframe([{"Config": side, "Service": l["service"], "Item": l["item"], "Quantity": fmt.number(l["quantity"]),
-               "Unit": l["unit"], "Unit price (USD)": l["unit_price_usd"], "Monthly": fmt.usd(l["monthly_usd"]),
-               "Basis": "assumption" if l["assumption"] else "published", "Source": l["source"]}
-              for side, res in (("A", res_a), ("B", res_b)) for l in res["cost_breakdown"]],
+st.dataframe([{"Config": side, "Service": line["service"], "Item": line["item"],
+               "Quantity": fmt.number(line["quantity"]), "Unit": line["unit"],
+               "Unit price (USD)": line["unit_price_usd"], "Monthly": fmt.usd(line["monthly_usd"]),
+               "Basis": "assumption" if line["assumption"] else "published", "Source": line["source"]}
+              for side, res in (("A", res_a), ("B", res_b)) for line in res["cost_breakdown"]],
              hide_index=True, width="stretch", height=320,
              column_config={"Source": st.column_config.LinkColumn("Source", display_text="pricing page")})
 st.caption(f"Totals: A {fmt.usd(res_a['monthly_cost_usd'])}, B {fmt.usd(res_b['monthly_cost_usd'])} a month, each "
