@@ -306,6 +306,27 @@ async def _drive(base: str, sessions: int, out: dict) -> None:
             await browser.close()
 
 
+def _run_in_own_loop(make_coroutine) -> None:
+    """Run a coroutine to its end on a fresh event loop in a thread of its own.
+
+    The caller's thread may already run a loop (Playwright's sync API keeps one in the test process while its
+    browser is open), and ``asyncio.run`` refuses to start a second loop in such a thread.
+    """
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(make_coroutine())
+        except BaseException as exc:  # handed back to the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="load-visitors")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 def drive(sessions: int = SESSIONS, env: dict | None = None) -> dict:
     """Run the load (see the module docstring) and return what every visitor saw, with the figures."""
     out: dict = {"visitors": [], "loaded": 0, "errors": [], "explore_idle_s": [], "explore_load_s": []}
@@ -324,7 +345,7 @@ def drive(sessions: int = SESSIONS, env: dict | None = None) -> dict:
         watcher = threading.Thread(target=note_connected, daemon=True)
         watcher.start()
         try:
-            asyncio.run(_drive(base, sessions, out))
+            _run_in_own_loop(lambda: _drive(base, sessions, out))
         finally:
             peak = sampler.stop()
             watcher.join(5)
