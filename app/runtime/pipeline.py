@@ -39,7 +39,8 @@ share is a dataclass the pipeline declares, so a misspelt name fails where it is
             return Check("todo saved", item is not None, f"read back: {item}")
         return p
 
-A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``.
+A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``; a run is ok when every
+check passes, and a run whose verify steps return no check is not (it says so in a failed check).
 ``ctx.values`` holds the case's toggle values; ``ctx.infra`` builds the shared
 infrastructure (:mod:`app.runtime.infra`: user pools, identity pools, REST APIs, DAX,
 CloudFront, buckets and their fan-out, roles, queues, global tables, ElastiCache, RDS,
@@ -519,6 +520,9 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         elif callback_errors:
             teardown_report = {"errors": callback_errors}
     checks = list(ctx.checks)
+    if not checks and not failed:       # a run that checked nothing proves nothing, and says so
+        checks.append(Check("the run checked what it did", False, "no verify step returned a check: a run is ok "
+                            "when the checks its verify steps read back from the backend pass"))
     if failed:
         broken = next(r for r in results if r.status == "error")
         checks.append(Check("pipeline ran to the end", False, f"step {broken.name!r} failed: {broken.error}"))
