@@ -29,6 +29,7 @@ COMMANDS = (
     "app.commands.run",
     "app.commands.report",
     "app.commands.cleanup",
+    "app.commands.check_case",
 )
 
 

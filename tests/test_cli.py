@@ -10,7 +10,7 @@ import pytest
 from app.cli import main
 from app.core.cases import all_cases, case_ids
 from tests.conftest import ROOT
-from tests.dot import nodes
+from app.core.dot import nodes
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
