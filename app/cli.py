@@ -15,7 +15,8 @@ import importlib
 import os
 import sys
 
-from app.commands.common import EXIT_ENVIRONMENT, EXIT_USAGE, OutputError
+from app.commands.common import EXIT_ENVIRONMENT, EXIT_UNAVAILABLE, EXIT_USAGE, OutputError
+from app.core.cases import MissingPart
 from app.core.params import ParamError
 
 COMMANDS = (
@@ -28,13 +29,14 @@ COMMANDS = (
     "app.commands.run",
     "app.commands.report",
     "app.commands.cleanup",
+    "app.commands.check_case",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app",
                                      description="Serverless Architecture Explorer: explore, render, simulate "
-                                                 "and run six serverless reference architectures.")
+                                                 "and run serverless reference architectures.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         code = int(args.func(args) or 0)
         sys.stdout.flush()       # an output that cannot take it fails here, not at exit
         return code
+    except MissingPart as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except ParamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -48,8 +48,12 @@ def _environ(wanted: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
+        # What the command set for the process stays, as it would in the process: the embedded backend,
+        # started by the first command that needs it, sets the moto settings it runs with.
+        kept = {k: v for k, v in os.environ.items() if k not in wanted}
         os.environ.clear()
         os.environ.update(saved)
+        os.environ.update(kept)
 
 
 def captured(args: list[str]) -> Ran:

@@ -1,14 +1,16 @@
 """A case kept outside the repository, written into a folder of its own by a test: Scratch notes
 (``scratch-notes``).
 
-``NOTES`` holds every part (the case, a pipeline with the file it takes, a run view); ``NOTES_SKETCH``
-the case alone: a diagram and a story, no pipeline, as a case looks before it can run. The
-``extra_case`` fixture of tests/conftest.py registers either for one test.
+``NOTES`` holds every part but a model and questions (the case, a pipeline with the file it takes, a run
+view); ``NOTES_SKETCH`` the case alone: a diagram and a story, no pipeline, as a case looks before it can
+run. Both keep the case contract (app/core/contract.py). The ``extra_case`` fixture of tests/conftest.py
+registers either for one test.
 """
 from __future__ import annotations
 
 NOTES = {
     "__init__.py": '''
+        from diagrams import Cluster
         from diagrams.aws.storage import SimpleStorageServiceS3Bucket
         from diagrams.aws.general import User
 
@@ -18,7 +20,9 @@ NOTES = {
 
         def diagram(v, kit):
             user = User("Writer", nodeid="writer")
-            bucket = SimpleStorageServiceS3Bucket("Notes bucket", nodeid="bucket")
+            with Cluster("AWS Cloud - us-east-1"):
+                bucket = SimpleStorageServiceS3Bucket("Notes bucket" + ("\\nversioned" if v["versioned"] else ""),
+                                                      nodeid="bucket")
             user >> kit.edge("PutObject", step="put") >> bucket
 
 
@@ -27,7 +31,8 @@ NOTES = {
             story="A writer puts notes into a bucket and reads them back.", takeaways=("S3 keeps what it is given.",),
             components=(Component("writer", "Writer", "Client", "Writes notes."),
                         Component("bucket", "Notes bucket", "Amazon S3", "Holds the notes.")),
-            toggles=(Toggle("versioned", "Versioning", "bool", False, "Keep every version of a note."),),
+            toggles=(Toggle("versioned", "Versioning", "bool", False, "Keep every version of a note.",
+                            exam_point="S3 versioning keeps every version of an object, so an overwrite can be undone."),),
             diagram=diagram)
     ''',
     "pipeline.py": '''
@@ -35,6 +40,7 @@ NOTES = {
 
         from app.core.uploads import Upload, UploadRejected
         from app.runtime.pipeline import Check, Pipeline
+        from . import CASE
 
 
         @dataclass
@@ -52,7 +58,7 @@ NOTES = {
 
 
         def build_pipeline(values, notes=2, text=b"hello"):
-            p = Pipeline("scratch-notes", state=State)
+            p = Pipeline(CASE.id, state=State)
 
             @p.deploy("Create the notes bucket", service="s3")
             def bucket(ctx):

@@ -7,7 +7,7 @@ import pytest
 
 from app.core.cases import get_case
 from app.core.diagram import dot_source
-from tests.dot import off_clusters, off_nodes
+from app.core.dot import off_clusters, off_nodes
 
 _NODE = re.compile(r'^\s*"?([A-Za-z0-9_]+)"?\s*\[label=', re.M)
 _EDGE = re.compile(r'^\s*"?([A-Za-z0-9_]+)"?\s*->\s*"?([A-Za-z0-9_]+)"?\s*\[(.*?)\]\s*$', re.M | re.S)

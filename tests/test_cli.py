@@ -9,8 +9,8 @@ import pytest
 
 from app.cli import main
 from app.core.cases import all_cases, case_ids
+from app.core.dot import nodes
 from tests.conftest import ROOT
-from tests.dot import nodes
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -1,6 +1,6 @@
 """The command line refuses what it cannot do with one line and a documented exit code.
 
-Exit codes (README, "Exit codes"): 0 ok, 1 a check failed (run) or something could not
+Exit codes (docs/cli.md, "Exit codes"): 0 ok, 1 a check failed (run) or something could not
 be listed or deleted (cleanup), 2 bad input, 3 not available for the case, 4 the
 environment refused (an output that cannot be written, AWS unreachable, a missing profile).
 """

@@ -1,4 +1,6 @@
-"""Diagrams follow the toggles: asserted on the DOT source, for every case and toggle."""
+"""Diagrams follow the toggles, asserted on the DOT source. The rules every case's diagram keeps (every component
+a node, drawn as off in its place when absent, labelled edges, a region, a change for every toggle, nodes that hold
+still) are rules of the case contract, checked for every case in tests/test_contract.py."""
 from __future__ import annotations
 
 import base64
@@ -6,60 +8,9 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 
-import pytest
-
-from app.core.cases import all_cases, get_case
+from app.core.cases import get_case
 from app.core.diagram import cache_info, dot_source, render
-from tests.dot import (
-    all_nodes,
-    clusters,
-    edge_attrs,
-    edges,
-    node_classes,
-    nodes,
-    off_clusters,
-    off_nodes,
-    positions,
-    toggle_variants,
-)
-
-CASES = all_cases()
-TOGGLE_FLIPS = [(c.id, t.key, v) for c in CASES for t in c.toggles for v in toggle_variants(t)]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_every_present_component_is_a_node_and_absent_ones_are_not(case):
-    for values in [case.defaults()] + [case.resolve({t.key: v}) for t in case.toggles for v in toggle_variants(t)]:
-        dot = dot_source(case, values)
-        drawn = nodes(dot)
-        for component in case.components:
-            assert (component.key in drawn) == component.present(values), (case.id, values, component.key)
-
-
-@pytest.mark.parametrize("case_id,key,value", TOGGLE_FLIPS, ids=lambda x: str(x))
-def test_flipping_a_toggle_changes_the_diagram(case_id, key, value):
-    case = get_case(case_id)
-    before = dot_source(case, case.defaults())
-    after = dot_source(case, case.resolve({key: value}))
-    assert before != after
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_edges_join_drawn_nodes_and_carry_labels(case):
-    dot = dot_source(case, case.defaults())
-    drawn = nodes(dot)
-    found = edges(dot)
-    assert found, "a diagram without edges explains nothing"
-    for a, b in found:
-        assert a in drawn and b in drawn, (a, b)
-    labelled = [attrs for attrs in edge_attrs(dot).values() if 'label="' in attrs or "label=" in attrs]
-    assert len(labelled) >= len(found) // 2
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_every_case_draws_inside_an_aws_region_cluster(case):
-    names = clusters(dot_source(case, case.defaults()))
-    assert any(re.search(r"[a-z]{2}-[a-z]+-\d", n) for n in names), names
+from app.core.dot import clusters, edge_attrs, edges, node_classes, nodes, off_clusters
 
 
 def test_todo_api_dax_sits_between_lambda_and_dynamodb_in_a_vpc():
@@ -113,33 +64,6 @@ def test_renders_are_cached_per_case_and_toggles():
 def test_graphviz_is_the_one_installed():
     out = subprocess.run(["dot", "-V"], capture_output=True, text=True)
     assert "graphviz" in (out.stdout + out.stderr).lower()
-
-
-# Diagrams hold still: a component an option turns off keeps its place, drawn dashed and grey.
-HOLD_STILL_IN = 0.2      # inches (14 pt): labels that follow a value ("buffer 60 s", a region) may shift a little
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_every_component_keeps_its_place_and_an_absent_one_is_drawn_as_off(case):
-    keys = {c.key for c in case.components}
-    for values in [case.defaults()] + [case.resolve({t.key: v}) for t in case.toggles for v in toggle_variants(t)]:
-        dot = dot_source(case, values)
-        assert all_nodes(dot) == keys, (values, all_nodes(dot) ^ keys)
-        assert off_nodes(dot) == {c.key for c in case.components if not c.present(values)}, values
-        for key in off_nodes(dot):
-            line = next(ln for ln in dot.splitlines() if ln.strip().startswith(f'"{key}" [id='))
-            assert 'style="dashed,rounded"' in line and 'color="#adb5bd"' in line, line
-
-
-@pytest.mark.parametrize("case_id,key,value", TOGGLE_FLIPS, ids=lambda x: str(x))
-def test_nodes_hold_still_when_a_toggle_flips(case_id, key, value):
-    case = get_case(case_id)
-    before = positions(dot_source(case, case.defaults()))
-    after = positions(dot_source(case, case.resolve({key: value})))
-    assert set(before) == set(after) == {c.key for c in case.components}
-    moved = {k: (before[k], after[k]) for k in before
-             if max(abs(before[k][0] - after[k][0]), abs(before[k][1] - after[k][1])) > HOLD_STILL_IN}
-    assert not moved, moved
 
 
 def test_an_option_that_is_off_greys_its_cluster_and_hides_the_route_it_replaces():

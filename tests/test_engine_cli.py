@@ -75,9 +75,9 @@ def test_params_json_lists_toggles_and_workload_with_defaults_units_and_ranges(c
         assert "default" in p and "help" in p
 
 
-def test_every_case_has_a_model_and_its_defaults_simulate(capsys):
-    from app.core.cases import case_ids
-    for case in case_ids():
+def test_every_case_with_a_model_simulates_at_its_defaults(capsys):
+    from app.core.cases import modelled_cases
+    for case in [c.id for c in modelled_cases()]:
         code, out, _ = run_cli(capsys, "simulate", case, "--samples", "5000", "--no-break-even", "--json")
         assert code == 0, case
         data = json.loads(out)

@@ -5,9 +5,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.core.cases import all_cases, get_case
+from app.core.dot import toggle_variants
 from app.ui.state import widget_key
 from tests.conftest import APP_ENTRY
-from tests.dot import toggle_variants
 
 CASES = all_cases()
 

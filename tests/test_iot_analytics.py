@@ -96,8 +96,8 @@ def test_run_from_the_cli_passes_every_check(capsys, sets):
 def test_the_rules_error_queue_is_drawn_and_lit_by_the_publishing_step():
     from app.core.cases import get_case
     from app.core.diagram import dot_source, drawn_edges
+    from app.core.dot import edge_attrs
     from patterns.iot_analytics.pipeline import build_pipeline
-    from tests.dot import edge_attrs
 
     case = get_case("iot-analytics")
     assert "rule_errors" in {c.key for c in case.present_components(case.defaults())}

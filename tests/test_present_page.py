@@ -35,10 +35,15 @@ def notices(at) -> list[str]:
     return [w.value for w in at.warning]
 
 
-@pytest.mark.parametrize("case_id", [c.id for c in all_cases()])
+def walked(case) -> bool:
+    """Whether Present walks the case through two steps or more (a case with one step, or none, is walked in
+    tests/test_adding_a_case.py and tests/test_case_seam.py)."""
+    return load_pipeline(case, case.defaults()) is not None and len(drive_steps(case.id)) >= 2
+
+
+@pytest.mark.parametrize("case_id", [c.id for c in all_cases() if walked(c)])
 def test_a_step_link_opens_that_step_and_next_moves_the_url(case_id):
     names = drive_steps(case_id)
-    assert len(names) >= 2, "every case has a pipeline to walk through"
     at = open_present(case=case_id, step="2")
     assert not at.exception
     assert heading(at).endswith(f"step 2 of {len(names)}, {names[1]}")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from app.bench import summary, target
-from app.core.cases import all_cases
+from app.core.cases import modelled_cases
 from app.engine.run import build, latency_report, model_of, resolve_values
 
 ENTRY = str(Path(__file__).resolve().parents[1] / "ui" / "streamlit_app.py")
@@ -85,7 +85,7 @@ def run() -> dict:
     worst_sim = worst_rerun = 0.0
     old = _one_core()
     try:
-        for case in all_cases():
+        for case in modelled_cases():
             (dw, dc), (fw, fc) = _simulation_ms(case, {}), _simulation_ms(case, _flipped(case))
             default, flipped = summary(dw), summary(fw)
             per_case[case.id] = {"million_requests_defaults": default, "million_requests_toggles_flipped": flipped,
@@ -94,7 +94,7 @@ def run() -> dict:
     finally:
         if old is not None:
             os.sched_setaffinity(0, old)
-    for case in all_cases():
+    for case in modelled_cases():
         wall, cpu = _page_rerun_ms(case)
         rerun = summary(wall)
         per_case[case.id]["whatif_rerun_after_slider"] = rerun

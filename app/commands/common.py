@@ -8,11 +8,11 @@ from typing import Any
 from app.core.cases import Case, get_case
 from app.core.params import parse_assignments
 
-# Exit codes of every command (the README lists them).
+# Exit codes of every command (docs/cli.md lists them).
 EXIT_OK = 0
 EXIT_FAILED = 1          # run: a check failed; cleanup: something could not be listed or deleted
 EXIT_USAGE = 2           # bad input: an unknown case, option or value
-EXIT_UNAVAILABLE = 3     # the case has no pipeline, or Graphviz is missing
+EXIT_UNAVAILABLE = 3     # the case has no pipeline (run) or no model (simulate), or Graphviz is missing
 EXIT_ENVIRONMENT = 4     # the environment refused: an output that cannot be written, AWS unreachable,
                          # a missing profile or credentials that do not work
 

@@ -184,6 +184,21 @@ def parts(case: Case | str) -> CaseParts:
     return found
 
 
+class MissingPart(ParamError):
+    """A case lacks the part a command or page needs (``model.py`` for ``simulate``): not available, not bad
+    input. The message says which part, and what works without it."""
+
+
+def modelled_cases() -> list[Case]:
+    """The cases with a latency and cost model, in the registry's order."""
+    return [c for c in all_cases() if parts(c).model is not None]
+
+
+def questioned_cases() -> list[Case]:
+    """The cases with exam questions, in the registry's order."""
+    return [c for c in all_cases() if parts(c).questions]
+
+
 def executable_cases() -> list[Case]:
     """The cases with a pipeline, in the registry's order."""
     return [c for c in all_cases() if parts(c).pipeline is not None]

@@ -299,6 +299,12 @@ SQS_LAMBDA_VISIBILITY_FACTOR = fact(
     "sqs.lambda.visibility_timeout_factor", 6, "x function timeout",
     "AWS advises a source queue's visibility timeout of at least six times the function's timeout, so that "
     "Lambda can retry a throttled batch.", LAMBDA_SQS_CONFIG, FAULTS_CHECKED)
+SQS_RETENTION_DEFAULT_S = fact(
+    "sqs.message_retention_default_s", 345_600, "s",
+    "An SQS queue keeps a message 4 days (345,600 s) by default, at most 14 days; a message that is never "
+    "deleted is received again after each visibility timeout until then.",
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html",
+    "2026-12-07")
 SQS_MAX_RECEIVE_COUNT = fact(
     "sqs.redrive.max_receive_count", {"min": 1, "max": 1000, "used": 5}, "receives",
     "A redrive policy moves a message to the dead-letter queue once it has been received maxReceiveCount "

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.core import format as fmt
-from app.core.cases import Case, get_case, parts
+from app.core.cases import Case, MissingPart, get_case, parts
 from app.core.params import Param, ParamError, resolve
 from app.engine.books import LatencyBook, PriceBook, load_latency_book, load_price_book
 from app.engine.cache import HitModel
@@ -112,12 +112,15 @@ class Plan:
 def model_of(case: Case):
     module = parts(case).model
     if module is None:
-        raise ParamError(f"case {case.id!r} has no latency and cost model")
+        raise MissingPart(f"case {case.id!r} has no latency and cost model (model.py): `diagram`, `params`, "
+                          "`report` and, where it has a pipeline, `run` work for it")
     return module
 
 
 def params_of(case: Case) -> list[Param]:
-    return list(case.toggles) + list(model_of(case).PARAMS)
+    """The case's toggles and its model's workload inputs (the toggles alone for a case without a model)."""
+    module = parts(case).model
+    return list(case.toggles) + list(module.PARAMS if module is not None else ())
 
 
 def resolve_values(case: Case, given: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -39,7 +39,8 @@ share is a dataclass the pipeline declares, so a misspelt name fails where it is
             return Check("todo saved", item is not None, f"read back: {item}")
         return p
 
-A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``.
+A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``; a run is ok when every
+check passes, and a run whose verify steps return no check is not (it says so in a failed check).
 ``ctx.values`` holds the case's toggle values; ``ctx.infra`` builds the shared
 infrastructure (:mod:`app.runtime.infra`: user pools, identity pools, REST APIs, DAX,
 CloudFront, buckets and their fan-out, roles, queues, global tables, ElastiCache, RDS,
@@ -65,9 +66,10 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 from app.runtime import quota
 from app.runtime.faults import bookkeeping
@@ -91,7 +93,7 @@ class Step:
     name: str
     service: str
     phase: str
-    fn: Callable[["RunContext"], Any]
+    fn: Callable[[RunContext], Any]
     edges: tuple[str, ...] = ()
 
 
@@ -140,7 +142,7 @@ class Pipeline:
         # Why a fault does not apply to this configuration (e.g. a toggle that removes the second region).
         self.refused_faults = dict(refused_faults or {})
 
-    def add(self, phase: str, name: str, service: str, fn: Callable[["RunContext"], Any],
+    def add(self, phase: str, name: str, service: str, fn: Callable[[RunContext], Any],
             edges: Iterable[str] = ()) -> Step:
         if phase not in PHASES:
             raise ValueError(f"phase {phase!r} is not valid: use one of {', '.join(PHASES)}")
@@ -536,6 +538,9 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         elif callback_errors:
             teardown_report = {"errors": callback_errors}
     checks = list(ctx.checks)
+    if not checks and not failed:       # a run that checked nothing proves nothing, and says so
+        checks.append(Check("the run checked what it did", False, "no verify step returned a check: a run is ok "
+                            "when the checks its verify steps read back from the backend pass"))
     if failed:
         broken = next(r for r in results if r.status == "error")
         checks.append(Check("pipeline ran to the end", False, f"step {broken.name!r} failed: {broken.error}"))

@@ -135,7 +135,7 @@ def case_picker(container=st.sidebar) -> Case:
     titles = {c.id: c.title for c in cases}
     _restore(CASE_KEY, ids[0])
     chosen = container.selectbox("Architecture", ids, key=CASE_KEY, format_func=lambda i: f"{titles[i]}  ({i})",
-                                 help="The six serverless reference architectures of the course.")
+                                 help="The serverless reference architectures of the course.")
     _remember(CASE_KEY)
     return get_case(chosen)
 

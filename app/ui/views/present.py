@@ -109,8 +109,10 @@ if node:
         node_details(figures[node])
 
 if step is None:
-    st.info(f"{case.title} has no pipeline to step through: the diagram above is the whole case.",
-            icon=":material/info:")
+    st.markdown(state.plain(case.story))
+    st.info(f"{case.title} has no pipeline to step through yet: the diagram and the story are the whole case."
+            if pipeline is None else f"No step of {case.title}'s pipeline travels the diagram (a drive step names "
+            "the edges it travels): the diagram and the story are the whole case.", icon=":material/info:")
     st.stop()
 
 left, right = st.columns([3, 2], gap="large")

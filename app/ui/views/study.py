@@ -198,18 +198,27 @@ st.markdown(f"Flip **{state.plain(flip)}**." + (f" The other options, for this c
 present = case.present_components(after)
 comp_label = {c.key: c.label for c in case.components}
 
+has_model = parts(case).model is not None
+if not has_model:
+    st.caption(f"{case.title} has no latency and cost model yet: the evidence is the diagram before and after the "
+               "flip, and the component that answers.")
+
 if step == "predict":
-    st.markdown("First, your prediction (latency: the requests this option changes most):")
-    guesses = st.columns(3)
-    p_lat = guesses[0].radio("Latency (p50) will go", list(ARROWS), index=None, format_func=ARROWS.get,
-                          key=f"study:pl:{q.id}")
-    p_cost = guesses[1].radio("Monthly cost will go", list(ARROWS), index=None, format_func=ARROWS.get,
-                           key=f"study:pc:{q.id}")
-    p_comp = guesses[2].selectbox("Which component now answers the request?", [c.key for c in present],
-                                  index=None, format_func=lambda key: comp_label[key], key=f"study:pa:{q.id}")
+    cols = st.columns(3)
+    p_lat = p_cost = None
+    if has_model:
+        st.markdown("First, your prediction (latency: the requests this option changes most):")
+        p_lat = cols[0].radio("Latency (p50) will go", list(ARROWS), index=None, format_func=ARROWS.get,
+                              key=f"study:pl:{q.id}")
+        p_cost = cols[1].radio("Monthly cost will go", list(ARROWS), index=None, format_func=ARROWS.get,
+                               key=f"study:pc:{q.id}")
+    else:
+        st.markdown("First, your prediction:")
+    p_comp = cols[2].selectbox("Which component now answers the request?", [c.key for c in present], index=None,
+                               format_func=lambda key: comp_label[key], key=f"study:pa:{q.id}")
 
     def reveal() -> None:
-        if p_lat is None or p_cost is None or p_comp is None:   # the button waits for all three
+        if p_comp is None or (has_model and (p_lat is None or p_cost is None)):   # the button waits for every guess
             return
         entry = attempts.get((case.id, q.id))
         if entry is not None:
@@ -218,14 +227,15 @@ if step == "predict":
                                                                   "component": p_comp}
         st.session_state[step_key(q.id)] = "reveal"
 
-    st.button("Commit my prediction and reveal", type="primary", disabled=None in (p_lat, p_cost, p_comp),
+    st.button("Commit my prediction and reveal", type="primary",
+              disabled=p_comp is None or has_model and None in (p_lat, p_cost),
               on_click=reveal, key=f"study:reveal:{q.id}")
     score()
     st.stop()
 
 # step == "reveal"
-a = modelled(case.id, json.dumps({**before, **q.workload})) if parts(case).model else None
-b = modelled(case.id, json.dumps({**after, **q.workload})) if parts(case).model else None
+a = modelled(case.id, json.dumps({**before, **q.workload})) if has_model else None
+b = modelled(case.id, json.dumps({**after, **q.workload})) if has_model else None
 actual = {"component": q.answered_by}
 if a and b:
     which = most_changed(a, b)

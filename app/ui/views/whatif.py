@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.core import format as fmt
-from app.core.cases import Case, case_ids, get_case
+from app.core.cases import Case, case_ids, get_case, parts
 from app.core.params import ParamError
 from app.core.report import Configuration
 from app.engine import run as run_engine
@@ -110,7 +110,7 @@ link_warnings: list[str] = []
 if not st.session_state.get(LINK_SEEDED):
     st.session_state[LINK_SEEDED] = True
     raw = st.query_params.to_dict()
-    if raw.get("case") in case_ids():
+    if raw.get("case") in case_ids() and parts(raw["case"]).model is not None:
         linked = get_case(raw["case"])
         params = {"B": {t.key: t for t in linked.toggles}, "W": {p.key: p for p in model_of(linked).PARAMS}}
         for name, text in raw.items():
@@ -125,11 +125,16 @@ if not st.session_state.get(LINK_SEEDED):
 
 # -- inputs -----------------------------------------------------------------------------------------
 case, values_a = state.sidebar("Current configuration (A)")
-module = model_of(case)
 for message in link_warnings:
     st.warning(message, icon=":material/link_off:")
 
 st.title(f"What if? {case.title}")
+if parts(case).model is None:
+    st.info(f"{case.title} has no latency and cost model yet, so there is nothing to compare: the Explore page "
+            "shows its diagram" + (" and the Run page runs it." if parts(case).pipeline is not None else "."),
+            icon=":material/info:")
+    st.stop()
+module = model_of(case)
 st.caption("Compare the current configuration (A, the options in the sidebar) with another one (B). "
            "Latency and cost are modelled from the price and latency books; every figure names its sources.")
 

@@ -1,4 +1,5 @@
-"""Small readers of Graphviz DOT source, for asserting on diagrams without image bytes."""
+"""Small readers of Graphviz DOT source: what a diagram draws, read from its text rather than its image
+(the case contract and the tests read diagrams this way). Pure Python; :func:`positions` runs Graphviz."""
 from __future__ import annotations
 
 import re
