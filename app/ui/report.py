@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import streamlit as st
 
-from app.core import report
+from app import report
 from app.core.cases import Case
 
 
