@@ -39,22 +39,21 @@ share is a dataclass the pipeline declares, so a misspelt name fails where it is
             return Check("todo saved", item is not None, f"read back: {item}")
         return p
 
-A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``.
-``ctx.values`` holds the case's toggle values; ``ctx.infra`` builds the shared
-infrastructure (:mod:`app.runtime.infra`: user pools, identity pools, REST APIs, DAX,
-CloudFront, buckets and their fan-out, roles, queues, global tables, ElastiCache, RDS,
-Route 53 zones and health checks), each in the run's account, with the emulated data
-plane where moto has none; ``ctx.clock`` is the run's clock (token expiry and TTLs are
-judged by it, so a lesson about time does not depend on the machine's speed);
-``ctx.artifact(key, value)`` keeps something to show; ``Pipeline(..., faults=(...))`` names the
-injected faults (:mod:`app.runtime.faults`) the run has a flow for, and ``recover_before`` the drive
-step before which they clear (default: after the last drive step); ``ctx.deployed`` records the
-configuration that was really deployed (node counts, cache sizes, TTLs) so the model
-shown beside the run prices that configuration. Every boto3 call and Lambda invocation
-inside a step becomes a span of that step. If a deploy or drive step raises, the rest of
-deploy, drive and verify is skipped and the run is not ok; teardown steps always run,
-then the callbacks registered with ``ctx.on_teardown``, and then the session's own
-teardown deletes whatever is left (in a ``finally``).
+A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``. ``ctx.values`` holds the
+case's toggle values (those the pipeline was built for, ``Pipeline(..., values=values)``, updated with
+those the run is given); ``ctx.infra`` builds the shared infrastructure (:mod:`app.runtime.infra`: user
+pools, identity pools, REST APIs, DAX, CloudFront, buckets and their fan-out, roles, queues, global
+tables, ElastiCache, RDS, Route 53 zones and health checks), each in the run's account, with the
+emulated data plane where moto has none; ``ctx.clock`` is the run's clock (token expiry and TTLs are
+judged by it, so a lesson about time does not depend on the machine's speed); ``ctx.artifact(key,
+value)`` keeps something to show; ``Pipeline(..., faults=(...))`` names the injected faults
+(:mod:`app.runtime.faults`) the run has a flow for, and ``recover_before`` the drive step before which
+they clear (default: after the last drive step); ``ctx.deployed`` records the configuration that was
+really deployed (node counts, cache sizes, TTLs) so the model shown beside the run prices that
+configuration. Every boto3 call and Lambda invocation inside a step becomes a span of that step. If a
+deploy or drive step raises, the rest of deploy, drive and verify is skipped and the run is not ok;
+teardown steps always run, then the callbacks registered with ``ctx.on_teardown``, and then the
+session's own teardown deletes whatever is left (in a ``finally``).
 
 :func:`run_pipeline` runs a pipeline and returns a :class:`RunResult`
 (``to_dict()`` is the JSON of ``python -m app run CASE --json``); ``progress`` is

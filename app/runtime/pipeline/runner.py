@@ -138,7 +138,7 @@ def run_pipeline(pipeline: Pipeline, values: dict[str, Any] | None = None, *, se
         own_session = True if own_session is None else own_session
     if session.backend != "moto" and pipeline.live_unsupported:
         raise ValueError(f"{pipeline.case} cannot run against live AWS: {pipeline.live_unsupported}")
-    ctx = RunContext(session, values or {}, pipeline.case, pipeline.state)
+    ctx = RunContext(session, {**pipeline.values, **(values or {})}, pipeline.case, pipeline.state)
     registry = None
     steps = pipeline.ordered()
     if faults:

@@ -53,8 +53,11 @@ class Pipeline:
     def __init__(self, case: str, steps: Iterable[Step] = (), *, state: Callable[[], Any] | None = None,
                  live_unsupported: str | None = None, faults: Iterable[str] = (),
                  recover_before: str | None = None, outage_from: str | None = None,
-                 refused_faults: dict[str, str] | None = None) -> None:
+                 refused_faults: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> None:
         self.case = case
+        # The values the pipeline was built for: what its steps read in ``ctx.values`` (updated with those
+        # a run is given).
+        self.values = dict(values or {})
         self.steps: list[Step] = list(steps)
         # What the steps share: a dataclass (its fields with defaults), made anew for each run.
         self.state = state
