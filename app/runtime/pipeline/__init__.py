@@ -6,38 +6,52 @@ workload, an image to upload...). Steps come in four phases, run in this order: 
 drive, verify, teardown. Each step has a name, a service label (for the trace), the
 diagram edges it travels (``edges``: the ``step=`` keys of the case's diagram edges,
 highlighted after a run) and a function taking the run context ``ctx``. What the steps
-share is a dataclass the pipeline declares, so a misspelt name fails where it is written::
+share is a dataclass the pipeline declares, so a misspelt name fails where it is written; its
+``options`` field holds the run options (made with ``functools.partial(State, options=...)``),
+and ``ctx.values`` the toggle values. Each step is a module-level function, so it can be run
+alone on a context prepared for it (``RunContext(session, values, case, State)``), and
+``build_pipeline`` only composes them with ``p.add(phase, name, service, fn, edges)``::
 
-    from dataclasses import dataclass
+    from dataclasses import dataclass, field
+    from functools import partial
     from app.runtime.pipeline import Check, Pipeline, RunContext
+
+    @dataclass(frozen=True)
+    class Options:
+        reads: int = 3
 
     @dataclass
     class State:
+        options: Options = field(default_factory=Options)
         table: str = ""
         api: Any = None
 
-    def build_pipeline(values, **options):
-        p = Pipeline("todo-api", state=State)
+    def table(ctx: RunContext[State]) -> None:
+        ctx.state.table = ctx.infra.table("todos", hash_key="user_id", range_key="todo_id")
 
-        @p.deploy("Create the todos table", service="dynamodb")
-        def table(ctx: RunContext[State]):
-            ctx.state.table = ctx.infra.table("todos", hash_key="user_id", range_key="todo_id")
+    def api(ctx: RunContext[State]) -> None:
+        fn = ctx.lambdas.deploy("todo", handler="patterns.todo_api.handlers.handler",
+                                env={"TABLE_NAME": ctx.state.table})
+        ctx.state.api = ctx.infra.rest_api("todo-api", [Route("GET", "/todos/{id}", fn.arn)])
 
-        @p.deploy("Create the REST API", service="apigateway")
-        def api(ctx):
-            fn = ctx.lambdas.deploy("todo", handler="patterns.todo_api.handlers.handler",
-                                    env={"TABLE_NAME": ctx.state.table})
-            ctx.state.api = ctx.infra.rest_api("todo-api", [Route("GET", "/todos/{id}", fn.arn)])
-
-        @p.drive("Read a todo", service="apigateway", edges=("api", "lambda", "dynamodb"))
-        def read(ctx):
+    def read(ctx: RunContext[State]) -> None:
+        for _ in range(ctx.state.options.reads):
             ctx.artifact("reply", ctx.state.api.request("GET", "/todos/t1").json())
 
-        @p.verify("The todo is in the table", service="dynamodb")
-        def saved(ctx):
-            item = ctx.client("dynamodb").get_item(...).get("Item")
-            return Check("todo saved", item is not None, f"read back: {item}")
+    def saved(ctx: RunContext[State]) -> Check:
+        item = ctx.client("dynamodb").get_item(...).get("Item")
+        return Check("todo saved", item is not None, f"read back: {item}")
+
+    def build_pipeline(values, reads=3):
+        p = Pipeline("todo-api", values=values, state=partial(State, options=Options(reads)))
+        p.add("deploy", "Create the todos table", "dynamodb", table)
+        p.add("deploy", "Create the REST API", "apigateway", api)
+        p.add("drive", "Read a todo", "apigateway", read, ("api", "lambda", "dynamodb"))
+        p.add("verify", "The todo is in the table", "dynamodb", saved)
         return p
+
+The decorators ``@p.deploy(name, service=, edges=)`` (and ``drive``, ``verify``, ``teardown``) add a
+step the same way.
 
 A verify step returns a :class:`Check`, a list of them, or ``(ok, detail)``. ``ctx.values`` holds the
 case's toggle values (those the pipeline was built for, ``Pipeline(..., values=values)``, updated with
