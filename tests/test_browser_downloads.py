@@ -94,7 +94,7 @@ def test_png_clicked_while_the_flip_still_reruns_delivers_a_file(browser, base_u
 def test_what_if_report_and_csv_clicked_right_after_a_flip_deliver_their_files(browser, base_url, tmp_path):
     """What if reruns on every change of B: the report and the cost CSV clicked 0 to 200 ms after a
     flip are still delivered, the CSV with both configurations' lines and the report whole."""
-    from app.core.report import CSV_COLUMNS
+    from app.report import CSV_COLUMNS
 
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     errors: list[str] = []

@@ -165,3 +165,25 @@ def test_run_page_shows_the_athena_result_the_error_queue_and_the_ledger():
     assert "an object of JSON lines lands in S3 every 60 s, or sooner once 5 MiB of records are buffered." in texts
     assert "executed (this machine): the report's SQL over the lake's JSON lines objects." in texts
     assert ". (" not in texts and ".)." not in texts
+
+
+def test_the_fleet_check_runs_alone_on_the_fleet_its_deploy_step_registered(runtime_session):
+    """One verify step alone, on what the fleet's deploy step made: every device a thing of the thing type,
+    with an active certificate carrying the fleet policy."""
+    from functools import partial
+
+    from app.core.cases import get_case
+    from app.runtime.pipeline import RunContext
+    from patterns.iot_analytics import checks, pipeline as iot
+
+    ctx = RunContext(runtime_session, get_case("iot-analytics").defaults(), "iot-analytics",
+                     partial(iot.State, options=iot.Options(Telemetry(devices=3))))
+    iot.fleet(ctx)
+    assert len(ctx.state.fleet.things) == 3 and ctx.state.stream
+    verdict = checks.v_fleet(ctx)
+    assert verdict.ok and "3/3 active certificates attached" in verdict.detail, verdict.detail
+    ctx.client("iot").update_certificate(certificateId=next(iter(ctx.state.fleet.things.values())).rsplit("/", 1)[1],
+                                         newStatus="INACTIVE")
+    again = checks.v_fleet(ctx)
+    assert not again.ok and "2/3 active certificates attached" in again.detail
+    ctx.run_teardowns()

@@ -155,3 +155,22 @@ def test_an_order_whose_catalog_call_hits_the_stage_cache_still_publishes_its_ev
     hit, miss = paths["Catalog stage cache hit"], paths["Catalog stage cache miss"]
     assert hit[-1] == miss[-1] == "SNS Publish (OrderPlaced)"
     assert "Catalog function" in miss and "Catalog function" not in hit
+
+
+def test_the_routing_answers_check_runs_alone_on_a_handcrafted_state():
+    """One verify step alone: the weighted answers are judged against the record weights, within 3 points."""
+    from functools import partial
+
+    from app.runtime.pipeline import RunContext
+    from patterns.microservices import checks, pipeline as ms
+
+    def verdict(shares: dict) -> object:
+        ctx = RunContext(None, {"routing_policy": "weighted"}, "microservices",
+                         partial(ms.State, options=ms.Options(resolutions=1000)))
+        ctx.state.shares = {ms.HOME: shares}
+        return checks.v_answers(ctx)
+
+    near = verdict({"blue": 912, "canary": 88})
+    assert near.ok and "canary off by 1.2 points" in near.detail
+    skewed = verdict({"blue": 860, "canary": 140})
+    assert not skewed.ok and "canary off by 4.0 points" in skewed.detail

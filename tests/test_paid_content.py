@@ -144,3 +144,21 @@ def test_the_edge_refuses_the_documented_sample_url_signed_by_a_key_it_does_not_
         sample = urlsplit(load_event("cloudfront_signed_url_canned")["url"])
         got = dist.get(f"{sample.path}?{sample.query}")
         assert got.status == 403 and got.reason == "key not in a trusted key group"
+
+
+def test_the_direct_read_step_runs_alone_on_the_bucket_and_distribution_its_deploy_steps_made(runtime_session):
+    """One drive step alone: with the bucket behind origin access control, an anonymous GET straight to S3
+    is refused, and the policy it met admits only the distribution."""
+    from app.runtime.pipeline import RunContext
+    from patterns.paid_content import checks, pipeline as video
+
+    ctx = RunContext(runtime_session, {"cloudfront": True, "api_cache": False}, "paid-content", video.State)
+    video.basics(ctx)
+    video.distribution(ctx)
+    assert ctx.state.direct_get == {}
+    video.direct(ctx)
+    got = ctx.state.direct_get
+    assert got["status"] == 403, got
+    assert json.loads(got["policy"])["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"] \
+        == ctx.state.distribution.arn
+    assert checks.v_direct(ctx).ok

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.cli import main
 from app.core import format as fmt
-from app.core import report
+from app import report
 from app.core.cases import get_case, modelled_cases, parts
 from app.core.diagram import render
 from app.engine import run as run_engine

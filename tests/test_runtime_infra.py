@@ -156,3 +156,14 @@ def test_a_redis_cluster_and_a_database_are_bound_and_released(ctx):
     assert ctx.run_teardowns() == []
     with bound(ctx.clients), pytest.raises(LookupError):
         endpoints.lookup(cache.endpoint)
+
+
+def test_steps_read_the_values_their_pipeline_was_built_for_updated_with_the_run_s(runtime_session):
+    from app.runtime.pipeline import Pipeline, run_pipeline
+
+    seen = []
+    p = Pipeline("values-test", values={"dax": True, "size": 1})
+    p.add("drive", "Read the values", "none", lambda ctx: seen.append(dict(ctx.values)))
+    assert run_pipeline(p, session=runtime_session, own_session=False).steps[0].status == "ok"
+    run_pipeline(p, {"size": 2}, session=runtime_session, own_session=False)
+    assert seen == [{"dax": True, "size": 1}, {"dax": True, "size": 2}]

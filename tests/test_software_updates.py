@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
 from app.cli import main
+from app.runtime.pipeline import RunContext
+from patterns.software_updates import checks, pipeline as updates
 from patterns.software_updates.surge import Surge
 from tests.runpage import open_run_page, press_run
 
@@ -48,6 +51,23 @@ def test_the_surge_adds_up_to_its_clients():
         assert sum(arrivals) == surge.clients and len(arrivals) == surge.minutes and min(arrivals) >= 0
     with pytest.raises(ValueError, match="clients"):
         Surge(clients=10)
+
+
+def test_the_surge_step_runs_alone_on_the_state_its_deploy_step_prepared(runtime_session):
+    """One drive step alone: the application is launched by its deploy step and the release published,
+    then the surge runs by itself; what it served is read back from the instances' servers."""
+    surge = Surge(clients=50, minutes=5, file_mb=0.1)
+    ctx = RunContext(runtime_session, {"cloudfront": False}, "software-updates",
+                     partial(updates.State, options=updates.Options(surge)))
+    updates.application(ctx)
+    updates.publish(ctx)
+    assert ctx.state.minutes == []
+    updates.surge_step(ctx)
+    minutes = ctx.state.minutes
+    assert [m["clients"] for m in minutes] == surge.arrivals() and ctx.state.failures == 0
+    served = ctx.artifacts["surge"]["servers"]
+    assert sum(s["requests"] for s in served.values()) == 2 * surge.clients
+    assert checks.v_served(ctx).ok
 
 
 @pytest.mark.slow

@@ -63,7 +63,7 @@ def _values(case_id: str, assignments: list[str]):
 
 
 def run(args) -> int:
-    from app.core import report
+    from app import report
 
     case, values = _values(args.case, args.assignments)
     _writable(args.output)

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.core import report
+from app import report
 from app.core.cases import Case
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from typing import Any
 
@@ -95,9 +96,19 @@ class Telemetry:
                 "days": DAYS, "messages": self.devices * self.rate * self.duration * DAYS}
 
 
+@dataclass(frozen=True)
+class Options:
+    """The run's options (``build_pipeline``'s keyword arguments), read by the steps from the state."""
+
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    message: DeviceMessage | None = None         # the user's device message, published on the last day
+
+
 @dataclass
 class State:
     """What the steps of an IoT analytics run share."""
+
+    options: Options = field(default_factory=Options)
 
     fleet: Fleet | None = None
     stream: str = ""
@@ -177,140 +188,162 @@ UPLOAD = Upload("a device message of one or a few readings", EXTENSIONS, facts.I
                 upload_options)
 
 
+# -- deploy ----------------------------------------------------------------------------------------
+def fleet(ctx: RunContext[State]) -> None:
+    telemetry = ctx.state.options.telemetry
+    message = ctx.state.options.message
+    ctx.state.fleet = ctx.infra.iot_fleet("sensor", telemetry.devices + bool(message), policy=FLEET_POLICY)
+    if message:
+        ctx.state.yours = list(ctx.state.fleet.things)[-1]
+    ctx.state.stream = ctx.infra.kinesis_stream("telemetry")
+
+
+def storage(ctx: RunContext[State]) -> None:
+    transform = ctx.values["firehose_transform"]
+    st = ctx.state
+    st.ingest, st.reporting = ctx.infra.bucket("ingest"), ctx.infra.bucket("reporting")
+    # The function's queue: visibility six times its timeout, and a dead-letter queue after 5 receives.
+    st.errors = ctx.infra.queue("rule-errors")
+    st.events = ctx.infra.queue("object-created", dead_letter_after=facts.SQS_MAX_RECEIVE_COUNT.value["used"],
+                                VisibilityTimeout=str(facts.SQS_LAMBDA_VISIBILITY_FACTOR.value * PARTITIONS_TIMEOUT_S))
+    st.athena = ctx.streaming.athena(clock=ctx.clock)
+    columns = {**COLUMNS, **(ENRICHED if transform else {})}
+    st.athena.create_table(DATABASE, TABLE, f"s3://{st.ingest}/telemetry/", columns,
+                           format=ctx.values["format"], partition_keys={"dt": "string"})
+
+
+def functions(ctx: RunContext[State]) -> None:
+    transform = ctx.values["firehose_transform"]
+    if transform:
+        ctx.lambdas.deploy("firehose-transform", handler="patterns.iot_analytics.handlers.firehose_transform",
+                           memory_mb=256, timeout_s=60, description="Enriches or drops telemetry for Firehose")
+    ctx.lambdas.deploy("register-partitions", handler="patterns.iot_analytics.handlers.register_partitions",
+                       env={"GLUE_DATABASE": DATABASE, "GLUE_TABLE": TABLE}, timeout_s=PARTITIONS_TIMEOUT_S,
+                       description="Adds each new object's day to the Glue table")
+    ctx.routing.s3_to_sqs(ctx.state.ingest, ctx.state.events.arn, prefix="telemetry/")
+    ctx.routing.sqs_to_lambda(ctx.state.events.arn, "register-partitions", report_batch_item_failures=True)
+
+
+def firehose(ctx: RunContext[State]) -> None:
+    transform = ctx.values["firehose_transform"]
+    parquet = ctx.values["format"] == "parquet"
+    interval = ctx.values["buffer_interval"]
+    st = ctx.state
+    st.buffer_mib = facts.FIREHOSE_BUFFER_MIB.value["default"]
+    if parquet:
+        st.buffer_mib = max(st.buffer_mib, facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.value)
+    start = (int(ctx.clock()) // 86400 - DAYS) * 86400 + 8 * 3600      # 08:00 UTC, three days ago
+    st.clock = ManualClock(start)
+    st.firehose = ctx.streaming.firehose(
+        ctx.name("telemetry")[-64:], st.ingest, source_stream=st.stream,
+        transform_function="firehose-transform" if transform else None, buffer_mib=st.buffer_mib,
+        buffer_interval_s=interval, format=ctx.values["format"], newline_delimiter=not parquet, prefix=PREFIX,
+        error_prefix="errors/", clock=st.clock)
+    ctx.deployed.update(buffer_mb=st.buffer_mib)
+    ctx.artifact("buffering", {
+        "buffer_mib": st.buffer_mib, "buffer_interval_s": interval, "format": ctx.values["format"],
+        "notice": (facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB if parquet else facts.FIREHOSE_BUFFER_MIB).says,
+        "time": f"compressed: {DAYS} days of telemetry replayed on a simulated clock that moves between "
+                f"messages, so a {interval} s buffer interval elapses without waiting"})
+
+
+def rule(ctx: RunContext[State]) -> None:
+    st = ctx.state
+    st.rules = ctx.streaming.iot_rules(clock=st.clock)
+    role = ctx.streaming.service_role("iot")
+    st.rules.create_rule(ctx.name("telemetry_to_kinesis").replace("-", "_"), RULE_SQL, [
+        {"kinesis": {"streamName": st.stream, "partitionKey": "${device_id}", "roleArn": role}}],
+        error_action={"sqs": {"queueUrl": st.errors.url, "roleArn": role, "useBase64": False}})
+
+
+# -- drive -----------------------------------------------------------------------------------------
+def publish(ctx: RunContext[State]) -> None:
+    telemetry = ctx.state.options.telemetry
+    message = ctx.state.options.message
+    interval = ctx.values["buffer_interval"]
+    st, clock = ctx.state, ctx.state.clock
+    counts = st.published
+    things = [t for t in st.fleet.things if t != st.yours]
+    step = 60.0 / telemetry.rate
+    for day in range(DAYS):
+        for slot in range(telemetry.duration * telemetry.rate):
+            for i, thing in enumerate(things):
+                n = slot * len(things) + i
+                reading = _message(n, thing, day, clock())
+                kind = ("malformed" if "device_id" not in reading else "sensor_fault"
+                        if reading["temperature"] <= -40 else reading["status"])
+                counts[kind] = counts.get(kind, 0) + 1
+                st.rules.publish(TOPIC.format(thing=thing), reading, client_id=thing)
+            if message and day == DAYS - 1 and slot == 0:
+                _publish_yours(st, message)
+            st.firehose.poll_source()
+            clock.advance(step)
+        dump = {"device_id": things[0], "ts": int(clock() * 1000), "diagnostics": "0" * DUMP_BYTES}
+        try:                    # a diagnostics dump over the broker's payload limit: refused at the door
+            st.rules.publish(TOPIC.format(thing=things[0]), dump, client_id=things[0])
+        except ClientError as exc:
+            st.refused.append({"device": things[0], "bytes": len(json.dumps(dump)),
+                               "error": exc.response["Error"]["Code"]})
+        st.days.append(_day(clock()))
+        clock.advance(86400 - telemetry.duration * 60)                     # to the next morning
+        st.firehose.tick()
+    clock.advance(interval)
+    st.firehose.tick()
+    ctx.artifact("telemetry", {**telemetry.describe(), "published": dict(counts), "rule": RULE_SQL,
+                               "refused_by_broker": st.refused, "yours": len(st.yours_sent),
+                               "rule_stats": st.rules.stats(), "firehose": st.firehose.counters.as_dict()})
+
+
+def partitions(ctx: RunContext[State]) -> None:
+    ctx.routing.drain()
+
+
+def report(ctx: RunContext[State]) -> None:
+    message = ctx.state.options.message
+    st = ctx.state
+    output = f"s3://{st.reporting}/{RESULTS_PREFIX}"
+    for label, sql in (("all days", report_sql()), (f"one day ({st.days[-1]})", report_sql(st.days[-1]))):
+        qid = st.athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DATABASE},
+                                              ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
+        execution = st.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        rows = st.athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+        header = [c["VarCharValue"] for c in rows[0]["Data"]]
+        st.queries.append({"query": label, "sql": sql, "id": qid, "state": execution["Status"]["State"],
+                           "output": execution["ResultConfiguration"]["OutputLocation"],
+                           "bytes_scanned": execution["Statistics"]["DataScannedInBytes"],
+                           "rows": [dict(zip(header, [c.get("VarCharValue") for c in r["Data"]]))
+                                    for r in rows[1:]]})
+    if message:
+        sql = f"SELECT count(*) AS readings FROM {TABLE} WHERE thing = '{st.yours}'"    # a name of this run
+        qid = st.athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DATABASE},
+                                              ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
+        rows = st.athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+        st.yours_athena = int(rows[1]["Data"][0]["VarCharValue"])
+    ctx.artifact("athena", {"format": ctx.values["format"], "queries": st.queries})
+    ctx.artifact("consumers", CONSUMERS)
+
+
 def build_pipeline(values: dict[str, Any], telemetry: Telemetry | None = None,
                    message: DeviceMessage | None = None) -> Pipeline:
-    telemetry = telemetry or Telemetry()
-    parquet, transform, interval = values["format"] == "parquet", values["firehose_transform"], values["buffer_interval"]
-    p = Pipeline("iot-analytics", state=State, faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s"),
+    options = Options(telemetry or Telemetry(), message)
+    parquet, transform = values["format"] == "parquet", values["firehose_transform"]
+    p = Pipeline("iot-analytics", values=values, state=partial(State, options=options),
+                 faults=("lambda_error_rate", "lambda_throttle_rate", "s3_event_delay_s"),
                  recover_before="Run the report queries on Athena", live_unsupported=(
         "its topic rule, Firehose delivery and Athena queries run on the embedded backend's emulations, which have "
         "no meaning against AWS"))
 
-    @p.deploy("Register the device fleet", service="iot")
-    def fleet(ctx: RunContext[State]) -> None:
-        ctx.state.fleet = ctx.infra.iot_fleet("sensor", telemetry.devices + bool(message), policy=FLEET_POLICY)
-        if message:
-            ctx.state.yours = list(ctx.state.fleet.things)[-1]
-        ctx.state.stream = ctx.infra.kinesis_stream("telemetry")
-
-    @p.deploy("Create the buckets, queues and Glue table", service="glue")
-    def storage(ctx: RunContext[State]) -> None:
-        st = ctx.state
-        st.ingest, st.reporting = ctx.infra.bucket("ingest"), ctx.infra.bucket("reporting")
-        # The function's queue: visibility six times its timeout, and a dead-letter queue after 5 receives.
-        st.errors = ctx.infra.queue("rule-errors")
-        st.events = ctx.infra.queue("object-created", dead_letter_after=facts.SQS_MAX_RECEIVE_COUNT.value["used"],
-                                    VisibilityTimeout=str(facts.SQS_LAMBDA_VISIBILITY_FACTOR.value * PARTITIONS_TIMEOUT_S))
-        st.athena = ctx.streaming.athena(clock=ctx.clock)
-        columns = {**COLUMNS, **(ENRICHED if transform else {})}
-        st.athena.create_table(DATABASE, TABLE, f"s3://{st.ingest}/telemetry/", columns,
-                               format=values["format"], partition_keys={"dt": "string"})
-
-    @p.deploy("Deploy the functions and wire S3 to SQS to Lambda", service="lambda")
-    def functions(ctx: RunContext[State]) -> None:
-        if transform:
-            ctx.lambdas.deploy("firehose-transform", handler="patterns.iot_analytics.handlers.firehose_transform",
-                               memory_mb=256, timeout_s=60, description="Enriches or drops telemetry for Firehose")
-        ctx.lambdas.deploy("register-partitions", handler="patterns.iot_analytics.handlers.register_partitions",
-                           env={"GLUE_DATABASE": DATABASE, "GLUE_TABLE": TABLE}, timeout_s=PARTITIONS_TIMEOUT_S,
-                           description="Adds each new object's day to the Glue table")
-        ctx.routing.s3_to_sqs(ctx.state.ingest, ctx.state.events.arn, prefix="telemetry/")
-        ctx.routing.sqs_to_lambda(ctx.state.events.arn, "register-partitions", report_batch_item_failures=True)
-
-    @p.deploy("Create the Firehose stream from Kinesis", service="firehose")
-    def firehose(ctx: RunContext[State]) -> None:
-        st = ctx.state
-        st.buffer_mib = facts.FIREHOSE_BUFFER_MIB.value["default"]
-        if parquet:
-            st.buffer_mib = max(st.buffer_mib, facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB.value)
-        start = (int(ctx.clock()) // 86400 - DAYS) * 86400 + 8 * 3600      # 08:00 UTC, three days ago
-        st.clock = ManualClock(start)
-        st.firehose = ctx.streaming.firehose(
-            ctx.name("telemetry")[-64:], st.ingest, source_stream=st.stream,
-            transform_function="firehose-transform" if transform else None, buffer_mib=st.buffer_mib,
-            buffer_interval_s=interval, format=values["format"], newline_delimiter=not parquet, prefix=PREFIX,
-            error_prefix="errors/", clock=st.clock)
-        ctx.deployed.update(buffer_mb=st.buffer_mib)
-        ctx.artifact("buffering", {
-            "buffer_mib": st.buffer_mib, "buffer_interval_s": interval, "format": values["format"],
-            "notice": (facts.FIREHOSE_CONVERSION_MIN_BUFFER_MIB if parquet else facts.FIREHOSE_BUFFER_MIB).says,
-            "time": f"compressed: {DAYS} days of telemetry replayed on a simulated clock that moves between "
-                    f"messages, so a {interval} s buffer interval elapses without waiting"})
-
-    @p.deploy("Create the topic rule with its error action", service="iot")
-    def rule(ctx: RunContext[State]) -> None:
-        st = ctx.state
-        st.rules = ctx.streaming.iot_rules(clock=st.clock)
-        role = ctx.streaming.service_role("iot")
-        st.rules.create_rule(ctx.name("telemetry_to_kinesis").replace("-", "_"), RULE_SQL, [
-            {"kinesis": {"streamName": st.stream, "partitionKey": "${device_id}", "roleArn": role}}],
-            error_action={"sqs": {"queueUrl": st.errors.url, "roleArn": role, "useBase64": False}})
-
-    @p.drive("Devices publish three days of telemetry", service="iot", edges=(
-            "publish", "rule", "error_action", "deliver", "land") + (("transform",) if transform else ()) + (
-            ("schema",) if parquet else ()))
-    def publish(ctx: RunContext[State]) -> None:
-        st, clock = ctx.state, ctx.state.clock
-        counts = st.published
-        things = [t for t in st.fleet.things if t != st.yours]
-        step = 60.0 / telemetry.rate
-        for day in range(DAYS):
-            for slot in range(telemetry.duration * telemetry.rate):
-                for i, thing in enumerate(things):
-                    n = slot * len(things) + i
-                    reading = _message(n, thing, day, clock())
-                    kind = ("malformed" if "device_id" not in reading else "sensor_fault"
-                            if reading["temperature"] <= -40 else reading["status"])
-                    counts[kind] = counts.get(kind, 0) + 1
-                    st.rules.publish(TOPIC.format(thing=thing), reading, client_id=thing)
-                if message and day == DAYS - 1 and slot == 0:
-                    _publish_yours(st, message)
-                st.firehose.poll_source()
-                clock.advance(step)
-            dump = {"device_id": things[0], "ts": int(clock() * 1000), "diagnostics": "0" * DUMP_BYTES}
-            try:                    # a diagnostics dump over the broker's payload limit: refused at the door
-                st.rules.publish(TOPIC.format(thing=things[0]), dump, client_id=things[0])
-            except ClientError as exc:
-                st.refused.append({"device": things[0], "bytes": len(json.dumps(dump)),
-                                   "error": exc.response["Error"]["Code"]})
-            st.days.append(_day(clock()))
-            clock.advance(86400 - telemetry.duration * 60)                     # to the next morning
-            st.firehose.tick()
-        clock.advance(interval)
-        st.firehose.tick()
-        ctx.artifact("telemetry", {**telemetry.describe(), "published": dict(counts), "rule": RULE_SQL,
-                                   "refused_by_broker": st.refused, "yours": len(st.yours_sent),
-                                   "rule_stats": st.rules.stats(), "firehose": st.firehose.counters.as_dict()})
-
-    @p.drive("S3 events register the partitions in Glue", service="sqs", edges=("s3_event", "consume", "register"))
-    def partitions(ctx: RunContext[State]) -> None:
-        ctx.routing.drain()
-
-    @p.drive("Run the report queries on Athena", service="athena", edges=("scan", "catalog", "results"))
-    def report(ctx: RunContext[State]) -> None:
-        st = ctx.state
-        output = f"s3://{st.reporting}/{RESULTS_PREFIX}"
-        for label, sql in (("all days", report_sql()), (f"one day ({st.days[-1]})", report_sql(st.days[-1]))):
-            qid = st.athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DATABASE},
-                                                  ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
-            execution = st.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-            rows = st.athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
-            header = [c["VarCharValue"] for c in rows[0]["Data"]]
-            st.queries.append({"query": label, "sql": sql, "id": qid, "state": execution["Status"]["State"],
-                               "output": execution["ResultConfiguration"]["OutputLocation"],
-                               "bytes_scanned": execution["Statistics"]["DataScannedInBytes"],
-                               "rows": [dict(zip(header, [c.get("VarCharValue") for c in r["Data"]]))
-                                        for r in rows[1:]]})
-        if message:
-            sql = f"SELECT count(*) AS readings FROM {TABLE} WHERE thing = '{st.yours}'"    # a name of this run
-            qid = st.athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DATABASE},
-                                                  ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
-            rows = st.athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
-            st.yours_athena = int(rows[1]["Data"][0]["VarCharValue"])
-        ctx.artifact("athena", {"format": values["format"], "queries": st.queries})
-        ctx.artifact("consumers", CONSUMERS)
-
-    checks.add_checks(p, values, telemetry, message)
+    p.add("deploy", "Register the device fleet", "iot", fleet)
+    p.add("deploy", "Create the buckets, queues and Glue table", "glue", storage)
+    p.add("deploy", "Deploy the functions and wire S3 to SQS to Lambda", "lambda", functions)
+    p.add("deploy", "Create the Firehose stream from Kinesis", "firehose", firehose)
+    p.add("deploy", "Create the topic rule with its error action", "iot", rule)
+    p.add("drive", "Devices publish three days of telemetry", "iot", publish, (
+          "publish", "rule", "error_action", "deliver", "land") + (("transform",) if transform else ()) + (
+          ("schema",) if parquet else ()))
+    p.add("drive", "S3 events register the partitions in Glue", "sqs", partitions, ("s3_event", "consume", "register"))
+    p.add("drive", "Run the report queries on Athena", "athena", report, ("scan", "catalog", "results"))
+    checks.add_checks(p, options)
     return p
 
 

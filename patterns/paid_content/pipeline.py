@@ -94,152 +94,165 @@ def _sign_with(key: SigningKey, url: str, expires: int) -> str:
     return signer.generate_presigned_url(url, date_less_than=datetime.fromtimestamp(expires, timezone.utc))
 
 
+# -- deploy ----------------------------------------------------------------------------------------
+def basics(ctx: RunContext[State]) -> None:
+    ctx.state.user_pool = ctx.infra.user_pool("myvideo-users", client_name="myvideo-app")
+    ctx.state.table = ctx.infra.table("premium-users", "user_id")
+    ctx.state.bucket = ctx.infra.bucket("content", files=FILES)
+
+
+def distribution(ctx: RunContext[State]) -> None:
+    ctx.state.key = ctx.infra.signing_key("video-signing-key")
+    ctx.state.stray_key = ctx.infra.signing_key("untrusted-key")    # registered, in no key group
+    group = ctx.infra.key_group("premium-viewers", [ctx.state.key])
+    dist = ctx.state.distribution = ctx.infra.cloudfront(ctx.state.bucket, comment="MyVideo content",
+                                                         trusted_key_groups=[group])
+    ctx.artifact("distribution", {"domain": dist.domain, "key_group": group,
+                                  "trusted_public_key": ctx.state.key.key_id,
+                                  "untrusted_public_key": ctx.state.stray_key.key_id,
+                                  "private_key_secret": ctx.state.key.secret,
+                                  "bucket_policy": dist.bucket_policy})
+
+
+def apps(ctx: RunContext[State]) -> None:
+    cloudfront = ctx.values["cloudfront"]
+    env = {"TABLE_NAME": ctx.state.table, "URL_TTL": str(URL_TTL_S)}
+    if cloudfront:
+        env.update(MODE="cloudfront", CONTENT_DOMAIN=ctx.state.distribution.domain,
+                   KEY_PAIR_ID=ctx.state.key.key_id, SIGNING_SECRET=ctx.state.key.secret)
+    else:
+        env.update(MODE="s3", CONTENT_BUCKET=ctx.state.bucket)
+    register = ctx.lambdas.deploy("register", handler="patterns.paid_content.handlers.register",
+                                  env={"TABLE_NAME": ctx.state.table}, description="Premium registration")
+    signer = ctx.lambdas.deploy("signed-url", handler="patterns.paid_content.handlers.signed_url", env=env,
+                                memory_mb=256, description="Signed URLs for premium users")
+    auth = "method.request.header.Authorization"
+    routes = [Route("POST", "/premium", register.arn), Route("GET", "/premium", register.arn),
+              Route("GET", "/videos/{id}/url", signer.arn, cache_key=(
+                  auth, "method.request.path.id", "method.request.querystring.access",
+                  "method.request.querystring.ip"))]
+    ctx.state.api = ctx.infra.rest_api("myvideo-api", routes, authorizer=ctx.state.user_pool,
+                                       cache=StageCache() if ctx.values["api_cache"] else None)
+    ctx.artifact("api", {"invoke_url": ctx.state.api.invoke_url, "stage_cache": ctx.state.api.describe_cache()})
+
+
+# -- drive -----------------------------------------------------------------------------------------
+def sign_in(ctx: RunContext[State]) -> None:
+    for who, email in USERS.items():
+        ctx.state.subs[who] = ctx.state.user_pool.sign_up(email, PASSWORD)
+        ctx.state.tokens[who] = ctx.state.user_pool.sign_in(email, PASSWORD)["IdToken"]
+
+
+def register(ctx: RunContext[State]) -> None:
+    for attempt in (1, 2):
+        r, body = _call(ctx, "POST", "/premium", "premium")
+        ctx.state.registrations.append({"attempt": attempt, "status": r.status, **body})
+    ctx.artifact("registrations", ctx.state.registrations)
+
+
+def not_premium(ctx: RunContext[State]) -> None:
+    r, body = _call(ctx, "GET", f"/videos/{VIDEO}/url", "free")
+    ctx.state.refused = {"status": r.status, "lambda_invoked": r.invoked, **body}
+    ctx.artifact("not_premium", ctx.state.refused)
+
+
+def direct(ctx: RunContext[State]) -> None:
+    cloudfront = ctx.values["cloudfront"]
+    key = f"videos/{VIDEO}/video.mp4"
+    status, _, decision = ctx.planes.anonymous_s3_get(ctx.state.bucket, key)
+    ctx.state.direct_get = {"request": f"GET s3://{ctx.state.bucket}/{key} (anonymous)", "status": status,
+                            "reason": decision.reason,
+                            "policy": ctx.client("s3").get_bucket_policy(Bucket=ctx.state.bucket)["Policy"]
+                            if cloudfront else "none: the bucket has no policy, so nothing admits the caller"}
+    ctx.artifact("direct_s3_get", ctx.state.direct_get)
+
+
+def watch(ctx: RunContext[State]) -> None:
+    cloudfront = ctx.values["cloudfront"]
+    r, grant = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium")
+    ctx.state.grant = {"status": r.status, **grant}
+    if "url" not in grant:             # no URL was granted: there is nothing for a viewer to fetch
+        ctx.artifact("grant", ctx.state.grant)
+        return
+    if not cloudfront:
+        status, body, _ = ctx.planes.presigned_request("GET", grant["url"])
+        ctx.state.viewer.append({"request": "S3 pre-signed URL", "status": status, "bytes": len(body),
+                                 "ok": body == FILES[f"videos/{VIDEO}/video.mp4"][2]})
+        ctx.artifact("viewer", ctx.state.viewer)
+        ctx.artifact("grant", {**ctx.state.grant, "url": ctx.planes.aws_url(grant["url"])})
+        return
+    edge = ctx.state.distribution
+
+    def view(label: str, url: str, **options) -> None:
+        got = edge.get(url, **options)
+        ctx.state.viewer.append({"request": label, "status": got.status, "cache": got.cache or "",
+                                 "refused": got.reason or "", "bytes": len(got.body)})
+
+    url = grant["url"]
+    view("signed URL", url, source_ip=VIEWER_IP)
+    view("signed URL again (edge cache)", url, source_ip=VIEWER_IP)
+    ctx.clock.advance(URL_TTL_S + 60)
+    try:
+        view(f"signed URL presented {URL_TTL_S // 60 + 1} minutes later (expired)", url)
+    finally:
+        ctx.clock.reset()
+    view("tampered: path edited, signature kept", _tamper_path(url))
+    view("tampered: expiry pushed a day later, signature kept", _tamper_expiry(url))
+    view("signed with a key outside the key group", _sign_with(ctx.state.stray_key, url.split("?")[0],
+                                                                 grant["expires"]))
+    view("unsigned URL", url.split("?")[0])
+    _, custom = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium",
+                      query={"access": "custom", "ip": "203.0.113.0/24"})
+    view("custom policy, viewer inside 203.0.113.0/24", custom["url"], source_ip=VIEWER_IP)
+    view("custom policy, viewer outside the range", custom["url"], source_ip=OTHER_IP)
+    _, cookies = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium", query={"access": "cookies"})
+    base = f"https://{edge.domain}/videos/{VIDEO}"
+    for name in ("playlist.m3u8", "segment-0.ts", "segment-1.ts"):
+        view(f"signed cookies: {name}", f"{base}/{name}", cookies=cookies["cookies"])
+    view("no cookies: playlist.m3u8", f"{base}/playlist.m3u8")
+    ctx.state.grant.update(custom=custom, cookies=cookies)
+    ctx.artifact("viewer", ctx.state.viewer)
+    ctx.artifact("grant", ctx.state.grant)
+
+
+def cache_trap(ctx: RunContext[State]) -> None:
+    api, trap = ctx.state.api, ctx.state.cache_trap
+
+    def status(user: str, key: str) -> None:
+        r, body = _call(ctx, "GET", "/premium", user)
+        trap.append({"cache key": key, "caller": user, "cache": r.cache or "", "lambda_invoked": r.invoked,
+                     "answer about": "premium" if body.get("user") == ctx.state.subs["premium"] else "free",
+                     "premium": body.get("premium")})
+
+    for user in ("premium", "free"):
+        status(user, "method and path only")
+    api.set_cache_key("GET", "/premium", ["method.request.header.Authorization"])
+    for user in ("premium", "free", "premium"):
+        status(user, "method, path and Authorization header")
+    ctx.artifact("cache_trap", trap)
+
+
 def build_pipeline(values: dict[str, Any]) -> Pipeline:
     cloudfront = values["cloudfront"]
-    p = Pipeline("paid-content", state=State, live_unsupported=(
+    p = Pipeline("paid-content", values=values, state=State, live_unsupported=(
         "its API requests and the CloudFront edge go through the embedded backend's emulated API Gateway and "
         "CloudFront data planes, which have no meaning against AWS"),
         faults=("ddb_throttle_rate",))
 
-    # -- deploy ------------------------------------------------------------------------------------
-    @p.deploy("Create the user pool, the premium users table and the content bucket", service="s3")
-    def basics(ctx: RunContext[State]) -> None:
-        ctx.state.user_pool = ctx.infra.user_pool("myvideo-users", client_name="myvideo-app")
-        ctx.state.table = ctx.infra.table("premium-users", "user_id")
-        ctx.state.bucket = ctx.infra.bucket("content", files=FILES)
-
+    p.add("deploy", "Create the user pool, the premium users table and the content bucket", "s3", basics)
     if cloudfront:
-        @p.deploy("Create the signing key, its key group and the distribution", service="cloudfront")
-        def distribution(ctx: RunContext[State]) -> None:
-            ctx.state.key = ctx.infra.signing_key("video-signing-key")
-            ctx.state.stray_key = ctx.infra.signing_key("untrusted-key")    # registered, in no key group
-            group = ctx.infra.key_group("premium-viewers", [ctx.state.key])
-            dist = ctx.state.distribution = ctx.infra.cloudfront(ctx.state.bucket, comment="MyVideo content",
-                                                                 trusted_key_groups=[group])
-            ctx.artifact("distribution", {"domain": dist.domain, "key_group": group,
-                                          "trusted_public_key": ctx.state.key.key_id,
-                                          "untrusted_public_key": ctx.state.stray_key.key_id,
-                                          "private_key_secret": ctx.state.key.secret,
-                                          "bucket_policy": dist.bucket_policy})
-
-    @p.deploy("Deploy the registration and signed-URL functions and the API", service="apigateway")
-    def apps(ctx: RunContext[State]) -> None:
-        env = {"TABLE_NAME": ctx.state.table, "URL_TTL": str(URL_TTL_S)}
-        if cloudfront:
-            env.update(MODE="cloudfront", CONTENT_DOMAIN=ctx.state.distribution.domain,
-                       KEY_PAIR_ID=ctx.state.key.key_id, SIGNING_SECRET=ctx.state.key.secret)
-        else:
-            env.update(MODE="s3", CONTENT_BUCKET=ctx.state.bucket)
-        register = ctx.lambdas.deploy("register", handler="patterns.paid_content.handlers.register",
-                                      env={"TABLE_NAME": ctx.state.table}, description="Premium registration")
-        signer = ctx.lambdas.deploy("signed-url", handler="patterns.paid_content.handlers.signed_url", env=env,
-                                    memory_mb=256, description="Signed URLs for premium users")
-        auth = "method.request.header.Authorization"
-        routes = [Route("POST", "/premium", register.arn), Route("GET", "/premium", register.arn),
-                  Route("GET", "/videos/{id}/url", signer.arn, cache_key=(
-                      auth, "method.request.path.id", "method.request.querystring.access",
-                      "method.request.querystring.ip"))]
-        ctx.state.api = ctx.infra.rest_api("myvideo-api", routes, authorizer=ctx.state.user_pool,
-                                           cache=StageCache() if values["api_cache"] else None)
-        ctx.artifact("api", {"invoke_url": ctx.state.api.invoke_url, "stage_cache": ctx.state.api.describe_cache()})
-
-    # -- drive -------------------------------------------------------------------------------------
-    @p.drive("Two users sign up and sign in", service="cognito-idp", edges=("signin",))
-    def sign_in(ctx: RunContext[State]) -> None:
-        for who, email in USERS.items():
-            ctx.state.subs[who] = ctx.state.user_pool.sign_up(email, PASSWORD)
-            ctx.state.tokens[who] = ctx.state.user_pool.sign_in(email, PASSWORD)["IdToken"]
-
-    @p.drive("Register one user as premium, twice", service="apigateway", edges=API_PATH + ("register", "register_db"))
-    def register(ctx: RunContext[State]) -> None:
-        for attempt in (1, 2):
-            r, body = _call(ctx, "POST", "/premium", "premium")
-            ctx.state.registrations.append({"attempt": attempt, "status": r.status, **body})
-        ctx.artifact("registrations", ctx.state.registrations)
-
-    @p.drive("A user who is not premium asks for a URL", service="apigateway",
-             edges=API_PATH + ("signed_url", "premium_check"))
-    def not_premium(ctx: RunContext[State]) -> None:
-        r, body = _call(ctx, "GET", f"/videos/{VIDEO}/url", "free")
-        ctx.state.refused = {"status": r.status, "lambda_invoked": r.invoked, **body}
-        ctx.artifact("not_premium", ctx.state.refused)
-
-    @p.drive("Read the video straight from S3", service="s3", edges=("download",))
-    def direct(ctx: RunContext[State]) -> None:
-        key = f"videos/{VIDEO}/video.mp4"
-        status, _, decision = ctx.planes.anonymous_s3_get(ctx.state.bucket, key)
-        ctx.state.direct_get = {"request": f"GET s3://{ctx.state.bucket}/{key} (anonymous)", "status": status,
-                                "reason": decision.reason,
-                                "policy": ctx.client("s3").get_bucket_policy(Bucket=ctx.state.bucket)["Policy"]
-                                if cloudfront else "none: the bucket has no policy, so nothing admits the caller"}
-        ctx.artifact("direct_s3_get", ctx.state.direct_get)
-
-    @p.drive("The premium user gets a URL and watches", service="cloudfront" if cloudfront else "s3",
-             edges=API_PATH + ("signed_url", "premium_check", "sign", "download", "origin"))
-    def watch(ctx: RunContext[State]) -> None:
-        r, grant = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium")
-        ctx.state.grant = {"status": r.status, **grant}
-        if "url" not in grant:             # no URL was granted: there is nothing for a viewer to fetch
-            ctx.artifact("grant", ctx.state.grant)
-            return
-        if not cloudfront:
-            status, body, _ = ctx.planes.presigned_request("GET", grant["url"])
-            ctx.state.viewer.append({"request": "S3 pre-signed URL", "status": status, "bytes": len(body),
-                                     "ok": body == FILES[f"videos/{VIDEO}/video.mp4"][2]})
-            ctx.artifact("viewer", ctx.state.viewer)
-            ctx.artifact("grant", {**ctx.state.grant, "url": ctx.planes.aws_url(grant["url"])})
-            return
-        edge = ctx.state.distribution
-
-        def view(label: str, url: str, **options) -> None:
-            got = edge.get(url, **options)
-            ctx.state.viewer.append({"request": label, "status": got.status, "cache": got.cache or "",
-                                     "refused": got.reason or "", "bytes": len(got.body)})
-
-        url = grant["url"]
-        view("signed URL", url, source_ip=VIEWER_IP)
-        view("signed URL again (edge cache)", url, source_ip=VIEWER_IP)
-        ctx.clock.advance(URL_TTL_S + 60)
-        try:
-            view(f"signed URL presented {URL_TTL_S // 60 + 1} minutes later (expired)", url)
-        finally:
-            ctx.clock.reset()
-        view("tampered: path edited, signature kept", _tamper_path(url))
-        view("tampered: expiry pushed a day later, signature kept", _tamper_expiry(url))
-        view("signed with a key outside the key group", _sign_with(ctx.state.stray_key, url.split("?")[0],
-                                                                     grant["expires"]))
-        view("unsigned URL", url.split("?")[0])
-        _, custom = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium",
-                          query={"access": "custom", "ip": "203.0.113.0/24"})
-        view("custom policy, viewer inside 203.0.113.0/24", custom["url"], source_ip=VIEWER_IP)
-        view("custom policy, viewer outside the range", custom["url"], source_ip=OTHER_IP)
-        _, cookies = _call(ctx, "GET", f"/videos/{VIDEO}/url", "premium", query={"access": "cookies"})
-        base = f"https://{edge.domain}/videos/{VIDEO}"
-        for name in ("playlist.m3u8", "segment-0.ts", "segment-1.ts"):
-            view(f"signed cookies: {name}", f"{base}/{name}", cookies=cookies["cookies"])
-        view("no cookies: playlist.m3u8", f"{base}/playlist.m3u8")
-        ctx.state.grant.update(custom=custom, cookies=cookies)
-        ctx.artifact("viewer", ctx.state.viewer)
-        ctx.artifact("grant", ctx.state.grant)
-
+        p.add("deploy", "Create the signing key, its key group and the distribution", "cloudfront", distribution)
+    p.add("deploy", "Deploy the registration and signed-URL functions and the API", "apigateway", apps)
+    p.add("drive", "Two users sign up and sign in", "cognito-idp", sign_in, ("signin",))
+    p.add("drive", "Register one user as premium, twice", "apigateway", register,
+          API_PATH + ("register", "register_db"))
+    p.add("drive", "A user who is not premium asks for a URL", "apigateway", not_premium,
+          API_PATH + ("signed_url", "premium_check"))
+    p.add("drive", "Read the video straight from S3", "s3", direct, ("download",))
+    p.add("drive", "The premium user gets a URL and watches", "cloudfront" if cloudfront else "s3", watch,
+          API_PATH + ("signed_url", "premium_check", "sign", "download", "origin"))
     if values["api_cache"]:
-        @p.drive("Status reads through the stage cache: the cache key trap", service="apigateway",
-                 edges=API_PATH + ("api_cache", "register"))
-        def cache_trap(ctx: RunContext[State]) -> None:
-            api, trap = ctx.state.api, ctx.state.cache_trap
-
-            def status(user: str, key: str) -> None:
-                r, body = _call(ctx, "GET", "/premium", user)
-                trap.append({"cache key": key, "caller": user, "cache": r.cache or "", "lambda_invoked": r.invoked,
-                             "answer about": "premium" if body.get("user") == ctx.state.subs["premium"] else "free",
-                             "premium": body.get("premium")})
-
-            for user in ("premium", "free"):
-                status(user, "method and path only")
-            api.set_cache_key("GET", "/premium", ["method.request.header.Authorization"])
-            for user in ("premium", "free", "premium"):
-                status(user, "method, path and Authorization header")
-            ctx.artifact("cache_trap", trap)
-
+        p.add("drive", "Status reads through the stage cache: the cache key trap", "apigateway", cache_trap,
+              API_PATH + ("api_cache", "register"))
     checks.add_checks(p, values)
     return p

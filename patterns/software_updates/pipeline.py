@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from app.runtime.dataplanes.autoscaling import TargetTracking
@@ -43,9 +44,18 @@ MIN_INSTANCES, MAX_INSTANCES = 2, 12
 TARGET_REQUESTS_PER_MINUTE = 60.0
 
 
+@dataclass(frozen=True)
+class Options:
+    """The run's options (``build_pipeline``'s keyword arguments), read by the steps from the state."""
+
+    surge: Surge = field(default_factory=Surge)
+
+
 @dataclass
 class State:
     """What the steps of a software-updates run share."""
+
+    options: Options = field(default_factory=Options)
 
     lb: Any = None
     tracking: TargetTracking | None = None
@@ -73,93 +83,100 @@ def _origin(lb, counter: str = "requests") -> int:
     return sum(s[counter] for s in lb.stats()["instances"].values())
 
 
+# -- deploy ----------------------------------------------------------------------------------------
+def application(ctx: RunContext[State]) -> None:
+    lb = ctx.state.lb = ctx.infra.load_balanced_group(
+        "updates", app=_update_server(ctx.state), min_size=MIN_INSTANCES, max_size=MAX_INSTANCES,
+        desired=MIN_INSTANCES)
+    label = (lb.load_balancer_arn.split(":loadbalancer/")[1] + "/" + lb.target_group_arn.rsplit(":", 1)[1])
+    ctx.client("autoscaling").put_scaling_policy(
+        AutoScalingGroupName=lb.group_name, PolicyName="requests-per-target", PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={"TargetValue": TARGET_REQUESTS_PER_MINUTE, "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}})
+    ctx.state.tracking = TargetTracking(ctx.client("autoscaling"), lb.group_name, trace=ctx.trace,
+                                        apply=lb.set_desired)
+    ctx.artifact("application", {"load_balancer": lb.dns_name, "group": lb.group_name,
+                                 "instances": lb.in_service(), "policy": f"target tracking: "
+                                 f"{TARGET_REQUESTS_PER_MINUTE:.0f} requests per target per minute"})
+
+
+def distribution(ctx: RunContext[State]) -> None:
+    lb = ctx.state.lb
+
+    def origin(path: str):
+        r = lb.request("GET", path)
+        return r.status, r.body, r.headers
+
+    ctx.state.distribution = ctx.infra.cloudfront_custom_origin(lb.dns_name, origin,
+                                                                 comment="Update downloads")
+
+
+# -- drive -----------------------------------------------------------------------------------------
+def publish(ctx: RunContext[State]) -> None:
+    surge, cloudfront = ctx.state.options.surge, ctx.values["cloudfront"]
+    package = bytes(int(surge.file_mb * 1_000_000))    # MB as on the page: 10^6 bytes
+    ctx.state.files[PACKAGE] = (package, "max-age=31536000, immutable")
+    ctx.state.files[MANIFEST] = (json.dumps({"version": VERSION, "package": PACKAGE}).encode(), "max-age=300")
+    release = {"package": PACKAGE, "bytes": len(package), "manifest": MANIFEST,
+               "how": "versioned path for the package (it never changes, so it is cached for a year); the "
+                      "manifest is the only file that changes"}
+    if cloudfront:
+        release["invalidation"] = ctx.state.distribution.edge.create_invalidation([MANIFEST])
+        release["how"] += ("; its cached copies are invalidated. Versioned names are what AWS recommends for "
+                           "files that change: an invalidation reaches every edge, is billed beyond 1,000 "
+                           "paths a month, and a client may still hold an old copy")
+    ctx.state.release = release
+    ctx.artifact("release", release)
+
+
+def surge_step(ctx: RunContext[State]) -> None:
+    surge, cloudfront = ctx.state.options.surge, ctx.values["cloudfront"]
+    lb, dist, tracking = ctx.state.lb, ctx.state.distribution, ctx.state.tracking
+    served_before = _origin(lb)
+    by_region: dict[str, int] = {}           # bytes delivered to clients near each region
+    for minute, clients in enumerate(surge.arrivals(), start=1):
+        edge_requests = edge_bytes = 0
+        origin_before, origin_bytes_before = _origin(lb), _origin(lb, "bytes_served")
+        for n in range(clients):
+            region = REGIONS[n % len(REGIONS)]
+            for path in (MANIFEST, PACKAGE):
+                if dist is not None:
+                    r = dist.get(path, viewer_region=region)
+                    status, size = r.status, len(r.body)
+                else:
+                    r = lb.request("GET", path)
+                    status, size = r.status, len(r.body)
+                edge_requests += dist is not None
+                edge_bytes += size if dist is not None else 0
+                by_region[region] = by_region.get(region, 0) + size
+                ctx.state.failures += status != 200
+        in_service = len(lb.in_service())
+        origin = _origin(lb) - origin_before
+        decision = tracking.evaluate(origin / max(in_service, 1), in_service)
+        ctx.state.minutes.append({
+            "minute": minute, "clients": clients, "edge_requests": edge_requests,
+            "origin_requests": origin, "instances_in_service": in_service, "desired": decision.desired,
+            "action": decision.action, "reason": decision.reason, "edge_bytes": edge_bytes,
+            "origin_bytes": _origin(lb, "bytes_served") - origin_bytes_before})
+        ctx.clock.advance(60)
+    ctx.artifact("surge", {"surge": surge.describe(), "minutes": ctx.state.minutes,
+                           "origin_requests": _origin(lb) - served_before, "bytes_by_region": by_region,
+                           "requests": 2 * surge.clients, "served_by": "CloudFront" if cloudfront else "the ALB",
+                           "servers": lb.stats()["instances"]})
+
+
 def build_pipeline(values: dict[str, Any], surge: Surge | None = None) -> Pipeline:
-    surge = surge or Surge()
     cloudfront = values["cloudfront"]
-    p = Pipeline("software-updates", state=State, live_unsupported=(
+    options = Options(surge or Surge())
+    p = Pipeline("software-updates", values=values, state=partial(State, options=options), live_unsupported=(
         "its load balancer, web servers and CloudFront edge are the embedded backend's emulations, and its "
         "surge launches instances: against AWS that is a load test of a real fleet, not a lesson"))
 
-    @p.deploy("Launch the unchanged application behind its load balancer", service="ec2")
-    def application(ctx: RunContext[State]) -> None:
-        lb = ctx.state.lb = ctx.infra.load_balanced_group(
-            "updates", app=_update_server(ctx.state), min_size=MIN_INSTANCES, max_size=MAX_INSTANCES,
-            desired=MIN_INSTANCES)
-        label = (lb.load_balancer_arn.split(":loadbalancer/")[1] + "/" + lb.target_group_arn.rsplit(":", 1)[1])
-        ctx.client("autoscaling").put_scaling_policy(
-            AutoScalingGroupName=lb.group_name, PolicyName="requests-per-target", PolicyType="TargetTrackingScaling",
-            TargetTrackingConfiguration={"TargetValue": TARGET_REQUESTS_PER_MINUTE, "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}})
-        ctx.state.tracking = TargetTracking(ctx.client("autoscaling"), lb.group_name, trace=ctx.trace,
-                                            apply=lb.set_desired)
-        ctx.artifact("application", {"load_balancer": lb.dns_name, "group": lb.group_name,
-                                     "instances": lb.in_service(), "policy": f"target tracking: "
-                                     f"{TARGET_REQUESTS_PER_MINUTE:.0f} requests per target per minute"})
-
+    p.add("deploy", "Launch the unchanged application behind its load balancer", "ec2", application)
     if cloudfront:
-        @p.deploy("Put CloudFront in front of the load balancer", service="cloudfront")
-        def distribution(ctx: RunContext[State]) -> None:
-            lb = ctx.state.lb
-
-            def origin(path: str):
-                r = lb.request("GET", path)
-                return r.status, r.body, r.headers
-
-            ctx.state.distribution = ctx.infra.cloudfront_custom_origin(lb.dns_name, origin,
-                                                                         comment="Update downloads")
-
-    @p.drive("Publish release 2.0.0", service="cloudfront" if cloudfront else "ec2", edges=("files",))
-    def publish(ctx: RunContext[State]) -> None:
-        package = bytes(int(surge.file_mb * 1_000_000))    # MB as on the page: 10^6 bytes
-        ctx.state.files[PACKAGE] = (package, "max-age=31536000, immutable")
-        ctx.state.files[MANIFEST] = (json.dumps({"version": VERSION, "package": PACKAGE}).encode(), "max-age=300")
-        release = {"package": PACKAGE, "bytes": len(package), "manifest": MANIFEST,
-                   "how": "versioned path for the package (it never changes, so it is cached for a year); the "
-                          "manifest is the only file that changes"}
-        if cloudfront:
-            release["invalidation"] = ctx.state.distribution.edge.create_invalidation([MANIFEST])
-            release["how"] += ("; its cached copies are invalidated. Versioned names are what AWS recommends for "
-                               "files that change: an invalidation reaches every edge, is billed beyond 1,000 "
-                               "paths a month, and a client may still hold an old copy")
-        ctx.state.release = release
-        ctx.artifact("release", release)
-
-    @p.drive("Release-day surge", service="cloudfront" if cloudfront else "elasticloadbalancing",
-             edges=("dns", "edge", "origin", "alb", "instance", "files") if cloudfront else
-             ("dns", "alb", "instance", "files"))
-    def surge_step(ctx: RunContext[State]) -> None:
-        lb, dist, tracking = ctx.state.lb, ctx.state.distribution, ctx.state.tracking
-        served_before = _origin(lb)
-        by_region: dict[str, int] = {}           # bytes delivered to clients near each region
-        for minute, clients in enumerate(surge.arrivals(), start=1):
-            edge_requests = edge_bytes = 0
-            origin_before, origin_bytes_before = _origin(lb), _origin(lb, "bytes_served")
-            for n in range(clients):
-                region = REGIONS[n % len(REGIONS)]
-                for path in (MANIFEST, PACKAGE):
-                    if dist is not None:
-                        r = dist.get(path, viewer_region=region)
-                        status, size = r.status, len(r.body)
-                    else:
-                        r = lb.request("GET", path)
-                        status, size = r.status, len(r.body)
-                    edge_requests += dist is not None
-                    edge_bytes += size if dist is not None else 0
-                    by_region[region] = by_region.get(region, 0) + size
-                    ctx.state.failures += status != 200
-            in_service = len(lb.in_service())
-            origin = _origin(lb) - origin_before
-            decision = tracking.evaluate(origin / max(in_service, 1), in_service)
-            ctx.state.minutes.append({
-                "minute": minute, "clients": clients, "edge_requests": edge_requests,
-                "origin_requests": origin, "instances_in_service": in_service, "desired": decision.desired,
-                "action": decision.action, "reason": decision.reason, "edge_bytes": edge_bytes,
-                "origin_bytes": _origin(lb, "bytes_served") - origin_bytes_before})
-            ctx.clock.advance(60)
-        ctx.artifact("surge", {"surge": surge.describe(), "minutes": ctx.state.minutes,
-                               "origin_requests": _origin(lb) - served_before, "bytes_by_region": by_region,
-                               "requests": 2 * surge.clients, "served_by": "CloudFront" if cloudfront else "the ALB",
-                               "servers": lb.stats()["instances"]})
-
-    checks.add_checks(p, values, surge)
+        p.add("deploy", "Put CloudFront in front of the load balancer", "cloudfront", distribution)
+    p.add("drive", "Publish release 2.0.0", "cloudfront" if cloudfront else "ec2", publish, ("files",))
+    p.add("drive", "Release-day surge", "cloudfront" if cloudfront else "elasticloadbalancing", surge_step,
+          ("dns", "edge", "origin", "alb", "instance", "files") if cloudfront else ("dns", "alb", "instance", "files"))
+    checks.add_checks(p, values)
     return p

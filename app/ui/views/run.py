@@ -15,7 +15,7 @@ import streamlit as st
 from app.core import format as fmt
 from app.core.cases import executable_cases, parts
 from app.core.diagram import DotMissing, render
-from app.core.report import Configuration
+from app.report import Configuration
 from app.engine.executed import hit_ratios_from_spans
 from app.engine.steps import price_spans
 from app.runtime.live import LIVE_REGIONS, LiveError, live_disabled_reason, live_session

@@ -16,7 +16,7 @@ import streamlit as st
 from app.core import format as fmt
 from app.core.cases import Case, case_ids, get_case, parts
 from app.core.params import ParamError
-from app.core.report import Configuration
+from app.report import Configuration
 from app.engine import run as run_engine
 from app.engine.books import load_latency_book, load_price_book
 from app.engine.executed import hit_ratios_from_spans

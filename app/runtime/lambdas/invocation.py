@@ -1,46 +1,6 @@
-"""Lambda functions of a session: registered in the backend, run in-process on moto.
+"""Deploying and invoking a session's functions, their asynchronous retries, dead letters and logs.
 
-``deploy(name, handler="patterns.x.handlers.fn", env=None, memory_mb=128,
-timeout_s=30)`` zips the handler's module (with its package ``__init__`` files),
-registers it with ``CreateFunction`` under the session's resource name, and keeps
-the Python callable. ``invoke(name, event)`` then runs that callable in this process
-(moto cannot run code without Docker) the way the Lambda Python runtime does:
-
-* a real context object: ``function_name``, ``function_version``,
-  ``invoked_function_arn``, ``memory_limit_in_mb``, ``aws_request_id``,
-  ``log_group_name``, ``log_stream_name`` and ``get_remaining_time_in_millis()``;
-* the function's environment variables in ``os.environ`` for this invocation only
-  (an overlay bound to the invoking context, so concurrent sessions never see each
-  other's values), plus Lambda's own ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION``, ...;
-* clients bound to the session's account through
-  :func:`app.runtime.clients.aws_client` (no credentials are put in the environment:
-  a plain ``boto3.client`` in a handler would not reach the session's account);
-* what the handler prints or logs, plus Lambda's START/END/REPORT lines, written to
-  CloudWatch Logs under ``/aws/lambda/<name>`` (held and shipped in batches, as
-  Lambda does asynchronously: at the end of each pipeline step, on ``read_logs``,
-  before teardown and every ``MAX_HELD_LOG_EVENTS`` events; ``flush_logs()``
-  forces it);
-* a raised exception becomes ``FunctionError: "Unhandled"`` with Lambda's error
-  payload (errorMessage, errorType, requestId, stackTrace).
-
-The Invoke API itself works too: ``lambda.invoke(FunctionName=..., Payload=...)`` made
-through the session's clients (from a step or from another handler) is answered by
-running the function here (RequestResponse, Event, DryRun, ``LogType="Tail"``).
-
-The function's timeout cannot interrupt Python code running in this process: a run
-that exceeds it is reported afterwards as Lambda's ``Sandbox.Timedout`` error. The timeout
-is judged on the CPU time the handler's thread used (``time.thread_time``), not on the wall
-clock: on a loaded machine an invocation also waits for a core and for the interpreter
-lock behind other visitors' runs, which on AWS it would not, and a verdict must not depend
-on how busy the machine is. Time a handler spends blocked (sleeping, on a socket) is not
-counted against its timeout here.
-
-The handler's module is imported once per process and shared by every session, so a
-handler reads ``os.environ`` and gets its clients inside the handler function, not at
-import time (``aws_client`` caches clients per session, so this costs nothing).
-
-In live mode the same ``deploy`` uploads the zip to AWS and ``invoke`` calls the
-Invoke API: the code then runs in AWS Lambda itself.
+See :mod:`app.runtime.lambdas` for how an invocation runs in this process.
 """
 from __future__ import annotations
 
@@ -48,175 +8,23 @@ import contextvars
 import importlib
 import io
 import json
-import logging
 import math
-import os
-import sys
 import threading
 import time
 import traceback
 import uuid
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from app.core import facts
 from app.runtime.clients import Clients, bound
 from app.runtime.events import payload_bytes
+from app.runtime.lambdas.packaging import BASIC_EXECUTION, LAMBDA_TRUST_POLICY, module_zip
+from app.runtime.lambdas.sandbox import LambdaContext, _env_overlay, _install, _log_sink, _wrap_std_streams
 from app.runtime.trace import Trace
-
-LAMBDA_TRUST_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-})
-# What AWSLambdaBasicExecutionRole grants, as an inline policy (moto has no managed policies loaded).
-BASIC_EXECUTION = {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                   "Resource": "*"}
-
 
 MAX_HELD_LOG_EVENTS = 500
 ASYNC_RETRY_WAITS_S = facts.LAMBDA_ASYNC_RETRY_WAITS_S.value   # Lambda's waits before the first and second retry
-
-# -- per-invocation environment and output ------------------------------------------------
-_env_overlay: contextvars.ContextVar[dict | None] = contextvars.ContextVar("lambda_env", default=None)
-_log_sink: contextvars.ContextVar[list | None] = contextvars.ContextVar("lambda_log", default=None)
-_install_lock = threading.Lock()
-_installed = False
-
-
-class _OverlayEnviron(os._Environ):  # type: ignore[name-defined]
-    """``os.environ`` that shows an invocation's variables to that invocation only."""
-
-    def __getitem__(self, key):
-        overlay = _env_overlay.get()
-        if overlay is not None and key in overlay:
-            value = overlay[key]
-            if value is None:
-                raise KeyError(key)
-            return value
-        return super().__getitem__(key)
-
-    def __setitem__(self, key, value):
-        overlay = _env_overlay.get()
-        if overlay is not None:
-            overlay[key] = str(value)
-        else:
-            super().__setitem__(key, value)
-
-    def __delitem__(self, key):
-        overlay = _env_overlay.get()
-        if overlay is not None:
-            if key not in overlay and key not in self._data and self.encodekey(key) not in self._data:
-                raise KeyError(key)
-            overlay[key] = None
-        else:
-            super().__delitem__(key)
-
-    def __iter__(self):
-        overlay = _env_overlay.get()
-        base = list(super().__iter__())
-        if overlay is None:
-            yield from base
-            return
-        for key in base:
-            if key not in overlay:
-                yield key
-        for key, value in overlay.items():
-            if value is not None:
-                yield key
-
-    def __len__(self):
-        return sum(1 for _ in self)
-
-    def __contains__(self, key):
-        try:
-            self[key]
-            return True
-        except KeyError:
-            return False
-
-    def copy(self):
-        return dict(self)
-
-
-class _SinkStream(io.TextIOBase):
-    """stdout that writes to the invocation's log buffer when inside one."""
-
-    def __init__(self, original) -> None:
-        self._original = original
-
-    def write(self, text: str) -> int:
-        sink = _log_sink.get()
-        if sink is not None:
-            sink.append(text)
-            return len(text)
-        return self._original.write(text)
-
-    def flush(self) -> None:
-        if _log_sink.get() is None:
-            self._original.flush()
-
-    def __getattr__(self, name):
-        return getattr(self._original, name)
-
-
-class _SinkHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        sink = _log_sink.get()
-        if sink is not None:
-            sink.append(f"[{record.levelname}]\t{self.formatTime(record)}\t{record.getMessage()}\n")
-
-
-def _install() -> None:
-    global _installed
-    if _installed:
-        return
-    with _install_lock:
-        if _installed:
-            return
-        original = os.environ
-        if not isinstance(original, _OverlayEnviron):
-            overlay = _OverlayEnviron(original._data, original.encodekey, original.decodekey,
-                                      original.encodevalue, original.decodevalue)
-            os.environ = overlay
-        logging.getLogger().addHandler(_SinkHandler())
-        _installed = True
-    _wrap_std_streams()
-
-
-def _wrap_std_streams() -> None:
-    """What a handler prints goes to its invocation's log (checked per invocation: others may swap sys.stdout)."""
-    if not isinstance(sys.stdout, _SinkStream):
-        sys.stdout = _SinkStream(sys.stdout)
-    if not isinstance(sys.stderr, _SinkStream):
-        sys.stderr = _SinkStream(sys.stderr)
-
-
-def in_invocation() -> bool:
-    """Whether the calling code runs inside a Lambda invocation of this process."""
-    return _env_overlay.get() is not None
-
-
-# -- context and results ------------------------------------------------------------------
-class LambdaContext:
-    """The context object the Lambda Python runtime passes to a handler."""
-
-    def __init__(self, fn: "Function", request_id: str, deadline: float) -> None:
-        self.function_name = fn.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = fn.arn
-        self.memory_limit_in_mb = str(fn.memory_mb)
-        self.aws_request_id = request_id
-        self.log_group_name = fn.log_group
-        self.log_stream_name = fn.log_stream
-        self.identity = None
-        self.client_context = None
-        self._deadline = deadline
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -263,31 +71,6 @@ class Function:
     dead_letter_arn: str | None = None
     max_retry_attempts: int = 2
     _log_stream_made: bool = False
-
-
-def module_zip(module_name: str) -> bytes:
-    """A deployment package holding the module (and the modules its ``DEPLOY_WITH`` names), under
-    empty ``__init__.py`` files of their packages.
-
-    The packages' own initializers belong to the app (a case package's imports its diagram
-    code, which is not in the package), so the package holds empty ones: the handler's
-    module imports on AWS Lambda exactly as it does here.
-    """
-    module = importlib.import_module(module_name)
-    names = [module_name, *getattr(module, "DEPLOY_WITH", ())]
-    buf = io.BytesIO()
-    packages: set[str] = set()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in names:
-            parts = name.split(".")
-            for i in range(1, len(parts)):
-                package = "/".join(parts[:i]) + "/__init__.py"
-                if package not in packages:
-                    packages.add(package)
-                    zf.writestr(package, "")
-            path = Path(importlib.import_module(name).__file__).resolve()
-            zf.write(path, "/".join(parts) + ".py")
-    return buf.getvalue()
 
 
 class Lambdas:

@@ -21,7 +21,8 @@ API:
 * ``cost_csv(configurations)`` -> str: every cost line of every configuration.
 * ``file_stem(case, configurations, run=None)`` -> str: a file name without its extension.
 
-No streamlit here: the command line and the pages call it with what they have computed.
+The report is presentation, so it lives here and not in the pure core (:mod:`app.core`). No streamlit
+here: the command line and the pages call it with what they have computed.
 """
 from __future__ import annotations
 
