@@ -62,3 +62,26 @@ def test_the_run_page_keeps_no_runtime_session_after_its_run():
     assert not at.exception and at.metric[0].value.split(" / ")[0] == at.metric[0].value.split(" / ")[1]
     key = at.session_state["_runtime_session_key"]
     assert key not in registry()._sessions
+
+
+def test_a_closed_sessions_account_leaves_no_backend_in_memory():
+    """moto caches a subnet's address iterator and each account's region list in caches keyed by the
+    object; a closed session's EC2 backend (with its thousands of default images) must not stay behind."""
+    import weakref
+
+    from moto.core.base_backend import BackendDict
+
+    from app.runtime.session import RuntimeSession
+
+    session = RuntimeSession.moto()
+    ec2 = session.clients.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    ec2.create_network_interface(SubnetId=subnet)          # takes an address from the subnet's iterator
+    held = [weakref.ref(backend) for service in BackendDict._instances if session.account_id in service.keys()
+            for backend in [service[session.account_id]] + list(service[session.account_id].values())]
+    assert held, "the session's account has no backend"
+    session.close()
+    gc.collect()
+    kept = sorted({type(ref()).__name__ for ref in held if ref() is not None})
+    assert kept == [], f"still in memory after the account was dropped: {kept}"
