@@ -85,3 +85,25 @@ def test_a_closed_sessions_account_leaves_no_backend_in_memory():
     gc.collect()
     kept = sorted({type(ref()).__name__ for ref in held if ref() is not None})
     assert kept == [], f"still in memory after the account was dropped: {kept}"
+
+
+def test_a_closed_sessions_rest_api_is_not_kept():
+    """moto registers a deployed stage's URLs with its HTTP mock, holding the API (and its methods,
+    integrations and deployments); a closed session's API must go with its account."""
+    import weakref
+
+    from moto.apigateway.models import apigateway_backends
+
+    from app.runtime.session import RuntimeSession
+
+    session = RuntimeSession.moto()
+    api = session.clients.client("apigateway")
+    api_id = api.create_rest_api(name=session.name("api"))["id"]
+    root = api.get_resources(restApiId=api_id)["items"][0]["id"]
+    api.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    api.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    api.create_deployment(restApiId=api_id, stageName="prod")
+    held = weakref.ref(apigateway_backends[session.account_id][session.region].apis[api_id])
+    session.close()
+    gc.collect()
+    assert held() is None, "the closed session's REST API is still in memory"

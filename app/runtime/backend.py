@@ -24,7 +24,8 @@ accounts' backends, EC2's with its thousands of default images; here the list is
 name. A few model methods are cached the same way, keyed by the object (``INSTANCE_CACHES``: an
 EC2 subnet's address iterator, without any bound, an SNS subscription's signing key, RDS's cluster
 options), and each such object leads back to its account's backend; here they are cached on the
-object itself, so they go with it. A torn-down account's memory goes with it.
+object itself, so they go with it. A deployed REST API's stage URLs, which moto registers with its
+HTTP mock, are removed with its account. A torn-down account's memory goes with it.
 
 These hooks depend on moto's internals; ``MOTO_VERSION`` is the version they were
 written for and :func:`check_hooks` fails loudly when they no longer fit.
@@ -185,10 +186,28 @@ def forget_account(account_id: str) -> int:
             if account_id in service.keys():
                 dict.__delitem__(service, account_id)
                 dropped += 1
+    _drop_mocked_stages(account_id)
     if _backend is not None:
         _backend.inbox.forget(account_id)
     quota.forget(account_id)
     return dropped
+
+
+def _drop_mocked_stages(account_id: str) -> None:
+    """moto registers the URLs of every deployed REST API stage with its in-process HTTP mock (used
+    only inside ``mock_aws``, not by a server), each holding its API, and never takes them back: a
+    dropped account's are removed."""
+    if "moto.apigateway.models" not in sys.modules:       # no API was ever made
+        return
+    from moto.apigateway.models import RestAPI
+    from moto.core.models import responses_mock
+
+    def dropped(response) -> bool:
+        api = getattr(getattr(response, "callback", None), "__self__", None)
+        return isinstance(api, RestAPI) and api.account_id == account_id
+
+    for registered in list(responses_mock.get_registry()._registered.values()):
+        registered[:] = [r for r in registered if not dropped(r)]
 
 
 def in_process_sender(endpoint_url: str | None):
