@@ -62,3 +62,48 @@ def test_the_run_page_keeps_no_runtime_session_after_its_run():
     assert not at.exception and at.metric[0].value.split(" / ")[0] == at.metric[0].value.split(" / ")[1]
     key = at.session_state["_runtime_session_key"]
     assert key not in registry()._sessions
+
+
+def test_a_closed_sessions_account_leaves_no_backend_in_memory():
+    """moto caches a subnet's address iterator and each account's region list in caches keyed by the
+    object; a closed session's EC2 backend (with its thousands of default images) must not stay behind."""
+    import weakref
+
+    from moto.core.base_backend import BackendDict
+
+    from app.runtime.session import RuntimeSession
+
+    session = RuntimeSession.moto()
+    ec2 = session.clients.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    ec2.create_network_interface(SubnetId=subnet)          # takes an address from the subnet's iterator
+    held = [weakref.ref(backend) for service in BackendDict._instances if session.account_id in service.keys()
+            for backend in [service[session.account_id]] + list(service[session.account_id].values())]
+    assert held, "the session's account has no backend"
+    session.close()
+    gc.collect()
+    kept = sorted({type(ref()).__name__ for ref in held if ref() is not None})
+    assert kept == [], f"still in memory after the account was dropped: {kept}"
+
+
+def test_a_closed_sessions_rest_api_is_not_kept():
+    """moto registers a deployed stage's URLs with its HTTP mock, holding the API (and its methods,
+    integrations and deployments); a closed session's API must go with its account."""
+    import weakref
+
+    from moto.apigateway.models import apigateway_backends
+
+    from app.runtime.session import RuntimeSession
+
+    session = RuntimeSession.moto()
+    api = session.clients.client("apigateway")
+    api_id = api.create_rest_api(name=session.name("api"))["id"]
+    root = api.get_resources(restApiId=api_id)["items"][0]["id"]
+    api.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    api.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    api.create_deployment(restApiId=api_id, stageName="prod")
+    held = weakref.ref(apigateway_backends[session.account_id][session.region].apis[api_id])
+    session.close()
+    gc.collect()
+    assert held() is None, "the closed session's REST API is still in memory"

@@ -18,7 +18,14 @@ server adds them, so SQS and SNS deliveries carry AWS's shape.
 moto also keeps every model object it ever made in its class's ``instances_tracked`` (for its
 dashboard and its reset, neither of which this app uses), so a finished session's functions,
 objects and items would stay in memory after its account was dropped; the server here does not
-track them, and a torn-down account's memory goes with it.
+track them. moto also caches the region list of each account's service backend on that backend
+(an ``lru_cache`` of 128 entries keyed by the backend), which would hold the last 128 dropped
+accounts' backends, EC2's with its thousands of default images; here the list is cached by service
+name. A few model methods are cached the same way, keyed by the object (``INSTANCE_CACHES``: an
+EC2 subnet's address iterator, without any bound, an SNS subscription's signing key, RDS's cluster
+options), and each such object leads back to its account's backend; here they are cached on the
+object itself, so they go with it. A deployed REST API's stage URLs, which moto registers with its
+HTTP mock, are removed with its account. A torn-down account's memory goes with it.
 
 These hooks depend on moto's internals; ``MOTO_VERSION`` is the version they were
 written for and :func:`check_hooks` fails loudly when they no longer fit.
@@ -26,11 +33,16 @@ written for and :func:`check_hooks` fails loudly when they no longer fit.
 from __future__ import annotations
 
 import collections
+import functools
+import importlib
+import importlib.abc
+import importlib.machinery
 import json
 import logging
 import os
 import random
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -174,10 +186,28 @@ def forget_account(account_id: str) -> int:
             if account_id in service.keys():
                 dict.__delitem__(service, account_id)
                 dropped += 1
+    _drop_mocked_stages(account_id)
     if _backend is not None:
         _backend.inbox.forget(account_id)
     quota.forget(account_id)
     return dropped
+
+
+def _drop_mocked_stages(account_id: str) -> None:
+    """moto registers the URLs of every deployed REST API stage with its in-process HTTP mock (used
+    only inside ``mock_aws``, not by a server), each holding its API, and never takes them back: a
+    dropped account's are removed."""
+    if "moto.apigateway.models" not in sys.modules:       # no API was ever made
+        return
+    from moto.apigateway.models import RestAPI
+    from moto.core.models import responses_mock
+
+    def dropped(response) -> bool:
+        api = getattr(getattr(response, "callback", None), "__self__", None)
+        return isinstance(api, RestAPI) and api.account_id == account_id
+
+    for registered in list(responses_mock.get_registry()._registered.values()):
+        registered[:] = [r for r in registered if not dropped(r)]
 
 
 def in_process_sender(endpoint_url: str | None):
@@ -209,6 +239,10 @@ def _free_port() -> int:
 
 # -- hooks into moto ------------------------------------------------------------------
 _hooks_installed = False
+# moto's methods cached in a cache of the class, keyed by the object: (module, class, method)
+INSTANCE_CACHES = (("moto.ec2.models.subnets", "Subnet", "_base_avail_ip_iterator"),
+                   ("moto.sns.models", "Subscription", "private_key"),
+                   ("moto.rds.models", "RDSBackend", "db_cluster_options"))
 
 
 def _install_quota() -> None:
@@ -316,6 +350,8 @@ def _install_hooks(inbox: Inbox) -> None:
         return object.__new__(cls)
 
     common_models.BaseModel.__new__ = untracked_new
+    _install_region_lists()
+    _install_instance_caches()
     from moto.core.model_instances import reset_model_data
 
     reset_model_data()                   # what was made before the hooks is not held either
@@ -327,6 +363,86 @@ def _install_hooks(inbox: Inbox) -> None:
     sqs_models.Queue.add_message = add_message
     ddb_table.StreamShard.add = shard_add
     _hooks_installed = True
+
+
+def _install_region_lists() -> None:
+    """Cache the regions of a service by its name, not by the account's backend that asked for them."""
+    from moto.core.base_backend import AccountSpecificBackend
+
+    original = AccountSpecificBackend._generate_regions
+    by_service: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    def generate_regions(self, service_name: str) -> list[str]:
+        with lock:
+            if service_name not in by_service:
+                by_service[service_name] = list(original.__wrapped__(self, service_name))
+            return list(by_service[service_name])
+
+    original.cache_clear()              # the backends it already holds are let go
+    AccountSpecificBackend._generate_regions = generate_regions
+
+
+def _cached_on_instance(cls, name: str) -> None:
+    """Replace ``cls.name``, cached in a cache of the class keyed by the object, with the same method
+    cached on the object (one result per object and arguments, as before)."""
+    cached = cls.__dict__[name]
+    plain, slot = cached.__wrapped__, f"_cached_{name}"
+
+    @functools.wraps(plain)
+    def method(self, *args):
+        memo = self.__dict__.setdefault(slot, {})
+        if args not in memo:
+            memo[args] = plain(self, *args)
+        return memo[args]
+
+    method.__module__ = __name__
+    cached.cache_clear()
+    setattr(cls, name, method)
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Calls ``patch(module)`` right after one of ``names`` is imported, before any of its objects is made."""
+
+    def __init__(self, patches: dict[str, Any]) -> None:
+        self.patches = patches
+
+    def find_spec(self, name, path, target=None):
+        patch = self.patches.pop(name, None)
+        if patch is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            patch(module)
+        spec.loader.exec_module = exec_module
+        if not self.patches:
+            sys.meta_path.remove(self)
+        return spec
+
+
+def _install_instance_caches() -> None:
+    """Cache ``INSTANCE_CACHES`` on their objects: at once for a module already imported, else when it is."""
+    later: dict[str, Any] = {}
+    for module_name, cls_name, name in INSTANCE_CACHES:
+        def patch(module, cls_name=cls_name, name=name):
+            _cached_on_instance(getattr(module, cls_name), name)
+        if module_name in sys.modules:
+            patch(sys.modules[module_name])
+        else:
+            later[module_name] = patch
+    if later:
+        sys.meta_path.insert(0, _PatchOnImport(later))
+
+
+def _instance_cached(module_name: str, cls_name: str, name: str) -> bool:
+    """True when ``cls_name.name`` is cached on its objects (importing its module, as a run would)."""
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls.__dict__[name].__module__ == __name__
 
 
 class _SharedKeys:
@@ -360,6 +476,7 @@ def check_hooks() -> dict[str, bool]:
     from moto.awslambda import models as lambda_models
     from moto.cognitoidp import models as cognito_models
     from moto.core import common_models
+    from moto.core.base_backend import AccountSpecificBackend
     from moto.dynamodb.models import table as ddb_table
     from moto.s3 import notifications
     from moto.sns import models as sns_models
@@ -369,6 +486,8 @@ def check_hooks() -> dict[str, bool]:
         "cognito_key": isinstance(cognito_models.jwk, _SharedKeys),
         "moto_modules": moto_backends.list_of_moto_modules.__module__ == __name__,
         "untracked_models": common_models.BaseModel.__new__.__module__ == __name__,
+        "region_lists": AccountSpecificBackend._generate_regions.__module__ == __name__,
+        **{f"cached_on_{cls}": _instance_cached(module, cls, name) for module, cls, name in INSTANCE_CACHES},
         "s3_event": notifications._get_s3_event.__module__ == __name__,
         "s3_lambda": notifications._invoke_awslambda.__module__ == __name__,
         "sns_lambda": lambda_models.LambdaBackend.send_sns_message.__module__ == __name__,
