@@ -97,9 +97,8 @@ BREAKS = [
 
 @pytest.mark.parametrize("breaker,message,linked", BREAKS, ids=[m for _, m, _ in BREAKS])
 def test_a_broken_question_is_refused_with_its_id(breaker, message, linked):
-    case = CASES[0]
-    data = copy.deepcopy(raw_bank(case))
-    target = next(q for q in data["questions"] if ("toggle" in q) == linked and len(q["answers"]) == 1)
+    case, data, target = next((c, data, q) for c in CASES for data in [copy.deepcopy(raw_bank(c))]
+                              for q in data["questions"] if ("toggle" in q) == linked and len(q["answers"]) == 1)
     breaker(target)
     with pytest.raises(QuestionError, match=message) as exc:
         parse_bank(case, data)
