@@ -65,6 +65,27 @@ def _monthly(delta: float) -> str:
     return fmt.signed(fmt.usd(delta), delta) + " a month"
 
 
+# template id: (title, exam, domain, difficulty), said once for the template and for each drill it draws
+META = {
+    "cache-bill": ("What the catalog's stage cache does to the monthly bill", "SAA-C03",
+                   "Design Cost-Optimized Architectures", "medium"),
+    "routing-bill": ("What a routing policy's second stack adds to the monthly bill", "SAP-C02",
+                     "Continuous Improvement for Existing Solutions", "hard"),
+    "billing-fleet": ("How many billing instances the peak order rate needs", "SAA-C03",
+                      "Design High-Performing Architectures", "easy"),
+}
+
+
+def _drill(template_id: str, seed: int, rng: random.Random, choices: list[tuple[str, str, bool]], *,
+           scenario: str, question: str, evidence: tuple[Evidence, ...], values_a: Mapping[str, Any],
+           values_b: Mapping[str, Any]) -> Drill:
+    _, exam, domain, difficulty = META[template_id]
+    options, answers = _lettered(choices, rng)
+    return Drill(template=template_id, seed=seed, exam=exam, domain=domain, difficulty=difficulty,
+                 scenario=scenario, question=question, options=options, answers=answers, evidence=evidence,
+                 values_a=dict(values_a), values_b=dict(values_b))
+
+
 # -- cache-bill -------------------------------------------------------------------------------------
 def _cache_bill(case: Case, rng: random.Random, seed: int) -> Drill:
     def make():
@@ -93,7 +114,6 @@ def _cache_bill(case: Case, rng: random.Random, seed: int) -> Drill:
         return choices, (w, delta, cache_fee, saved, ctx.caches["api_cache"].hit_ratio, on)
 
     choices, (w, delta, cache_fee, saved, hit, on) = _distinct(make)
-    options, answers = _lettered(choices, rng)
     price = next(line for line in on.costs.lines if line.service == "Amazon API Gateway"
                  and "cache" in line.item.lower())
     evidence = (
@@ -107,16 +127,15 @@ def _cache_bill(case: Case, rng: random.Random, seed: int) -> Drill:
         Evidence("Lambda charges avoided a month", fmt.usd(saved), "modelled"),
         Evidence("Change of the monthly bill", _monthly(delta), "modelled"),
     )
-    return Drill(
-        template="cache-bill", seed=seed, exam="SAA-C03", domain="Design Cost-Optimized Architectures",
-        difficulty="medium",
+    return _drill(
+        "cache-bill", seed, rng, choices,
         scenario=(f"The catalog API (API Gateway REST API, a Lambda function of {w['lambda_memory_mb']} MB running "
                   f"about {fmt.duration(w['lambda_duration_ms'])}, and an ElastiCache node) serves "
                   f"{fmt.count(w['requests_per_month'])} GET /products requests a month over "
                   f"{fmt.count(w['products'])} products, whose popularity follows a Zipf law of skew "
                   f"{w['zipf_skew']:g}. The team considers a 0.5 GB stage cache with the default TTL of 300 seconds."),
         question="By how much would enabling the stage cache change the monthly bill?",
-        options=options, answers=answers, evidence=evidence,
+        evidence=evidence,
         values_a={**w, "api_cache": False}, values_b={**w, "api_cache": True})
 
 
@@ -150,7 +169,6 @@ def _routing_bill(case: Case, rng: random.Random, seed: int) -> Drill:
         return choices, (w, asked, deltas, dns_only, base)
 
     choices, (w, asked, deltas, dns_only, base) = _distinct(make)
-    options, answers = _lettered(choices, rng)
     evidence = (
         Evidence("Client requests a month", fmt.count(w["requests_per_month"]), "input"),
         Evidence("Orders among requests", fmt.percent(w["order_share"]), "input"),
@@ -161,9 +179,8 @@ def _routing_bill(case: Case, rng: random.Random, seed: int) -> Drill:
         *(Evidence(f"Added by {p} routing", _monthly(d), "modelled") for p, d in sorted(deltas.items())),
         Evidence(f"Route 53 charges added by {asked} routing", _monthly(dns_only), "modelled"),
     )
-    return Drill(
-        template="routing-bill", seed=seed, exam="SAP-C02", domain="Continuous Improvement for Existing Solutions",
-        difficulty="hard",
+    return _drill(
+        "routing-bill", seed, rng, choices,
         scenario=(f"The shop takes {fmt.count(w['requests_per_month'])} client requests a month, "
                   f"{fmt.percent(w['order_share'])} of them orders, with {fmt.percent(w['eu_share'])} of its clients "
                   f"in Europe; about {w['dns_queries_per_request']:g} DNS queries per request reach Route 53. The "
@@ -171,7 +188,7 @@ def _routing_bill(case: Case, rng: random.Random, seed: int) -> Drill:
                   + (f", sending {fmt.percent(w['canary_weight'])} of orders to the canary" if asked == "weighted"
                      else "") + "."),
         question=f"What does moving the orders record from simple to {asked} routing add to the monthly bill?",
-        options=options, answers=answers, evidence=evidence,
+        evidence=evidence,
         values_a={**w, "routing_policy": "simple"}, values_b={**w, "routing_policy": asked})
 
 
@@ -204,7 +221,6 @@ def _billing_fleet(case: Case, rng: random.Random, seed: int) -> Drill:
         return choices, (w, right, orders)
 
     choices, (w, right, orders) = _distinct(make)
-    options, answers = _lettered(choices, rng)
     evidence = (
         Evidence("Client requests a month", fmt.count(w["requests_per_month"]), "input"),
         Evidence("Orders among requests", fmt.percent(w["order_share"]), "input"),
@@ -213,9 +229,8 @@ def _billing_fleet(case: Case, rng: random.Random, seed: int) -> Drill:
         Evidence("Orders one instance works a second", f"{model.WORKER_ORDERS_PER_S:g}", "modelled"),
         Evidence("Billing instances", str(right), "modelled"),
     )
-    return Drill(
-        template="billing-fleet", seed=seed, exam="SAA-C03", domain="Design High-Performing Architectures",
-        difficulty="easy",
+    return _drill(
+        "billing-fleet", seed, rng, choices,
         scenario=(f"The shop takes {fmt.count(w['requests_per_month'])} client requests a month and "
                   f"{fmt.percent(w['order_share'])} of them are orders; each order reaches billing through SNS and "
                   f"its SQS queue. One billing instance works {model.WORKER_ORDERS_PER_S:g} orders a second. The "
@@ -223,14 +238,8 @@ def _billing_fleet(case: Case, rng: random.Random, seed: int) -> Drill:
                   f"each instance at {fmt.percent(TARGET_UTILISATION)} of what it can work, and never runs fewer "
                   f"than {MIN_WORKERS}."),
         question="How many billing instances does the group keep at the peak?",
-        options=options, answers=answers, evidence=evidence, values_a=dict(w), values_b=dict(w))
+        evidence=evidence, values_a=w, values_b=w)
 
 
-TEMPLATES = [
-    Template("cache-bill", "What the catalog's stage cache does to the monthly bill", "SAA-C03",
-             "Design Cost-Optimized Architectures", "medium", _cache_bill),
-    Template("routing-bill", "What a routing policy's second stack adds to the monthly bill", "SAP-C02",
-             "Continuous Improvement for Existing Solutions", "hard", _routing_bill),
-    Template("billing-fleet", "How many billing instances the peak order rate needs", "SAA-C03",
-             "Design High-Performing Architectures", "easy", _billing_fleet),
-]
+TEMPLATES = [Template(tid, *META[tid], make) for tid, make in (
+    ("cache-bill", _cache_bill), ("routing-bill", _routing_bill), ("billing-fleet", _billing_fleet))]
