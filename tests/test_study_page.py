@@ -249,7 +249,7 @@ def test_a_bad_question_id_opens_the_first_question_with_an_escaped_notice():
 
 def test_a_link_restores_question_and_step():
     case = CASES[1]
-    q = parts(case).questions[2]
+    q = [q for q in parts(case).questions if q.has_evidence][1]
     at = open_study(case=case.id, q=q.id, step="predict")
     assert not at.exception
     assert at.query_params["q"] == q.id and at.query_params["step"] == "predict"
@@ -303,3 +303,41 @@ def test_the_question_is_kept_across_pages():
     at.switch_page(PAGE).run()
     assert not at.exception
     assert at.query_params["q"] == q.id
+
+
+def test_a_question_the_engine_answers_keeps_its_numbers_in_the_link_and_shows_its_computation():
+    from app.engine.drills import draw, templates
+
+    case = CASES[0]
+    t = templates(case)[1]
+    d = draw(case, t.id, 42)
+    at = open_study(case=case.id, drill=t.id, seed="42")
+    assert not at.exception
+    assert at.query_params["drill"] == t.id and at.query_params["seed"] == "42"
+    assert d.scenario[:40] in text_of(at).replace("\\", "")
+    if d.multiple:
+        for o in d.answers:
+            at.checkbox(key=f"study:drill-answer:{case.id}:{t.id}:42:{o}").check()
+        at.run()
+    else:
+        at.radio(key=f"study:drill-answer:{case.id}:{t.id}:42:pick").set_value(d.answers[0]).run()
+    at.button(key=f"study:drill-answer:{case.id}:{t.id}:42:submit").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Right")
+    table = shown_tables(at)[0]
+    assert list(table["What"]) == [e.label for e in d.evidence]
+    assert list(table["Value"]) == [e.value for e in d.evidence]
+
+
+@pytest.mark.parametrize("query,notice", [({"drill": "nope"}, "unknown question template"),
+                                          ({"seed": "-3"}, "not a whole number"),
+                                          ({"seed": "9" * 40}, "not a whole number")])
+def test_a_bad_drill_link_opens_a_drill_with_a_notice(query, notice):
+    from app.engine.drills import templates
+
+    case = CASES[0]
+    at = open_study(case=case.id, **{"drill": templates(case)[0].id, **query})
+    assert not at.exception
+    assert any(notice in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.query_params["drill"] in {t.id for t in templates(case)}
+    assert at.query_params["seed"].isdigit()

@@ -6,7 +6,7 @@ names the question's domain or the option of the case it is about: the picker sh
 difficulty only. For a question that an option of the case decides, the evidence compares that option
 before and after its flip (the case's defaults otherwise): both diagrams with what changed framed, the
 modelled p50 latency and monthly cost, and, where the case has a pipeline, a link to the Run page with
-that configuration. The score is kept by exam domain (see ``app.ui.progress`` for where it lasts).
+that configuration. The score is kept for the browser session, by exam domain.
 """
 from __future__ import annotations
 
@@ -97,7 +97,6 @@ def step_key(qid: str) -> str:
 
 
 attempts: dict[tuple[str, str], Attempt] = st.session_state.setdefault("study:attempts", {})
-progress.restore(attempts)
 
 if not st.session_state.get("study:seeded"):
     # The link's question and step, read once per session.
@@ -130,21 +129,13 @@ with st.expander("Filter the questions"):
                                key="study:f:difficulty")
     domains = fc[2].multiselect("Domain", sorted({f"{q.exam} · {q.domain}" for q in bank}), key="study:f:domain",
                                 help="Filtering by domain tells you the domain before you answer.")
-    fc = st.columns(2)
-    missed_only = fc[0].checkbox("Only the questions I missed", key="study:f:missed")
-    due_only = fc[1].checkbox("Only the questions due for review", key="study:f:due",
-                              help="A missed question comes back at once, then after 1, 3, 7 and 21 days as you "
-                                   "answer it right.")
+    missed_only = st.checkbox("Only the questions I missed", key="study:f:missed")
 missed = {qid for (cid, qid), a in attempts.items() if cid == case.id and not a.right}
-due = progress.due(case.id) if due_only else []
 shown = [q for q in bank if (not exams or q.exam in exams) and (not levels or q.difficulty in levels)
-         and (not domains or f"{q.exam} · {q.domain}" in domains) and (not missed_only or q.id in missed)
-         and (not due_only or q.id in due)]
-if due_only:
-    shown.sort(key=lambda q: due.index(q.id))
+         and (not domains or f"{q.exam} · {q.domain}" in domains) and (not missed_only or q.id in missed)]
 if not shown:
     st.info("No question of this case matches these filters" + (" (none missed yet)" if missed_only else "")
-            + (" (none due for review)" if due_only else "") + "; all of them are listed instead.",
+            + "; all of them are listed instead.",
             icon=":material/filter_alt_off:")
     shown = bank
 ids = [q.id for q in shown]
@@ -194,7 +185,6 @@ labels = {o.id: f"{o.id}. {o.text}" for o in q.options}
 def submit(selected: list[str]) -> None:
     attempts[(case.id, q.id)] = Attempt(case.id, q.id, q.exam, q.domain, tuple(sorted(selected)),
                                         q.is_right(selected))
-    progress.record(attempts[(case.id, q.id)])
     st.session_state[step_key(q.id)] = "predict" if q.has_evidence else "reveal"
 
 
@@ -310,9 +300,8 @@ if a and b:
     which = most_changed(a, b)
     a_ms, b_ms = a["p50"][which], b["p50"][which]
     actual.update(latency=direction(a_ms, b_ms), cost=direction(a["cost"], b["cost"]))
-if attempt is not None and attempt.actual != actual:
+if attempt is not None:
     attempt.actual = actual
-    progress.record_prediction(attempt)
 prediction = st.session_state.get(f"study:prediction:{case.id}:{q.id}", {})
 
 evidence_diagrams(case, before, after,
