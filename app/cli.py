@@ -30,6 +30,7 @@ COMMANDS = (
     "app.commands.report",
     "app.commands.cleanup",
     "app.commands.check_case",
+    "app.commands.bank",
 )
 
 

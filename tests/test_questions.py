@@ -67,30 +67,49 @@ def test_current_service_names():
     assert "ElastiCache for Redis " not in text
 
 
+# (breaker, message, needs a question linked to a toggle)
 BREAKS = [
-    (lambda q: q.update(answers=["Z"]), "not among the options"),
-    (lambda q: q.update(exam="CLF-C02"), "exam"),
-    (lambda q: q.update(domain="Design Everything"), "domain"),
-    (lambda q: q["toggle"].update(key="nope"), "unknown toggle"),
-    (lambda q: q["toggle"].update(to=q["toggle"]["from"]), "same value"),
-    (lambda q: q.update(takeaway=99), "takeaway"),
-    (lambda q: q.update(answered_by="nope"), "answered_by"),
-    (lambda q: q["options"][0].pop("reason"), "reason"),
-    (lambda q: q.pop("scenario"), "missing scenario"),
-    (lambda q: q.update(options=q["options"][:2]), "three options"),
-    (lambda q: q.update(workload={"nope": 1}), "unknown workload input"),
-    (lambda q: q.update(given={q["toggle"]["key"]: q["toggle"]["to"]}), "given sets"),
+    (lambda q: q.update(answers=["Z"]), "not among the options", False),
+    (lambda q: q.update(exam="CLF-C02"), "exam", False),
+    (lambda q: q.update(domain="Design Everything"), "domain", False),
+    (lambda q: q.update(difficulty="trivial"), "difficulty", False),
+    (lambda q: q.update(as_of="last week"), "as_of", False),
+    (lambda q: q.pop("as_of"), "missing as_of", False),
+    (lambda q: q["options"][0].pop("source"), "source", False),
+    (lambda q: q["options"][0].update(source="docs.aws.amazon.com/x"), "not an https URL", False),
+    (lambda q: q["options"][0].update(source="javascript:alert(1)"), "not an https URL", False),
+    (lambda q: q.update(question=q["question"] + " (Choose two.)"), "choose 2 but has one answer", False),
+    (lambda q: q.update(answers=[o["id"] for o in q["options"][:2]], question="Which two? (Choose three.)"),
+     "must say", False),
+    (lambda q: q["toggle"].update(key="nope"), "unknown toggle", True),
+    (lambda q: q["toggle"].update(to=q["toggle"]["from"]), "same value", True),
+    (lambda q: q.update(takeaway=99), "takeaway", False),
+    (lambda q: q.update(answered_by="nope"), "answered_by", True),
+    (lambda q: q.pop("answered_by"), "answered_by", True),
+    (lambda q: (q.pop("toggle"), q.pop("given", None), q.pop("workload", None)), "belong to a toggle", True),
+    (lambda q: q["options"][0].pop("reason"), "reason", False),
+    (lambda q: q.pop("scenario"), "missing scenario", False),
+    (lambda q: q.update(options=q["options"][:3]), "at least 4 options", False),
+    (lambda q: q.update(workload={"nope": 1}), "unknown workload input", True),
+    (lambda q: q.update(given={q["toggle"]["key"]: q["toggle"]["to"]}), "given sets", True),
 ]
 
 
-@pytest.mark.parametrize("breaker,message", BREAKS, ids=[m for _, m in BREAKS])
-def test_a_broken_question_is_refused_with_its_id(breaker, message):
-    case = CASES[0]
-    data = copy.deepcopy(raw_bank(case))
-    breaker(data["questions"][0])
+@pytest.mark.parametrize("breaker,message,linked", BREAKS, ids=[m for _, m, _ in BREAKS])
+def test_a_broken_question_is_refused_with_its_id(breaker, message, linked):
+    case, data, target = next((c, data, q) for c in CASES for data in [copy.deepcopy(raw_bank(c))]
+                              for q in data["questions"] if ("toggle" in q) == linked and len(q["answers"]) == 1)
+    breaker(target)
     with pytest.raises(QuestionError, match=message) as exc:
         parse_bank(case, data)
-    assert data["questions"][0]["id"] in str(exc.value)
+    assert target["id"] in str(exc.value)
+
+
+def test_a_question_without_a_toggle_has_no_flip_to_show():
+    case, q = next((c, q) for c in CASES for q in parts(c).questions if q.toggle is None)
+    assert not q.has_evidence and q.answered_by is None
+    with pytest.raises(ValueError, match="no flip"):
+        q.evidence_values(case)
 
 
 def test_repeated_ids_are_refused():
@@ -106,7 +125,7 @@ def test_an_absent_component_after_the_flip_is_refused():
     toggle = next(t for t in case.toggles if any(p.when == t.key for p in case.components))
     comp = next(p for p in case.components if p.when == toggle.key)
     data = raw_bank(case)
-    q = data["questions"][0]
+    q = next(q for q in data["questions"] if "toggle" in q)
     q.pop("given", None)
     q.update(toggle={"key": toggle.key, "from": "on", "to": "off"}, answered_by=comp.key)
     with pytest.raises(QuestionError, match="not on the diagram"):

@@ -58,7 +58,7 @@ def text_of(at: AppTest) -> str:
 @pytest.mark.parametrize("case", WITH_MODEL, ids=lambda c: c.id)
 def test_a_question_answered_its_evidence_and_a_prediction_checked(case, downloads):
     bank = parts(case).questions
-    q = bank[-1]
+    q = [q for q in bank if q.has_evidence][-1]
     at = open_study(case=case.id, q=q.id)
     assert not at.exception
     assert at.query_params["q"] == q.id and at.query_params["step"] == "question"
@@ -168,6 +168,66 @@ def test_the_option_a_student_picks_by_its_text_is_checked_and_revealed_in_the_o
                                                      f"{', '.join(letters)}.")
 
 
+def before_the_answer(at: AppTest) -> str:
+    """What the page itself says about the question before the learner commits (its captions, headings and the
+    picker's labels), beside the question's own scenario, question and options."""
+    picker = at.selectbox(key=f"study:q:{at.query_params['case']}")
+    return " ".join([*(c.value for c in at.caption), *(h.value for h in at.subheader), *picker.options,
+                     *(i.value for i in at.info)])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_nothing_before_the_answer_names_the_domain_or_the_option_and_the_domain_shows_after(case):
+    for q in parts(case).questions[:6]:
+        at = open_study(case=case.id, q=q.id)
+        seen = before_the_answer(at)
+        assert q.domain not in seen, (q.id, "domain shown before the answer")
+        if q.toggle is not None:
+            assert "about the option" not in seen and case.toggle(q.toggle).label not in seen, \
+                (q.id, "the linked option is named before the answer")
+        at = answer(at, q, [o.id for o in q.options if o.id not in q.answers][:len(q.answers)])
+        assert not at.exception
+        assert any(q.domain in c.value for c in at.caption), q.id
+
+
+def test_a_question_no_option_decides_shows_its_reasons_and_sources_and_no_flip():
+    case, q = next((c, q) for c in CASES for q in parts(c).questions if not q.has_evidence)
+    at = answer(open_study(case=case.id, q=q.id), q, list(q.answers))
+    assert not at.exception
+    assert at.query_params["step"] == "reveal"
+    assert not at.get("image"), "no diagrams: no option of the case decides this question"
+    assert any("no flip to show" in c.value for c in at.caption)
+    shown = text_of(at)
+    for o in q.options:
+        assert f"[Documentation]({o.source})" in shown
+
+
+def test_the_evidence_frames_what_the_flip_changed():
+    from app.core.diagram import changed_components
+
+    case, q = next((c, q) for c in WITH_MODEL for q in parts(c).questions
+                   if q.has_evidence and changed_components(c, *q.evidence_values(c)))
+    at = open_study(case=case.id, q=q.id, step="reveal")
+    assert not at.exception
+    changed = changed_components(case, *q.evidence_values(case))
+    label = {c.key: c.label for c in case.components}
+    caption = next(c.value for c in at.caption if c.value.startswith("Framed in pink"))
+    for key, _ in changed:
+        assert label[key] in caption
+
+
+def test_a_difficulty_filter_lists_only_those_questions_and_an_empty_filter_says_so():
+    case = CASES[0]
+    bank = parts(case).questions
+    at = open_study(case=case.id)
+    at.multiselect(key="study:f:difficulty").set_value(["hard"]).run()
+    listed = at.selectbox(key=f"study:q:{case.id}").options
+    assert len(listed) == sum(q.difficulty == "hard" for q in bank)
+    at.checkbox(key="study:f:missed").check().run()       # nothing missed yet
+    assert any("none missed yet" in i.value for i in at.info)
+    assert len(at.selectbox(key=f"study:q:{case.id}").options) == len(bank)
+
+
 def test_a_right_answer_is_scored_right_and_multiple_answers_use_checkboxes():
     case, q = next((c, q) for c in CASES for q in parts(c).questions if q.multiple)
     at = answer(open_study(case=case.id, q=q.id), q, list(q.answers))
@@ -189,7 +249,7 @@ def test_a_bad_question_id_opens_the_first_question_with_an_escaped_notice():
 
 def test_a_link_restores_question_and_step():
     case = CASES[1]
-    q = parts(case).questions[2]
+    q = [q for q in parts(case).questions if q.has_evidence][1]
     at = open_study(case=case.id, q=q.id, step="predict")
     assert not at.exception
     assert at.query_params["q"] == q.id and at.query_params["step"] == "predict"
@@ -243,3 +303,41 @@ def test_the_question_is_kept_across_pages():
     at.switch_page(PAGE).run()
     assert not at.exception
     assert at.query_params["q"] == q.id
+
+
+def test_a_question_the_engine_answers_keeps_its_numbers_in_the_link_and_shows_its_computation():
+    from app.engine.drills import draw, templates
+
+    case = CASES[0]
+    t = templates(case)[1]
+    d = draw(case, t.id, 42)
+    at = open_study(case=case.id, drill=t.id, seed="42")
+    assert not at.exception
+    assert at.query_params["drill"] == t.id and at.query_params["seed"] == "42"
+    assert d.scenario[:40] in text_of(at).replace("\\", "")
+    if d.multiple:
+        for o in d.answers:
+            at.checkbox(key=f"study:drill-answer:{case.id}:{t.id}:42:{o}").check()
+        at.run()
+    else:
+        at.radio(key=f"study:drill-answer:{case.id}:{t.id}:42:pick").set_value(d.answers[0]).run()
+    at.button(key=f"study:drill-answer:{case.id}:{t.id}:42:submit").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Right")
+    table = shown_tables(at)[0]
+    assert list(table["What"]) == [e.label for e in d.evidence]
+    assert list(table["Value"]) == [e.value for e in d.evidence]
+
+
+@pytest.mark.parametrize("query,notice", [({"drill": "nope"}, "unknown question template"),
+                                          ({"seed": "-3"}, "not a whole number"),
+                                          ({"seed": "9" * 40}, "not a whole number")])
+def test_a_bad_drill_link_opens_a_drill_with_a_notice(query, notice):
+    from app.engine.drills import templates
+
+    case = CASES[0]
+    at = open_study(case=case.id, **{"drill": templates(case)[0].id, **query})
+    assert not at.exception
+    assert any(notice in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.query_params["drill"] in {t.id for t in templates(case)}
+    assert at.query_params["seed"].isdigit()

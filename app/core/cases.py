@@ -129,7 +129,8 @@ class CaseParts:
     ``case`` (story, toggles, diagram), ``model`` (``model.py``: the latency and cost model),
     ``pipeline`` (``pipeline.py``: ``build_pipeline(values, **options)``), ``run_view``
     (``run_view.py``: the Run page's options of the case and the renderers of its
-    artifacts), ``questions`` (``questions.json``: the exam questions of the case), ``upload``
+    artifacts), ``questions`` (``questions.json``: the exam questions of the case), ``drills`` (``drills.py``:
+    questions the engine answers, drawn from templates), ``upload``
     (the :class:`app.core.uploads.Upload` its pipeline declares as ``UPLOAD``: the file a run of
     the case takes from the user, and its check). A part the case does not have is None; each is
     imported on first use.
@@ -160,6 +161,11 @@ class CaseParts:
             raise TypeError(f"{self.case.package}.pipeline.UPLOAD must be an app.core.uploads.Upload, "
                             f"not {type(declared).__name__}")
         return declared
+
+    @cached_property
+    def drills(self):
+        """``drills.py``: the templates of questions the engine answers (see app.engine.drills), or None."""
+        return case_module(self.case, "drills")
 
     @cached_property
     def questions(self):

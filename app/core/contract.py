@@ -414,12 +414,9 @@ def questions(case: Case) -> list[str]:
             said = "; ".join(repr(o.text[:40]) for o in right) or "none"
             out.append(f"questions.json: question {q.id}: the answers are not the options whose reason starts with "
                        f"Right ({said})")
-        if q.multiple and "Select" not in q.question:
-            out.append(f"questions.json: question {q.id} has several answers: its question says how many to select "
-                       "(\"Select TWO.\")")
     uncovered = sorted({t.key for t in case.toggles} - {q.toggle for q in bank})
     if uncovered:
-        out.append(f"questions.json: no question is about {', '.join(uncovered)}: ask about every toggle")
+        out.append(f"questions.json: no question is decided by {', '.join(uncovered)}: ask about every toggle")
     ids = {q.id for q in bank}
     for other in _others(case):
         try:

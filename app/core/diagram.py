@@ -204,8 +204,9 @@ def _quote(text: str) -> str:
 
 
 def _draw(case: Case, values: Mapping[str, Any], highlight: Iterable[str] = (), *, focus: bool = False,
-          tooltips: Mapping[str, str] | None = None, link: str | None = None) -> tuple[str, tuple[DrawnEdge, ...]]:
-    highlight = frozenset(highlight)
+          tooltips: Mapping[str, str] | None = None, link: str | None = None,
+          mark: Iterable[str] = ()) -> tuple[str, tuple[DrawnEdge, ...]]:
+    highlight, mark = frozenset(highlight), frozenset(mark)
     off = frozenset(c.key for c in case.components if not c.present(values))
     with _render_lock:
         with _SourceOnly(case.title, filename=f"/nonexistent/{case.id}", show=False, direction="LR",
@@ -222,6 +223,11 @@ def _draw(case: Case, values: Mapping[str, Any], highlight: Iterable[str] = (), 
                 if c.key in off:
                     attrs.update({"class": "off", "shape": "box", "style": "dashed,rounded", "color": OFF_COLOR,
                                   "fontcolor": OFF_COLOR})
+                    if c.key in mark:       # taken away by a change: its dashed frame in the highlight colour
+                        attrs.update({"class": "off changed", "color": HIGHLIGHT, "penwidth": "3"})
+                elif c.key in mark:         # added or changed by a change: framed in the highlight colour
+                    attrs.update({"class": "on changed", "shape": "box", "style": "rounded,bold", "color": HIGHLIGHT,
+                                  "penwidth": "3"})
                 elif focus and highlight and c.key in lit:
                     attrs.update({"class": "on hl", "shape": "box", "style": "rounded,bold", "color": HIGHLIGHT,
                                   "penwidth": "3", "fontcolor": HIGHLIGHT})
@@ -311,10 +317,10 @@ def _titles(svg: str, tooltips: Mapping[str, str]) -> str:
 
 @lru_cache(maxsize=256)
 def _render_cached(case_id: str, values: tuple, highlight: frozenset, focus: bool = False,
-                   tooltips: tuple = (), link: str | None = None) -> Rendered:
+                   tooltips: tuple = (), link: str | None = None, mark: frozenset = frozenset()) -> Rendered:
     case = get_case(case_id)
     tips = dict(tooltips)
-    source, drawn = _draw(case, dict(values), highlight, focus=focus, tooltips=tips, link=link)
+    source, drawn = _draw(case, dict(values), highlight, focus=focus, tooltips=tips, link=link, mark=mark)
     svg = _layout(source, "svg").decode()
     svg = svg.replace("<g id=\"graph0\"", SVG_STYLE + "\n<g id=\"graph0\"", 1)
     if tips:
@@ -323,8 +329,12 @@ def _render_cached(case_id: str, values: tuple, highlight: frozenset, focus: boo
 
 
 def render(case: Case, values: Mapping[str, Any] | None = None, highlight: Iterable[str] = (), *,
-           focus: bool = False, tooltips: Mapping[str, str] | None = None, link: str | None = None) -> Rendered:
+           focus: bool = False, tooltips: Mapping[str, str] | None = None, link: str | None = None,
+           mark: Iterable[str] = ()) -> Rendered:
     """Render the case's diagram; ``values`` may be partial or text (they are resolved).
+
+    ``mark``: component keys framed in the highlight colour (what a change added, took away or relabelled;
+    see :func:`changed_components`).
 
     ``highlight``: pipeline steps whose edges are drawn bold and coloured; with ``focus`` the
     rest is dimmed and the nodes those edges join are framed. ``tooltips``: text per component
@@ -333,7 +343,25 @@ def render(case: Case, values: Mapping[str, Any] | None = None, highlight: Itera
     resolved = case.resolve(values or {})
     key = tuple(sorted(resolved.items()))
     return _render_cached(case.id, key, frozenset(highlight), bool(focus),
-                          tuple(sorted((tooltips or {}).items())), link)
+                          tuple(sorted((tooltips or {}).items())), link, frozenset(mark))
+
+
+_LABEL = re.compile(r'^\s*"?([A-Za-z0-9_.:-]+)"?\s*\[label=("(?:[^"\\]|\\.)*"|<[^\n]*>)', re.M)
+
+
+def changed_components(case: Case, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What a change of options does to the diagram, component by component: ``(key, how)`` with ``how``
+    "added", "removed" or "relabelled" (drawn in both, its label changed), in the case's component order."""
+    a, b = case.resolve(dict(before)), case.resolve(dict(after))
+    labels_a, labels_b = dict(_LABEL.findall(dot_source(case, a))), dict(_LABEL.findall(dot_source(case, b)))
+    out = []
+    for c in case.components:
+        was, now = c.present(a), c.present(b)
+        if was != now:
+            out.append((c.key, "added" if now else "removed"))
+        elif now and labels_a.get(c.key) != labels_b.get(c.key):
+            out.append((c.key, "relabelled"))
+    return out
 
 
 def clear_cache() -> None:

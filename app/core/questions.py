@@ -1,19 +1,24 @@
 """Exam questions of a case: ``questions.json`` in the case's folder, read and checked here.
 
 The file holds ``{"questions": [...]}``; each question is a scenario in the style of the
-SAA-C03 and SAP-C02 exams, tied to one toggle of the case and to one of its takeaways:
+SAA-C03 and SAP-C02 exams, resting on one of the case's takeaways:
 
 - ``id``: unique across every case;
 - ``exam``: ``SAA-C03`` or ``SAP-C02``; ``domain``: one of that exam's domains (``DOMAINS``);
-- ``scenario`` and ``question``: the text;
-- ``options``: at least three, each ``{"id", "text", "reason"}`` (why it is right or wrong);
-- ``answers``: the ids of the right options (more than one makes it a multiple-answer question);
-- ``toggle``: ``{"key", "from", "to"}``: the option the question is about and the flip that shows
-  its evidence (values written as on the command line); ``given``: other toggles set for the
-  evidence (optional, defaults otherwise); ``workload``: workload inputs of the case's model set for
-  the evidence (optional, the model's defaults otherwise), when the scenario needs another volume;
+- ``difficulty``: ``easy``, ``medium`` or ``hard``; ``as_of``: the date (YYYY-MM-DD) its facts were
+  last checked against the pages its reasons cite;
+- ``scenario`` and ``question``: the text. A multiple-response question says how many to choose as
+  the exams do ("(Choose two.)", "(Choose three.)"), and has at least five options;
+- ``options``: at least four, each ``{"id", "text", "reason", "source"}``: why it is right or wrong,
+  and the documentation page (an https URL) that says so;
+- ``answers``: the ids of the right options;
 - ``takeaway``: the index of the case's takeaway the answer rests on;
-- ``answered_by``: the component that answers the request once the toggle is at ``to``.
+- ``toggle`` (optional): ``{"key", "from", "to"}``: the option of the case that decides the question
+  and the flip that shows its evidence (values written as on the command line), present only when the
+  flip bears on the answer; with it, ``answered_by``: the component that answers the request once the
+  toggle is at ``to``; ``given``: other toggles set for the evidence (optional, defaults otherwise);
+  ``workload``: workload inputs of the case's model set for the evidence (optional, the model's defaults
+  otherwise), when the scenario needs another volume.
 
 ``load_questions`` reads and validates; a bad bank raises :class:`QuestionError` naming the
 question and the field. The options a student sees are not in the file's order: each question's
@@ -28,8 +33,10 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from app.core.params import ParamError, resolve
@@ -40,8 +47,14 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "SAP-C02": ("Design Solutions for Organizational Complexity", "Design for New Solutions",
                 "Continuous Improvement for Existing Solutions", "Accelerate Workload Migration and Modernization"),
 }
-REQUIRED = ("id", "exam", "domain", "scenario", "question", "options", "answers", "toggle", "takeaway",
-            "answered_by")
+REQUIRED = ("id", "exam", "domain", "difficulty", "as_of", "scenario", "question", "options", "answers",
+            "takeaway")
+OPTIONAL = ("toggle", "answered_by", "given", "workload")
+DIFFICULTIES = ("easy", "medium", "hard")
+OPTION_FIELDS = ("id", "text", "reason", "source")
+# "(Choose two.)" and its kin: how many a multiple-response question asks for
+CHOOSE = {2: "two", 3: "three", 4: "four"}
+MIN_OPTIONS, MIN_OPTIONS_MULTIPLE = 4, 5
 DIRECTIONS = ("up", "down", "same")
 # A modelled change smaller than this share of the figure counts as "same".
 SAME_WITHIN = 0.01
@@ -56,6 +69,7 @@ class Option:
     id: str
     text: str
     reason: str
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,13 +81,15 @@ class Question:
     question: str
     options: tuple[Option, ...]
     answers: tuple[str, ...]
-    toggle: str
+    toggle: str | None                 # the case's option that decides the question, or None
     from_value: Any
     to_value: Any
     given: Mapping[str, Any]
     takeaway: int
-    answered_by: str
+    answered_by: str | None
     workload: Mapping[str, Any] = field(default_factory=dict)
+    difficulty: str = "medium"
+    as_of: str = ""
 
     @property
     def multiple(self) -> bool:
@@ -85,8 +101,15 @@ class Question:
     def is_right(self, chosen: Iterable[str]) -> bool:
         return set(chosen) == set(self.answers)
 
+    @property
+    def has_evidence(self) -> bool:
+        """Whether an option of the case decides the question (so a flip of it shows the evidence)."""
+        return self.toggle is not None
+
     def evidence_values(self, case) -> tuple[dict[str, Any], dict[str, Any]]:
         """The toggle values before and after the flip (the case's defaults, then ``given``)."""
+        if self.toggle is None:
+            raise ValueError(f"question {self.id!r} is decided by no option of the case: it has no flip to show")
         base = case.resolve(dict(self.given))
         return {**base, self.toggle: self.from_value}, {**base, self.toggle: self.to_value}
 
@@ -103,10 +126,10 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise _fail(case.id, qid, f"missing {', '.join(missing)}")
-    unknown = sorted(set(raw) - set(REQUIRED) - {"given", "workload"})
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
         raise _fail(case.id, qid, f"unknown field {', '.join(unknown)}")
-    for key in ("id", "exam", "domain", "scenario", "question", "answered_by"):
+    for key in ("id", "exam", "domain", "difficulty", "as_of", "scenario", "question"):
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise _fail(case.id, qid, f"{key} must be non-empty text")
     if raw["exam"] not in DOMAINS:
@@ -114,15 +137,23 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
     if raw["domain"] not in DOMAINS[raw["exam"]]:
         raise _fail(case.id, qid, f"domain {raw['domain']!r} is not a domain of {raw['exam']}: "
                                   + "; ".join(DOMAINS[raw["exam"]]))
+    if raw["difficulty"] not in DIFFICULTIES:
+        raise _fail(case.id, qid, f"difficulty {raw['difficulty']!r} is not one of {', '.join(DIFFICULTIES)}")
+    try:
+        date.fromisoformat(raw["as_of"])
+    except ValueError:
+        raise _fail(case.id, qid, f"as_of {raw['as_of']!r} is not a date written YYYY-MM-DD") from None
     options = raw["options"]
-    if not isinstance(options, list) or len(options) < 3:
-        raise _fail(case.id, qid, "needs at least three options")
+    if not isinstance(options, list) or len(options) < MIN_OPTIONS:
+        raise _fail(case.id, qid, f"needs at least {MIN_OPTIONS} options")
     parsed: list[Option] = []
     for o in options:
-        if not isinstance(o, Mapping) or set(o) != {"id", "text", "reason"} or \
-                not all(isinstance(o[k], str) and o[k].strip() for k in ("id", "text", "reason")):
-            raise _fail(case.id, qid, f"option {o!r} needs exactly id, text and reason, each non-empty text")
-        parsed.append(Option(o["id"], o["text"], o["reason"]))
+        if not isinstance(o, Mapping) or set(o) != set(OPTION_FIELDS) or \
+                not all(isinstance(o[k], str) and o[k].strip() for k in OPTION_FIELDS):
+            raise _fail(case.id, qid, f"option {o!r} needs exactly id, text, reason and source, each non-empty text")
+        if not o["source"].startswith("https://") or any(c.isspace() for c in o["source"]):
+            raise _fail(case.id, qid, f"option {o['id']}'s source {o['source']!r} is not an https URL")
+        parsed.append(Option(o["id"], o["text"], o["reason"], o["source"]))
     ids = [o.id for o in parsed]
     if len(set(ids)) != len(ids):
         raise _fail(case.id, qid, "option ids repeat")
@@ -134,6 +165,26 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
         raise _fail(case.id, qid, f"answer {', '.join(map(str, absent))} is not among the options {', '.join(ids)}")
     if len(answers) == len(ids):
         raise _fail(case.id, qid, "every option is an answer")
+    asks = _choose_count(raw["question"])
+    if len(answers) > 1 and asks != len(answers):
+        word = CHOOSE.get(len(answers), str(len(answers)))
+        raise _fail(case.id, qid, f"has {len(answers)} answers, so its question must say \"(Choose {word}.)\"")
+    if len(answers) == 1 and asks is not None:
+        raise _fail(case.id, qid, f"says to choose {asks} but has one answer")
+    if len(answers) > 1 and len(ids) < MIN_OPTIONS_MULTIPLE:
+        raise _fail(case.id, qid, f"a multiple-response question needs at least {MIN_OPTIONS_MULTIPLE} options")
+    takeaway = raw["takeaway"]
+    if isinstance(takeaway, bool) or not isinstance(takeaway, int) or not 0 <= takeaway < len(case.takeaways):
+        raise _fail(case.id, qid, f"takeaway must be an index from 0 to {len(case.takeaways) - 1}")
+    common = dict(difficulty=raw["difficulty"], as_of=raw["as_of"])
+    if "toggle" not in raw:
+        stray = [k for k in ("answered_by", "given", "workload") if k in raw]
+        if stray:
+            raise _fail(case.id, qid, f"{', '.join(stray)} belong to a toggle, and the question has none")
+        return Question(raw["id"], raw["exam"], raw["domain"], raw["scenario"], raw["question"], tuple(parsed),
+                        tuple(answers), None, None, None, {}, takeaway, None, {}, **common)
+    if "answered_by" not in raw or not isinstance(raw["answered_by"], str) or not raw["answered_by"].strip():
+        raise _fail(case.id, qid, "a question with a toggle names the component that answers (answered_by)")
     flip = raw["toggle"]
     if not isinstance(flip, Mapping) or set(flip) != {"key", "from", "to"}:
         raise _fail(case.id, qid, "toggle needs exactly key, from and to")
@@ -160,9 +211,6 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
         except ParamError as exc:
             raise _fail(case.id, qid, str(exc)) from None
         workload = {k: resolved[k] for k in workload}
-    takeaway = raw["takeaway"]
-    if isinstance(takeaway, bool) or not isinstance(takeaway, int) or not 0 <= takeaway < len(case.takeaways):
-        raise _fail(case.id, qid, f"takeaway must be an index from 0 to {len(case.takeaways) - 1}")
     keys = {c.key for c in case.components}
     if raw["answered_by"] not in keys:
         raise _fail(case.id, qid, f"answered_by {raw['answered_by']!r} is not a component: {', '.join(sorted(keys))}")
@@ -172,7 +220,15 @@ def parse_question(case, raw: Mapping[str, Any]) -> Question:
                                   f"{flip['key']} is {toggle.to_text(after)}")
     return Question(raw["id"], raw["exam"], raw["domain"], raw["scenario"], raw["question"], tuple(parsed),
                     tuple(answers), flip["key"], before, after, {k: given_values[k] for k in given},
-                    takeaway, raw["answered_by"], workload)
+                    takeaway, raw["answered_by"], workload, **common)
+
+
+def _choose_count(question: str) -> int | None:
+    """How many options the question text asks for ("(Choose two.)"), or None when it asks for one."""
+    found = re.search(r"\((?:choose|select) (two|three|four)\.?\)", question, re.IGNORECASE)
+    if not found:
+        return None
+    return {word: n for n, word in CHOOSE.items()}[found.group(1).lower()]
 
 
 def shuffled(case_id: str, q: Question) -> Question:
@@ -188,7 +244,7 @@ def shuffled(case_id: str, q: Question) -> Question:
     order = sorted(q.options, key=rank)
     letters = [o.id for o in q.options]
     new_id = {o.id: letters[i] for i, o in enumerate(order)}
-    options = tuple(Option(letters[i], o.text, o.reason) for i, o in enumerate(order))
+    options = tuple(Option(letters[i], o.text, o.reason, o.source) for i, o in enumerate(order))
     answers = tuple(sorted((new_id[a] for a in q.answers), key=letters.index))
     return replace(q, options=options, answers=answers)
 

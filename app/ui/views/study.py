@@ -1,9 +1,12 @@
-"""Study: exam questions of the case, then the evidence: predict the toggle's effect, then see it.
+"""Study: exam questions of the case, then the evidence: predict the deciding option's effect, then see it.
 
-The question and the step are in the URL (``q``, ``step``), beside the case and its options. The
-evidence compares the question's toggle before and after its flip (the case's defaults otherwise):
-both diagrams, the modelled p50 latency and monthly cost, and, where the case has a pipeline, a link
-to the Run page with that configuration. The score is kept for the session, by exam domain.
+The question and the step are in the URL (``q``, ``step``), beside the case and its options; a question the
+engine answers is named by its template and seed (``drill``, ``seed``). Nothing shown before the answer
+names the question's domain or the option of the case it is about: the picker shows the exam and the
+difficulty only. For a question that an option of the case decides, the evidence compares that option
+before and after its flip (the case's defaults otherwise): both diagrams with what changed framed, the
+modelled p50 latency and monthly cost, and, where the case has a pipeline, a link to the Run page with
+that configuration. The score is kept for the browser session, by exam domain.
 """
 from __future__ import annotations
 
@@ -14,10 +17,12 @@ import streamlit as st
 
 from app.core import format as fmt
 from app.core.cases import parts
-from app.core.diagram import DotMissing, render
-from app.core.questions import Attempt, attempts_csv, direction, weak_topics
+from app.core.questions import Attempt, Question, attempts_csv, direction, weak_topics
+from app.engine.drills import templates
 from app.engine.run import run as run_model
-from app.ui import state, widgets
+from app.ui import progress, state, widgets
+from app.ui.evidence import evidence_diagrams
+from app.ui.study_drills import drill_view
 
 STEPS = ("question", "predict", "reveal")
 SAMPLES = 20_000
@@ -55,13 +60,33 @@ def _delta(before: float, after: float, show) -> str:
     return fmt.signed(show(abs(after - before)), after - before)
 
 
-url = state.view_keys("q", "step")
+def sources(q: Question) -> str:
+    """The documentation pages the reasons cite, each once, as links."""
+    pages = list(dict.fromkeys(o.source for o in q.options))
+    return " · ".join(f"[{i}]({page})" for i, page in enumerate(pages, 1))
+
+
+url = state.view_keys("q", "step", "drill", "seed")
 case, values = state.sidebar()
 bank = parts(case).questions or []
+drills = templates(case)
 
 st.title(f"Study: {case.title}")
-if not bank:
+if not bank and not drills:
     st.info("This case has no exam questions yet.")
+    st.stop()
+MODES = ("Exam questions", "Questions the engine answers")
+if drills and bank:
+    if "drill" in url and not st.session_state.get("study:mode-seeded"):
+        st.session_state["study:mode"] = MODES[1]
+    st.session_state["study:mode-seeded"] = True
+    mode = st.radio("Questions", MODES, horizontal=True, key="study:mode", label_visibility="collapsed",
+                    help="Exam questions are written in the exams' style; the engine's questions draw new "
+                         "numbers each time and the latency and cost model computes the answer.")
+else:
+    mode = MODES[0] if bank else MODES[1]
+if mode == MODES[1]:
+    drill_view(case, values, drills, url)
     st.stop()
 by_id = {q.id: q for q in bank}
 Q_KEY = f"study:q:{case.id}"
@@ -95,11 +120,36 @@ if st.session_state.get(Q_KEY) not in by_id:
     st.session_state[Q_KEY] = st.session_state.get(LAST_KEY) if st.session_state.get(LAST_KEY) in by_id \
         else bank[0].id
 
-ids = [q.id for q in bank]
 number = {q.id: i + 1 for i, q in enumerate(bank)}
-chosen_id = st.selectbox("Question", ids, key=Q_KEY,
-                         format_func=lambda i: f"{number[i]}. {by_id[i].exam} · {by_id[i].domain} · "
-                                               f"{case.toggle(by_id[i].toggle).label}")
+with st.expander("Filter the questions"):
+    fc = st.columns(3)
+    exams = fc[0].multiselect("Exam", sorted({q.exam for q in bank}), key="study:f:exam")
+    levels = fc[1].multiselect("Difficulty", [d for d in ("easy", "medium", "hard") if any(q.difficulty == d
+                                                                                        for q in bank)],
+                               key="study:f:difficulty")
+    domains = fc[2].multiselect("Domain", sorted({f"{q.exam} · {q.domain}" for q in bank}), key="study:f:domain",
+                                help="Filtering by domain tells you the domain before you answer.")
+    missed_only = st.checkbox("Only the questions I missed", key="study:f:missed")
+missed = {qid for (cid, qid), a in attempts.items() if cid == case.id and not a.right}
+shown = [q for q in bank if (not exams or q.exam in exams) and (not levels or q.difficulty in levels)
+         and (not domains or f"{q.exam} · {q.domain}" in domains) and (not missed_only or q.id in missed)]
+if not shown:
+    st.info("No question of this case matches these filters" + (" (none missed yet)" if missed_only else "")
+            + "; all of them are listed instead.",
+            icon=":material/filter_alt_off:")
+    shown = bank
+ids = [q.id for q in shown]
+if st.session_state.get(Q_KEY) not in ids:
+    st.session_state[Q_KEY] = ids[0]
+
+
+def picker_label(qid: str) -> str:
+    q, done = by_id[qid], attempts.get((case.id, qid))
+    mark = "" if done is None else (" · right" if done.right else " · missed")
+    return f"{number[qid]}. {q.exam} · {q.difficulty}{mark}"
+
+
+chosen_id = st.selectbox("Question", ids, key=Q_KEY, format_func=picker_label)
 q = by_id[chosen_id]
 st.session_state[LAST_KEY] = q.id
 step = st.session_state.setdefault(step_key(q.id), "question")
@@ -108,13 +158,15 @@ attempt = attempts.get((case.id, q.id))
 
 # -- score ----------------------------------------------------------------------------------------------
 def score() -> None:
-    """The session's score by exam domain, weakest first, and its CSV."""
+    """The score by exam domain, weakest first, and its CSV; where progress is kept, in the sidebar."""
+    with st.sidebar:
+        progress.panel()
     done = list(attempts.values())
     if not done:
         return
     st.sidebar.markdown("**Study score**")
-    st.sidebar.caption(f"{sum(x.right for x in done)} of {len(done)} answered right this session.")
-    st.subheader("Score this session, weakest exam domain first")
+    st.sidebar.caption(f"{sum(x.right for x in done)} of {len(done)} answered right (your last answer to each).")
+    st.subheader("Your score, weakest exam domain first")
     widgets.table([{"Exam": t["exam"], "Domain": t["domain"], "Answered": t["answered"], "Right": t["right"],
                     "Predictions right": f"{t['predictions_right']} of {t['predictions']}"}
                    for t in weak_topics(done)], key="study:topics")
@@ -123,8 +175,8 @@ def score() -> None:
 
 
 # -- the question ------------------------------------------------------------------------------------
-st.caption(f"{q.exam} · {q.domain} · about the option **{state.plain(case.toggle(q.toggle).label)}** · question "
-           f"{number[q.id]} of {len(bank)}")
+st.caption(f"{q.exam} · {q.difficulty} · question {number[q.id]} of {len(bank)}"
+           + (f" · the domain is {q.domain}" if step != "question" else ""))
 st.markdown(state.plain(q.scenario))
 st.markdown(f"**{state.plain(q.question)}**")
 labels = {o.id: f"{o.id}. {o.text}" for o in q.options}
@@ -133,7 +185,7 @@ labels = {o.id: f"{o.id}. {o.text}" for o in q.options}
 def submit(selected: list[str]) -> None:
     attempts[(case.id, q.id)] = Attempt(case.id, q.id, q.exam, q.domain, tuple(sorted(selected)),
                                         q.is_right(selected))
-    st.session_state[step_key(q.id)] = "predict"
+    st.session_state[step_key(q.id)] = "predict" if q.has_evidence else "reveal"
 
 
 if step == "question":
@@ -161,8 +213,9 @@ else:
 for o in q.options:
     mark = ":green[:material/check:] " if o.id in q.answers else ":red[:material/close:] "
     yours = " (your choice)" if attempt and o.id in attempt.chosen else ""
-    st.markdown(f"{mark}**{state.plain(labels[o.id])}**{yours}  \n{state.plain(o.reason)}")
-st.caption(f"Takeaway: {state.plain(case.takeaways[q.takeaway])}")
+    st.markdown(f"{mark}**{state.plain(labels[o.id])}**{yours}  \n{state.plain(o.reason)} "
+                f"[Documentation]({o.source})")
+st.caption(f"Domain: {q.domain} · Takeaway: {state.plain(case.takeaways[q.takeaway])} · Facts as of {q.as_of}")
 
 
 def again() -> None:
@@ -180,6 +233,12 @@ def next_question() -> None:
 cols = st.columns([1, 1, 4])
 cols[0].button("Answer again", on_click=again, key=f"study:again:{q.id}", icon=":material/replay:")
 cols[1].button("Next question", on_click=next_question, key=f"study:next:{q.id}", icon=":material/arrow_forward:")
+
+if not q.has_evidence:
+    st.caption("This question is decided by the design its scenario describes, not by an option of this case's "
+               "diagram, so there is no flip to show: the reasons above and their documentation are the evidence.")
+    score()
+    st.stop()
 
 # -- see the evidence: predict, then reveal ---------------------------------------------------------------
 toggle = case.toggle(q.toggle)
@@ -245,16 +304,11 @@ if attempt is not None:
     attempt.actual = actual
 prediction = st.session_state.get(f"study:prediction:{case.id}:{q.id}", {})
 
-left, right = st.columns(2, gap="large")
-try:
-    for col, vals, name in ((left, before, "Before"), (right, after, "After")):
-        with col:
-            st.markdown(f"**{name}: {state.plain(toggle.label)} = {said(toggle, vals[q.toggle])}**")
-            st.image(render(case, vals).svg, width="stretch",
-                     alt=f"Evidence diagram {name.lower()}: {case.title} with {toggle.label} "
-                         f"{said(toggle, vals[q.toggle])}")
-except DotMissing as exc:
-    st.error(str(exc))
+evidence_diagrams(case, before, after,
+                  (f"Before: {toggle.label} = {said(toggle, before[q.toggle])}",
+                   f"After: {toggle.label} = {said(toggle, after[q.toggle])}"),
+                  tuple(f"Evidence diagram {name}: {case.title} with {toggle.label} {said(toggle, vals[q.toggle])}"
+                        for name, vals in (("before", before), ("after", after))))
 
 if a and b:
     m = st.columns(2)
@@ -292,7 +346,7 @@ if a and b:   # the modelled evidence: latency and cost
                  "Check": verdict("cost")})
 on_diagram = "on the after diagram" if q.answered_by in {c.key for c in present} else "not on the diagram"
 rows.append({"What": "Component that answers", "You predicted": comp_label.get(prediction.get("component"), "not made"),
-             "Evidence": f"{comp_label[q.answered_by]} ({on_diagram})", "Check": verdict("component")})
+             "Evidence": f"{comp_label[q.answered_by or '']} ({on_diagram})", "Check": verdict("component")})
 st.markdown("**Your prediction against the evidence**")
 widgets.table(rows, key="study:checks")
 
