@@ -99,12 +99,15 @@ def test_present_of_a_case_without_a_pipeline_shows_the_diagram_and_the_story(ex
                for i in at.info)
 
 
+DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html"
 QUESTIONS = json.dumps({"questions": [{
     "id": "notes-versioning", "exam": "SAA-C03", "domain": "Design Resilient Architectures",
     "scenario": "A writer overwrites a note by mistake.", "question": "What brings the old note back?",
-    "options": [{"id": "A", "text": "S3 versioning.", "reason": "Right: every version is kept."},
-                {"id": "B", "text": "A bigger bucket.", "reason": "Wrong: size keeps nothing."},
-                {"id": "C", "text": "A second writer.", "reason": "Wrong: it overwrites too."}],
+    "difficulty": "easy", "as_of": "2026-12-07",
+    "options": [{"id": "A", "text": "S3 versioning.", "reason": "Right: every version is kept.", "source": DOC},
+                {"id": "B", "text": "A bigger bucket.", "reason": "Wrong: size keeps nothing.", "source": DOC},
+                {"id": "C", "text": "A second writer.", "reason": "Wrong: it overwrites too.", "source": DOC},
+                {"id": "D", "text": "A nightly copy.", "reason": "Wrong: a day of notes is lost.", "source": DOC}],
     "answers": ["A"], "toggle": {"key": "versioned", "from": "off", "to": "on"}, "takeaway": 0,
     "answered_by": "bucket"}]})
 
