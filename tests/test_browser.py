@@ -130,7 +130,7 @@ def test_markdown_in_a_link_is_shown_as_text(browser, base_url):
 @pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.id)
 def test_study_question_answered_and_evidence_revealed_in_a_browser(browser, base_url, case):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    q = next(q for q in parts(case).questions if not q.multiple)
+    q = next(q for q in parts(case).questions if not q.multiple and q.has_evidence)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{base_url}/study?case={case.id}&q={q.id}")
     page.get_by_role("heading", name=f"Study: {case.title}").wait_for(timeout=30_000)
