@@ -14,14 +14,16 @@ from (``modelled`` by the engine or ``published`` with a source). Pure Python: n
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core import format as fmt
 from app.core.cases import Case, parts
 from app.core.params import ParamError
 from app.core.questions import DIFFICULTIES, DOMAINS, MIN_OPTIONS, Option
 
+LETTERS = "ABCDEFGH"
 SEED_MAX = 10**9         # seeds are whole numbers from 0 to SEED_MAX - 1 (they go in links)
 BASES = ("modelled", "published", "input")
 
@@ -75,6 +77,40 @@ class Template:
     domain: str
     difficulty: str
     make: Callable[[Case, random.Random, int], Drill]
+
+
+def lettered(rng: random.Random,
+             choices: Sequence[tuple[str, str, bool]]) -> tuple[tuple[Option, ...], tuple[str, ...]]:
+    """Options given as ``(text, reason, right)``, in an order drawn from ``rng`` and lettered A, B, C... in that
+    order, with the letters of the right ones."""
+    order = list(choices)
+    rng.shuffle(order)
+    options = tuple(Option(LETTERS[i], text, reason) for i, (text, reason, _) in enumerate(order))
+    return options, tuple(LETTERS[i] for i, (_, _, right) in enumerate(order) if right)
+
+
+def first_distinct(right: tuple[str, str], wrong: Iterable[tuple[str, str]], n: int = MIN_OPTIONS,
+                   same: Callable[[tuple, tuple], bool] | None = None) -> list[tuple[str, str, bool]]:
+    """The right ``(text, reason)`` and the first distractors that read differently from every option chosen
+    before them (or that ``same`` tells apart), ``n`` in all, as ``(text, reason, right)`` for :func:`lettered`."""
+    alike = same or (lambda a, b: a[0] == b[0])
+    chosen = [right]
+    for option in wrong:
+        if len(chosen) == n:
+            break
+        if not any(alike(option, c) for c in chosen):
+            chosen.append(option)
+    if len(chosen) < n:
+        raise ValueError(f"a drill needs {n} distinct options")
+    return [(c[-2], c[-1], c is right) for c in chosen]
+
+
+def published_price(plan: Any, key: str, label: str) -> Evidence:
+    """A unit price of the model's price book as published evidence (its first tier where it is tiered)."""
+    price = plan.costs.prices[key]
+    first = price.tiers[0]["usd"] if price.tiers else price.usd
+    unit = f"per {fmt.count(price.per)} {price.unit}" if price.per != 1 else f"per {price.unit}"
+    return Evidence(label, f"${first:g} {unit}", "published", price.source_url)
 
 
 def templates(case: Case) -> list[Template]:

@@ -14,19 +14,18 @@ Pure Python: no streamlit.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case
 from app.core.questions import Option
-from app.engine.drills import Drill, Evidence, Template
+from app.engine.drills import Drill, Evidence, Template, lettered
 from app.engine.paths import percentiles, simulate
 from app.engine.run import Plan, build, resolve_values
 from patterns.global_blog.case import HOME_REGION, REPLICA_REGIONS
 
 LATENCY_SAMPLES = 5_000
-LETTERS = "ABCD"
 # How many of the bill's moved lines a drill about the bill shows with their published prices.
 PRICE_LINES_SHOWN = 3
 # Off-by-a-factor distractors: the right figure times one of these.
@@ -69,14 +68,6 @@ def upload_segment(v: Mapping[str, Any]) -> str:
     return f"upload ({v['replica_region']})"
 
 
-def _lettered(rng: random.Random,
-              options: Sequence[tuple[str, str, bool]]) -> tuple[tuple[Option, ...], tuple[str, ...]]:
-    """Options (text, reason, right) in a drawn order, lettered A to D."""
-    order = list(options)
-    rng.shuffle(order)
-    out = tuple(Option(LETTERS[i], text, reason) for i, (text, reason, _right) in enumerate(order))
-    answers = tuple(LETTERS[i] for i, (_t, _r, right) in enumerate(order) if right)
-    return out, answers
 
 
 def _drill(template: str, seed: int, exam: str, domain: str, difficulty: str, scenario: str, question: str,
@@ -134,7 +125,7 @@ def make_cloudfront_bill(case: Case, rng: random.Random, seed: int) -> Drill:
              f"with it: {'a saving' if saves else 'an extra cost'} of {fmt.usd(amount)}.")
     # two factors for the distractors, so that the right amount is not always the middle one
     f_same, f_other, f_other2 = rng.sample(BILL_FACTORS, 3)
-    options, answers = _lettered(rng, [
+    options, answers = lettered(rng, [
         (says(saves, amount), "Right: " + basis, True),
         (says(saves, amount * f_same), f"Wrong: {_factor_words(f_same)} the modelled difference; " + basis, False),
         (says(not saves, amount * f_other), "Wrong: the direction is wrong, and the amount is "
@@ -176,7 +167,7 @@ def make_replica_read_latency(case: Case, rng: random.Random, seed: int) -> Dril
     why = (f"the far readers' median API read is {fmt.duration(before)} against the {HOME_REGION} stack and "
            f"{fmt.duration(after)} against the stack in {far}: {fmt.duration(cut)} less.")
     f1, f2 = rng.sample(LATENCY_FACTORS, 2)
-    options, answers = _lettered(rng, [
+    options, answers = lettered(rng, [
         (f"About {fmt.duration(cut)} less", "Right: " + why, True),
         (f"About {fmt.duration(cut * f1)} less", f"Wrong: {_factor_words(f1)} the modelled cut; " + why, False),
         (f"About {fmt.duration(cut * f2)} less", f"Wrong: {_factor_words(f2)} the modelled cut; " + why, False),
@@ -230,7 +221,7 @@ def make_accelerated_upload(case: Case, rng: random.Random, seed: int) -> Drill:
         text = f"About {fmt.duration(ms)}"
         if text != right and all(text != w[0] for w in wrong) and len(wrong) < 3:
             wrong.append((text, reason + why, False))
-    options, answers = _lettered(rng, [(right, "Right: " + why, True), *wrong])
+    options, answers = lettered(rng, [(right, "Right: " + why, True), *wrong])
     scenario = (f"A blogger near {far} uploads a {fmt.number(image_mb)} MB image with a pre-signed PUT URL to the "
                 f"uploads bucket in {HOME_REGION}. The team enables S3 Transfer Acceleration on the bucket and signs "
                 "the URLs for the accelerate endpoint.")

@@ -25,13 +25,11 @@ from typing import Any
 from app.core import format as fmt
 from app.core.cases import Case
 from app.core.facts import FIREHOSE_BUFFER_MIB, FIREHOSE_CONVERSION_MIN_BUFFER_MIB
-from app.core.questions import Option
 from app.engine.books import load_price_book
 from app.engine.costs import SECONDS_PER_MONTH
-from app.engine.drills import Drill, Evidence, Template
+from app.engine.drills import Drill, Evidence, Template, first_distinct, lettered
 from app.engine.run import Plan, build, resolve_values
 
-LETTERS = "ABCD"
 DEVICES = (500, 2_000, 10_000, 50_000, 200_000)
 MESSAGE_INTERVALS_S = (5.0, 10.0, 30.0, 60.0, 300.0)
 MESSAGE_KB = (0.2, 0.5, 1.0, 2.0, 4.0)
@@ -64,20 +62,6 @@ def _athena_usd(plan: Plan) -> float:
     return plan.costs.by_service().get("Amazon Athena", 0.0)
 
 
-def _options(right: tuple[str, str], wrong: list[tuple[str, str]],
-             rng: random.Random) -> tuple[tuple[Option, ...], tuple[str, ...]]:
-    """Four options in a drawn order: the right one and the first three distractors that read differently."""
-    chosen = [right]
-    for text, reason in wrong:
-        if len(chosen) == 4:
-            break
-        if all(text != t for t, _ in chosen):
-            chosen.append((text, reason))
-    if len(chosen) < 4:
-        raise ValueError("a drill needs four distinct options")
-    rng.shuffle(chosen)
-    options = tuple(Option(LETTERS[i], text, reason) for i, (text, reason) in enumerate(chosen))
-    return options, (LETTERS[chosen.index(right)],)
 
 
 def _fleet_evidence(values: dict[str, Any]) -> list[Evidence]:
@@ -118,7 +102,7 @@ def _format_cost(case: Case, rng: random.Random, seed: int) -> Drill:
                                            "and the smaller storage change the total."),
              (say(cheaper, saving * 10), f"Wrong: ten times the modelled difference; {figures}."),
              (say(cheaper, saving / 10), f"Wrong: a tenth of the modelled difference; {figures}.")]
-    options, answers = _options(right, wrong, rng)
+    options, answers = lettered(rng, first_distinct(right, wrong))
     price = _price_evidence(("athena.scanned", "firehose.format_conversion", "s3.storage"))
     evidence = _fleet_evidence(json_v) + [
         Evidence("Report queries a month", fmt.count(json_v["queries_per_month"]), "input"),
@@ -191,7 +175,7 @@ def _delivery_objects(case: Case, rng: random.Random, seed: int) -> Drill:
     wrong += [(say(SECONDS_PER_MONTH / 60), f"Wrong: one object a minute; {said}."),
               (say(facts["messages_per_month"]), f"Wrong: Firehose batches records, not one object each; {said}."),
               (say(objects * 10), f"Wrong: ten times the modelled figure; {said}.")]
-    options, answers = _options(right, wrong, rng)
+    options, answers = lettered(rng, first_distinct(right, wrong))
     evidence = _fleet_evidence(values) + [
         Evidence("Format in the ingestion bucket", values["format"].upper() if values["format"] == "json"
                  else "Parquet", "input"),
@@ -241,7 +225,7 @@ def _stream_shards(case: Case, rng: random.Random, seed: int) -> Drill:
              (say(shards * 3), f"Wrong: three times what the writes need; {said}."),
              (say(shards + 2), f"Wrong: two more than the writes need; {said}."),
              (say(shards * 4), f"Wrong: four times what the writes need; {said}.")]
-    options, answers = _options(right, wrong, rng)
+    options, answers = lettered(rng, first_distinct(right, wrong))
     evidence = _fleet_evidence(values) + [
         Evidence("Records a second", fmt.count(rate), "modelled"),
         Evidence("Data a second", fmt.number(mib_s, "MiB"), "modelled"),

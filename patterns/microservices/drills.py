@@ -18,13 +18,11 @@ from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case
-from app.core.questions import Option
-from app.engine.drills import Drill, Evidence, Template
+from app.engine.drills import Drill, Evidence, Template, lettered
 from app.engine.run import build, resolve_values
 from app.engine.services import rate_per_second
 from patterns.microservices import model
 
-LETTERS = "ABCD"
 PEAK_FACTOR = 3.0            # the model sizes the billing fleet for three times the average order rate
 TARGET_UTILISATION = 0.7     # and keeps each instance at 70% of what it can work
 MIN_WORKERS = 2
@@ -44,12 +42,6 @@ def _cost(plan, keep: Callable[[Any], bool] = lambda line: True) -> float:
     return sum(line.monthly_usd for line in plan.costs.lines if keep(line))
 
 
-def _lettered(choices: list[tuple[str, str, bool]], rng: random.Random) -> tuple[tuple[Option, ...], tuple[str, ...]]:
-    """Options from (text, reason, right) in a drawn order, lettered A to D."""
-    order = list(choices)
-    rng.shuffle(order)
-    options = tuple(Option(LETTERS[i], text, reason) for i, (text, reason, _) in enumerate(order))
-    return options, tuple(LETTERS[i] for i, (_, _, right) in enumerate(order) if right)
 
 
 def _distinct(make: Callable[[], tuple[list[tuple[str, str, bool]], Any]]) -> tuple[list[tuple[str, str, bool]], Any]:
@@ -80,7 +72,7 @@ def _drill(template_id: str, seed: int, rng: random.Random, choices: list[tuple[
            scenario: str, question: str, evidence: tuple[Evidence, ...], values_a: Mapping[str, Any],
            values_b: Mapping[str, Any]) -> Drill:
     _, exam, domain, difficulty = META[template_id]
-    options, answers = _lettered(choices, rng)
+    options, answers = lettered(rng, choices)
     return Drill(template=template_id, seed=seed, exam=exam, domain=domain, difficulty=difficulty,
                  scenario=scenario, question=question, options=options, answers=answers, evidence=evidence,
                  values_a=dict(values_a), values_b=dict(values_b))

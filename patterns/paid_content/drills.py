@@ -18,8 +18,7 @@ from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case
-from app.core.questions import Option
-from app.engine.drills import Drill, Evidence, Template
+from app.engine.drills import Drill, Evidence, Template, lettered
 from app.engine.kit import USER_REGIONS
 from app.engine.run import build, latency_report, resolve_values
 from patterns.paid_content.model import HOME
@@ -41,18 +40,12 @@ SPECS = {
 }
 
 
-def _lettered(rng: random.Random, choices: list[tuple[str, bool, str]]) -> tuple[tuple[Option, ...], tuple[str, ...]]:
-    """The choices (text, right, reason) in a drawn order, lettered A, B, C..., and the letters of the right ones."""
-    order = list(choices)
-    rng.shuffle(order)
-    options = tuple(Option(chr(65 + i), text, reason) for i, (text, _, reason) in enumerate(order))
-    return options, tuple(o.id for o, (_, right, _) in zip(options, order, strict=True) if right)
 
 
-def _drill(template_id: str, seed: int, scenario: str, question: str, lettered, evidence, values_a, values_b) -> Drill:
+def _drill(template_id: str, seed: int, scenario: str, question: str, shown, evidence, values_a, values_b) -> Drill:
     """The drill of ``template_id`` with its exam, domain and difficulty from ``SPECS``."""
     _, exam, domain, difficulty = SPECS[template_id]
-    options, answers = lettered
+    options, answers = shown
     return Drill(template_id, seed, exam, domain, difficulty, scenario, question, options, answers, tuple(evidence),
                  dict(values_a), dict(values_b))
 
@@ -111,7 +104,7 @@ def _delivery_cost(case: Case, rng: random.Random, seed: int) -> Drill:
     else:
         choices.append((f"{other[0]}, about {fmt.usd(off_by)} a month less than {other[1]}", False,
                         f"Wrong: the model bills {bills}: {winner} is the cheaper, by {fmt.usd(diff)}."))
-    lettered = _lettered(rng, choices)
+    shown = lettered(rng, [(text, reason, right) for text, right, reason in choices])
     tb = plays * video_mb / 1e6
     cf_rate = _first_rate(plan_cf, "Data transfer out to the internet")
     s3_rate = _first_rate(plan_s3, "S3 data transfer")
@@ -139,7 +132,7 @@ def _delivery_cost(case: Case, rng: random.Random, seed: int) -> Drill:
                 f"CloudFront's pay-as-you-go prices, and S3 pre-signed URLs, with viewers downloading from the bucket.")
     return _drill("delivery-cost", seed, scenario,
                   "Which design is the MOST cost-effective for this workload, and by about how much a month?",
-                  lettered, evidence, values_cf, values_s3)
+                  shown, evidence, values_cf, values_s3)
 
 
 # -- api-cache-break-even ---------------------------------------------------------------------------
@@ -211,7 +204,7 @@ def _api_cache_break_even(case: Case, rng: random.Random, seed: int) -> Drill:
                 f"{fmt.usd(avoided)} of Lambda and DynamoDB charges that the {fmt.percent(hit)} of hits avoid; above "
                 f"it the cache saves more than it costs.")]
     choices += [(f"About {fmt.count(v, unit)}", False, reason) for v, reason in picked]
-    lettered = _lettered(rng, choices)
+    shown = lettered(rng, [(text, reason, right) for text, right, reason in choices])
     evidence = (
         Evidence("Premium users", fmt.count(values["premium_users"]), "input"),
         Evidence("Popularity skew (Zipf)", fmt.number(values["zipf_skew"]), "input"),
@@ -233,7 +226,7 @@ def _api_cache_break_even(case: Case, rng: random.Random, seed: int) -> Drill:
                 f"on the caller's token and the video id, with a TTL of {values['api_cache_ttl_s']} seconds.")
     return _drill("api-cache-break-even", seed, scenario,
                   "Above about how many URL requests a month does the stage cache give the LOWEST monthly bill?",
-                  lettered, evidence, {**at, "api_cache": False}, {**at, "api_cache": True})
+                  shown, evidence, {**at, "api_cache": False}, {**at, "api_cache": True})
 
 
 # -- first-byte-p90 -----------------------------------------------------------------------------------
@@ -278,7 +271,7 @@ def _first_byte_p90(case: Case, rng: random.Random, seed: int) -> Drill:
         (pair(s3_home, cf_miss), False, f"Wrong: these are the p90s of S3 downloads from {HOME} and of CloudFront if "
                                         f"every segment missed the edge, not of viewers near {region}."),
     ]
-    lettered = _lettered(rng, choices)
+    shown = lettered(rng, [(text, reason, right) for text, right, reason in choices])
     evidence = (
         Evidence("Viewers near", region, "input"),
         Evidence("Plays a month", fmt.count(values_cf["requests_per_month"]), "input"),
@@ -299,7 +292,7 @@ def _first_byte_p90(case: Case, rng: random.Random, seed: int) -> Drill:
                 f"{fmt.duration(values_cf['cloudfront_ttl_s'] * 1000)}.")
     return _drill("first-byte-p90", seed, scenario,
                   "What p90 time to a video's first byte should these subscribers expect with each design?",
-                  lettered, evidence, values_s3, values_cf)
+                  shown, evidence, values_s3, values_cf)
 
 
 MAKERS = {"delivery-cost": _delivery_cost, "api-cache-break-even": _api_cache_break_even,

@@ -21,13 +21,11 @@ from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case
-from app.core.questions import Option
 from app.engine.cdn import PAY_AS_YOU_GO, fits, plan_named, terms
-from app.engine.drills import Drill, Evidence, Template
+from app.engine.drills import Drill, Evidence, Template, first_distinct, lettered, published_price
 from app.engine.run import Plan, build, resolve_values
 from app.engine.services import asg_instances
 
-LETTERS = "ABCD"
 DOWNLOADS = (200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 SIZES_MB = (5, 20, 50, 100, 250, 500)
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2", "sa-east-1")
@@ -66,29 +64,8 @@ def _instances_usd(plan: Plan) -> float:
     return _services(plan, "Amazon EC2")
 
 
-def _options(right: tuple[str, str], wrong: list[tuple[str, str]], rng: random.Random,
-             spare: list[tuple[str, str]]) -> tuple[tuple[Option, ...], tuple[str, ...]]:
-    """Four options in a drawn order: the right one, then distinct distractors (``spare`` fills any that
-    read the same as another)."""
-    chosen = [right]
-    for text, reason in wrong + spare:
-        if len(chosen) == 4:
-            break
-        if all(text != t for t, _ in chosen):
-            chosen.append((text, reason))
-    if len(chosen) < 4:
-        raise ValueError("a drill needs four distinct options")
-    order = list(range(4))
-    rng.shuffle(order)
-    options = tuple(Option(LETTERS[i], chosen[k][0], chosen[k][1]) for i, k in enumerate(order))
-    return options, (LETTERS[order.index(0)],)
 
 
-def _published(plan: Plan, key: str, label: str) -> Evidence:
-    price = plan.costs.prices[key]
-    first = price.tiers[0]["usd"] if price.tiers else price.usd
-    unit = f"per {fmt.count(price.per)} {price.unit}" if price.per != 1 else f"per {price.unit}"
-    return Evidence(label, f"${first:g} {unit}", "published", price.source_url)
 
 
 def _inputs(w: dict[str, Any]) -> list[Evidence]:
@@ -137,7 +114,7 @@ def _monthly_saving(case: Case, rng: random.Random, seed: int) -> Drill:
               f"GB is billed too.")]
     spare = [(text(winner, saving * f), f"Wrong: off by a factor of {f:g} from the modelled difference of "
                                         f"{fmt.usd(saving)}.") for f in (2, 0.5, 10)]
-    options, answers = _options(right, wrong, rng, spare)
+    options, answers = lettered(rng, first_distinct(right, wrong + spare))
     evidence = _inputs(w) + [
         Evidence("CloudFront hit ratio", fmt.percent(hit), "modelled"),
         Evidence("Instances without CloudFront", str(off.facts["instances"]), "modelled"),
@@ -146,9 +123,9 @@ def _monthly_saving(case: Case, rng: random.Random, seed: int) -> Drill:
         Evidence("Monthly cost with CloudFront (pay-as-you-go)", fmt.usd(on.costs.total), "modelled"),
         Evidence("Delivery charges without / with CloudFront",
                  f"{fmt.usd(_transfer(off))} / {fmt.usd(_transfer(on))}", "modelled"),
-        _published(off, "ec2.m5.large", "m5.large on-demand"),
-        _published(off, "internet.egress", "EC2 data transfer out, first tier"),
-        _published(on, "cloudfront.origin_fetch", "Transfer from an AWS origin to CloudFront"),
+        published_price(off, "ec2.m5.large", "m5.large on-demand"),
+        published_price(off, "internet.egress", "EC2 data transfer out, first tier"),
+        published_price(on, "cloudfront.origin_fetch", "Transfer from an AWS origin to CloudFront"),
     ]
     return Drill("monthly-saving", seed, "SAA-C03", "Design Cost-Optimized Architectures", "medium",
                  _scenario(w) + " A CloudFront distribution, billed pay-as-you-go, could be put in front of the "
@@ -190,7 +167,7 @@ def _peak_instances(case: Case, rng: random.Random, seed: int) -> Drill:
              (text(flat_out), f"Wrong: {flat_out} runs every instance at full bandwidth; the scaling policy keeps "
                               f"them at {fmt.percent(w['target_utilisation'])}.")]
     spare = [(text(n_on + k), f"Wrong: the modelled peak needs {n_on}, not {n_on + k}.") for k in (1, 2, 3, 4)]
-    options, answers = _options(right, wrong, rng, spare)
+    options, answers = lettered(rng, first_distinct(right, wrong + spare))
     evidence = _inputs(w) + [
         Evidence("Sustained bandwidth of one instance", f"{w['instance_gbps']:g} Gbit/s", "input"),
         Evidence("Scaling target utilisation", fmt.percent(w["target_utilisation"]), "input"),
@@ -258,7 +235,7 @@ def _cloudfront_pricing(case: Case, rng: random.Random, seed: int) -> Drill:
 
     right = (text(best), reason(best))
     wrong = [(text(k), reason(k)) for k in others]
-    options, answers = _options(right, wrong, rng, [])
+    options, answers = lettered(rng, first_distinct(right, wrong))
     evidence = [Evidence("Downloads (requests) a month", fmt.count(requests), "input"),
                 Evidence("Update file size", fmt.number(w["update_mb"], "MB"), "input"),
                 Evidence("Where the clients are", w["users_region"], "input"),

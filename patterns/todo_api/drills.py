@@ -20,12 +20,10 @@ from typing import Any
 
 from app.core import format as fmt
 from app.core.cases import Case
-from app.core.questions import Option
-from app.engine.drills import Drill, Evidence, Template
+from app.engine.drills import Drill, Evidence, Template, first_distinct, lettered, published_price
 from app.engine.run import Plan, break_even_curve, build, model_of, resolve_values
 from app.engine.services import api_cache_size_key
 
-LETTERS = "ABCD"
 REQUESTS = (2_000_000, 5_000_000, 10_000_000, 20_000_000, 30_000_000, 50_000_000, 100_000_000, 200_000_000)
 DAX_REQUESTS = (500_000_000, 1_000_000_000, 2_000_000_000, 5_000_000_000)   # where DAX may pay for itself
 READ_SHARES = (0.8, 0.85, 0.9, 0.95)
@@ -58,26 +56,16 @@ def _toggles(case: Case, values: dict[str, Any]) -> dict[str, Any]:
     return {t.key: values[t.key] for t in case.toggles}
 
 
+def _alike(a: tuple, b: tuple) -> bool:
+    """Two options ``(figure, text, reason)`` that a learner could not tell apart: the same text or close figures."""
+    return a[1] == b[1] or not _apart(a[0], b[0])
+
+
 def _apart(x: float, y: float) -> bool:
     """Whether two figures differ by more than a rounding could hide (a fifth of the larger)."""
     return abs(x - y) > 0.2 * max(abs(x), abs(y))
 
 
-def _options(right: tuple[float, str, str], wrong: list[tuple[float, str, str]], rng: random.Random
-             ) -> tuple[tuple[Option, ...], tuple[str, ...]]:
-    """Four options in a drawn order: the right one and the first three distractors whose figure stands apart
-    from every figure chosen before it, each option given as ``(figure, text, reason)``."""
-    chosen = [right]
-    for option in wrong:
-        figure, text, _ = option
-        if len(chosen) < 4 and all(_apart(figure, f) and text != t for f, t, _ in chosen):
-            chosen.append(option)
-    if len(chosen) < 4:
-        raise ValueError("a drill needs four distinct options")
-    order = list(range(4))
-    rng.shuffle(order)
-    options = tuple(Option(LETTERS[i], chosen[k][1], chosen[k][2]) for i, k in enumerate(order))
-    return options, (LETTERS[order.index(0)],)
 
 
 SCALES = {3: "three times", 1 / 3: "a third of", 2: "twice", 0.5: "half", 10: "ten times"}
@@ -88,11 +76,6 @@ def _scaled(figure: float, text, shown: str, factors: tuple[float, ...]) -> list
     return [(figure * f, text(figure * f), f"Wrong: {SCALES[f]} the modelled {shown}.") for f in factors]
 
 
-def _published(plan: Plan, key: str, label: str) -> Evidence:
-    price = plan.costs.prices[key]
-    first = price.tiers[0]["usd"] if price.tiers else price.usd
-    unit = f"per {fmt.count(price.per)} {price.unit}" if price.per != 1 else f"per {price.unit}"
-    return Evidence(label, f"${first:g} {unit}", "published", price.source_url)
 
 
 def _inputs(w: dict[str, Any]) -> list[Evidence]:
@@ -154,7 +137,7 @@ def _dax_saving(case: Case, rng: random.Random, seed: int) -> Drill:
               f"node-hours are billed too, whether or not reads hit."),
              *_scaled(sign * saving, lambda x: text(winner, abs(x)), f"difference of {fmt.usd(saving)}",
                       (3, 1 / 3))]
-    options, answers = _options(right, wrong, rng)
+    options, answers = lettered(rng, first_distinct(right, wrong, same=_alike))
     evidence = _inputs(w) + [
         Evidence("Todo item size", fmt.number(w["item_kb"], "KB"), "input"),
         Evidence("DAX cluster", f"{w['dax_nodes']} x {w['dax_node_type']}", "input"),
@@ -165,8 +148,8 @@ def _dax_saving(case: Case, rng: random.Random, seed: int) -> Drill:
         Evidence("Monthly cost with DAX", fmt.usd(on.costs.total), "modelled"),
         Evidence("DAX node-hours a month", fmt.usd(nodes_usd), "modelled"),
         Evidence("DynamoDB read units saved a month", fmt.usd(reads_saved), "modelled"),
-        _published(on, f"dax.node.{w['dax_node_type']}", f"{w['dax_node_type']} node-hour"),
-        _published(on, "dynamodb.rru", "DynamoDB on-demand read request units"),
+        published_price(on, f"dax.node.{w['dax_node_type']}", f"{w['dax_node_type']} node-hour"),
+        published_price(on, "dynamodb.rru", "DynamoDB on-demand read request units"),
     ]
     scenario = (_story(w) + f" A todo item is {fmt.number(w['item_kb'], 'KB')}. The team considers a DAX cluster of "
                 f"{w['dax_nodes']} {w['dax_node_type']} "
@@ -216,7 +199,7 @@ def _api_cache_break_even(case: Case, rng: random.Random, seed: int) -> Drill:
               f"Wrong: {_millions(dax_volume)} is where a DAX cluster would pay for itself on the same workload; "
               f"the stage cache has a different fixed charge and saves different work."),
              *_scaled(volume, text, f"break-even of {_millions(volume)}", (3, 1 / 3, 10))]
-    options, answers = _options(right, wrong, rng)
+    options, answers = lettered(rng, first_distinct(right, wrong, same=_alike))
     size = float(w["api_cache_gb"])
     evidence = _inputs({**w, "requests_per_month": va["requests_per_month"]})[1:] + [
         Evidence("Stage cache size", fmt.number(size, "GB"), "input"),
@@ -229,9 +212,9 @@ def _api_cache_break_even(case: Case, rng: random.Random, seed: int) -> Drill:
                  fmt.percent(hits.get("api_cache_get", 0.0)), "modelled"),
         Evidence("Stage cache hit ratio at the break-even (list)", fmt.percent(hits.get("api_cache_list", 0.0)),
                  "modelled"),
-        _published(on, api_cache_size_key(size), f"Stage cache {fmt.number(size, 'GB')}, per hour"),
-        _published(on, "lambda.requests", "Lambda requests"),
-        _published(on, "dynamodb.rru", "DynamoDB on-demand read request units"),
+        published_price(on, api_cache_size_key(size), f"Stage cache {fmt.number(size, 'GB')}, per hour"),
+        published_price(on, "lambda.requests", "Lambda requests"),
+        published_price(on, "dynamodb.rru", "DynamoDB on-demand read request units"),
     ]
     scenario = (f"MyTodoList's REST API (API Gateway, a Lambda function, an on-demand DynamoDB table in us-east-1) "
                 f"is being sized for growth. {fmt.percent(w['read_share'])} of requests are reads, of which "
@@ -283,7 +266,7 @@ def _lambda_invocations(case: Case, rng: random.Random, seed: int) -> Drill:
               "Wrong: this applies the reads' hit ratio to the writes as well; only GET methods are cached, so "
               "every write invokes the function."),
              *_scaled(invocations, text, fmt.count(round(invocations, -3)), (2, 0.5, 3, 1 / 3))]
-    options, answers = _options(right, wrong, rng)
+    options, answers = lettered(rng, first_distinct(right, wrong, same=_alike))
     size = float(w["api_cache_gb"])
     evidence = _inputs(w) + [
         Evidence("Stage cache size", fmt.number(size, "GB"), "input"),
@@ -292,7 +275,7 @@ def _lambda_invocations(case: Case, rng: random.Random, seed: int) -> Drill:
         Evidence("Stage cache hit ratio, GET /todos (per user)", fmt.percent(h_list), "modelled"),
         Evidence("Writes a month (never cached)", fmt.count(round(writes)), "modelled"),
         Evidence("Lambda invocations a month", fmt.count(round(invocations)), "modelled"),
-        _published(on, "lambda.requests", "Lambda requests"),
+        published_price(on, "lambda.requests", "Lambda requests"),
     ]
     scenario = (_story(w) + f" The team turns on a {fmt.number(size, 'GB')} stage cache with a TTL of "
                 f"{fmt.number(w['api_cache_ttl_s'], 's')}, keyed by path and caller; writes go through POST and PUT.")
