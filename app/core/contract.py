@@ -1,12 +1,12 @@
 """The case contract: what every page, command and test relies on a case folder to keep, as rules.
 
 A case is a folder (a Python package) holding ``__init__.py`` with ``CASE`` and, each optional,
-``pipeline.py``, ``run_view.py``, ``model.py`` and ``questions.json``. Each rule below takes a case
+``pipeline.py``, ``run_view.py``, ``model.py``, ``questions.json`` and ``drills.py``. Each rule below takes a case
 and returns its problems, one line each, starting with the file to fix; no problem means the case
 keeps the rule. A part the case does not have is not checked: the pages and commands say, in a
-sentence, what a missing part leaves out. :func:`check` runs every rule, :func:`load_folder` imports
-a case folder first, and ``python -m app check-case PATH`` prints the problems. The tests hold every
-registered case to these rules, and docs/adding-a-case.md explains them with an example.
+sentence, what a missing part leaves out. :func:`check` runs every rule, :func:`load_folder`
+(app.core.case_folder) imports a case folder first, and ``python -m app check-case PATH`` prints the
+problems. The tests hold every registered case to these rules, and docs/adding-a-case.md explains them with an example.
 
 Pure Python: no streamlit (the run view is read as source, not imported).
 """
@@ -16,11 +16,10 @@ import ast
 import importlib
 import importlib.resources
 import re
-import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
+from app.core.case_folder import CaseFolderError, _line, load_folder, registered
 from app.core.cases import Case, all_cases, parts
 from app.core.dot import all_nodes, clusters, edge_attrs, edges, nodes, off_nodes, positions, toggle_variants
 from app.core.params import Param, Toggle
@@ -35,17 +34,7 @@ HOLD_STILL_IN = 0.2          # inches a node may shift when an option flips (lab
 MODEL_SAMPLES = 2_000        # simulated requests per configuration when the model is checked
 
 
-class CaseFolderError(ValueError):
-    """A path that is not a case folder at all (missing, not a folder, not a package)."""
-
-
 # -- helpers --------------------------------------------------------------------------------------------
-def _line(exc: BaseException) -> str:
-    """An exception as one line: its type and the first line of its message."""
-    text = " ".join(str(exc).split()) or "no message"
-    return f"{type(exc).__name__}: {text[:300]}"
-
-
 def configurations(case: Case) -> list[tuple[str, dict[str, Any]]]:
     """The configurations a rule looks at, named: the defaults, then each toggle flipped on its own to
     each value other than its default (an int or float toggle to its minimum and maximum)."""
@@ -447,60 +436,8 @@ def check(case: Case) -> list[str]:
 
 def present_parts(case: Case) -> list[str]:
     """The optional parts the case folder has, by file name."""
-    return [name for name in ("pipeline.py", "run_view.py", "model.py", "questions.json") if _file(case, name).is_file()]
-
-
-# -- a case folder --------------------------------------------------------------------------------------
-def package_of(folder: Path) -> tuple[Path, str]:
-    """The folder on the Python path that holds the case package, and the package's dotted name."""
-    names = [folder.name]
-    root = folder.parent
-    while (root / "__init__.py").is_file():
-        names.insert(0, root.name)
-        root = root.parent
-    return root, ".".join(names)
-
-
-def load_folder(path: str | Path) -> tuple[Case | None, list[str]]:
-    """The case in the folder ``path`` and the problems found importing it. CaseFolderError when ``path`` is
-    not a folder with an ``__init__.py``."""
-    folder = Path(path).expanduser().resolve()
-    if not folder.exists():
-        raise CaseFolderError(f"{path}: no such folder")
-    if not folder.is_dir():
-        raise CaseFolderError(f"{path} is a file: give the case's folder")
-    if not (folder / "__init__.py").is_file():
-        raise CaseFolderError(f"{path} has no __init__.py: a case folder is a Python package exposing CASE")
-    root, package = package_of(folder)
-    if not all(part.isidentifier() for part in package.split(".")):
-        return None, [f"the folder name {folder.name!r} is not a Python package name: use letters, digits and _"]
-    loaded = sys.modules.get(package)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve().parent != folder:
-        return None, [f"another package named {package} is loaded already: rename the folder"]
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    try:
-        module = importlib.import_module(package)
-    except Exception as exc:
-        return None, [f"__init__.py: importing {package} fails: {_line(exc)}"]
-    known = next((c for c in _others_all() if c.package == package), None)
-    case = known or getattr(module, "CASE", None)
-    if not isinstance(case, Case):
-        return None, [f"__init__.py: {package} exposes no CASE = app.core.cases.Case(...)"]
-    if not case.package:
-        object.__setattr__(case, "package", package)
-    return case, []
-
-
-def _others_all() -> list[Case]:
-    try:
-        return all_cases()
-    except Exception:
-        return []
-
-
-def registered(case: Case) -> bool:
-    return any(c.package == case.package for c in _others_all())
+    return [name for name in ("pipeline.py", "run_view.py", "model.py", "questions.json", "drills.py")
+            if _file(case, name).is_file()]
 
 
 __all__ = ["RULES", "DIAGRAM_RULES", "CaseFolderError", "check", "configurations", "load_folder", "present_parts",
