@@ -6,5 +6,5 @@ import streamlit as st
 
 def panel() -> None:
     """Where progress is kept."""
-    st.caption("Your answers are kept for this browser session: a reload starts afresh. Download the CSV below "
-               "to keep them.")
+    st.caption("Your answers are kept for this browser session: a reload starts afresh. Once you have answered, "
+               "your answers and score download as CSV below the question.")
